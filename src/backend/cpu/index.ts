@@ -1,0 +1,28 @@
+/**
+ * The CPU backend: readable JavaScript reference kernels. Every other backend is tested
+ * against these.
+ *
+ * @module
+ */
+import type { Backend } from '../backend.js'
+import { axpy, mul } from './elementwise.js'
+import { matmul } from './matmul.js'
+import { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis } from './moments.js'
+import { pool2d, upsampleNearest } from './pool.js'
+import { groupMean, kthLargestAlongAxis } from './select.js'
+
+/** The JavaScript reference backend, the default everywhere. */
+export const cpu: Backend = {
+  name: 'cpu',
+  matmul,
+  momentsAlongAxis,
+  momentsPerChannel,
+  normalizeAlongAxis,
+  channelAffine,
+  pool2d,
+  upsampleNearest,
+  kthLargestAlongAxis,
+  groupMean,
+  mul,
+  axpy,
+}

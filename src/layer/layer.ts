@@ -1,0 +1,75 @@
+/**
+ * The pure layer contract.
+ *
+ * A layer is a value built once from its configuration (bad configuration throws a
+ * `ConfigError` right there). It then offers:
+ *
+ * - `outputShape(shape)`: shape inference without running;
+ * - `init(key, shape, dtype)`: fresh params and state and the output shape;
+ * - `apply(params, state, x, ctx)`: output and new state, never modifying an argument;
+ * - `reset(state)`: the state with its temporal part cleared (the identity for layers without
+ *   temporal state), the same name on every layer.
+ *
+ * Run-time errors (sizes, mismatched masks) come back as `Either` lefts, not exceptions.
+ *
+ * @module
+ */
+import type { Either } from 'fp-ts/lib/Either.js'
+import type { LayerError } from '../errors.js'
+import type { Key } from '../random/key.js'
+import type { Axes, DType, Shape, Tensor } from '../tensor/tensor.js'
+import type { Ctx } from './context.js'
+
+/** What `init` returns. */
+export interface Init<P, S> {
+  readonly params: P
+  readonly state: S
+  readonly outputShape: Shape
+}
+
+/** What `apply` returns. */
+export interface Step<S, Out extends Axes = Axes> {
+  readonly output: Tensor<Out>
+  readonly state: S
+}
+
+/**
+ * A pure layer with params `P`, state `S`, input axes `In` and output axes `Out`.
+ */
+export interface Layer<P, S, In extends Axes = Axes, Out extends Axes = Axes> {
+  /** The layer's name as used in errors, e.g. `CustomLinear`. */
+  readonly name: string
+  /** The output shape for an input shape, or why that input is not accepted. */
+  outputShape(inputShape: Shape): Either<LayerError, Shape>
+  /** Fresh params and state for inputs of `inputShape` (float32 unless `dtype` says otherwise). */
+  init(key: Key, inputShape: Shape, dtype?: DType): Either<LayerError, Init<P, S>>
+  /** One forward call. Nothing passed in is modified; the same arguments give the same bits. */
+  apply(params: P, state: S, input: Tensor<In>, ctx: Ctx): Either<LayerError, Step<S, Out>>
+  /** The state with its temporal part cleared: what a fresh sample starts from. */
+  reset(state: S): S
+}
+
+/** Any layer (for pipelines and tables). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyLayer = Layer<any, any, any, any>
+
+/** The params type of a layer. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ParamsOf<L> = L extends Layer<infer P, any, any, any> ? P : never
+/** The state type of a layer. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type StateOf<L> = L extends Layer<any, infer S, any, any> ? S : never
+/** The input axes of a layer. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type InOf<L> = L extends Layer<any, any, infer I, any> ? I : never
+/** The output axes of a layer. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type OutOf<L> = L extends Layer<any, any, any, infer O> ? O : never
+
+/** A state for layers that keep none. */
+export type NoState = Readonly<Record<string, never>>
+/** Params for layers that learn none. */
+export type NoParams = Readonly<Record<string, never>>
+
+/** The shared empty state/params value. */
+export const none: NoState = Object.freeze({})

@@ -1,0 +1,114 @@
+/**
+ * Pure PRNG keys, in the spirit of JAX.
+ *
+ * A {@link Key} is an immutable 128-bit value (four uint32 words, a xoroshiro128+ state from
+ * `pure-rand`). Drawing never changes a key: the same key always gives the same numbers. To
+ * get independent streams, {@link split} a key or {@link foldIn} a step index; never reuse one
+ * key for two purposes. Nothing here keeps a hidden generator or calls `Math.random`.
+ *
+ * @module
+ */
+import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus'
+import type { DType, Data } from '../tensor/tensor.js'
+import { alloc } from '../tensor/tensor.js'
+
+declare const keyBrand: unique symbol
+
+/** An immutable PRNG key. Make one with {@link key}; derive others with {@link split}/{@link foldIn}. */
+export type Key = readonly [number, number, number, number] & { readonly [keyBrand]: true }
+
+const SPLIT_DOMAIN = 0x5851f42d
+const FOLD_DOMAIN = 0x2545f491
+
+/** Murmur3's 32-bit finaliser: a bijection with full avalanche. */
+const mix32 = (h: number): number => {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+const hashWords = (words: readonly number[]): number => {
+  let h = 0x811c9dc5
+  for (const w of words) h = mix32((h ^ mix32(w >>> 0)) + 0x9e3779b9)
+  return h
+}
+
+const derive = (parent: Key, domain: number, index: number): Key => {
+  const words = [0, 1, 2, 3].map((lane) => hashWords([parent[0], parent[1], parent[2], parent[3], domain, index, lane]))
+  // xoroshiro's all-zero state is a fixed point; astronomically unlikely, but never allow it.
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0) words[0] = 1
+  return Object.freeze(words) as unknown as Key
+}
+
+/**
+ * A key from an integer seed.
+ *
+ * @example
+ * import { key, uniform } from 'braincog-fn'
+ * const k = key(42)
+ * uniform(k, 3) // the same three floats in [0, 1) on every call
+ */
+export const key = (seed: number): Key => {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`key: seed: expected a safe integer, got ${seed}`)
+  const g = xoroshiro128plus(seed | 0)
+  // fold in the high bits so seeds that differ only above bit 31 give different keys
+  return derive(Object.freeze(g.getState().map((w) => w >>> 0)) as unknown as Key, FOLD_DOMAIN, Math.floor(seed / 2 ** 32))
+}
+
+/**
+ * `n` independent keys derived from `k` (default 2).
+ *
+ * @example
+ * import { key, split } from 'braincog-fn'
+ * const [a, b] = split(key(0))
+ */
+export const split = (k: Key, n = 2): readonly Key[] => {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`split: n: expected an integer >= 0, got ${n}`)
+  return Array.from({ length: n }, (_, i) => derive(k, SPLIT_DOMAIN, i))
+}
+
+/**
+ * A key for item `data` (a step index, a layer index) derived from `k`: the same `(k, data)`
+ * always gives the same key, and different `data` give independent keys.
+ *
+ * @example
+ * import { foldIn, key } from 'braincog-fn'
+ * const stepKey = foldIn(key(0), 7)
+ */
+export const foldIn = (k: Key, data: number): Key => {
+  if (!Number.isInteger(data)) throw new RangeError(`foldIn: data: expected an integer, got ${data}`)
+  return derive(k, FOLD_DOMAIN, data | 0)
+}
+
+/** The key's four uint32 words (to store or log it). */
+export const keyData = (k: Key): readonly number[] => [k[0], k[1], k[2], k[3]]
+
+/** Rebuilds a key from {@link keyData}. */
+export const keyFromData = (words: readonly number[]): Key => {
+  if (words.length !== 4 || words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
+    throw new RangeError(`keyFromData: expected four uint32 words, got [${words.join(', ')}]`)
+  }
+  return Object.freeze(words.slice()) as unknown as Key
+}
+
+/**
+ * `n` uniform draws in [0, 1) from `k`: float32 draws are multiples of 2^-24, float64 draws
+ * multiples of 2^-53.
+ */
+export const uniform = (k: Key, n: number, dtype: DType = 'float32'): Data => {
+  const g = xoroshiro128plusFromState(k)
+  const out = alloc(n, dtype)
+  if (dtype === 'float64') {
+    for (let i = 0; i < n; i++) {
+      const hi = (g.next() >>> 0) & 0x1fffff
+      const lo = g.next() >>> 0
+      out[i] = (hi * 4294967296 + lo) * 1.1102230246251565e-16
+    }
+  } else {
+    for (let i = 0; i < n; i++) out[i] = (g.next() & 0xffffff) * 5.960464477539063e-8
+  }
+  return out
+}

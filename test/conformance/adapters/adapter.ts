@@ -1,0 +1,26 @@
+/**
+ * How a fixture's BrainCog-shaped data maps onto one of our layers. Adapters use only the
+ * public API (`src/index.ts`); the runner does the rest the same way for every layer.
+ */
+import type { Either } from 'fp-ts/lib/Either.js'
+import type { AnyLayer, DType, LayerError, Tensor } from '../../../src/index.js'
+
+/** Fixture values by name: tensors, or plain numbers (e.g. `numBatchesTracked`). */
+export type Values = Readonly<Record<string, Tensor | number>>
+
+export interface Adapter {
+  /** Builds the layer from the fixture's camelCase config (a `ConfigError` fails the case). */
+  build(config: Readonly<Record<string, unknown>>, dtype: DType): AnyLayer
+  /** Our params, from the fixture's params laid over the ones `init` made. */
+  params(fixture: Readonly<Record<string, Tensor>>, initial: unknown): unknown
+  /** Our state, from the fixture's initial state (if any) laid over the one `init` made. */
+  state(fixture: Values | undefined, initial: unknown): unknown
+  /** The fixture-named view of our state, for `stateAfter`. */
+  stateView?(state: unknown): Values
+  /** The fixture-named view of our params, for `paramsAfter`. */
+  paramsView?(params: unknown): Readonly<Record<string, Tensor>>
+  /** The caller-supplied draws (`ctx.draws`) of a forward step, from its `noise` or `mask`. */
+  draws?(step: { readonly noise?: Tensor; readonly mask?: Tensor }): Tensor | undefined
+  /** A weight update (`update` steps). */
+  update?(layer: AnyLayer, params: unknown, dw: Tensor): Either<LayerError, unknown>
+}

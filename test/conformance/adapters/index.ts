@@ -1,0 +1,27 @@
+/** Fixture layer name (BrainCog's class) -> adapter. A fixture whose layer is missing here fails. */
+import type { Adapter } from './adapter.js'
+import { adapter as customLinear } from './customLinear.js'
+import { adapter as layerNorm } from './layerNorm.js'
+import { adapter as liPool } from './liPool.js'
+import { adapter as nDropout } from './nDropout.js'
+import { adapter as sMaxPool } from './sMaxPool.js'
+import { adapter as tebn } from './tebn.js'
+import { adapter as thresholdDependentBatchNorm2d } from './thresholdDependentBatchNorm2d.js'
+import { adapter as votingLayer } from './votingLayer.js'
+import { adapter as wtaLayer } from './wtaLayer.js'
+
+const entries: readonly (readonly [string, Adapter | undefined])[] = [
+  ['CustomLinear', customLinear],
+  ['VotingLayer', votingLayer],
+  ['WTALayer', wtaLayer],
+  ['NDropout', nDropout],
+  ['LayerNorm', layerNorm],
+  ['ThresholdDependentBatchNorm2d', thresholdDependentBatchNorm2d],
+  ['TEBN', tebn],
+  ['LIPool', liPool],
+  ['SMaxPool', sMaxPool],
+]
+
+export const adapters: Readonly<Record<string, Adapter>> = Object.fromEntries(
+  entries.filter((e): e is readonly [string, Adapter] => e[1] !== undefined),
+)
