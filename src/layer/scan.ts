@@ -46,7 +46,7 @@ export const scan = <P, S, In extends Axes, Out extends Axes>(
     outputShape,
     init: (key, shape, dtype) =>
       E.chain((inner: Shape) =>
-        E.map((r: { params: P; state: S; outputShape: Shape }) => ({
+        E.map((r: { readonly params: P; readonly state: S; readonly outputShape: Shape }) => ({
           ...r,
           outputShape: [shape[0], ...r.outputShape],
         }))(layer.init(key, inner, dtype)),
@@ -75,6 +75,6 @@ export const scan = <P, S, In extends Axes, Out extends Axes>(
         state: s,
       })
     },
-    reset: layer.reset,
+    reset: (state) => layer.reset(state),
   }
 }

@@ -43,7 +43,10 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...layers: Ls):
   const name = `sequential(${layers.map((l) => l.name).join(', ')})`
 
   const outputShape = (inputShape: Shape): E.Either<LayerError, Shape> =>
-    layers.reduce<E.Either<LayerError, Shape>>((shape, layer) => E.chain(layer.outputShape)(shape), E.right(inputShape))
+    layers.reduce<E.Either<LayerError, Shape>>(
+      (shape, layer) => E.chain((s: Shape) => layer.outputShape(s))(shape),
+      E.right(inputShape),
+    )
 
   return {
     name,
@@ -73,6 +76,6 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...layers: Ls):
       }
       return E.right({ output: x, state: next } as unknown as Step<PipelineState<Ls>, OutOf<Last<Ls>> & Axes>)
     },
-    reset: (state) => layers.map((layer, i) => layer.reset(state[i])) as unknown as PipelineState<Ls>,
+    reset: (state) => layers.map((layer, i): unknown => layer.reset(state[i])) as unknown as PipelineState<Ls>,
   }
 }

@@ -55,7 +55,8 @@ export const key = (seed: number): Key => {
   if (!Number.isSafeInteger(seed)) throw new RangeError(`key: seed: expected a safe integer, got ${seed}`)
   const g = xoroshiro128plus(seed | 0)
   // fold in the high bits so seeds that differ only above bit 31 give different keys
-  return derive(Object.freeze(g.getState().map((w) => w >>> 0)) as unknown as Key, FOLD_DOMAIN, Math.floor(seed / 2 ** 32))
+  const low = Object.freeze(g.getState().map((w) => w >>> 0)) as unknown as Key
+  return derive(low, FOLD_DOMAIN, Math.floor(seed / 2 ** 32))
 }
 
 /**
@@ -95,20 +96,13 @@ export const keyFromData = (words: readonly number[]): Key => {
 }
 
 /**
- * `n` uniform draws in [0, 1) from `k`: float32 draws are multiples of 2^-24, float64 draws
- * multiples of 2^-53.
+ * `n` uniform draws in [0, 1) from `k`, multiples of 2^-24 whatever the dtype: float32 and
+ * float64 runs of the same model draw the same numbers, so they agree within float32 rounding
+ * (a dropout mask or a winner does not flip with the precision).
  */
 export const uniform = (k: Key, n: number, dtype: DType = 'float32'): Data => {
   const g = xoroshiro128plusFromState(k)
   const out = alloc(n, dtype)
-  if (dtype === 'float64') {
-    for (let i = 0; i < n; i++) {
-      const hi = (g.next() >>> 0) & 0x1fffff
-      const lo = g.next() >>> 0
-      out[i] = (hi * 4294967296 + lo) * 1.1102230246251565e-16
-    }
-  } else {
-    for (let i = 0; i < n; i++) out[i] = (g.next() & 0xffffff) * 5.960464477539063e-8
-  }
+  for (let i = 0; i < n; i++) out[i] = (g.next() & 0xffffff) * 5.960464477539063e-8
   return out
 }

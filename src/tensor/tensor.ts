@@ -34,10 +34,12 @@ declare const axesBrand: unique symbol
  * An `ndarray` view of float data whose type carries its axes.
  *
  * The brand is optional, so a raw `ndarray` (or a view made by `transpose`, `lo`, `hi`, `step`,
- * `pick`) is accepted anywhere, checked at run time; two branded tensors of different rank or
- * axis names are not interchangeable at compile time.
+ * `pick`) is accepted anywhere, checked at run time. The brand is a method signature on
+ * purpose: method parameters compare bivariantly, so a tensor of unknown rank (`Tensor`) is
+ * accepted where a rank is required, while two tensors of known, different ranks or axis names
+ * (`Tensor<Rank2>` where `Tensor<Rank4>` is wanted) are a compile error.
  */
-export type Tensor<A extends Axes = Axes> = NdArray<Data> & { readonly [axesBrand]?: A }
+export type Tensor<A extends Axes = Axes> = NdArray<Data> & { [axesBrand]?(axes: A): void }
 
 /** Tensors of a given rank with anonymous axes. */
 export type Rank1 = readonly [string]
@@ -254,7 +256,7 @@ export const toNested = (t: NdArray<Data>): Nested => {
   let at = 0
   const build = (depth: number): Nested[] => {
     const n = t.shape[depth]
-    const row: Nested[] = new Array(n)
+    const row = new Array<Nested>(n)
     for (let i = 0; i < n; i++) row[i] = depth === t.shape.length - 1 ? flat[at++] : build(depth + 1)
     return row
   }

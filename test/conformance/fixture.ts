@@ -137,11 +137,16 @@ export const parseFixture = (v: unknown, where: string): Fixture => {
   }
 }
 
+/** A parsed fixture file: its fixtures (each parsed, or why not), or why the file is malformed. */
+export type ParsedFile =
+  | { readonly fixtures: readonly (Fixture | { readonly name: string; readonly error: string })[] }
+  | { readonly error: string }
+
 /** Parses a fixture file's JSON text: the fixtures, or the reason the file is malformed. */
 export const parseFile = (
   text: string,
   file: string,
-): { readonly fixtures: readonly (Fixture | { readonly name: string; readonly error: string })[] } | { readonly error: string } => {
+): ParsedFile => {
   let json: unknown
   try {
     json = JSON.parse(text)

@@ -34,7 +34,12 @@ interface Mismatch {
 }
 
 /** Compares one value; `undefined` when it matches within tolerance. */
-const compare = (what: string, actual: Tensor | number | undefined, expected: Tensor | number, tol: Tolerance): Mismatch | undefined => {
+const compare = (
+  what: string,
+  actual: Tensor | number | undefined,
+  expected: Tensor | number,
+  tol: Tolerance,
+): Mismatch | undefined => {
   if (actual === undefined) return { what: `${what} missing`, deviation: Infinity }
   const a = typeof actual === 'number' ? [actual] : flat(actual)
   const e = typeof expected === 'number' ? [expected] : flat(expected)
