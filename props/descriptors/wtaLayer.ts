@@ -1,4 +1,19 @@
-// placeholder: replaced by the layer's descriptors
+import fc from 'fast-check'
+import { wtaLayer } from '../../src/index.js'
 import type { LayerDescriptor } from './descriptor.js'
 
-export const descriptors: readonly LayerDescriptor[] = []
+/** `[N, C, ...]` with at least `k` channels. */
+const shape = (k: number) =>
+  fc
+    .tuple(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: k, max: 5 }),
+      fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 0, maxLength: 2 }),
+    )
+    .map(([n, c, rest]) => [n, c, ...rest])
+
+export const descriptors: readonly LayerDescriptor[] = [
+  { name: 'WTALayer k=1', make: () => wtaLayer(), inputShape: shape(1), stateful: false },
+  { name: 'WTALayer k=2', make: () => wtaLayer({ k: 2 }), inputShape: shape(2), stateful: false },
+  { name: 'WTALayer k=2 exact', make: () => wtaLayer({ k: 2, exact: true }), inputShape: shape(2), stateful: false },
+]

@@ -1,2 +1,106 @@
-// placeholder: being written
-export {}
+/**
+ * LayerNorm: BrainCog's `braincog.base.connection.layer.LayerNorm` (the ConvNeXt-style layer
+ * norm of Liu et al., "A ConvNet for the 2020s", CVPR 2022), which normalizes each position
+ * over its channels either last (`channels_last`, PyTorch's `F.layer_norm`) or on axis 1
+ * (`channels_first`), then applies a per-channel affine map.
+ *
+ * Shapes: `[..., C]` (channels_last) or `[N, C, ...]` (channels_first) in, the same shape out.
+ * Params: `weight [C]` (init ones), `bias [C]` (init zeros). No state.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { backendOf } from '../backend/select.js'
+import type { LayerError } from '../errors.js'
+import { configChoice, configInt, configNumber, expectAxisSize, expectMinRank, expectSameShape, expectTensor } from '../layer/check.js'
+import type { Layer, NoState } from '../layer/layer.js'
+import { none } from '../layer/layer.js'
+import type { Axes, Rank1, Shape, Tensor } from '../tensor/tensor.js'
+import { dtypeOf, flatData, full, sizeOf, wrap } from '../tensor/tensor.js'
+import { normalizeOverAxis } from './internal/normalize.js'
+
+const name = 'LayerNorm'
+
+/** LayerNorm configuration. */
+export interface LayerNormConfig {
+  /** The channel count C: size of the normalized axis (BrainCog's `normalized_shape`, an int). */
+  readonly normalizedShape: number
+  /** Added to the variance (default 1e-6, BrainCog's). */
+  readonly eps?: number
+  /** Channels on the last axis (default) or on axis 1. */
+  readonly dataFormat?: 'channels_last' | 'channels_first'
+}
+
+/** LayerNorm params. */
+export interface LayerNormParams {
+  /** `[C]`, init ones. */
+  readonly weight: Tensor<Rank1>
+  /** `[C]`, init zeros. */
+  readonly bias: Tensor<Rank1>
+}
+
+/**
+ * Builds a LayerNorm layer: for every position, `(x - mean) / sqrt(var + eps) * weight + bias`
+ * with the mean and biased variance taken over the C channels (last axis for `channels_last`,
+ * axis 1 for `channels_first`).
+ *
+ * Differences from BrainCog: `channels_first` works for any rank `>= 2` (BrainCog's only for
+ * 4-D, through `weight[:, None, None]`); statistics are computed in float64, two-pass, so an
+ * input with a large offset (mean 1e4, spread 1) normalizes without cancellation even in float32.
+ * Rejects (as `LayerError`): rank below 1 (channels_last) or 2 (channels_first), a normalized
+ * axis whose size is not `normalizedShape`, params not `[C]`. A `normalizedShape` below 1 or a
+ * negative or non-finite `eps` throws a `ConfigError` at build.
+ *
+ * @example
+ * import { evaluate, key, layerNorm, orThrow, tensor } from 'braincog-fn'
+ * const ln = layerNorm({ normalizedShape: 2 })
+ * const { params } = orThrow(ln.init(key(0), [1, 2]))
+ * orThrow(ln.apply(params, {}, tensor([10001, 10003], [1, 2]), evaluate())).output // ~[[-1, 1]]
+ */
+export const layerNorm = (config: LayerNormConfig): Layer<LayerNormParams, NoState, Axes, Axes> => {
+  const channels = configInt(name, 'config.normalizedShape', config.normalizedShape)
+  const eps = configNumber(name, 'config.eps', config.eps ?? 1e-6, { min: 0 })
+  const format = configChoice(name, 'config.dataFormat', config.dataFormat ?? 'channels_last', [
+    'channels_last',
+    'channels_first',
+  ] as const)
+  const axisOf = (shape: Shape): number => (format === 'channels_last' ? shape.length - 1 : 1)
+
+  const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
+    const rank =
+      format === 'channels_last'
+        ? expectMinRank(name, 'input', shape, 1, '[..., C]')
+        : expectMinRank(name, 'input', shape, 2, '[N, C, ...]')
+    return E.chain(() => expectAxisSize(name, 'input', shape, axisOf(shape), channels, 'normalizedShape'))(rank)
+  }
+
+  const checkParam = (argument: string, t: unknown): E.Either<LayerError, unknown> =>
+    E.chain((v: Tensor) => expectSameShape(name, argument, v.shape, [channels]))(expectTensor(name, argument, t))
+
+  return {
+    name,
+    outputShape,
+    init: (_key, shape, dtype = 'float32') =>
+      E.map((out: Shape) => ({
+        params: { weight: full([channels], 1, dtype), bias: full([channels], 0, dtype) },
+        state: none,
+        outputShape: out,
+      }))(outputShape(shape)),
+    apply: (params, state, input, ctx) => {
+      const ok = outputShape(input.shape)
+      if (E.isLeft(ok)) return ok
+      const weightOk = checkParam('params.weight', params.weight)
+      if (E.isLeft(weightOk)) return weightOk
+      const biasOk = checkParam('params.bias', params.bias)
+      if (E.isLeft(biasOk)) return biasOk
+      const axis = axisOf(input.shape)
+      const outer = sizeOf(input.shape.slice(0, axis))
+      const inner = sizeOf(input.shape.slice(axis + 1))
+      const dtype = dtypeOf(input)
+      const [w, b] = [flatData(params.weight), flatData(params.bias)]
+      const y = normalizeOverAxis(backendOf(ctx), flatData(input), dtype, outer, channels, inner, w, b, eps)
+      return E.right({ output: wrap(y, input.shape), state })
+    },
+    reset: (state) => state,
+  }
+}

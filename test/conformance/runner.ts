@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnyLayer, Tensor } from '../../src/index.js'
+import type { AnyLayer, Backend, Tensor } from '../../src/index.js'
 import { ConfigError, foldIn, key } from '../../src/index.js'
 import type { Adapter, Values } from './adapters/adapter.js'
 import { adapters as defaultAdapters } from './adapters/index.js'
@@ -81,13 +81,17 @@ const compareValues = (what: string, actual: Values, expected: Values, tol: Tole
   return undefined
 }
 
-/** Runs one parsed fixture. */
-export const runFixture = (fx: Fixture, adapters: Readonly<Record<string, Adapter>> = defaultAdapters): CaseResult => {
+/** Runs one parsed fixture (on `backend`, else the default backend). */
+export const runFixture = (
+  fx: Fixture,
+  adapters: Readonly<Record<string, Adapter>> = defaultAdapters,
+  backend?: Backend,
+): CaseResult => {
   const adapter = adapters[fx.layer]
   if (!adapter) return { name: fx.name, passed: false, reason: `no layer ${JSON.stringify(fx.layer)} in braincog-fn` }
   let layer: AnyLayer
   try {
-    layer = adapter.build(fx.config, fx.dtype)
+    layer = adapter.build(fx.config, fx.dtype, fx.params)
   } catch (e) {
     const reason = e instanceof ConfigError ? e.message : `build threw: ${(e as Error).message}`
     return { name: fx.name, passed: false, reason }
@@ -130,6 +134,7 @@ export const runFixture = (fx: Fixture, adapters: Readonly<Record<string, Adapte
           training: step.training ?? fx.training,
           key: foldIn(root, i),
           ...(draws === undefined ? {} : { draws }),
+          ...(backend === undefined ? {} : { backend }),
         }
         const r = layer.apply(params, state, step.input, ctx)
         if (E.isLeft(r)) return failAt(r.left.message)
@@ -149,8 +154,12 @@ export const runFixture = (fx: Fixture, adapters: Readonly<Record<string, Adapte
   return { name: fx.name, passed: true }
 }
 
-/** Runs every `*.json` fixture file in `dir`. */
-export const runDirectory = (dir: string, adapters: Readonly<Record<string, Adapter>> = defaultAdapters): Report => {
+/** Runs every `*.json` fixture file in `dir` (on `backend`, else the default backend). */
+export const runDirectory = (
+  dir: string,
+  adapters: Readonly<Record<string, Adapter>> = defaultAdapters,
+  backend?: Backend,
+): Report => {
   const results: CaseResult[] = []
   let files: string[]
   try {
@@ -169,7 +178,7 @@ export const runDirectory = (dir: string, adapters: Readonly<Record<string, Adap
     }
     if (parsed.fixtures.length === 0) results.push({ name: file, passed: false, reason: 'no fixtures in file' })
     for (const fx of parsed.fixtures) {
-      results.push('error' in fx ? { name: fx.name, passed: false, reason: fx.error } : runFixture(fx, adapters))
+      results.push('error' in fx ? { name: fx.name, passed: false, reason: fx.error } : runFixture(fx, adapters, backend))
     }
   }
   const passed = results.filter((r) => r.passed).length

@@ -9,8 +9,12 @@ import type { AnyLayer, DType, LayerError, Tensor } from '../../../src/index.js'
 export type Values = Readonly<Record<string, Tensor | number>>
 
 export interface Adapter {
-  /** Builds the layer from the fixture's camelCase config (a `ConfigError` fails the case). */
-  build(config: Readonly<Record<string, unknown>>, dtype: DType): AnyLayer
+  /**
+   * Builds the layer from the fixture's camelCase config (a `ConfigError` fails the case). The
+   * fixture's params come too: BrainCog's CustomLinear takes its weight in the constructor, so
+   * its sizes are known only from them.
+   */
+  build(config: Readonly<Record<string, unknown>>, dtype: DType, params: Readonly<Record<string, Tensor>>): AnyLayer
   /** Our params, from the fixture's params laid over the ones `init` made. */
   params(fixture: Readonly<Record<string, Tensor>>, initial: unknown): unknown
   /** Our state, from the fixture's initial state (if any) laid over the one `init` made. */

@@ -1,4 +1,9 @@
-// placeholder: replaced by the layer's adapter
+import type { LayerNormConfig, LayerNormParams } from '../../../src/index.js'
+import { layerNorm } from '../../../src/index.js'
 import type { Adapter } from './adapter.js'
 
-export const adapter: Adapter | undefined = undefined
+export const adapter: Adapter = {
+  build: (config) => layerNorm(config as unknown as LayerNormConfig),
+  params: (fixture, initial) => ({ ...(initial as LayerNormParams), ...fixture }),
+  state: (_fixture, initial) => initial,
+}

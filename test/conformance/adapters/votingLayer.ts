@@ -1,4 +1,8 @@
-// placeholder: replaced by the layer's adapter
+import { votingLayer } from '../../../src/index.js'
 import type { Adapter } from './adapter.js'
 
-export const adapter: Adapter | undefined = undefined
+export const adapter: Adapter = {
+  build: (config) => votingLayer({ voterNum: config.voterNum as number }),
+  params: (_fixture, initial) => initial,
+  state: (_fixture, initial) => initial,
+}

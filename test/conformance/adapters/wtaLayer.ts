@@ -1,4 +1,10 @@
-// placeholder: replaced by the layer's adapter
+/** WTALayer: the fixture's per-step `noise` is the layer's `ctx.draws`. */
+import { wtaLayer } from '../../../src/index.js'
 import type { Adapter } from './adapter.js'
 
-export const adapter: Adapter | undefined = undefined
+export const adapter: Adapter = {
+  build: (config) => wtaLayer({ k: (config.k as number | undefined) ?? 1 }),
+  params: (_fixture, initial) => initial,
+  state: (_fixture, initial) => initial,
+  draws: (step) => step.noise,
+}
