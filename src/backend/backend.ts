@@ -14,11 +14,17 @@ import type { Data } from '../tensor/tensor.js'
 
 /** A 2-D pooling window with PyTorch semantics (floor mode; average counts padding). */
 export interface PoolWindow {
+  /** Window height. */
   readonly kernelH: number
+  /** Window width. */
   readonly kernelW: number
+  /** Vertical step between windows. */
   readonly strideH: number
+  /** Horizontal step between windows. */
   readonly strideW: number
+  /** Rows of padding on the top and on the bottom (max pooling pads with -Infinity, average with 0). */
   readonly padH: number
+  /** Columns of padding on the left and on the right. */
   readonly padW: number
 }
 
@@ -30,6 +36,7 @@ export type Stats = Float64Array
 
 /** The kernels every backend provides. */
 export interface Backend {
+  /** The backend's name, e.g. `cpu`. */
   readonly name: string
 
   /** `out[m, n] = sum_k a[m, k] * b[k, n] + (bias ? bias[n] : 0)`. */
@@ -72,6 +79,22 @@ export interface Backend {
    * [planes, outHeight, outWidth], sizes as PyTorch's floor mode gives them.
    */
   pool2d(out: Data, x: Data, planes: number, height: number, width: number, window: PoolWindow, mode: PoolMode): void
+
+  /**
+   * Max pooling ranked by a second image: for each window of each of `planes` images
+   * [height, width], the largest `value` among the window's cells whose `key` is the window's
+   * largest key (ties in `key` pass the largest `value`); windows as in `pool2d`, padding never
+   * counts. SMaxPool's exact mode: key = accumulated spike count, value = this step's input.
+   */
+  maxPool2dBy(
+    out: Data,
+    key: Data,
+    value: Data,
+    planes: number,
+    height: number,
+    width: number,
+    window: PoolWindow,
+  ): void
 
   /** Nearest upsampling of [planes, height, width] by an integer `factor` on both axes. */
   upsampleNearest(out: Data, x: Data, planes: number, height: number, width: number, factor: number): void

@@ -1,2 +1,118 @@
-// placeholder: being written
-export {}
+/**
+ * LIPool: BrainCog's `LIPool`, lateral-inhibition pooling for SNNs converted from ANNs (Li et
+ * al., "A Free Lunch From ANN: Towards Efficient, Accurate Spiking Neural Networks Calibration",
+ * ICML 2021, and BrainCog's conversion toolkit).
+ *
+ * The state `S` is the accumulated input minus the upsampled past outputs. Each step:
+ * `S += x; out = child(S); S -= upsample(out)`. Because the windows do not overlap, the running
+ * sum of the outputs equals `child` of the running sum of the inputs after every step, so a
+ * max-pooled spike train carries exactly the max of the input rates (no spike is passed twice).
+ *
+ * Shapes: `[N, C, H, W]` in, `[N, C, H/k, W/k]` out, k the child's window. State: `sum`, the
+ * `[N, C, H, W]` accumulator, `null` (meaning zeros) after `init` and `reset`.
+ *
+ * Differences from BrainCog: BrainCog hard-wires an upsampling factor of 2, so only windows of
+ * stride 2 work; here the output is upsampled by the child's stride, so any non-overlapping
+ * window (`kernelSize == stride`, no padding; max or average) works. Overlapping or padded
+ * children are rejected when the layer is built, since they break the conservation above,
+ * unless `allowOverlap` is set: then, as in BrainCog, any child whose output upsampled by its
+ * stride covers the input runs (e.g. a ResNet stem's 3x3/2 max pool with padding 1), and equals
+ * BrainCog's LIPool for stride 2. An input the upsampled output does not cover exactly is an
+ * error at `apply` (BrainCog would fail or silently misalign).
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { backendOf } from '../backend/select.js'
+import { fail, type LayerError, rejectConfig } from '../errors.js'
+import { expectSameShape, expectTensor, showShape } from '../layer/check.js'
+import type { Layer, NoParams } from '../layer/layer.js'
+import { none } from '../layer/layer.js'
+import { type PoolSpec, pool2d, pooledShape, poolSpec, upsampleNearest } from '../ops/pool.js'
+import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
+import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+
+/** LIPool configuration. */
+export interface LIPoolConfig {
+  /** The pooling wrapped: non-overlapping (`stride` = `kernelSize`, `padding` 0), max or average. */
+  readonly child: PoolSpec
+  /**
+   * Accept overlapping or padded children as BrainCog does (default `false`): the output is
+   * upsampled by the stride, and outputs no longer sum to the pooled sum of the inputs.
+   */
+  readonly allowOverlap?: boolean
+}
+
+/** LIPool state: the accumulated input minus the upsampled outputs, `null` for zeros. */
+export interface LIPoolState {
+  readonly sum: Tensor<Rank4> | null
+}
+
+/**
+ * Builds a lateral-inhibition pooling layer. Throws a `ConfigError` for an invalid or
+ * overlapping/padded child.
+ *
+ * @example
+ * import { key, liPool, orThrow, tensor, toNested, train } from 'braincog-fn'
+ * const pool = liPool({ child: { op: 'maxPool2d', kernelSize: 2 } })
+ * const { params, state } = orThrow(pool.init(key(0), [1, 1, 2, 2]))
+ * const x = tensor([1, 1, 0, 0], [1, 1, 2, 2]) // two neurons of one window spike together
+ * const s1 = orThrow(pool.apply(params, state, x, train()))
+ * toNested(s1.output) // [[[[1]]]]: one spike passes, not two
+ */
+export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4, Rank4> => {
+  const name = 'LIPool'
+  const child = poolSpec(config?.child, name, 'config.child')
+  const allowOverlap = config.allowOverlap ?? false
+  if (typeof allowOverlap !== 'boolean') rejectConfig(name, 'config.allowOverlap', 'a boolean', allowOverlap)
+  const k = child.kernelSize
+  const factor = child.stride
+  if (!allowOverlap && (child.stride !== k || child.padding !== 0)) {
+    rejectConfig(
+      name,
+      'config.child',
+      `a non-overlapping window (stride == kernelSize ${k}, padding 0)`,
+      `stride ${child.stride}, padding ${child.padding}`,
+    )
+  }
+
+  const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
+    const pooled = pooledShape(name, 'input', shape, child)
+    if (E.isLeft(pooled)) return pooled
+    // the upsampled output must cover the input exactly, else the subtraction misaligns
+    return pooled.right[2] * factor === shape[2] && pooled.right[3] * factor === shape[3]
+      ? pooled
+      : fail(name, 'input', `H and W that the window (stride ${factor}) tiles exactly`, showShape(shape))
+  }
+
+  return {
+    name,
+    outputShape,
+    init: (_key, shape) =>
+      E.map((out: Shape) => ({ params: none, state: { sum: null }, outputShape: out }))(outputShape(shape)),
+    apply: (_params, state, input, ctx) => {
+      const isTensor = expectTensor(name, 'input', input)
+      if (E.isLeft(isTensor)) return isTensor
+      const ok = outputShape(input.shape)
+      if (E.isLeft(ok)) return ok
+      if (state.sum !== null) {
+        const same = expectSameShape(name, 'state.sum', state.sum.shape, input.shape)
+        if (E.isLeft(same)) return same
+      }
+      const backend = backendOf(ctx)
+      const x = flatData(input)
+      const dtype = dtypeOf(input)
+      const total = alloc(x.length, dtype)
+      if (state.sum === null) total.set(x)
+      else backend.axpy(total, flatData(state.sum), 1, x)
+      const out = pool2d(wrap(total, input.shape), child, backend)
+      if (E.isLeft(out)) return out
+      const up = upsampleNearest(out.right, factor, backend)
+      if (E.isLeft(up)) return up
+      const sum = alloc(x.length, dtype)
+      backend.axpy(sum, total, -1, flatData(up.right))
+      return E.right({ output: out.right, state: { sum: wrap(sum, input.shape) as Tensor<Rank4> } })
+    },
+    reset: () => ({ sum: null }),
+  }
+}

@@ -9,6 +9,7 @@ import { axpy, mul } from './elementwise.js'
 import { matmul } from './matmul.js'
 import { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis } from './moments.js'
 import { pool2d, upsampleNearest } from './pool.js'
+import { maxPool2dBy } from './poolBy.js'
 import { groupMean, kthLargestAlongAxis } from './select.js'
 
 /** The JavaScript reference backend, the default everywhere. */
@@ -20,6 +21,7 @@ export const cpu: Backend = {
   normalizeAlongAxis,
   channelAffine,
   pool2d,
+  maxPool2dBy,
   upsampleNearest,
   kthLargestAlongAxis,
   groupMean,
