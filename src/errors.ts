@@ -10,6 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 
 /** What went wrong, as plain data. */
 export interface LayerError {
+  /** Discriminant: always `LayerError`. */
   readonly _tag: 'LayerError'
   /** The layer or op that rejected its input, e.g. `CustomLinear`. */
   readonly layer: string
@@ -55,6 +56,7 @@ export const fail = <A = never>(
 
 /** Thrown when a layer is built with a configuration it can never run with. */
 export class ConfigError extends Error {
+  /** The rejected configuration as a {@link LayerError} value. */
   readonly detail: LayerError
   constructor(detail: LayerError) {
     super(detail.message)

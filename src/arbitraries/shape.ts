@@ -3,9 +3,13 @@ import type { Shape } from '../tensor/tensor.js'
 
 /** Bounds for {@link shapeArb}. */
 export interface ShapeConstraints {
+  /** Fewest axes (default 1). */
   readonly minRank?: number
+  /** Most axes (default 4). */
   readonly maxRank?: number
+  /** Smallest size of an axis (default 1). */
   readonly minDim?: number
+  /** Largest size of an axis (default 5). */
   readonly maxDim?: number
 }
 

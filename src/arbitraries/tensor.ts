@@ -4,6 +4,7 @@ import { sizeOf, tensor } from '../tensor/tensor.js'
 
 /** Options for {@link tensorArb}. */
 export interface TensorConstraints {
+  /** Storage precision (default float32). */
   readonly dtype?: DType
   /** Smallest value (default -2). */
   readonly min?: number

@@ -22,14 +22,19 @@ import type { Ctx } from './context.js'
 
 /** What `init` returns. */
 export interface Init<P, S> {
+  /** Fresh parameters (learned or given; never changed by `apply`). */
   readonly params: P
+  /** The initial state (what `reset` returns to). */
   readonly state: S
+  /** The shape `apply` returns for inputs of the shape given to `init`. */
   readonly outputShape: Shape
 }
 
 /** What `apply` returns. */
 export interface Step<S, Out extends Axes = Axes> {
+  /** The layer's output, a new tensor. */
   readonly output: Tensor<Out>
+  /** The state for the next call (a new value; the state passed in is unchanged). */
   readonly state: S
 }
 

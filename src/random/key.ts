@@ -15,7 +15,10 @@ import { alloc } from '../tensor/tensor.js'
 declare const keyBrand: unique symbol
 
 /** An immutable PRNG key. Make one with {@link key}; derive others with {@link split}/{@link foldIn}. */
-export type Key = readonly [number, number, number, number] & { readonly [keyBrand]: true }
+export type Key = readonly [number, number, number, number] & {
+  /** @internal Type-level brand: a key comes from `key`, `split` or `foldIn`. */
+  readonly [keyBrand]: true
+}
 
 const SPLIT_DOMAIN = 0x5851f42d
 const FOLD_DOMAIN = 0x2545f491

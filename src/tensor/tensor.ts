@@ -39,7 +39,10 @@ declare const axesBrand: unique symbol
  * accepted where a rank is required, while two tensors of known, different ranks or axis names
  * (`Tensor<Rank2>` where `Tensor<Rank4>` is wanted) are a compile error.
  */
-export type Tensor<A extends Axes = Axes> = NdArray<Data> & { [axesBrand]?(axes: A): void }
+export type Tensor<A extends Axes = Axes> = NdArray<Data> & {
+  /** @internal Type-level axes brand; never present at run time. */
+  [axesBrand]?(axes: A): void
+}
 
 /** Tensors of a given rank with anonymous axes. */
 export type Rank1 = readonly [string]

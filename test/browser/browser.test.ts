@@ -1,0 +1,146 @@
+/**
+ * The README quickstart in a browser: bundled with vite (`braincog-fn` resolved to the library
+ * sources), served over HTTP and run in headless Chromium through playwright-core, with the
+ * printed result checked against the README.
+ *
+ * Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM_PATH); `.ci/run` installs it. A
+ * missing browser fails the test: it is never skipped.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize, resolve } from 'node:path'
+import { type Browser, chromium } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readmeQuickstart, root } from '../package/quickstart.js'
+
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+
+/** What the page records: every `console.log` call's arguments as JSON, and uncaught errors. */
+interface Recorded {
+  readonly printed: readonly string[]
+  readonly errors: readonly string[]
+  readonly done: boolean
+}
+
+const capture = `
+const record = { printed: [], errors: [], done: false }
+globalThis.__braincog = record
+const log = console.log.bind(console)
+console.log = (...args) => { record.printed.push(JSON.stringify(args)); log(...args) }
+addEventListener('error', (e) => record.errors.push(String(e.message)))
+addEventListener('unhandledrejection', (e) => record.errors.push(String(e.reason)))
+`
+
+const html = `<!doctype html>
+<html>
+  <head><meta charset="utf-8"><title>braincog-fn quickstart</title></head>
+  <body><script type="module" src="./main.ts"></script></body>
+</html>
+`
+
+// Imports run in order: capture first, then the quickstart, then the "done" marker.
+const main = `import './capture.js'
+import './quickstart.ts'
+;(globalThis as unknown as { __braincog: { done: boolean } }).__braincog.done = true
+`
+
+const types: Readonly<Record<string, string>> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+}
+
+const serve = (dir: string): Promise<Server> =>
+  new Promise((ok) => {
+    const server = createServer((req, res) => {
+      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
+      const file = join(dir, path === '/' ? 'index.html' : path)
+      if (!file.startsWith(dir) || !existsSync(file)) {
+        res.writeHead(404).end()
+        return
+      }
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+      res.end(readFileSync(file))
+    })
+    server.listen(0, '127.0.0.1', () => ok(server))
+  })
+
+describe('the README quickstart in headless Chromium', () => {
+  const work = mkdtempSync(join(tmpdir(), 'braincog-fn-browser-'))
+  const out = join(work, 'dist')
+  const quickstart = readmeQuickstart()
+  let server: Server | undefined
+  let browser: Browser | undefined
+
+  beforeAll(async () => {
+    if (!existsSync(executablePath)) {
+      throw new Error(
+        `Chromium not found at ${executablePath}: the browser test needs it. ` +
+          'Install it with `apt-get update && apt-get install -y chromium` (.ci/run does), ' +
+          'or point CHROMIUM_PATH at a Chromium binary.',
+      )
+    }
+    writeFileSync(join(work, 'index.html'), html)
+    writeFileSync(join(work, 'capture.js'), capture)
+    writeFileSync(join(work, 'quickstart.ts'), quickstart.code)
+    writeFileSync(join(work, 'main.ts'), main)
+    // A project beside the repository's dependencies, as a user's app sits beside its own.
+    symlinkSync(resolve(root, 'node_modules'), join(work, 'node_modules'), 'dir')
+    await build({
+      root: work,
+      configFile: false,
+      logLevel: 'warn',
+      resolve: {
+        alias: [
+          { find: /^braincog-fn$/, replacement: resolve(root, 'src/index.ts') },
+          { find: /^braincog-fn\/arbitraries$/, replacement: resolve(root, 'src/arbitraries/index.ts') },
+        ],
+      },
+      build: { outDir: out, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
+    })
+    server = await serve(out)
+    browser = await chromium.launch({ executablePath, args: chromiumArgs, headless: true, timeout: 30_000 })
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)))
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  it('prints what the README says', async () => {
+    if (!browser || !server) throw new Error('setup failed')
+    const page = await browser.newPage()
+    const pageErrors: string[] = []
+    page.on('pageerror', (e) => pageErrors.push(e.message))
+    const { port } = server.address() as AddressInfo
+    await page.goto(`http://127.0.0.1:${port}/`)
+    await page.waitForFunction(
+      () => {
+        const r = (globalThis as unknown as { __braincog?: Recorded }).__braincog
+        return r !== undefined && (r.done || r.errors.length > 0)
+      },
+      undefined,
+      { timeout: 30_000 },
+    )
+    const recorded = await page.evaluate(() => (globalThis as unknown as { __braincog: Recorded }).__braincog)
+    expect(pageErrors).toEqual([])
+    expect(recorded.errors).toEqual([])
+    expect(recorded.printed).toHaveLength(1)
+    expect(JSON.parse(recorded.printed[0])).toEqual([quickstart.expected])
+  }, 60_000)
+})
