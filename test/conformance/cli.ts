@@ -1,12 +1,25 @@
 /**
- * `npm run conformance -- [DIR]`: runs every fixture in DIR (default ../shared/fixtures/braincog),
- * prints one line per failing case, and ends with `N passed, M failed`. Exits 1 on any failure.
+ * `npm run conformance -- [DIR] [--backend cpu|wasm]`: runs every fixture in DIR (default
+ * ../shared/fixtures/braincog) on the chosen kernel backend (default: the best available, or
+ * `BRAINCOG_BACKEND`), prints one line per failing case, and ends with `N passed, M failed`.
+ * Exits 1 on any failure.
  */
 import { resolve } from 'node:path'
+import { type Backend, cpu, wasmBackend } from '../../src/index.js'
 import { formatFailure, runDirectory } from './runner.js'
 
-const dir = resolve(process.argv[2] ?? '../shared/fixtures/braincog')
-const report = runDirectory(dir)
+const args = process.argv.slice(2)
+const flag = args.indexOf('--backend')
+const choice = flag >= 0 ? args.splice(flag, 2)[1] : undefined
+const backends: Readonly<Record<string, () => Backend | undefined>> = { cpu: () => cpu, wasm: wasmBackend }
+const backend = choice === undefined ? undefined : backends[choice]?.()
+if (choice !== undefined && backend === undefined) {
+  console.error(`--backend: expected cpu or wasm (built by npm run build:wasm), got ${JSON.stringify(choice)}`)
+  process.exit(2)
+}
+
+const dir = resolve(args[0] ?? '../shared/fixtures/braincog')
+const report = runDirectory(dir, undefined, backend)
 for (const r of report.results) if (!r.passed) console.log(formatFailure(r))
-console.log(`${report.passed} passed, ${report.failed} failed`)
+console.log(`${report.passed} passed, ${report.failed} failed${backend ? ` (backend ${backend.name})` : ''}`)
 process.exitCode = report.failed > 0 ? 1 : 0

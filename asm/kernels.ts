@@ -1,0 +1,11 @@
+/**
+ * The WebAssembly SIMD kernels of braincog-fn (AssemblyScript). Every export takes byte
+ * offsets into this module's memory; the JavaScript side (src/backend/wasm) lays out the
+ * arguments, copies tensors in and results out, and falls back to the JavaScript reference
+ * kernels for anything not here. Built by `npm run build:wasm`; the binary is never committed.
+ */
+export { matmul, matmulScratchBytes } from './matmul'
+export { axpy, mul } from './elementwise'
+export { pool2d, upsampleNearest } from './pool'
+export { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis } from './moments'
+export { groupMean, maxAlongAxis } from './select'

@@ -1,0 +1,78 @@
+/** Selection along an axis and group means, float32 data. */
+
+/**
+ * The maximum along the middle axis of [outer, axis, inner] (the k = 1 case of the k-th
+ * largest). f32x4.max and f32.max propagate NaN, as PyTorch's max does.
+ */
+export function maxAlongAxis(out: usize, x: usize, outer: i32, axis: i32, inner: i32): void {
+  if (inner == 1) {
+    for (let o = 0; o < outer; o++) {
+      const row = x + <usize>(o * axis) * 4
+      let acc = f32x4.splat(-Infinity)
+      let acc2 = acc
+      let c = 0
+      for (; c + 8 <= axis; c += 8) {
+        acc = f32x4.max(acc, v128.load(row + <usize>c * 4))
+        acc2 = f32x4.max(acc2, v128.load(row + <usize>c * 4, 16))
+      }
+      acc = f32x4.max(acc, acc2)
+      let best = max(max(f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1)), max(f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3)))
+      for (; c < axis; c++) best = max(best, load<f32>(row + <usize>c * 4))
+      store<f32>(out + <usize>o * 4, best)
+    }
+    return
+  }
+  for (let o = 0; o < outer; o++) {
+    const base = x + <usize>(o * axis * inner) * 4
+    const dst = out + <usize>(o * inner) * 4
+    let i = 0
+    for (; i + 4 <= inner; i += 4) {
+      let acc = f32x4.splat(-Infinity)
+      for (let c = 0; c < axis; c++) acc = f32x4.max(acc, v128.load(base + <usize>(c * inner + i) * 4))
+      v128.store(dst + <usize>i * 4, acc)
+    }
+    for (; i < inner; i++) {
+      let best: f32 = -Infinity
+      for (let c = 0; c < axis; c++) best = max(best, load<f32>(base + <usize>(c * inner + i) * 4))
+      store<f32>(dst + <usize>i * 4, best)
+    }
+  }
+}
+
+/**
+ * Means of consecutive groups of `size` along rows of `length`, each summed in float64 in
+ * order (as the reference does). Four groups run side by side: four independent dependency
+ * chains instead of one, the same additions in the same order.
+ */
+export function groupMean(out: usize, x: usize, rows: i32, length: i32, size: i32): void {
+  const groups = length / size
+  const n = <f64>size
+  const stride = <usize>size * 4
+  for (let r = 0; r < rows; r++) {
+    const row = x + <usize>(r * length) * 4
+    const dst = out + <usize>(r * groups) * 4
+    let g = 0
+    for (; g + 4 <= groups; g += 4) {
+      const b0 = row + <usize>(g * size) * 4
+      let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0
+      for (let j = 0; j < size; j++) {
+        const p = b0 + <usize>j * 4
+        s0 += <f64>load<f32>(p)
+        s1 += <f64>load<f32>(p + stride)
+        s2 += <f64>load<f32>(p + 2 * stride)
+        s3 += <f64>load<f32>(p + 3 * stride)
+      }
+      const d = dst + <usize>g * 4
+      store<f32>(d, <f32>(s0 / n))
+      store<f32>(d, <f32>(s1 / n), 4)
+      store<f32>(d, <f32>(s2 / n), 8)
+      store<f32>(d, <f32>(s3 / n), 12)
+    }
+    for (; g < groups; g++) {
+      const base = row + <usize>(g * size) * 4
+      let sum: f64 = 0
+      for (let j = 0; j < size; j++) sum += <f64>load<f32>(base + <usize>j * 4)
+      store<f32>(dst + <usize>g * 4, <f32>(sum / n))
+    }
+  }
+}

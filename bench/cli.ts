@@ -1,0 +1,20 @@
+/**
+ * `npm run bench [-- --quick] [--json FILE]`: the side-by-side benchmark of issue 7. Prints
+ * one table (median ms per call; braincog-fn wasm over the fastest tfjs peer), the copy cost of
+ * the wasm backend and W8's heap over a long run; `--json FILE` also writes the result.
+ */
+import { writeFileSync } from 'node:fs'
+import { format, runBench } from './run.js'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const jsonAt = args.indexOf('--json')
+const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined
+if (jsonAt >= 0 && jsonFile === undefined) {
+  console.error('--json: expected a file name')
+  process.exit(2)
+}
+
+const result = await runBench({ quick, log: (line) => process.stderr.write(`${line}\n`) })
+console.log(format(result))
+if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`)

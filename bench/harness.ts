@@ -1,0 +1,144 @@
+/**
+ * Timing: warm-up calls, then repeated calls within a time budget; the median is reported
+ * (robust to the noise of a shared machine). Also a seeded generator for inputs.
+ *
+ * @module
+ */
+
+/** How long and how often a call is timed. */
+export interface TimingPlan {
+  readonly warmup: number
+  readonly minRuns: number
+  readonly maxRuns: number
+  /** Stop adding runs once this much time was spent (after minRuns). */
+  readonly budgetMs: number
+}
+
+export const fullPlan: TimingPlan = { warmup: 3, minRuns: 7, maxRuns: 31, budgetMs: 2000 }
+export const quickPlan: TimingPlan = { warmup: 1, minRuns: 2, maxRuns: 2, budgetMs: 0 }
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+/** A call slower than this gets one warm-up and three timed runs (the plain-JS matmul columns). */
+const SLOW_MS = 250
+
+/** Median milliseconds per call of `f`. */
+export const timeIt = (f: () => unknown, plan: TimingPlan): number => {
+  const t0 = performance.now()
+  f()
+  const slow = performance.now() - t0 > SLOW_MS
+  for (let i = 1; i < (slow ? 1 : plan.warmup); i++) f()
+  const minRuns = slow ? Math.min(plan.minRuns, 3) : plan.minRuns
+  const runs: number[] = []
+  let spent = 0
+  while (runs.length < plan.maxRuns && (runs.length < minRuns || spent < plan.budgetMs)) {
+    const t0 = performance.now()
+    f()
+    const dt = performance.now() - t0
+    runs.push(dt)
+    spent += dt
+  }
+  return median(runs)
+}
+
+/** One column of a comparison: `enter` makes it current (switches the tfjs backend), `run` is the call. */
+export interface Contender {
+  readonly name: string
+  readonly enter: () => Promise<unknown>
+  readonly run: () => unknown
+}
+
+/**
+ * Median ms per call of each contender, timed round-robin: one call of each per round, so that
+ * the load of a shared machine drifting during the run weighs on every column alike and the
+ * ratios stay fair. Slow contenders (plain-JavaScript matmul) stop after three rounds; the others
+ * go on until `budgetMs` of their own time is spent or `maxRuns`.
+ */
+export const timeInterleaved = async (
+  contenders: readonly Contender[],
+  plan: TimingPlan,
+): Promise<ReadonlyMap<string, number>> => {
+  const samples = new Map(contenders.map((c) => [c.name, [] as number[]]))
+  const slow = new Set<string>()
+  for (const c of contenders) {
+    await c.enter()
+    const t0 = performance.now()
+    c.run()
+    if (performance.now() - t0 > SLOW_MS) slow.add(c.name)
+    else for (let i = 1; i < plan.warmup; i++) c.run()
+  }
+  let spent = 0
+  const wants = (c: Contender): boolean => {
+    const n = samples.get(c.name)?.length ?? 0
+    if (slow.has(c.name)) return n < Math.min(plan.minRuns, 3)
+    return n < plan.maxRuns && (n < plan.minRuns || spent < plan.budgetMs)
+  }
+  for (let active = contenders.filter(wants); active.length > 0; active = contenders.filter(wants)) {
+    for (const c of active) {
+      await c.enter()
+      const t0 = performance.now()
+      c.run()
+      const dt = performance.now() - t0
+      samples.get(c.name)?.push(dt)
+      if (!slow.has(c.name)) spent += dt
+    }
+  }
+  return new Map([...samples].map(([name, runs]) => [name, median(runs)]))
+}
+
+/** mulberry32: a small seeded generator, so every run times the same inputs. */
+export const rng = (seed: number): (() => number) => {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** `n` float32 values uniform in [lo, hi) from `seed`. */
+export const uniformData = (n: number, seed: number, lo = -1, hi = 1): Float32Array => {
+  const next = rng(seed)
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * next()
+  return out
+}
+
+/**
+ * How far `actual` is from `expected`: the fraction of elements off by more than
+ * `tol * (1 + max |expected|)`. 0 is a match; discrete outputs (spikes, winners) may flip a
+ * few elements where float32 rounding differs at a threshold.
+ */
+export const mismatchFraction = (actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-4): number => {
+  if (actual.length !== expected.length) return 1
+  let scale = 0
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]))
+  const bound = tol * (1 + scale)
+  let bad = 0
+  for (let i = 0; i < expected.length; i++) if (!(Math.abs(actual[i] - expected[i]) <= bound)) bad++
+  return bad / Math.max(1, expected.length)
+}
+
+/** [N, C, H, W] data laid out as [N, H, W, C] (tfjs pools channels-last), or back. */
+export const transposeNCHW = (x: ArrayLike<number>, [n, c, h, w]: readonly number[], toNHWC: boolean): Float32Array => {
+  const out = new Float32Array(n * c * h * w)
+  for (let b = 0; b < n; b++) {
+    for (let ch = 0; ch < c; ch++) {
+      for (let y = 0; y < h; y++) {
+        for (let xx = 0; xx < w; xx++) {
+          const nchw = ((b * c + ch) * h + y) * w + xx
+          const nhwc = ((b * h + y) * w + xx) * c + ch
+          if (toNHWC) out[nhwc] = x[nchw]
+          else out[nchw] = x[nhwc]
+        }
+      }
+    }
+  }
+  return out
+}

@@ -1,0 +1,58 @@
+/**
+ * Backend selection: the WebAssembly SIMD kernels where they are built and the engine runs
+ * them, else the JavaScript reference. `BRAINCOG_BACKEND=cpu|wasm` in the environment forces a
+ * choice (conformance and benchmarks run both).
+ *
+ * @module
+ */
+import type { Backend } from '../backend.js'
+import { cpu } from '../cpu/index.js'
+import { nodeProcess } from './host.js'
+import { loadWasmSync } from './load.js'
+
+export { kernelsUrl, loadWasmBackend } from './load.js'
+
+let cached: { readonly wasm: Backend | undefined } | undefined
+
+/**
+ * The WebAssembly SIMD backend, compiled once on first use; `undefined` when the binary was
+ * not built (`npm run build:wasm`), the engine lacks SIMD, or this is not Node (browsers:
+ * `loadWasmBackend`).
+ *
+ * @example
+ * import { evaluate, wasmBackend } from 'braincog-fn'
+ * const ctx = evaluate(wasmBackend()) // the CPU kernels if it is undefined
+ */
+export const wasmBackend = (): Backend | undefined => {
+  cached ??= { wasm: loadWasmSync() }
+  return cached.wasm
+}
+
+const requested = (): string | undefined => nodeProcess()?.env?.BRAINCOG_BACKEND?.trim().toLowerCase() || undefined
+
+let warned = false
+
+/** Says once why a forced choice was not honoured (layers never throw, so the run goes on). */
+const warnOnce = (message: string): void => {
+  if (!warned) console.warn(`braincog-fn: ${message}; using the cpu kernels`)
+  warned = true
+}
+
+/**
+ * The backend used when a context names none: `wasm` when available, else `cpu`, unless
+ * `BRAINCOG_BACKEND` says otherwise (an unknown value, or `wasm` where it cannot load, warns
+ * once and uses `cpu`).
+ */
+export const bestBackend = (): Backend => {
+  const choice = requested()
+  if (choice === 'cpu') return cpu
+  if (choice !== undefined && choice !== 'wasm') {
+    warnOnce(`BRAINCOG_BACKEND: expected 'cpu' or 'wasm', got ${JSON.stringify(choice)}`)
+    return cpu
+  }
+  const wasm = wasmBackend()
+  if (choice === 'wasm' && wasm === undefined) {
+    warnOnce('BRAINCOG_BACKEND=wasm: the WebAssembly kernels did not load (run `npm run build:wasm`)')
+  }
+  return wasm ?? cpu
+}

@@ -1,0 +1,102 @@
+/**
+ * The WebAssembly kernels in a browser: a page bundled with vite (braincog-fn resolved to the
+ * sources, as in test/browser) loads them with `loadWasmBackend()` (vite ships the binary through
+ * its `new URL(..., import.meta.url)`), runs CustomLinear and max pooling on them and on the CPU
+ * kernels, and reports the backend's name and both results. Needs Chromium, as test/browser does;
+ * never skipped.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { extname, join, normalize, resolve } from 'node:path'
+import { type Browser, chromium } from 'playwright-core'
+import { build } from 'vite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const root = resolve(__dirname, '../..')
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+
+const page = `import { cpu, customLinear, customLinearParams, evaluate, generate, loadWasmBackend, maxPool2d, orThrow } from 'braincog-fn'
+
+const run = async () => {
+  const wasm = await loadWasmBackend()
+  const x = generate([4, 33], (i) => Math.sin(i))
+  const weight = generate([33, 9], (i) => Math.cos(i) / 8)
+  const linear = customLinear({ inFeatures: 33, outFeatures: 9 })
+  const params = orThrow(customLinearParams({ weight }))
+  const images = generate([2, 3, 8, 8], (i) => Math.sin(i * 0.7))
+  const on = (backend) => ({
+    linear: Array.from(orThrow(linear.apply(params, {}, x, evaluate(backend))).output.data),
+    pooled: Array.from(orThrow(maxPool2d(images, { kernelSize: 2 }, backend)).data),
+  })
+  return { name: wasm?.name ?? null, wasm: wasm ? on(wasm) : null, cpu: on(cpu) }
+}
+run().then((r) => { globalThis.__result = r }, (e) => { globalThis.__result = { error: String(e) } })
+`
+
+const serve = (dir: string): Promise<Server> =>
+  new Promise((ok) => {
+    const types: Readonly<Record<string, string>> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }
+    const server = createServer((req, res) => {
+      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
+      const file = join(dir, path === '/' ? 'index.html' : path)
+      if (!file.startsWith(dir) || !existsSync(file)) return void res.writeHead(404).end()
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
+    })
+    server.listen(0, '127.0.0.1', () => ok(server))
+  })
+
+interface Result {
+  readonly name?: string | null
+  readonly error?: string
+  readonly wasm?: { readonly linear: readonly number[]; readonly pooled: readonly number[] } | null
+  readonly cpu?: { readonly linear: readonly number[]; readonly pooled: readonly number[] }
+}
+
+describe('the wasm backend in headless Chromium', () => {
+  const work = mkdtempSync(join(tmpdir(), 'braincog-fn-wasm-browser-'))
+  let server: Server | undefined
+  let browser: Browser | undefined
+
+  beforeAll(async () => {
+    if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (see test/browser)`)
+    writeFileSync(join(work, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>')
+    writeFileSync(join(work, 'main.js'), page)
+    symlinkSync(resolve(root, 'node_modules'), join(work, 'node_modules'), 'dir')
+    await build({
+      root: work,
+      configFile: false,
+      logLevel: 'warn',
+      resolve: { alias: [{ find: /^braincog-fn$/, replacement: resolve(root, 'src/index.ts') }] },
+      build: { outDir: join(work, 'dist'), emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
+    })
+    server = await serve(join(work, 'dist'))
+    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu'], timeout: 30_000 })
+  }, 120_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)))
+    rmSync(work, { recursive: true, force: true })
+  })
+
+  it('loads with loadWasmBackend() and matches the CPU kernels', async () => {
+    if (!browser || !server) throw new Error('setup failed')
+    const tab = await browser.newPage()
+    const errors: string[] = []
+    tab.on('pageerror', (e) => errors.push(e.message))
+    await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+    await tab.waitForFunction(() => (globalThis as { __result?: unknown }).__result !== undefined, undefined, {
+      timeout: 30_000,
+    })
+    const r = await tab.evaluate(() => (globalThis as unknown as { __result: Result }).__result)
+    expect(errors).toEqual([])
+    expect(r.error).toBeUndefined()
+    expect(r.name).toBe('wasm')
+    expect(r.wasm?.pooled).toEqual(r.cpu?.pooled)
+    const cpuLinear = r.cpu?.linear ?? []
+    expect(r.wasm?.linear.length).toBe(cpuLinear.length)
+    r.wasm?.linear.forEach((v, i) => expect(Math.abs(v - cpuLinear[i])).toBeLessThanOrEqual(1e-5))
+  }, 60_000)
+})
