@@ -1,0 +1,114 @@
+/**
+ * `braincog-fn/gpu`: the optional GPU backend, built on gpu.js.
+ *
+ * gpu.js is an optional peer dependency. The main entry (`braincog-fn`) never loads it; this
+ * entry loads it only when {@link loadGpuBackend} is called, so importing `braincog-fn/gpu`
+ * without gpu.js installed is fine, and asking for the backend then fails with an error that
+ * says to run `npm install gpu.js`.
+ *
+ * The backend is a value: pass it in the apply context (`train(key, backend)`,
+ * `evaluate(backend)`) wherever you want it. Nothing selects it globally.
+ *
+ * Costs: each kernel compiles on its first call for a given shape (a shader compile on WebGL,
+ * a WebAssembly module in Node; milliseconds to tens of milliseconds), then comes from a cache.
+ * Every call uploads its inputs and reads its output back (the kernel interface is flat arrays),
+ * so the GPU pays off for large matmuls and pooling, not for small tensors. Results are float32:
+ * they match the CPU kernels within float32 rounding (see the README's "GPU backend" section).
+ *
+ * @example
+ * import { customLinear, key, orThrow, tensor, train } from 'braincog-fn'
+ * import { loadGpuBackend } from 'braincog-fn/gpu'
+ * const gpu = await loadGpuBackend()            // gpu.js picks WebGL2 in a browser
+ * const fc = customLinear({ inFeatures: 784, outFeatures: 10 })
+ * const { params, state } = orThrow(fc.init(key(0), [32, 784]))
+ * const x = tensor(new Float32Array(32 * 784), [32, 784])
+ * const y = orThrow(fc.apply(params, state, x, train(key(1), gpu))).output
+ *
+ * @module
+ */
+import type { GpuBackend, GpuBackendOptions, GpuJs } from './backend.js'
+import { makeGpuBackend } from './backend.js'
+
+export type { GpuBackend, GpuBackendOptions, GpuFallback, GpuJs, GpuJsKernel, KernelMode } from './backend.js'
+
+/** gpu.js modes a backend can ask for; `'gpu'` (the default) lets gpu.js pick the best one available. */
+export type GpuMode = 'gpu' | 'webgl' | 'webgl2' | 'headlessgl' | 'webasm' | 'cpu'
+
+/** Options of {@link loadGpuBackend}. */
+export interface LoadGpuBackendOptions extends GpuBackendOptions {
+  /** The gpu.js mode, default `'gpu'` (gpu.js picks: WebGL2 in a browser, WebAssembly in Node without GL). */
+  readonly mode?: GpuMode
+  /** A gpu.js instance to use instead of creating one (then `mode` is ignored, and `destroy` leaves it alone). */
+  readonly gpu?: GpuJs
+}
+
+/** gpu.js could not be loaded: it is not installed, or not resolvable from here. */
+export class GpuUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(
+      'braincog-fn/gpu: the GPU backend needs the optional package gpu.js, which could not be loaded ' +
+        `(${cause instanceof Error ? cause.message : String(cause)}). Install it: npm install gpu.js`,
+      { cause },
+    )
+    this.name = 'GpuUnavailableError'
+  }
+}
+
+/** What a gpu.js module gives us: its `GPU` constructor (ESM named export or CommonJS default). */
+type GpuModule = { readonly GPU?: unknown; readonly default?: { readonly GPU?: unknown } }
+type GpuConstructor = new (settings?: { readonly mode?: string }) => GpuJs
+
+/**
+ * {@link loadGpuBackend} with the import of gpu.js supplied (for tests and bundlers that
+ * resolve gpu.js their own way).
+ */
+export const loadGpuBackendWith = async (
+  importGpu: () => Promise<unknown>,
+  options: LoadGpuBackendOptions = {},
+): Promise<GpuBackend> => {
+  if (options.gpu) return makeGpuBackend(options.gpu, options, false)
+  let mod: GpuModule
+  try {
+    mod = (await importGpu()) as GpuModule
+  } catch (e) {
+    throw new GpuUnavailableError(e)
+  }
+  const namespace = (mod.GPU === undefined ? mod.default : mod) as Readonly<Record<string, unknown>> | undefined
+  const GPU = namespace?.GPU as GpuConstructor | undefined
+  if (typeof GPU !== 'function') throw new GpuUnavailableError(new Error('the module loaded has no GPU export'))
+  return makeGpuBackend(new GPU({ mode: options.mode ?? 'gpu' }), options, true, namespace)
+}
+
+/**
+ * Loads gpu.js and builds the GPU backend. Rejects with a {@link GpuUnavailableError} (naming
+ * `npm install gpu.js`) where gpu.js is not installed.
+ *
+ * @example
+ * import { evaluate } from 'braincog-fn'
+ * import { loadGpuBackend } from 'braincog-fn/gpu'
+ * const gpu = await loadGpuBackend() // or { mode: 'webgl2' }; gpu.mode says what gpu.js chose
+ * const ctx = evaluate(gpu) // layers applied with ctx run their heavy kernels on gpu.js
+ * ctx.backend === gpu // true
+ * gpu.destroy() // frees the compiled kernels and the gpu.js instance
+ */
+export const loadGpuBackend = (options: LoadGpuBackendOptions = {}): Promise<GpuBackend> =>
+  loadGpuBackendWith(() => import('gpu.js'), options)
+
+/**
+ * Builds the GPU backend over a gpu.js instance you already have (synchronous: no import).
+ *
+ * @example
+ * import { GPU } from 'gpu.js'
+ * import { gpuBackend } from 'braincog-fn/gpu'
+ * const backend = gpuBackend({ gpu: new GPU({ mode: 'cpu' }) })
+ * backend.mode // 'cpu'
+ */
+export const gpuBackend = (options: GpuBackendOptions & { readonly gpu: GpuJs }): GpuBackend => {
+  if (!options?.gpu) {
+    throw new TypeError(
+      'braincog-fn/gpu: gpuBackend: expected { gpu: new GPU(...) } from gpu.js; ' +
+        'to have gpu.js loaded for you, use `await loadGpuBackend()`',
+    )
+  }
+  return makeGpuBackend(options.gpu, options, false)
+}
