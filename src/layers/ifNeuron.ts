@@ -32,6 +32,7 @@ export interface IFNeuronConfig {
 
 /** IFNeuron state: the membrane potential, or `null` when nothing has been integrated yet. */
 export interface IFNeuronState {
+  /** The membrane potential, shaped like the input. */
   readonly v: Tensor | null
 }
 

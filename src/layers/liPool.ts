@@ -45,6 +45,7 @@ export interface LIPoolConfig {
 
 /** LIPool state: the accumulated input minus the upsampled outputs, `null` for zeros. */
 export interface LIPoolState {
+  /** The accumulator, shaped like the input `[N, C, H, W]`. */
   readonly sum: Tensor<Rank4> | null
 }
 

@@ -30,6 +30,7 @@ export interface NDropoutConfig {
 
 /** NDropout state: the mask held since the first training step, or `null`. */
 export interface NDropoutState {
+  /** The mask of the current samples (0 or `1/(1-p)`), shaped like the input. */
   readonly mask: Tensor | null
 }
 

@@ -41,6 +41,7 @@ export interface SMaxPoolConfig {
 
 /** SMaxPool state: the accumulated input, `null` for zeros. */
 export interface SMaxPoolState {
+  /** The accumulator, shaped like the input `[N, C, H, W]`. */
   readonly sum: Tensor<Rank4> | null
 }
 

@@ -39,14 +39,19 @@ export interface PoolOptions {
  * `{ op: 'maxPool2d' | 'avgPool2d', kernelSize, stride?, padding? }`.
  */
 export interface PoolSpec extends PoolOptions {
+  /** Max or average pooling. */
   readonly op: PoolOp
 }
 
 /** A validated {@link PoolSpec} with its defaults filled in. */
 export interface ResolvedPoolSpec {
+  /** Max or average pooling. */
   readonly op: PoolOp
+  /** Window size on both axes. */
   readonly kernelSize: number
+  /** Step between windows on both axes. */
   readonly stride: number
+  /** Cells of padding on each side. */
   readonly padding: number
 }
 

@@ -178,7 +178,8 @@ export const runDirectory = (
     }
     if (parsed.fixtures.length === 0) results.push({ name: file, passed: false, reason: 'no fixtures in file' })
     for (const fx of parsed.fixtures) {
-      results.push('error' in fx ? { name: fx.name, passed: false, reason: fx.error } : runFixture(fx, adapters, backend))
+      const result = 'error' in fx ? { name: fx.name, passed: false, reason: fx.error } : runFixture(fx, adapters, backend)
+      results.push(result)
     }
   }
   const passed = results.filter((r) => r.passed).length
