@@ -18,9 +18,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import cliProgress from 'cli-progress'
 import {
   flatData,
   foldIn,
@@ -38,6 +36,7 @@ import {
   train,
   wrap,
 } from '../../src/index.js'
+import { intFlag, progressBar, runAsScript } from './cli.js'
 import { CLASSES, loadDigits } from './data.js'
 import { document, lineChart, text } from './svg.js'
 
@@ -93,11 +92,7 @@ export const parseConversionOptions = (argv: readonly string[]): ConversionOptio
     },
   })
   if (values.help) throw new RangeError(usage)
-  const int = (name: string, v: string, min: number): number => {
-    const n = Number(v)
-    if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name}: expected an integer >= ${min}, got ${v}\n${usage}`)
-    return n
-  }
+  const int = (name: string, v: string, min: number): number => intFlag(name, v, min, usage)
   return {
     digits: int('digits', values.digits, CLASSES),
     gain: gainOf(values.gain),
@@ -240,17 +235,16 @@ export const conversionMain = (
   log(`spiking max pooling of ${n} digits [${n}, 1, 28, 28], 2x2 windows, Poisson rates = ${o.gain} x pixel value`)
   log(`mean absolute error of the average output rate against maxPool2d of the input rates:`)
   log(HEADER)
-  const bar = new cliProgress.SingleBar({ format: 'steps [{bar}] {value}/{total}', hideCursor: true }, cliProgress.Presets.shades_classic)
-  const show = o.progress && process.stderr.isTTY
-  if (show) bar.start(o.steps.length, 0)
+  const bar = progressBar(o.progress, 'steps', o.steps.length)
   const rows: ConversionRow[] = []
   for (const T of o.steps) {
     const r = measure(images, analog, T, o.seed)
     rows.push(r)
-    if (show) bar.increment()
+    // while the bar is drawn, lines wait for it to finish
+    if (bar.active) bar.tick()
     else log(line(r))
   }
-  if (show) {
+  if (bar.active) {
     bar.stop()
     for (const r of rows) log(line(r))
   }
@@ -262,11 +256,4 @@ export const conversionMain = (
   return { rows, svgPath }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  try {
-    conversionMain()
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : e)
-    process.exitCode = 1
-  }
-}
+runAsScript(import.meta.url, conversionMain)

@@ -9,10 +9,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import cliProgress from 'cli-progress'
 import { flatData, foldIn, key, type Key, poissonEncode, split, type Tensor } from '../../src/index.js'
+import { intFlag, progressBar, runAsScript } from './cli.js'
 import { CLASSES, type Digits, loadDigits, PIXELS } from './data.js'
 import {
   classMask,
@@ -76,11 +75,7 @@ export const parseOptions = (argv: readonly string[]): DemoOptions => {
     },
   })
   if (values.help) throw new RangeError(usage)
-  const int = (name: string, v: string, min: number): number => {
-    const n = Number(v)
-    if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name}: expected an integer >= ${min}, got ${v}\n${usage}`)
-    return n
-  }
+  const int = (name: string, v: string, min: number): number => intFlag(name, v, min, usage)
   return {
     train: int('train', values.train, CLASSES),
     test: int('test', values.test, CLASSES),
@@ -94,17 +89,6 @@ export const parseOptions = (argv: readonly string[]): DemoOptions => {
     out: values.out,
     progress: !values['no-progress'],
   }
-}
-
-/** A progress bar on stderr, drawn only on a terminal. */
-const progressBar = (enabled: boolean, label: string, total: number) => {
-  const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | {value}/{total} | {duration}s`, hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
-  )
-  const on = enabled && process.stderr.isTTY
-  if (on) bar.start(total, 0)
-  return { tick: (n = 1) => on && bar.increment(n), stop: () => on && bar.stop() }
 }
 
 /** Test accuracy when the presentation stops after each step t = 1..T. */
@@ -231,11 +215,4 @@ export const main = (
   return { trainAccuracy, testAccuracy, accuracyByStep, svgPath, seconds }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  try {
-    main()
-  } catch (e) {
-    console.error(e instanceof Error ? e.message : e)
-    process.exitCode = 1
-  }
-}
+runAsScript(import.meta.url, main)

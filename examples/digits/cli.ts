@@ -1,0 +1,34 @@
+/** What the two demo commands share: integer flags, the progress bar, running as a script. */
+import { pathToFileURL } from 'node:url'
+import cliProgress from 'cli-progress'
+
+/** Parses an integer flag `--name` that must be at least `min`, naming the flag on error. */
+export const intFlag = (name: string, value: string, min: number, usage: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`--${name}: expected an integer >= ${min}, got ${value}\n${usage}`)
+  }
+  return n
+}
+
+/** A progress bar on stderr, drawn only on a terminal (so logs and tests stay clean). */
+export const progressBar = (enabled: boolean, label: string, total: number) => {
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% | {value}/{total} | {duration}s`, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  )
+  const on = enabled && process.stderr.isTTY
+  if (on) bar.start(total, 0)
+  return { active: on, tick: (n = 1) => on && bar.increment(n), stop: () => on && bar.stop() }
+}
+
+/** Runs `main` when `moduleUrl` is the script node was started with; errors print as one line. */
+export const runAsScript = (moduleUrl: string, main: () => unknown): void => {
+  if (moduleUrl !== pathToFileURL(process.argv[1] ?? '').href) return
+  try {
+    main()
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e)
+    process.exitCode = 1
+  }
+}
