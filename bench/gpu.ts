@@ -7,40 +7,17 @@
  *
  * @module
  */
-import { readFile } from 'node:fs/promises'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { GpuMode } from '../src/gpu/index.js'
 import { formatGpu, type GpuBenchResult, runGpuBench } from './gpuRows.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--use-gl=angle',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
-
 /** Builds the page, serves it, and reads the result back from headless Chromium. */
 const inBrowser = async (quick: boolean, only: readonly string[] | undefined): Promise<GpuBenchResult> => {
-  const [{ build }, { chromium }] = await Promise.all([import('vite'), import('playwright-core')])
+  const [{ build }, browserSupport] = await Promise.all([import('vite'), import('../test/support/browser.js')])
   const outDir = await mkdtemp(join(tmpdir(), 'braincog-gpu-bench-'))
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]))
-    const file = join(outDir, path === '/' ? 'index.html' : path)
-    const type = extname(file) === '.html' ? 'text/html' : 'text/javascript'
-    readFile(file).then(
-      (body) => res.writeHead(200, { 'content-type': type }).end(body),
-      () => res.writeHead(404).end(),
-    )
-  })
+  let server: Awaited<ReturnType<typeof browserSupport.serveDir>> | undefined
   try {
     await build({
       root: resolve(import.meta.dirname, 'gpu-page'),
@@ -48,16 +25,14 @@ const inBrowser = async (quick: boolean, only: readonly string[] | undefined): P
       logLevel: 'warn',
       build: { outDir, emptyOutDir: true, minify: false, target: 'es2022', reportCompressedSize: false },
     })
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-    const address = server.address()
-    if (address === null || typeof address === 'string') throw new Error('no port')
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    server = await browserSupport.serveDir(outDir)
+    const browser = await browserSupport.launchChromium(browserSupport.webglArgs)
     try {
       const page = await browser.newPage()
       const query = new URLSearchParams()
       if (quick) query.set('quick', '1')
       if (only) query.set('only', only.join(','))
-      await page.goto(`http://127.0.0.1:${address.port}/?${query.toString()}`)
+      await page.goto(`${browserSupport.urlOf(server)}?${query.toString()}`)
       await page.waitForFunction(() => window.__gpuBench !== undefined, undefined, { timeout: 0, polling: 500 })
       const r = await page.evaluate(() => window.__gpuBench)
       if (r === undefined || 'error' in r) throw new Error(`bench page failed: ${r?.error ?? 'no result'}`)
@@ -66,7 +41,7 @@ const inBrowser = async (quick: boolean, only: readonly string[] | undefined): P
       await browser.close()
     }
   } finally {
-    server.close()
+    await browserSupport.closeServer(server)
     await rm(outDir, { recursive: true, force: true })
   }
 }

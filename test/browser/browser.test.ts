@@ -6,26 +6,16 @@
  * Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM_PATH); `.ci/run` installs it. A
  * missing browser fails the test: it is never skipped.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, resolve } from 'node:path'
-import { type Browser, chromium } from 'playwright-core'
+import { join, resolve } from 'node:path'
+import type { Browser } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readmeQuickstart, root } from '../package/quickstart.js'
-
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
+import { closeServer, launchChromium, serveDir } from '../support/browser.js'
 
 /** What the page records: every `console.log` call's arguments as JSON, and uncaught errors. */
 interface Recorded {
@@ -56,29 +46,6 @@ import './quickstart.ts'
 ;(globalThis as unknown as { __braincog: { done: boolean } }).__braincog.done = true
 `
 
-const types: Readonly<Record<string, string>> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.wasm': 'application/wasm',
-  '.map': 'application/json',
-}
-
-const serve = (dir: string): Promise<Server> =>
-  new Promise((ok) => {
-    const server = createServer((req, res) => {
-      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
-      const file = join(dir, path === '/' ? 'index.html' : path)
-      if (!file.startsWith(dir) || !existsSync(file)) {
-        res.writeHead(404).end()
-        return
-      }
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
-      res.end(readFileSync(file))
-    })
-    server.listen(0, '127.0.0.1', () => ok(server))
-  })
-
 describe('the README quickstart in headless Chromium', () => {
   const work = mkdtempSync(join(tmpdir(), 'braincog-fn-browser-'))
   const out = join(work, 'dist')
@@ -87,13 +54,6 @@ describe('the README quickstart in headless Chromium', () => {
   let browser: Browser | undefined
 
   beforeAll(async () => {
-    if (!existsSync(executablePath)) {
-      throw new Error(
-        `Chromium not found at ${executablePath}: the browser test needs it. ` +
-          'Install it with `apt-get update && apt-get install -y chromium` (.ci/run does), ' +
-          'or point CHROMIUM_PATH at a Chromium binary.',
-      )
-    }
     writeFileSync(join(work, 'index.html'), html)
     writeFileSync(join(work, 'capture.js'), capture)
     writeFileSync(join(work, 'quickstart.ts'), quickstart.code)
@@ -112,13 +72,13 @@ describe('the README quickstart in headless Chromium', () => {
       },
       build: { outDir: out, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
     })
-    server = await serve(out)
-    browser = await chromium.launch({ executablePath, args: chromiumArgs, headless: true, timeout: 30_000 })
+    server = await serveDir(out)
+    browser = await launchChromium()
   }, 120_000)
 
   afterAll(async () => {
     await browser?.close()
-    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)))
+    await closeServer(server)
     rmSync(work, { recursive: true, force: true })
   })
 

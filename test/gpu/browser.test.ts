@@ -6,58 +6,18 @@
  * Chromium is required, not optional: where /usr/bin/chromium is missing the test fails and
  * says how to install it (CI installs it), it never skips.
  */
-import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, resolve } from 'node:path'
-import { chromium, type Browser } from 'playwright-core'
+import { join, resolve } from 'node:path'
+import type { Browser } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closeServer, launchChromium, serveDir, urlOf, webglArgs } from '../support/browser.js'
 import type { GpuCheck } from './page/main.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--use-gl=angle',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
 /** float32 rounding over the summed terms, scaled by their magnitude (see the page's `worst`). */
 const TOLERANCE = 1e-5
-
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html',
-  '.js': 'text/javascript',
-  '.css': 'text/css',
-  '.map': 'application/json',
-}
-
-/** A static file server over `root` on a free localhost port. */
-const serve = async (root: string): Promise<{ server: Server; url: string }> => {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]))
-    const file = join(root, path === '/' ? 'index.html' : path)
-    if (!file.startsWith(root)) {
-      res.writeHead(403).end()
-      return
-    }
-    readFile(file).then(
-      (body) => res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body),
-      () => res.writeHead(404).end(),
-    )
-  })
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('static server: no port')
-  return { server, url: `http://127.0.0.1:${address.port}/` }
-}
 
 describe('GPU backend in headless Chromium (WebGL2)', () => {
   let outDir = ''
@@ -66,12 +26,6 @@ describe('GPU backend in headless Chromium (WebGL2)', () => {
   let url = ''
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `headless Chromium not found at ${CHROMIUM}: the browser test needs it ` +
-          '(Debian/Ubuntu: apt-get install chromium; or set CHROMIUM_PATH)',
-      )
-    }
     outDir = await mkdtemp(join(tmpdir(), 'braincog-gpu-page-'))
     await build({
       root: resolve(import.meta.dirname, 'page'),
@@ -79,13 +33,14 @@ describe('GPU backend in headless Chromium (WebGL2)', () => {
       logLevel: 'warn',
       build: { outDir, emptyOutDir: true, minify: false, target: 'es2022', reportCompressedSize: false },
     })
-    ;({ server, url } = await serve(outDir))
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+    server = await serveDir(outDir)
+    url = urlOf(server)
+    browser = await launchChromium(webglArgs)
   }, 120_000)
 
   afterAll(async () => {
     await browser?.close()
-    await new Promise<void>((done) => (server ? server.close(() => done()) : done()))
+    await closeServer(server)
     if (outDir) await rm(outDir, { recursive: true, force: true })
   })
 

@@ -5,17 +5,17 @@
  * kernels, and reports the backend's name and both results. Needs Chromium, as test/browser does;
  * never skipped.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { extname, join, normalize, resolve } from 'node:path'
-import { type Browser, chromium } from 'playwright-core'
+import { join, resolve } from 'node:path'
+import type { Browser } from 'playwright-core'
 import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closeServer, launchChromium, serveDir } from '../support/browser.js'
 
 const root = resolve(__dirname, '../..')
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 const page = `import { cpu, customLinear, customLinearParams, evaluate, generate, loadWasmBackend, maxPool2d, orThrow } from 'braincog-fn'
 
@@ -35,18 +35,6 @@ const run = async () => {
 run().then((r) => { globalThis.__result = r }, (e) => { globalThis.__result = { error: String(e) } })
 `
 
-const serve = (dir: string): Promise<Server> =>
-  new Promise((ok) => {
-    const types: Readonly<Record<string, string>> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' }
-    const server = createServer((req, res) => {
-      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
-      const file = join(dir, path === '/' ? 'index.html' : path)
-      if (!file.startsWith(dir) || !existsSync(file)) return void res.writeHead(404).end()
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
-    })
-    server.listen(0, '127.0.0.1', () => ok(server))
-  })
-
 interface Result {
   readonly name?: string | null
   readonly error?: string
@@ -60,7 +48,6 @@ describe('the wasm backend in headless Chromium', () => {
   let browser: Browser | undefined
 
   beforeAll(async () => {
-    if (!existsSync(executablePath)) throw new Error(`Chromium not found at ${executablePath} (see test/browser)`)
     writeFileSync(join(work, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>')
     writeFileSync(join(work, 'main.js'), page)
     symlinkSync(resolve(root, 'node_modules'), join(work, 'node_modules'), 'dir')
@@ -71,13 +58,13 @@ describe('the wasm backend in headless Chromium', () => {
       resolve: { alias: [{ find: /^braincog-fn$/, replacement: resolve(root, 'src/index.ts') }] },
       build: { outDir: join(work, 'dist'), emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
     })
-    server = await serve(join(work, 'dist'))
-    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu'], timeout: 30_000 })
+    server = await serveDir(join(work, 'dist'))
+    browser = await launchChromium()
   }, 120_000)
 
   afterAll(async () => {
     await browser?.close()
-    await new Promise((ok) => (server ? server.close(ok) : ok(undefined)))
+    await closeServer(server)
     rmSync(work, { recursive: true, force: true })
   })
 
