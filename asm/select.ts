@@ -76,3 +76,81 @@ export function groupMean(out: usize, x: usize, rows: i32, length: i32, size: i3
     }
   }
 }
+
+/**
+ * WTALayer's k = 1 selection: out = x where x * noise is its column's max along the middle axis
+ * of [outer, axis, inner], else 0. f32x4.mul rounds as the reference's float32 score does; the
+ * max propagates NaN (a NaN column selects nothing, since nothing is >= NaN) and the sign of a
+ * zero max does not matter to `>=`, so the result is bit-identical. `best` is scratch for
+ * `inner` floats: one pass finds the column maxima row by row (contiguous loads), a second
+ * pass selects.
+ */
+export function keepMaxAlongAxis(out: usize, x: usize, noise: usize, outer: i32, axis: i32, inner: i32, best: usize): void {
+  if (inner == 1) {
+    keepMaxAlongRows(out, x, noise, outer, axis)
+    return
+  }
+  for (let o = 0; o < outer; o++) {
+    const base = <usize>(o * axis * inner) * 4
+    let i = 0
+    for (; i + 4 <= inner; i += 4) v128.store(best + <usize>i * 4, f32x4.splat(-Infinity))
+    for (; i < inner; i++) store<f32>(best + <usize>i * 4, -Infinity)
+    for (let c = 0; c < axis; c++) {
+      const row = base + <usize>(c * inner) * 4
+      i = 0
+      for (; i + 4 <= inner; i += 4) {
+        const at = row + <usize>i * 4
+        const s = f32x4.mul(v128.load(x + at), v128.load(noise + at))
+        const b = best + <usize>i * 4
+        v128.store(b, f32x4.max(v128.load(b), s))
+      }
+      for (; i < inner; i++) {
+        const at = row + <usize>i * 4
+        const b = best + <usize>i * 4
+        store<f32>(b, max(load<f32>(b), load<f32>(x + at) * load<f32>(noise + at)))
+      }
+    }
+    for (let c = 0; c < axis; c++) {
+      const row = base + <usize>(c * inner) * 4
+      i = 0
+      for (; i + 4 <= inner; i += 4) {
+        const at = row + <usize>i * 4
+        const v = v128.load(x + at)
+        const wins = f32x4.ge(f32x4.mul(v, v128.load(noise + at)), v128.load(best + <usize>i * 4))
+        v128.store(out + at, v128.and(v, wins))
+      }
+      for (; i < inner; i++) {
+        const at = row + <usize>i * 4
+        const v = load<f32>(x + at)
+        store<f32>(out + at, v * load<f32>(noise + at) >= load<f32>(best + <usize>i * 4) ? v : 0)
+      }
+    }
+  }
+}
+
+/** keepMaxAlongAxis with inner = 1: each row's max across SIMD lanes, then the selection. */
+function keepMaxAlongRows(out: usize, x: usize, noise: usize, rows: i32, length: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const row = <usize>(r * length) * 4
+    let acc = f32x4.splat(-Infinity)
+    let c = 0
+    for (; c + 4 <= length; c += 4) {
+      const at = row + <usize>c * 4
+      acc = f32x4.max(acc, f32x4.mul(v128.load(x + at), v128.load(noise + at)))
+    }
+    let m = max(max(f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1)), max(f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3)))
+    for (; c < length; c++) m = max(m, load<f32>(x + row + <usize>c * 4) * load<f32>(noise + row + <usize>c * 4))
+    const top = f32x4.splat(m)
+    c = 0
+    for (; c + 4 <= length; c += 4) {
+      const at = row + <usize>c * 4
+      const v = v128.load(x + at)
+      v128.store(out + at, v128.and(v, f32x4.ge(f32x4.mul(v, v128.load(noise + at)), top)))
+    }
+    for (; c < length; c++) {
+      const at = row + <usize>c * 4
+      const v = load<f32>(x + at)
+      store<f32>(out + at, v * load<f32>(noise + at) >= m ? v : 0)
+    }
+  }
+}

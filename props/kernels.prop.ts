@@ -1,20 +1,21 @@
 /**
  * Kernel parity: every WebAssembly kernel against its JavaScript reference on random shapes.
  * Bit-identical where the arithmetic is the same (elementwise, pooling windows, upsampling,
- * normalize/affine in float64 lanes, strided-axis moments, group means); max-type kernels equal
+ * normalize/affine in float64 lanes, strided-axis moments, group means, the fused LIPool step
+ * and WTA selection, uniform draws); other max-type kernels equal
  * as numbers (SIMD max may pick +0 where the reference keeps -0, NaN propagates in both);
  * matmul within float32 accumulation error; contiguous moments within float64 rounding.
  * Also: strided views through layer ops give the contiguous result on the wasm backend.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { stridedViewArb, tensorArb } from '../src/arbitraries/index.js'
+import { keyArb, stridedViewArb, tensorArb } from '../src/arbitraries/index.js'
 import type { Backend, PoolWindow } from '../src/backend/backend.js'
 import { pooledSize } from '../src/backend/backend.js'
 import { cpu } from '../src/backend/cpu/index.js'
 import { wasmBackend } from '../src/backend/wasm/index.js'
 import { copy, evaluate, layerNorm, maxPool2d, orThrow, type Tensor, upsampleNearest } from '../src/index.js'
-import { customLinear, customLinearParams, key } from '../src/index.js'
+import { customLinear, customLinearParams, key, uniform } from '../src/index.js'
 
 const loaded = wasmBackend()
 // `npm test` builds the module first (pretest); a missing module is a failure, not a skip
@@ -285,9 +286,114 @@ describe('wasm kernels match the cpu reference', () => {
           const max = (be: Backend, out: Float32Array) => be.kthLargestAlongAxis(out, img, outer, axis, inner, 1)
           const kth = both(() => new Float32Array(outer * inner), max)
           sameNumbers(kth.wasm[0], kth.cpu[0])
+          const noise = Float32Array.from(img, (_, i) => (i % 7) / 7)
+          const keep = (be: Backend, out: Float32Array) => be.keepMaxAlongAxis(out, img, noise, outer, axis, inner)
+          const kept = both(() => new Float32Array(img.length), keep)
+          sameBits(kept.wasm[0], kept.cpu[0])
+          for (const [k, mode] of [[2, 'max'], [4, 'avg']] as const) {
+            const step = (be: Backend) => {
+              const out = new Float32Array(img.length / (k * k))
+              const next = new Float32Array(img.length)
+              be.liPoolStep(out, next, noise, img, planes, 32, 32, k, mode)
+              return [out, next]
+            }
+            const [[co, cn], [wo, wn]] = [step(cpu), step(wasm)]
+            sameBits(wo, co)
+            sameBits(wn, cn)
+          }
         },
       ),
       { numRuns: 5 },
+    )
+  })
+
+  it('liPoolStep: bit-identical, max and avg, any k, with and without a sum, with NaN', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .tuple(dim(3), dim(4), dim(6), dim(6), fc.boolean(), fc.boolean(), fc.boolean())
+          .chain(([planes, k, oh, ow, max, withSum, nan]) => {
+            const n = planes * oh * k * ow * k
+            const sum = withSum ? f32(n, nan) : fc.constant(undefined)
+            return fc.tuple(fc.constant({ planes, k, h: oh * k, w: ow * k, max }), f32(n, nan), sum)
+          }),
+        ([{ planes, k, h, w, max }, x, sum]) => {
+          const mode = max ? 'max' : 'avg'
+          const n = planes * h * w
+          const outN = n / (k * k)
+          const make = () => [new Float32Array(outN).fill(Number.NaN), new Float32Array(n).fill(Number.NaN)] as const
+          const [co, cs] = make()
+          const [wo, ws] = make()
+          cpu.liPoolStep(co, cs, sum, x, planes, h, w, k, mode)
+          wasm.liPoolStep(wo, ws, sum, x, planes, h, w, k, mode)
+          sameBits(wo, co)
+          sameBits(ws, cs)
+          // and the fused reference is the unfused step it replaced: axpy, pool2d, upsample, axpy
+          const total = new Float32Array(n)
+          if (sum === undefined) total.set(x)
+          else cpu.axpy(total, sum, 1, x)
+          const window: PoolWindow = { kernelH: k, kernelW: k, strideH: k, strideW: k, padH: 0, padW: 0 }
+          const out = new Float32Array(outN)
+          cpu.pool2d(out, total, planes, h, w, window, mode)
+          const up = new Float32Array(n)
+          cpu.upsampleNearest(up, out, planes, h / k, w / k, k)
+          const next = new Float32Array(n)
+          cpu.axpy(next, total, -1, up)
+          sameBits(co, out)
+          sameBits(cs, next)
+        },
+      ),
+    )
+  })
+
+  it('keepMaxAlongAxis: bit-identical, and equal to mul, column max and select, with NaN', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .tuple(dim(4), dim(20), fc.oneof(fc.constant(1), dim(13)), fc.boolean())
+          .chain(([outer, axis, inner, nan]) => {
+            const n = outer * axis * inner
+            const noise = fc.float32Array({ minLength: n, maxLength: n, min: 0, max: 1, noNaN: true })
+            // small integers make ties common, as spikes do
+            const spikes = fc
+              .array(fc.integer({ min: -1, max: 2 }), { minLength: n, maxLength: n })
+              .map((a) => Float32Array.from(a))
+            return fc.tuple(fc.constant([outer, axis, inner] as const), fc.oneof(f32(n, nan), spikes), noise)
+          }),
+        ([[outer, axis, inner], x, u]) => {
+          const run = (be: Backend, out: Float32Array) => be.keepMaxAlongAxis(out, x, u, outer, axis, inner)
+          const r = both(() => new Float32Array(x.length), run)
+          sameBits(r.wasm[0], r.cpu[0])
+          const score = new Float32Array(x.length)
+          cpu.mul(score, x, u)
+          const best = new Float32Array(outer * inner)
+          cpu.kthLargestAlongAxis(best, score, outer, axis, inner, 1)
+          const want = new Float32Array(x.length)
+          for (let j = 0; j < x.length; j++) {
+            const column = Math.floor(j / (axis * inner)) * inner + (j % inner)
+            if (score[j] >= best[column]) want[j] = x[j]
+          }
+          sameBits(r.cpu[0], want)
+        },
+      ),
+    )
+  })
+
+  it('uniformFill: the same bits as uniform(key, n), float32 and float64, across slices', () => {
+    fc.assert(
+      fc.property(keyArb(), fc.oneof(fc.nat(70), fc.integer({ min: 40_000, max: 120_000 })), (k, n) => {
+        const want = uniform(k, n)
+        const got = new Float32Array(n).fill(Number.NaN)
+        wasm.uniformFill(got, k)
+        sameBits(got, want)
+        const ref = new Float32Array(n).fill(Number.NaN)
+        cpu.uniformFill(ref, k)
+        sameBits(ref, want)
+        const wide = new Float64Array(n)
+        wasm.uniformFill(wide, k)
+        sameBits(wide, uniform(k, n, 'float64'))
+      }),
+      { numRuns: 30 },
     )
   })
 

@@ -106,6 +106,38 @@ export interface Backend {
    */
   kthLargestAlongAxis(out: Data, x: Data, outer: number, axis: number, inner: number, k: number): void
 
+  /**
+   * WTALayer's k = 1 selection, fused: for x and noise viewed as [outer, axis, inner],
+   * `out[o, c, i] = x[o, c, i]` where the score `x * noise` (rounded to out's precision) is the
+   * largest along `axis` for (o, i) (ties all win), else 0. A NaN score makes its whole column 0,
+   * as `kthLargestAlongAxis` followed by `score >= max` does.
+   */
+  keepMaxAlongAxis(out: Data, x: Data, noise: Data, outer: number, axis: number, inner: number): void
+
+  /**
+   * One LIPool step over non-overlapping `k` x `k` windows of `planes` images [height, width]
+   * (both multiples of k): `total = sum + x` (`x` alone when `sum` is undefined), `out` =
+   * max or average pooling of total (as `pool2d`), `nextSum = total - upsample(out, k)`.
+   * The same roundings as those three steps made by separate kernels, in one pass.
+   */
+  liPoolStep(
+    out: Data,
+    nextSum: Data,
+    sum: Data | undefined,
+    x: Data,
+    planes: number,
+    height: number,
+    width: number,
+    k: number,
+    mode: PoolMode,
+  ): void
+
+  /**
+   * `out.length` uniform draws in [0, 1) from a xoroshiro128+ state (four uint32 words, a Key):
+   * `out[i] = (low 24 bits of the i-th output) * 2^-24`, exactly what `uniform(key, n)` draws.
+   */
+  uniformFill(out: Data, state: readonly number[]): void
+
   /** For x viewed as [rows, groups * size + rest]: `out[r, g]` = mean of group g of row r. */
   groupMean(out: Data, x: Data, rows: number, length: number, size: number): void
 

@@ -9,13 +9,15 @@
  * What runs where:
  *
  * - on the GPU: `matmul` (bias added in the same kernel), `pool2d` (max and average),
+ *   `liPoolStep` (as its four kernels: axpy, pool2d, upsampleNearest, axpy),
  *   `maxPool2dBy`, `upsampleNearest`, `mul`, `axpy`, `channelAffine`, `normalizeAlongAxis`,
  *   `momentsAlongAxis` (one thread per reduced column, both passes in the thread, mean and
  *   variance from one kernel), and `momentsPerChannel` (one kernel gives each (outer, channel)
  *   row's sum and squared deviations; the host merges the rows in float64);
- * - on the CPU reference kernels: `kthLargestAlongAxis` (a per-column sort; WTALayer) and
- *   `groupMean` (VotingLayer; a single cheap pass), every call with an empty size, every call
- *   smaller than `minElements`, and, unless `float64: 'gpu'`, every call whose data is float64
+ * - on the CPU reference kernels: `kthLargestAlongAxis` (a per-column sort; WTALayer),
+ *   `keepMaxAlongAxis` and `uniformFill` (WTALayer's k = 1 selection and noise), `groupMean`
+ *   (VotingLayer; a single cheap pass), every call with an empty size, every call smaller
+ *   than `minElements`, and, unless `float64: 'gpu'`, every call whose data is float64
  *   (gpu.js computes in float32 only).
  *
  * What stays on the GPU: nothing between calls. The Backend interface is flat arrays in, flat
@@ -31,6 +33,7 @@ import type { Backend, PoolMode, PoolWindow, Stats } from '../backend/backend.js
 import { pooledSize } from '../backend/backend.js'
 import { cpu } from '../backend/cpu/index.js'
 import type { Data } from '../tensor/tensor.js'
+import { alloc } from '../tensor/tensor.js'
 import * as K from './kernels.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -432,6 +435,23 @@ export const makeGpuBackend = (
     },
 
     kthLargestAlongAxis: (out, x, outer, axis, inner, k) => cpu.kthLargestAlongAxis(out, x, outer, axis, inner, k),
+
+    keepMaxAlongAxis: (out, x, noise, outer, axis, inner) => cpu.keepMaxAlongAxis(out, x, noise, outer, axis, inner),
+
+    // not fused here: the four GPU kernels it replaces, each one upload and one readback
+    liPoolStep: (out, nextSum, sum, x, planes, height, width, k, mode) => {
+      // intermediates in the data's precision, so each step rounds as the unfused layer did
+      const like = (): Data => alloc(x.length, x instanceof Float32Array ? 'float32' : 'float64')
+      const total = sum === undefined ? x : like()
+      if (sum !== undefined) backend.axpy(total, sum, 1, x)
+      const window: PoolWindow = { kernelH: k, kernelW: k, strideH: k, strideW: k, padH: 0, padW: 0 }
+      backend.pool2d(out, total, planes, height, width, window, mode)
+      const up = like()
+      backend.upsampleNearest(up, out, planes, height / k, width / k, k)
+      backend.axpy(nextSum, total, -1, up)
+    },
+
+    uniformFill: (out, state) => cpu.uniformFill(out, state),
 
     groupMean: (out, x, rows, length, size) => cpu.groupMean(out, x, rows, length, size),
 

@@ -30,7 +30,7 @@ import type { Layer, NoParams } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
 import { type PoolSpec, pool2d, pooledShape, poolSpec, upsampleNearest } from '../ops/pool.js'
 import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
 
 /** LIPool configuration. */
 export interface LIPoolConfig {
@@ -77,6 +77,9 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
     )
   }
 
+  /** Windows that tile the input (stride == kernel, no padding) take the fused kernel. */
+  const tiles = child.stride === k && child.padding === 0
+
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
     const pooled = pooledShape(name, 'input', shape, child)
     if (E.isLeft(pooled)) return pooled
@@ -103,9 +106,21 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
       const backend = backendOf(ctx)
       const x = flatData(input)
       const dtype = dtypeOf(input)
+      const prior = state.sum === null ? undefined : flatData(state.sum)
+      if (tiles) {
+        // non-overlapping windows: one fused kernel, no intermediate arrays
+        const [n, c, h, w] = input.shape
+        const out = alloc(sizeOf(ok.right), dtype)
+        const sum = alloc(x.length, dtype)
+        backend.liPoolStep(out, sum, prior, x, n * c, h, w, k, child.op === 'maxPool2d' ? 'max' : 'avg')
+        return E.right({
+          output: wrap(out, ok.right) as Tensor<Rank4>,
+          state: { sum: wrap(sum, input.shape) as Tensor<Rank4> },
+        })
+      }
       const total = alloc(x.length, dtype)
-      if (state.sum === null) total.set(x)
-      else backend.axpy(total, flatData(state.sum), 1, x)
+      if (prior === undefined) total.set(x)
+      else backend.axpy(total, prior, 1, x)
       const out = pool2d(wrap(total, input.shape), child, backend)
       if (E.isLeft(out)) return out
       const up = upsampleNearest(out.right, factor, backend)

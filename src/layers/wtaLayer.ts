@@ -10,13 +10,13 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import type { Backend } from '../backend/backend.js'
 import { backendOf } from '../backend/select.js'
 import { fail, type LayerError, rejectConfig } from '../errors.js'
 import { configInt, expectMinRank, expectSameShape, showShape } from '../layer/check.js'
 import type { Ctx } from '../layer/context.js'
 import type { Layer, NoParams, NoState } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
-import { uniform } from '../random/key.js'
 import type { Axes, Data, DType, Shape, Tensor } from '../tensor/tensor.js'
 import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
 
@@ -34,12 +34,19 @@ export interface WTALayerConfig {
   readonly exact?: boolean
 }
 
-/** The noise `u`: caller-supplied draws (checked to match `x`), else uniform draws from the key. */
-const noiseFor = (ctx: Ctx, shape: Shape, size: number, dtype: DType): E.Either<LayerError, Data> => {
+/**
+ * The noise `u`: caller-supplied draws (checked to match `x`), else uniform draws from the key,
+ * drawn by the backend's `uniformFill` (the same bits as `uniform(ctx.key, size, dtype)`).
+ */
+const noiseFor = (ctx: Ctx, backend: Backend, shape: Shape, size: number, dtype: DType): E.Either<LayerError, Data> => {
   if (ctx.draws !== undefined) {
     return E.map(() => flatData(ctx.draws as Tensor))(expectSameShape(name, 'ctx.draws', ctx.draws.shape, shape))
   }
-  if (ctx.key !== undefined) return E.right(uniform(ctx.key, size, dtype))
+  if (ctx.key !== undefined) {
+    const u = alloc(size, dtype)
+    backend.uniformFill(u, ctx.key)
+    return E.right(u)
+  }
   return fail(name, 'ctx.key', 'a key, or ctx.draws (uniform [0, 1) noise shaped like the input)', 'neither')
 }
 
@@ -80,12 +87,18 @@ export const wtaLayer = (config: WTALayerConfig = {}): Layer<NoParams, NoState, 
       const ok = outputShape(input.shape)
       if (E.isLeft(ok)) return ok
       const dtype = dtypeOf(input)
-      const noise = noiseFor(ctx, input.shape, input.size, dtype)
-      if (E.isLeft(noise)) return noise
       const backend = backendOf(ctx)
+      const noise = noiseFor(ctx, backend, input.shape, input.size, dtype)
+      if (E.isLeft(noise)) return noise
       const x = flatData(input)
       const [outer, channels] = input.shape
       const inner = channels === 0 || outer === 0 ? 0 : input.size / (outer * channels)
+      if (k === 1 && !exact) {
+        // BrainCog's default: one fused kernel (score, column max, select)
+        const y = alloc(x.length, dtype)
+        backend.keepMaxAlongAxis(y, x, noise.right, outer, channels, inner)
+        return E.right({ output: wrap(y, input.shape), state })
+      }
       // the score is rounded to the input's precision, as PyTorch's `x * rand` is
       const score = alloc(x.length, dtype)
       backend.mul(score, x, noise.right)

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus'
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
+import { uniformFill } from '../backend/cpu/random.js'
 import type { DType, Data } from '../tensor/tensor.js'
 import { alloc } from '../tensor/tensor.js'
 
@@ -104,8 +105,8 @@ export const keyFromData = (words: readonly number[]): Key => {
  * (a dropout mask or a winner does not flip with the precision).
  */
 export const uniform = (k: Key, n: number, dtype: DType = 'float32'): Data => {
-  const g = xoroshiro128plusFromState(k)
   const out = alloc(n, dtype)
-  for (let i = 0; i < n; i++) out[i] = (g.next() & 0xffffff) * 5.960464477539063e-8
+  // the reference kernel; backends' `uniformFill` (layers draw through it) give the same bits
+  uniformFill(out, k)
   return out
 }

@@ -294,6 +294,24 @@ describe.each(['cpu', 'gpu'] as const)('GPU kernels vs CPU kernels (gpu.js mode 
     expectClose('normalizeAlongAxis with long stats', g3, w3, () => 4)
   })
 
+  it('liPoolStep (its four GPU kernels): close to the fused CPU kernel, max and avg', () => {
+    for (const [k, mode] of [[2, 'max'], [3, 'avg']] as const) {
+      const [planes, h, w] = [2, 2 * k, 3 * k]
+      const n = planes * h * w
+      const [x, sum] = [data(n, 21 + k), data(n, 5 + k, 4)]
+      const step = (be: typeof cpu) => {
+        const out = new Float32Array(n / (k * k))
+        const next = new Float32Array(n)
+        be.liPoolStep(out, next, sum, x, planes, h, w, k, mode)
+        return [out, next]
+      }
+      const [[wo, wn], [go, gn]] = [step(cpu), step(gpu)]
+      // |total| <= 5, and next is total minus an output of the same size
+      expectClose(`liPoolStep ${mode} out`, go, wo, () => 5)
+      expectClose(`liPoolStep ${mode} nextSum`, gn, wn, () => 10)
+    }
+  })
+
   it('ran every kernel above on gpu.js in its mode (no CPU fallback, ours or gpu.js\'s)', () => {
     expect(gpu.fallbacks()).toEqual([])
     const modes = gpu.kernelModes()
@@ -301,7 +319,7 @@ describe.each(['cpu', 'gpu'] as const)('GPU kernels vs CPU kernels (gpu.js mode 
     expect(modes.filter((k) => k.mode !== gpu.mode)).toEqual([])
   })
 
-  it('delegates kthLargestAlongAxis and groupMean to the CPU kernels (bit-identical)', () => {
+  it('delegates kthLargestAlongAxis, groupMean, keepMaxAlongAxis and uniformFill to the CPU kernels (bit-identical)', () => {
     const x = data(2 * 7 * 3, 9)
     const [want, got] = [new Float32Array(6), new Float32Array(6)]
     cpu.kthLargestAlongAxis(want, x, 2, 7, 3, 2)
@@ -311,6 +329,16 @@ describe.each(['cpu', 'gpu'] as const)('GPU kernels vs CPU kernels (gpu.js mode 
     cpu.groupMean(w2, x, 2, 21, 7)
     gpu.groupMean(g2, x, 2, 21, 7)
     expectExact('groupMean', g2, w2)
+    const u = data(x.length, 4).map(Math.abs)
+    const [w3, g3] = [new Float32Array(x.length), new Float32Array(x.length)]
+    cpu.keepMaxAlongAxis(w3, x, u, 2, 7, 3)
+    gpu.keepMaxAlongAxis(g3, x, u, 2, 7, 3)
+    expectExact('keepMaxAlongAxis', g3, w3)
+    const words = [1, 2, 3, 4]
+    const [w4, g4] = [new Float32Array(50), new Float32Array(50)]
+    cpu.uniformFill(w4, words)
+    gpu.uniformFill(g4, words)
+    expectExact('uniformFill', g4, w4)
   })
 })
 

@@ -9,8 +9,10 @@ import { axpy, mul } from './elementwise.js'
 import { matmul } from './matmul.js'
 import { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis } from './moments.js'
 import { pool2d, upsampleNearest } from './pool.js'
+import { liPoolStep } from './liPool.js'
 import { maxPool2dBy } from './poolBy.js'
-import { groupMean, kthLargestAlongAxis } from './select.js'
+import { uniformFill } from './random.js'
+import { groupMean, keepMaxAlongAxis, kthLargestAlongAxis } from './select.js'
 
 /** The JavaScript reference backend, the default everywhere. */
 export const cpu: Backend = {
@@ -24,6 +26,9 @@ export const cpu: Backend = {
   maxPool2dBy,
   upsampleNearest,
   kthLargestAlongAxis,
+  keepMaxAlongAxis,
+  liPoolStep,
+  uniformFill,
   groupMean,
   mul,
   axpy,

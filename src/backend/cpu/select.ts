@@ -1,4 +1,5 @@
 import type { Data } from '../../tensor/tensor.js'
+import { mul } from './elementwise.js'
 
 /** NaN sorts above every number, as in PyTorch's `topk`/`max`. */
 const descending = (a: number, b: number): number => (a !== a ? (b !== b ? 0 : -1) : b !== b ? 1 : b - a)
@@ -42,6 +43,30 @@ export const groupMean = (out: Data, x: Data, rows: number, length: number, size
       let sum = 0
       for (let j = 0; j < size; j++) sum += x[base + j]
       out[r * groups + g] = sum / size
+    }
+  }
+}
+
+/**
+ * WTALayer's k = 1 selection: the score `x * noise` goes into `out` first (rounded to out's
+ * precision, as the layer's score array was), then each column's max (NaN propagating), then
+ * each cell becomes x where its score reaches the max, else 0.
+ */
+export const keepMaxAlongAxis = (
+  out: Data,
+  x: Data,
+  noise: Data,
+  outer: number,
+  axis: number,
+  inner: number,
+): void => {
+  mul(out, x, noise)
+  const best = new Float64Array(outer * inner)
+  kthLargestAlongAxis(best, out, outer, axis, inner, 1)
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < axis; c++) {
+      const base = (o * axis + c) * inner
+      for (let i = 0; i < inner; i++) out[base + i] = out[base + i] >= best[o * inner + i] ? x[base + i] : 0
     }
   }
 }

@@ -34,6 +34,14 @@ export interface KernelExports {
     out: number, x: number, outer: number, channels: number, inner: number, scale: number, shift: number,
   ): void
   maxAlongAxis(out: number, x: number, outer: number, axis: number, inner: number): void
+  keepMaxAlongAxis(
+    out: number, x: number, noise: number, outer: number, axis: number, inner: number, best: number,
+  ): void
+  liPoolStep(
+    out: number, next: number, sum: number, x: number, planes: number, height: number, width: number,
+    k: number, isMax: number,
+  ): void
+  uniformFill(out: number, n: number, state: number): void
   groupMean(out: number, x: number, rows: number, length: number, size: number): void
 }
 
@@ -223,6 +231,57 @@ export const backendFrom = (k: KernelExports): Backend => {
     if (!ok) cpu.kthLargestAlongAxis(out, x, outer, axis, inner, k1)
   }
 
+  const keepMaxAlongAxis = (out: Data, x: Data, noise: Data, outer: number, axis: number, inner: number): void => {
+    const n = outer * axis * inner
+    if (!float32(out, x, noise) || n === 0) return cpu.keepMaxAlongAxis(out, x, noise, outer, axis, inner)
+    const block = axis * inner
+    const ok = sliced(outer, 12 * block, (s, c) =>
+      call(
+        [part(x, s * block, c * block), part(noise, s * block, c * block)],
+        [part(out, s * block, c * block)],
+        4 * inner,
+        ([px, pn], [po], best) => k.keepMaxAlongAxis(po, px, pn, c, axis, inner, best),
+      ),
+    )
+    if (!ok) cpu.keepMaxAlongAxis(out, x, noise, outer, axis, inner)
+  }
+
+  const liPoolStep = (
+    out: Data, nextSum: Data, sum: Data | undefined, x: Data,
+    planes: number, height: number, width: number, kk: number, mode: PoolMode,
+  ): void => {
+    const size = planes * height * width
+    const fallback = (): void => cpu.liPoolStep(out, nextSum, sum, x, planes, height, width, kk, mode)
+    if (!float32(out, nextSum, sum, x) || size === 0) return fallback()
+    const inPlane = height * width
+    const outPlane = inPlane / (kk * kk)
+    const isMax = mode === 'max' ? 1 : 0
+    const ok = sliced(planes, 4 * ((sum ? 3 : 2) * inPlane + outPlane), (s, c) => {
+      const img = (d: Data) => part(d, s * inPlane, c * inPlane)
+      const ins = sum ? [img(x), img(sum)] : [img(x)]
+      return call(ins, [part(out, s * outPlane, c * outPlane), img(nextSum)], 0, ([px, ps], [po, pn]) =>
+        // a zero offset tells the kernel there is no sum (the arena never starts at 0)
+        k.liPoolStep(po, pn, ps ?? 0, px, c, height, width, kk, isMax),
+      )
+    })
+    if (!ok) fallback()
+  }
+
+  const uniformFill = (out: Data, state: readonly number[]): void => {
+    if (!float32(out) || out.length === 0) return cpu.uniformFill(out, state)
+    // the generator state lives in the call's scratch and is carried from slice to slice
+    const words = Uint32Array.from(state)
+    const ok = sliced(out.length, 4, (s, c) =>
+      call([], [part(out, s, c)], 16, (_, [po], st) => {
+        const view = new Uint32Array(k.memory.buffer, st, 4)
+        view.set(words)
+        k.uniformFill(po, c, st)
+        words.set(view)
+      }),
+    )
+    if (!ok) cpu.uniformFill(out, state)
+  }
+
   const groupMean = (out: Data, x: Data, rows: number, length: number, size: number): void => {
     const groups = Math.floor(length / size)
     if (!float32(out, x) || rows * groups === 0) return cpu.groupMean(out, x, rows, length, size)
@@ -246,6 +305,9 @@ export const backendFrom = (k: KernelExports): Backend => {
     pool2d,
     upsampleNearest,
     kthLargestAlongAxis,
+    keepMaxAlongAxis,
+    liPoolStep,
+    uniformFill,
     groupMean,
     mul,
     axpy,
