@@ -25,9 +25,10 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { backendOf } from '../backend/select.js'
 import { fail, type LayerError, rejectConfig } from '../errors.js'
-import { expectSameShape, expectTensor, showShape } from '../layer/check.js'
+import { showShape } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
+import { accumulate, checkStep } from './internal/accumulator.js'
 import { type PoolSpec, pool2d, pooledShape, poolSpec, upsampleNearest } from '../ops/pool.js'
 import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
 import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
@@ -95,14 +96,8 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
     init: (_key, shape) =>
       E.map((out: Shape) => ({ params: none, state: { sum: null }, outputShape: out }))(outputShape(shape)),
     apply: (_params, state, input, ctx) => {
-      const isTensor = expectTensor(name, 'input', input)
-      if (E.isLeft(isTensor)) return isTensor
-      const ok = outputShape(input.shape)
+      const ok = checkStep(name, input, state.sum, outputShape)
       if (E.isLeft(ok)) return ok
-      if (state.sum !== null) {
-        const same = expectSameShape(name, 'state.sum', state.sum.shape, input.shape)
-        if (E.isLeft(same)) return same
-      }
       const backend = backendOf(ctx)
       const x = flatData(input)
       const dtype = dtypeOf(input)
@@ -118,9 +113,7 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
           state: { sum: wrap(sum, input.shape) as Tensor<Rank4> },
         })
       }
-      const total = alloc(x.length, dtype)
-      if (prior === undefined) total.set(x)
-      else backend.axpy(total, prior, 1, x)
+      const total = accumulate(backend, prior, x, dtype)
       const out = pool2d(wrap(total, input.shape), child, backend)
       if (E.isLeft(out)) return out
       const up = upsampleNearest(out.right, factor, backend)

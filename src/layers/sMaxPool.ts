@@ -24,9 +24,10 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { backendOf } from '../backend/select.js'
 import { type LayerError, rejectConfig } from '../errors.js'
-import { configChoice, expectSameShape, expectTensor } from '../layer/check.js'
+import { configChoice } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
+import { accumulate, checkStep } from './internal/accumulator.js'
 import { type PoolSpec, pool2d, pooledShape, poolSpec, poolWindow } from '../ops/pool.js'
 import type { Data, Rank4, Shape, Tensor } from '../tensor/tensor.js'
 import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
@@ -77,20 +78,12 @@ export const sMaxPool = (config: SMaxPoolConfig): Layer<NoParams, SMaxPoolState,
     init: (_key, shape) =>
       E.map((out: Shape) => ({ params: none, state: { sum: null }, outputShape: out }))(outputShape(shape)),
     apply: (_params, state, input, ctx) => {
-      const isTensor = expectTensor(name, 'input', input)
-      if (E.isLeft(isTensor)) return isTensor
-      const outShape = outputShape(input.shape)
+      const outShape = checkStep(name, input, state.sum, outputShape)
       if (E.isLeft(outShape)) return outShape
-      if (state.sum !== null) {
-        const same = expectSameShape(name, 'state.sum', state.sum.shape, input.shape)
-        if (E.isLeft(same)) return same
-      }
       const backend = backendOf(ctx)
       const x = flatData(input)
       const dtype = dtypeOf(input)
-      const sum = alloc(x.length, dtype)
-      if (state.sum === null) sum.set(x)
-      else backend.axpy(sum, flatData(state.sum), 1, x)
+      const sum = accumulate(backend, state.sum === null ? undefined : flatData(state.sum), x, dtype)
       const next = { sum: wrap(sum, input.shape) as Tensor<Rank4> }
       const [n, c, h, w] = input.shape
 
