@@ -30,29 +30,30 @@ export const wasmBackend = (): Backend | undefined => {
 
 const requested = (): string | undefined => nodeProcess()?.env?.BRAINCOG_BACKEND?.trim().toLowerCase() || undefined
 
-let warned = false
+/** Says why a forced choice was not honoured (layers never throw, so the run goes on). */
+const warn = (message: string): void => console.warn(`braincog-fn: ${message}; using the cpu kernels`)
 
-/** Says once why a forced choice was not honoured (layers never throw, so the run goes on). */
-const warnOnce = (message: string): void => {
-  if (!warned) console.warn(`braincog-fn: ${message}; using the cpu kernels`)
-  warned = true
+/** Reads `BRAINCOG_BACKEND` and what loads; says why when a forced choice cannot be honoured. */
+const choose = (): Backend => {
+  const choice = requested()
+  if (choice === 'cpu') return cpu
+  if (choice !== undefined && choice !== 'wasm') {
+    warn(`BRAINCOG_BACKEND: expected 'cpu' or 'wasm', got ${JSON.stringify(choice)}`)
+    return cpu
+  }
+  const wasm = wasmBackend()
+  if (choice === 'wasm' && wasm === undefined) {
+    warn('BRAINCOG_BACKEND=wasm: the WebAssembly kernels did not load (run `npm run build:wasm`)')
+  }
+  return wasm ?? cpu
 }
+
+/** Decided once per process: layers ask on every step, and the environment does not change. */
+let chosen: Backend | undefined
 
 /**
  * The backend used when a context names none: `wasm` when available, else `cpu`, unless
  * `BRAINCOG_BACKEND` says otherwise (an unknown value, or `wasm` where it cannot load, warns
  * once and uses `cpu`).
  */
-export const bestBackend = (): Backend => {
-  const choice = requested()
-  if (choice === 'cpu') return cpu
-  if (choice !== undefined && choice !== 'wasm') {
-    warnOnce(`BRAINCOG_BACKEND: expected 'cpu' or 'wasm', got ${JSON.stringify(choice)}`)
-    return cpu
-  }
-  const wasm = wasmBackend()
-  if (choice === 'wasm' && wasm === undefined) {
-    warnOnce('BRAINCOG_BACKEND=wasm: the WebAssembly kernels did not load (run `npm run build:wasm`)')
-  }
-  return wasm ?? cpu
-}
+export const bestBackend = (): Backend => (chosen ??= choose())
