@@ -1,7 +1,9 @@
 /**
- * `npm run bench [-- --quick] [--json FILE]`: the side-by-side benchmark of issue 7. Prints
- * one table (median ms per call; braincog-fn wasm over the fastest tfjs peer), the copy cost of
- * the wasm backend and W8's heap over a long run; `--json FILE` also writes the result.
+ * `npm run bench [-- --quick] [--json FILE] [--gpu]`: the side-by-side benchmark of issue 7.
+ * Prints one table (median ms per call; braincog-fn wasm over the fastest tfjs peer), the copy
+ * cost of the wasm backend and W8's heap over a long run; `--json FILE` also writes the result.
+ * `--gpu` adds the GPU backend's rows (first call apart from the median; skipped, with the
+ * reason, where gpu.js is not installed); `bench/gpu.ts` has more GPU options.
  */
 import { writeFileSync } from 'node:fs'
 import { format, runBench } from './run.js'
@@ -17,4 +19,8 @@ if (jsonAt >= 0 && jsonFile === undefined) {
 
 const result = await runBench({ quick, log: (line) => process.stderr.write(`${line}\n`) })
 console.log(format(result))
+if (args.includes('--gpu')) {
+  const { formatGpu, runGpuBench } = await import('./gpuRows.js')
+  console.log(formatGpu(await runGpuBench({ quick })))
+}
 if (jsonFile !== undefined) writeFileSync(jsonFile, `${JSON.stringify(result, null, 2)}\n`)
