@@ -6,16 +6,14 @@
  * Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM_PATH); `.ci/run` installs it. A
  * missing browser fails the test: it is never skipped.
  */
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
-import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readmeQuickstart, root } from '../package/quickstart.js'
-import { closeServer, launchChromium, serveDir } from '../support/browser.js'
+import { bundlePage, closeServer, launchChromium, serveDir, urlOf } from '../support/browser.js'
 
 /** What the page records: every `console.log` call's arguments as JSON, and uncaught errors. */
 interface Recorded {
@@ -48,7 +46,6 @@ import './quickstart.ts'
 
 describe('the README quickstart in headless Chromium', () => {
   const work = mkdtempSync(join(tmpdir(), 'braincog-fn-browser-'))
-  const out = join(work, 'dist')
   const quickstart = readmeQuickstart()
   let server: Server | undefined
   let browser: Browser | undefined
@@ -58,21 +55,7 @@ describe('the README quickstart in headless Chromium', () => {
     writeFileSync(join(work, 'capture.js'), capture)
     writeFileSync(join(work, 'quickstart.ts'), quickstart.code)
     writeFileSync(join(work, 'main.ts'), main)
-    // A project beside the repository's dependencies, as a user's app sits beside its own.
-    symlinkSync(resolve(root, 'node_modules'), join(work, 'node_modules'), 'dir')
-    await build({
-      root: work,
-      configFile: false,
-      logLevel: 'warn',
-      resolve: {
-        alias: [
-          { find: /^braincog-fn$/, replacement: resolve(root, 'src/index.ts') },
-          { find: /^braincog-fn\/arbitraries$/, replacement: resolve(root, 'src/arbitraries/index.ts') },
-        ],
-      },
-      build: { outDir: out, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
-    })
-    server = await serveDir(out)
+    server = await serveDir(await bundlePage(work, root))
     browser = await launchChromium()
   }, 120_000)
 
@@ -87,8 +70,7 @@ describe('the README quickstart in headless Chromium', () => {
     const page = await browser.newPage()
     const pageErrors: string[] = []
     page.on('pageerror', (e) => pageErrors.push(e.message))
-    const { port } = server.address() as AddressInfo
-    await page.goto(`http://127.0.0.1:${port}/`)
+    await page.goto(urlOf(server))
     await page.waitForFunction(
       () => {
         const r = (globalThis as unknown as { __braincog?: Recorded }).__braincog

@@ -3,10 +3,10 @@
  * headless with the flags this closed network needs, and a static server for a vite build.
  * Chromium is required, never optional: where it is missing, launching fails with how to get it.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, symlinkSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { extname, join, normalize } from 'node:path'
+import { extname, join, normalize, resolve } from 'node:path'
 import type { Browser } from 'playwright-core'
 
 /** The Chromium binary: `CHROMIUM_PATH`, else Debian's. */
@@ -69,3 +69,27 @@ export const urlOf = (server: Server): string => `http://127.0.0.1:${(server.add
 /** Closes a server (or nothing). */
 export const closeServer = (server: Server | undefined): Promise<void> =>
   new Promise((ok) => (server ? server.close(() => ok()) : ok()))
+
+/**
+ * Bundles the page in `work` (its `index.html` and scripts) with vite into `work/dist`, with
+ * `braincog-fn` resolved to the sources of the repository at `root` and the repository's
+ * dependencies beside it, as a user's app sits beside its own. Gives the output folder.
+ */
+export const bundlePage = async (work: string, root: string): Promise<string> => {
+  symlinkSync(resolve(root, 'node_modules'), join(work, 'node_modules'), 'dir')
+  const { build } = await import('vite')
+  const outDir = join(work, 'dist')
+  await build({
+    root: work,
+    configFile: false,
+    logLevel: 'warn',
+    resolve: {
+      alias: [
+        { find: /^braincog-fn$/, replacement: resolve(root, 'src/index.ts') },
+        { find: /^braincog-fn\/arbitraries$/, replacement: resolve(root, 'src/arbitraries/index.ts') },
+      ],
+    },
+    build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
+  })
+  return outDir
+}

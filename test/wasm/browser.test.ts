@@ -5,15 +5,13 @@
  * kernels, and reports the backend's name and both results. Needs Chromium, as test/browser does;
  * never skipped.
  */
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Browser } from 'playwright-core'
-import { build } from 'vite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { closeServer, launchChromium, serveDir } from '../support/browser.js'
+import { bundlePage, closeServer, launchChromium, serveDir, urlOf } from '../support/browser.js'
 
 const root = resolve(__dirname, '../..')
 
@@ -50,15 +48,7 @@ describe('the wasm backend in headless Chromium', () => {
   beforeAll(async () => {
     writeFileSync(join(work, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>')
     writeFileSync(join(work, 'main.js'), page)
-    symlinkSync(resolve(root, 'node_modules'), join(work, 'node_modules'), 'dir')
-    await build({
-      root: work,
-      configFile: false,
-      logLevel: 'warn',
-      resolve: { alias: [{ find: /^braincog-fn$/, replacement: resolve(root, 'src/index.ts') }] },
-      build: { outDir: join(work, 'dist'), emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
-    })
-    server = await serveDir(join(work, 'dist'))
+    server = await serveDir(await bundlePage(work, root))
     browser = await launchChromium()
   }, 120_000)
 
@@ -73,7 +63,7 @@ describe('the wasm backend in headless Chromium', () => {
     const tab = await browser.newPage()
     const errors: string[] = []
     tab.on('pageerror', (e) => errors.push(e.message))
-    await tab.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)
+    await tab.goto(urlOf(server))
     await tab.waitForFunction(() => (globalThis as { __result?: unknown }).__result !== undefined, undefined, {
       timeout: 30_000,
     })
