@@ -2,6 +2,14 @@
 import { pathToFileURL } from 'node:url'
 import cliProgress from 'cli-progress'
 
+/** The flags both demos take (for node:util's parseArgs). */
+export const commonOptions = {
+  seed: { type: 'string', default: '0' },
+  out: { type: 'string', default: 'out' },
+  'no-progress': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const
+
 /** Parses an integer flag `--name` that must be at least `min`, naming the flag on error. */
 export const intFlag = (name: string, value: string, min: number, usage: string): number => {
   const n = Number(value)

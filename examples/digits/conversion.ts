@@ -36,7 +36,7 @@ import {
   train,
   wrap,
 } from '../../src/index.js'
-import { intFlag, progressBar, runAsScript } from './cli.js'
+import { commonOptions, intFlag, progressBar, runAsScript } from './cli.js'
 import { CLASSES, loadDigits } from './data.js'
 import { document, lineChart, text } from './svg.js'
 
@@ -85,10 +85,7 @@ export const parseConversionOptions = (argv: readonly string[]): ConversionOptio
       digits: { type: 'string', default: '100' },
       gain: { type: 'string', default: '0.5' },
       steps: { type: 'string', short: 'T', default: '8,16,32,64,128,256' },
-      seed: { type: 'string', default: '0' },
-      out: { type: 'string', default: 'out' },
-      'no-progress': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...commonOptions,
     },
   })
   if (values.help) throw new RangeError(usage)

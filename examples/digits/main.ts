@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { flatData, foldIn, key, type Key, poissonEncode, split, type Tensor } from '../../src/index.js'
-import { intFlag, progressBar, runAsScript } from './cli.js'
+import { commonOptions, intFlag, progressBar, runAsScript } from './cli.js'
 import { CLASSES, type Digits, loadDigits, PIXELS } from './data.js'
 import {
   classMask,
@@ -68,10 +68,7 @@ export const parseOptions = (argv: readonly string[]): DemoOptions => {
       epochs: { type: 'string', default: '1' },
       voters: { type: 'string', default: String(defaultConfig.voters) },
       batch: { type: 'string', default: '10' },
-      seed: { type: 'string', default: '0' },
-      out: { type: 'string', default: 'out' },
-      'no-progress': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...commonOptions,
     },
   })
   if (values.help) throw new RangeError(usage)
