@@ -144,6 +144,13 @@ export interface Backend {
   /** `out[i] = a[i] * b[i]`. */
   mul(out: Data, a: Data, b: Data): void
 
+  /**
+   * Integrate-and-fire threshold, in place on the integrated potential `v`: where
+   * `v[i] >= threshold`, `spikes[i] = 1` and `v[i]` becomes `v[i] - threshold` (`reset` 'soft')
+   * or `vReset` ('hard'); elsewhere `spikes[i] = 0` and `v[i]` stays.
+   */
+  fire(spikes: Data, v: Data, threshold: number, reset: 'soft' | 'hard', vReset: number): void
+
   /** `out[i] = a[i] + alpha * b[i]`. */
   axpy(out: Data, a: Data, alpha: number, b: Data): void
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Backend } from '../backend.js'
-import { axpy, mul } from './elementwise.js'
+import { axpy, fire, mul } from './elementwise.js'
 import { matmul } from './matmul.js'
 import { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis } from './moments.js'
 import { pool2d, upsampleNearest } from './pool.js'
@@ -32,4 +32,5 @@ export const cpu: Backend = {
   groupMean,
   mul,
   axpy,
+  fire,
 }

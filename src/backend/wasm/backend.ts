@@ -311,5 +311,6 @@ export const backendFrom = (k: KernelExports): Backend => {
     groupMean,
     mul,
     axpy,
+    fire: (spikes, v, threshold, reset, vReset) => cpu.fire(spikes, v, threshold, reset, vReset),
   }
 }
