@@ -18,6 +18,7 @@ import type { Either } from 'fp-ts/lib/Either.js'
 import type { LayerError } from '../errors.js'
 import type { Key } from '../random/key.js'
 import type { Axes, DType, Shape, Tensor } from '../tensor/tensor.js'
+import type { Lowering } from '../device/device.js'
 import type { Ctx } from './context.js'
 
 /** What `init` returns. */
@@ -52,6 +53,11 @@ export interface Layer<P, S, In extends Axes = Axes, Out extends Axes = Axes> {
   apply(params: P, state: S, input: Tensor<In>, ctx: Ctx): Either<LayerError, Step<S, Out>>
   /** The state with its temporal part cleared: what a fresh sample starts from. */
   reset(state: S): S
+  /**
+   * How the layer runs on a device with its tensors kept there (see `scanOnDevice`); absent
+   * where it has no device form, and then it runs on the host inside a device scan.
+   */
+  readonly lower?: Lowering<P, S>
 }
 
 /** Any layer (for pipelines and tables). */

@@ -4,6 +4,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chainPrograms, programFor } from '../device/program.js'
 import type { LayerError } from '../errors.js'
 import { split } from '../random/key.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
@@ -77,5 +78,23 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...layers: Ls):
       return E.right({ output: x, state: next } as unknown as Step<PipelineState<Ls>, OutOf<Last<Ls>> & Axes>)
     },
     reset: (state) => layers.map((layer, i): unknown => layer.reset(state[i])) as unknown as PipelineState<Ls>,
+    // each layer's own program, or the host for a layer without one; null when none has one,
+    // so a pipeline of host-only layers is not wrapped for nothing
+    lower: (device, params, stepShape, ctx) => {
+      const programs = []
+      let shape = stepShape
+      for (let i = 0; i < layers.length; i++) {
+        const out = layers[i].outputShape(shape)
+        if (E.isLeft(out)) {
+          // free the params the programs so far uploaded
+          programs.forEach((p) => p.dispose())
+          return null
+        }
+        programs.push(programFor(layers[i], device, params[i], shape, out.right, childCtx(ctx, i)))
+        shape = out.right
+      }
+      if (layers.every((layer) => layer.lower === undefined)) return null
+      return chainPrograms(programs) as never
+    },
   }
 }
