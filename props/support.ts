@@ -1,6 +1,6 @@
 /** Helpers for the properties: deep snapshots and comparisons of params/state trees. */
 import type { Data, Tensor } from '../src/index.js'
-import { copy, equals, maxAbsDiff } from '../src/index.js'
+import { copy, dtypeOf, equals, flatData, maxAbsDiff } from '../src/index.js'
 
 const isTensor = (v: unknown): v is Tensor =>
   typeof v === 'object' && v !== null && 'data' in v && 'shape' in v && 'stride' in v
@@ -64,4 +64,30 @@ export const treeMaxDiff = (a: unknown, b: unknown): number => {
   }
   if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b)
   return Object.is(a, b) ? 0 : Infinity
+}
+
+/**
+ * Bit-for-bit equality of trees: tensors of the same dtype and shape whose elements are
+ * `Object.is`-equal (so -0 differs from 0); other leaves `Object.is`-equal.
+ */
+export const sameBits = (a: unknown, b: unknown): boolean => {
+  if (isTensor(a) || isTensor(b)) {
+    if (!isTensor(a) || !isTensor(b) || dtypeOf(a) !== dtypeOf(b)) return false
+    if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) return false
+    const fa = flatData(a)
+    const fb = flatData(b)
+    return fa.every((v, i) => Object.is(v, fb[i]))
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => sameBits(v, b[i]))
+  }
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    const ka = Object.keys(a).sort()
+    const kb = Object.keys(b).sort()
+    return (
+      ka.length === kb.length &&
+      ka.every((k, i) => k === kb[i] && sameBits((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    )
+  }
+  return Object.is(a, b)
 }

@@ -8,18 +8,22 @@
  * Shapes: `[in]`, `[N, in]` or any `[..., in]` in, `[..., out]` out. Params: `weight [in, out]`,
  * `mask [in, out] | null`, `bias [out] | null`. No state.
  *
+ * Device form (`lower`, see `scanOnDevice`): always (for valid params), weight and bias uploaded once.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { Backend } from '../backend/backend.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
 import { type LayerError, rejectConfig } from '../errors.js'
 import { configInt, expectAxisSize, expectMinRank, expectRank, expectSameShape, expectTensor } from '../layer/check.js'
 import type { Layer, NoState } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
 import { type Key, split, uniform } from '../random/key.js'
 import type { Axes, Data, DType, Rank1, Rank2, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
+import { statelessProgram } from './internal/deviceState.js'
 
 const name = 'CustomLinear'
 
@@ -89,6 +93,15 @@ const checkParams = (
     bias: (bias ?? null) as Tensor<Rank1> | null,
   })
 }
+
+/**
+ * What the forward pass multiplies by: the weight as it is (the mask only gates `update`) and
+ * the bias, if any. `apply` and the device form both take them from here.
+ */
+const forwardOperands = (params: CustomLinearParams): { readonly weight: Data; readonly bias: Data | undefined } => ({
+  weight: flatData(params.weight),
+  bias: params.bias === null ? undefined : flatData(params.bias),
+})
 
 /**
  * Validated CustomLinear params from BrainCog's constructor arguments (`weight`, optional
@@ -177,11 +190,28 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
       if (E.isLeft(out)) return out
       const rows = input.size / inFeatures
       const y = alloc(rows * outFeatures, dtypeOf(input))
-      const bias = params.bias === null ? undefined : flatData(params.bias)
-      backendOf(ctx).matmul(y, flatData(input), flatData(params.weight), rows, inFeatures, outFeatures, bias)
+      const { weight, bias } = forwardOperands(params)
+      backendOf(ctx).matmul(y, flatData(input), weight, rows, inFeatures, outFeatures, bias)
       return E.right({ output: wrap(y, out.right), state })
     },
     reset: (state) => state,
+    // weight and bias uploaded once, `device.matmul` per step; invalid params run on the host,
+    // where `apply` reports them
+    lower: <B>(device: Device<B>, params: CustomLinearParams, stepShape: Shape): DeviceProgram<NoState, B> | null => {
+      const p = checkParams(params.weight, params.mask, params.bias, weightShape)
+      const out = outputShape(stepShape)
+      if (E.isLeft(p) || E.isLeft(out)) return null
+      const rows = sizeOf(stepShape) / inFeatures
+      const operands = forwardOperands(params)
+      const weight = device.upload(operands.weight)
+      const bias = operands.bias === undefined ? undefined : device.upload(operands.bias)
+      return statelessProgram<NoState, B>(
+        device,
+        out.right,
+        (x) => device.matmul(x, weight, rows, inFeatures, outFeatures, bias),
+        bias === undefined ? [weight] : [weight, bias],
+      )
+    },
     update: (params, dw, backend) => {
       const p = checkParams(params.weight, params.mask, params.bias, weightShape)
       if (E.isLeft(p)) return p

@@ -10,15 +10,20 @@
  * Shapes: any `[...]` in, the same shape of spikes (0 or 1) out. State: the membrane potential,
  * `null` before the first step and after `reset`.
  *
+ * Device form (`lower`, see `scanOnDevice`): always, the potential kept on the device.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
+import type { LayerError } from '../errors.js'
 import { configChoice, configNumber, expectSameShape } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
-import type { Axes, Tensor } from '../tensor/tensor.js'
+import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { enterTensor, exitTensor, freeTensor } from './internal/deviceState.js'
 
 /** IFNeuron configuration. */
 export interface IFNeuronConfig {
@@ -51,29 +56,42 @@ export const ifNeuron = (config: IFNeuronConfig = {}): Layer<NoParams, IFNeuronS
   const threshold = configNumber(name, 'config.threshold', config.threshold ?? 1, { min: 0, minExclusive: true })
   const mode = configChoice(name, 'config.reset', config.reset ?? 'soft', ['soft', 'hard'] as const)
   const vReset = configNumber(name, 'config.vReset', config.vReset ?? 0)
+
+  /** A held potential must have the input's shape. */
+  const checkState = (state: IFNeuronState, shape: Shape): E.Either<LayerError, unknown> =>
+    state.v === null ? E.right(undefined) : expectSameShape(name, 'input', shape, state.v.shape)
+
   return {
     name,
     outputShape: (shape) => E.right(shape),
     init: (_key, shape) => E.right({ params: none, state: { v: null }, outputShape: shape }),
     apply: (_params, state, input, ctx) => {
-      if (state.v !== null) {
-        const ok = expectSameShape(name, 'input', input.shape, state.v.shape)
-        if (E.isLeft(ok)) return ok
-      }
+      const ok = checkState(state, input.shape)
+      if (E.isLeft(ok)) return ok
       const x = flatData(input)
       const dtype = dtypeOf(input)
+      const backend = backendOf(ctx)
       const v = alloc(x.length, dtype)
       if (state.v === null) v.set(x)
-      else backendOf(ctx).axpy(v, flatData(state.v), 1, x)
+      else backend.axpy(v, flatData(state.v), 1, x)
       const spikes = alloc(x.length, dtype)
-      for (let i = 0; i < v.length; i++) {
-        if (v[i] >= threshold) {
-          spikes[i] = 1
-          v[i] = mode === 'soft' ? v[i] - threshold : vReset
-        }
-      }
+      backend.fire(spikes, v, threshold, mode, vReset)
       return E.right({ output: wrap(spikes, input.shape), state: { v: wrap(v, input.shape) } })
     },
     reset: () => ({ v: null }),
+    // the potential as one device buffer (null until the first step), `device.fire` per step
+    lower: <B>(device: Device<B>, _params: NoParams, stepShape: Shape): DeviceProgram<IFNeuronState, B, B | null> => ({
+      outputShape: stepShape,
+      enter: (state) => E.map(() => enterTensor(device, state.v))(checkState(state, stepShape)),
+      step: (v, x) => {
+        const next = device.fire(v, x, threshold, mode, vReset)
+        device.free(x)
+        freeTensor(device, v)
+        return E.right({ output: next.spikes, state: next.v })
+      },
+      exit: (v) => ({ v: exitTensor(device, v, stepShape) }),
+      discard: (v) => freeTensor(device, v),
+      dispose: () => undefined,
+    }),
   }
 }

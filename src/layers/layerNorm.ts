@@ -7,6 +7,8 @@
  * Shapes: `[..., C]` (channels_last) or `[N, C, ...]` (channels_first) in, the same shape out.
  * Params: `weight [C]` (init ones), `bias [C]` (init zeros). No state.
  *
+ * Device form: none; inside `scanOnDevice` it runs on the host (a readback and an upload per step).
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'

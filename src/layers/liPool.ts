@@ -20,15 +20,20 @@
  * BrainCog's LIPool for stride 2. An input the upsampled output does not cover exactly is an
  * error at `apply` (BrainCog would fail or silently misalign).
  *
+ * Device form (`lower`, see `scanOnDevice`): for non-overlapping children (the fused
+ * `liPoolStep`, the accumulator kept on the device); overlapping or padded ones run on the host.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError, rejectConfig } from '../errors.js'
 import { showShape } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
-import { accumulate, checkStep } from './internal/accumulator.js'
+import { accumulate, checkStep, checkSum } from './internal/accumulator.js'
+import { enterTensor, exitTensor, freeTensor } from './internal/deviceState.js'
 import { type PoolSpec, pool2d, pooledShape, poolSpec, upsampleNearest } from '../ops/pool.js'
 import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
 import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
@@ -80,6 +85,7 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
 
   /** Windows that tile the input (stride == kernel, no padding) take the fused kernel. */
   const tiles = child.stride === k && child.padding === 0
+  const mode = child.op === 'maxPool2d' ? 'max' : 'avg'
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
     const pooled = pooledShape(name, 'input', shape, child)
@@ -107,7 +113,7 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
         const [n, c, h, w] = input.shape
         const out = alloc(sizeOf(ok.right), dtype)
         const sum = alloc(x.length, dtype)
-        backend.liPoolStep(out, sum, prior, x, n * c, h, w, k, child.op === 'maxPool2d' ? 'max' : 'avg')
+        backend.liPoolStep(out, sum, prior, x, n * c, h, w, k, mode)
         return E.right({
           output: wrap(out, ok.right) as Tensor<Rank4>,
           state: { sum: wrap(sum, input.shape) as Tensor<Rank4> },
@@ -123,5 +129,29 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
       return E.right({ output: out.right, state: { sum: wrap(sum, input.shape) as Tensor<Rank4> } })
     },
     reset: () => ({ sum: null }),
+    // the fused kernel only (tiling windows), the accumulator as one device buffer (null for
+    // zeros); the other windows take three kernels and an upsampling: they run on the host
+    lower: <B>(
+      device: Device<B>,
+      _params: NoParams,
+      stepShape: Shape,
+    ): DeviceProgram<LIPoolState, B, B | null> | null => {
+      const out = outputShape(stepShape)
+      if (!tiles || E.isLeft(out)) return null
+      const [n, c, h, w] = stepShape
+      return {
+        outputShape: out.right,
+        enter: (state) => E.map(() => enterTensor(device, state.sum))(checkSum(name, state.sum, stepShape)),
+        step: (sum, x) => {
+          const next = device.liPoolStep(sum, x, n * c, h, w, k, mode)
+          device.free(x)
+          freeTensor(device, sum)
+          return E.right({ output: next.out, state: next.nextSum })
+        },
+        exit: (sum) => ({ sum: exitTensor(device, sum, stepShape) as Tensor<Rank4> | null }),
+        discard: (sum) => freeTensor(device, sum),
+        dispose: () => undefined,
+      }
+    },
   }
 }

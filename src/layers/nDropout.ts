@@ -7,10 +7,14 @@
  * Shapes: any `[...]` in, the same shape out. State: the mask (`null` before the first training
  * step and after `reset`), of values 0 and `1 / (1 - p)`.
  *
+ * Device form (`lower`, see `scanOnDevice`): always; in training the mask is uploaded once
+ * (drawn on the host, as `apply` draws it) and kept on the device, in eval the input passes on.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError } from '../errors.js'
 import { configNumber, expectSameShape, showShape } from '../layer/check.js'
 import type { Ctx } from '../layer/context.js'
@@ -19,6 +23,7 @@ import { none } from '../layer/layer.js'
 import { uniform } from '../random/key.js'
 import type { Axes, Data, DType, Shape, Tensor } from '../tensor/tensor.js'
 import { alloc, copy, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
+import { enterTensor, exitTensor, freeTensor, statelessProgram } from './internal/deviceState.js'
 
 const name = 'NDropout'
 
@@ -91,6 +96,17 @@ export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState,
   // p = 1: PyTorch's dropout returns zeros rather than 0 * infinity
   const scale = p === 1 ? 0 : 1 / (1 - p)
 
+  /** A held mask must have the input's shape. */
+  const checkHeld = (mask: Tensor | null, shape: Shape): E.Either<LayerError, unknown> => {
+    if (mask === null || E.isRight(expectSameShape(name, 'input', shape, mask.shape))) return E.right(undefined)
+    const held = `shape [${mask.shape.join(', ')}] (the held mask's; reset for a new one)`
+    return fail(name, 'input', held, showShape(shape))
+  }
+
+  /** A new mask for inputs of `shape` and `dtype` (the scale rounded to that precision). */
+  const newMask = (ctx: Ctx, shape: Shape, dtype: DType): E.Either<LayerError, Data> =>
+    drawMask(ctx, shape, dtype, p, dtype === 'float32' ? Math.fround(scale) : scale)
+
   return {
     name,
     outputShape: (shape) => E.right(shape),
@@ -100,13 +116,11 @@ export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState,
       const dtype = dtypeOf(input)
       let mask: Tensor
       if (state.mask !== null) {
-        if (E.isLeft(expectSameShape(name, 'input', input.shape, state.mask.shape))) {
-          const held = `shape [${state.mask.shape.join(', ')}] (the held mask's; reset for a new one)`
-          return fail(name, 'input', held, showShape(input.shape))
-        }
+        const ok = checkHeld(state.mask, input.shape)
+        if (E.isLeft(ok)) return ok
         mask = state.mask
       } else {
-        const drawn = drawMask(ctx, input.shape, dtype, p, dtype === 'float32' ? Math.fround(scale) : scale)
+        const drawn = newMask(ctx, input.shape, dtype)
         if (E.isLeft(drawn)) return drawn
         mask = wrap(drawn.right, input.shape)
       }
@@ -115,5 +129,33 @@ export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState,
       return E.right({ output: wrap(y, input.shape), state: { mask } })
     },
     reset: () => ({ mask: null }),
+    // eval: the identity, the input buffer handed on as the output; training: the mask as one
+    // device buffer, uploaded when it is entered or drawn (on the first step, from that step's
+    // context, as `apply` draws it)
+    lower: <B>(device: Device<B>, _params: NoParams, stepShape: Shape, ctx: Ctx): DeviceProgram<NDropoutState, B> => {
+      if (!ctx.training) return statelessProgram<NDropoutState, B>(device, stepShape, (x) => x)
+      const program: DeviceProgram<NDropoutState, B, B | null> = {
+        outputShape: stepShape,
+        enter: (state) => E.map(() => enterTensor(device, state.mask))(checkHeld(state.mask, stepShape)),
+        step: (held, x, stepCtx) => {
+          let mask = held
+          if (mask === null) {
+            const drawn = newMask(stepCtx, stepShape, device.dtypeOf(x))
+            if (E.isLeft(drawn)) {
+              device.free(x)
+              return drawn
+            }
+            mask = device.upload(drawn.right)
+          }
+          const output = device.mul(x, mask)
+          device.free(x)
+          return E.right({ output, state: mask })
+        },
+        exit: (mask) => ({ mask: exitTensor(device, mask, stepShape) }),
+        discard: (mask) => freeTensor(device, mask),
+        dispose: () => undefined,
+      }
+      return program
+    },
   }
 }

@@ -19,18 +19,23 @@
  * Shapes: `[N, C, H, W]` in, the child's output shape out. State: `sum`, the `[N, C, H, W]`
  * accumulated input, `null` (meaning zeros) after `init` and `reset`.
  *
+ * Device form (`lower`, see `scanOnDevice`): both modes, any child, the sum kept on the device.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
+import { hostDevice } from '../device/host.js'
 import { type LayerError, rejectConfig } from '../errors.js'
 import { configChoice } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
-import { accumulate, checkStep } from './internal/accumulator.js'
-import { type PoolSpec, pool2d, pooledShape, poolSpec, poolWindow } from '../ops/pool.js'
-import type { Data, Rank4, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
+import { accumulate, accumulateOn, checkStep, checkSum } from './internal/accumulator.js'
+import { enterTensor, exitTensor, freeTensor } from './internal/deviceState.js'
+import { type PoolSpec, pooledShape, poolSpec, poolWindow } from '../ops/pool.js'
+import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
+import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
 
 /** SMaxPool configuration. */
 export interface SMaxPoolConfig {
@@ -71,6 +76,27 @@ export const sMaxPool = (config: SMaxPoolConfig): Layer<NoParams, SMaxPoolState,
     rejectConfig(name, 'config.child.op', '"maxPool2d" with mode "exact"', child.op)
   }
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => pooledShape(name, 'input', shape, child)
+  const window = poolWindow(child)
+  const poolMode = child.op === 'maxPool2d' ? 'max' : 'avg'
+
+  /**
+   * One step's output from its input `x` and the sum `total` (this step included), on any
+   * device (`apply` runs it on the host device): the gate itself (`'exact'`), or BrainCog's
+   * `child(x + 1000 * S) - child(1000 * S)` with its roundings, step by step: scaled =
+   * fl(0 + 1000 * S) (`zeros()`, a zero buffer shaped like `x`, owned by the caller), shifted =
+   * fl(x + scaled). Frees only its own temporaries.
+   */
+  const gate = <B>(device: Device<B>, x: B, total: B, zeros: () => B, shape: Shape): B => {
+    const [n, c, h, w] = shape
+    if (mode === 'exact') return device.maxPool2dBy(total, x, n * c, h, w, window)
+    const scaled = device.axpy(zeros(), SCALE, total)
+    const shifted = device.axpy(x, 1, scaled)
+    const top = device.pool2d(shifted, n * c, h, w, window, poolMode)
+    const base = device.pool2d(scaled, n * c, h, w, window, poolMode)
+    const out = device.axpy(top, -1, base)
+    for (const b of [scaled, shifted, top, base]) device.free(b)
+    return out
+  }
 
   return {
     name,
@@ -84,28 +110,41 @@ export const sMaxPool = (config: SMaxPoolConfig): Layer<NoParams, SMaxPoolState,
       const x = flatData(input)
       const dtype = dtypeOf(input)
       const sum = accumulate(backend, state.sum === null ? undefined : flatData(state.sum), x, dtype)
-      const next = { sum: wrap(sum, input.shape) as Tensor<Rank4> }
-      const [n, c, h, w] = input.shape
-
-      if (mode === 'exact') {
-        const out = alloc(sizeOf(outShape.right), dtype)
-        backend.maxPool2dBy(out, sum, x, n * c, h, w, poolWindow(child))
-        return E.right({ output: wrap(out, outShape.right) as Tensor<Rank4>, state: next })
-      }
-
-      // BrainCog's rounding, step by step: scaled = fl(1000 * S), shifted = fl(x + scaled)
-      const scaled = alloc(x.length, dtype)
-      backend.axpy(scaled, alloc(x.length, dtype), SCALE, sum)
-      const shifted = alloc(x.length, dtype)
-      backend.axpy(shifted, x, 1, scaled)
-      const top = pool2d(wrap(shifted, input.shape), child, backend)
-      if (E.isLeft(top)) return top
-      const base = pool2d(wrap(scaled, input.shape), child, backend)
-      if (E.isLeft(base)) return base
-      const out: Data = alloc(base.right.size, dtype)
-      backend.axpy(out, flatData(top.right), -1, flatData(base.right))
-      return E.right({ output: wrap(out, outShape.right) as Tensor<Rank4>, state: next })
+      const out = gate(hostDevice(backend), x, sum, () => alloc(x.length, dtype), input.shape)
+      return E.right({
+        output: wrap(out, outShape.right) as Tensor<Rank4>,
+        state: { sum: wrap(sum, input.shape) as Tensor<Rank4> },
+      })
     },
     reset: () => ({ sum: null }),
+    // the sum as one device buffer (null for zeros); BrainCog's mode uploads one zero buffer,
+    // on the first step (it takes the input's precision), kept until `dispose`
+    lower: <B>(
+      device: Device<B>,
+      _params: NoParams,
+      stepShape: Shape,
+    ): DeviceProgram<SMaxPoolState, B, B | null> | null => {
+      const out = outputShape(stepShape)
+      if (E.isLeft(out)) return null
+      let zeros: B | undefined
+      const zerosLike = (x: B): B => (zeros ??= device.upload(alloc(device.lengthOf(x), device.dtypeOf(x))))
+      return {
+        outputShape: out.right,
+        enter: (state) => E.map(() => enterTensor(device, state.sum))(checkSum(name, state.sum, stepShape)),
+        step: (sum, x) => {
+          const total = accumulateOn(device, sum, x)
+          const output = gate(device, x, total, () => zerosLike(x), stepShape)
+          if (total !== x) device.free(x)
+          freeTensor(device, sum)
+          return E.right({ output, state: total })
+        },
+        exit: (sum) => ({ sum: exitTensor(device, sum, stepShape) as Tensor<Rank4> | null }),
+        discard: (sum) => freeTensor(device, sum),
+        dispose: () => {
+          if (zeros !== undefined) device.free(zeros)
+          zeros = undefined
+        },
+      }
+    },
   }
 }

@@ -15,21 +15,28 @@
  * and breaks for any other step); `eps` and `momentum` are honoured (BrainCog ignores them and
  * uses 1e-5 and 0.1, our defaults); the `[T, B, C, H, W]` layout is accepted too.
  *
+ * Device form (`lower`, see `scanOnDevice`): in eval mode (one affine map per channel and time
+ * step); training mode runs on the host.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError } from '../errors.js'
 import { configInt, configNumber, expectAxisSize, expectSameShape, expectTensor, showShape } from '../layer/check.js'
+import type { Ctx } from '../layer/context.js'
 import type { Layer } from '../layer/layer.js'
 import type { Axes, Rank1, Shape, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, full, sizeOf, wrap, zeros } from '../tensor/tensor.js'
 import {
   type BatchNormParams,
   type BatchNormState,
+  batchNormEvalProgram,
   batchNormStep,
   checkBatchNormArgs,
+  checkBatchNormParams,
   initialStats,
 } from './internal/batchNorm.js'
 
@@ -89,6 +96,17 @@ export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axe
     return fail(name, 'input', `rank 4 [(T*B), C, H, W] or rank 5 [T, B, C, H, W]`, showShape(shape))
   }
 
+  const checkP = (params: TEBNParams): E.Either<LayerError, unknown> =>
+    E.chain((t: Tensor) => expectSameShape(name, 'params.p', t.shape, [step]))(expectTensor(name, 'params.p', params.p))
+
+  /** Both layouts as `[T, B, C, H*W]` (row-major), time step t the t-th block of B samples, scaled by `p[t]`. */
+  const viewOf = (params: TEBNParams, shape: Shape, batch: number) => ({
+    outer: step * batch,
+    channels: numFeatures,
+    inner: sizeOf(shape.slice(shape.length - 2)),
+    gains: { values: flatData(params.p), blockOuter: batch },
+  })
+
   return {
     name,
     outputShape: (shape) => E.map(() => shape)(batchOf(shape)),
@@ -105,28 +123,20 @@ export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axe
     apply: (params, state, input, ctx) => {
       const ok = checkBatchNormArgs(name, numFeatures, input, params, state)
       if (E.isLeft(ok)) return ok
-      const p = E.chain((t: Tensor) => expectSameShape(name, 'params.p', t.shape, [step]))(
-        expectTensor(name, 'params.p', params.p),
-      )
+      const p = checkP(params)
       if (E.isLeft(p)) return p
       const batch = batchOf(input.shape)
       if (E.isLeft(batch)) return batch
       const shape = input.shape
-      // both layouts are [T, B, C, H*W] in row-major order
-      const inner = sizeOf(shape.slice(shape.length - 2))
       const call = {
         layer: name,
         backend: backendOf(ctx),
         x: flatData(input),
         dtype: dtypeOf(input),
-        outer: step * batch.right,
-        channels: numFeatures,
-        inner,
+        ...viewOf(params, shape, batch.right),
         training: ctx.training,
         eps,
         momentum,
-        // time step t is the t-th block of B consecutive samples
-        gains: { values: flatData(params.p), blockOuter: batch.right },
       }
       return pipe(
         batchNormStep(call, params, state),
@@ -134,5 +144,18 @@ export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axe
       )
     },
     reset: (state) => state,
+    // eval only: the running statistics and p folded into one affine map per channel and step
+    lower: <B>(
+      device: Device<B>,
+      params: TEBNParams,
+      stepShape: Shape,
+      ctx: Ctx,
+    ): DeviceProgram<TEBNState, B> | null => {
+      if (ctx.training || E.isLeft(checkBatchNormParams(name, numFeatures, params))) return null
+      const batch = batchOf(stepShape)
+      if (E.isLeft(checkP(params)) || E.isLeft(batch)) return null
+      const call = { layer: name, ...viewOf(params, stepShape, batch.right), eps }
+      return batchNormEvalProgram(device, call, params, stepShape)
+    },
   }
 }

@@ -17,21 +17,28 @@
  * drops them, always using 1e-5 and 0.1, which are our defaults); the time-aware mode is new;
  * `momentum: null` (PyTorch's cumulative average) is not offered.
  *
+ * Device form (`lower`, see `scanOnDevice`): in eval mode (one per-channel affine map); training
+ * mode runs on the host.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { pipe } from 'fp-ts/lib/function.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
 import { type LayerError, rejectConfig } from '../errors.js'
 import { configInt, configNumber, expectAxisSize, expectRank } from '../layer/check.js'
+import type { Ctx } from '../layer/context.js'
 import type { Layer } from '../layer/layer.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
 import { dtypeOf, flatData, full, sizeOf, wrap, zeros } from '../tensor/tensor.js'
 import {
   type BatchNormParams,
   type BatchNormState,
+  batchNormEvalProgram,
   batchNormStep,
   checkBatchNormArgs,
+  checkBatchNormParams,
   initialStats,
 } from './internal/batchNorm.js'
 
@@ -93,6 +100,12 @@ export const thresholdDependentBatchNorm2d = (
       expectRank(name, 'input', shape, rank, axes),
     )
 
+  /** `[T, N]` (time-aware) or `[N]` before the channel axis, as one "outer" axis (data is row-major); H*W after. */
+  const viewOf = (shape: Shape): { readonly outer: number; readonly inner: number } => ({
+    outer: sizeOf(shape.slice(0, channelAxis)),
+    inner: sizeOf(shape.slice(channelAxis + 1)),
+  })
+
   return {
     name,
     outputShape: checkInput,
@@ -108,9 +121,7 @@ export const thresholdDependentBatchNorm2d = (
       const shaped = checkInput(input.shape)
       if (E.isLeft(shaped)) return shaped
       const shape = input.shape
-      // [T, N] (time-aware) or [N] before the channel axis: one "outer" axis, as the data is row-major
-      const outer = sizeOf(shape.slice(0, channelAxis))
-      const inner = sizeOf(shape.slice(channelAxis + 1))
+      const { outer, inner } = viewOf(shape)
       const call = {
         layer: name,
         backend: backendOf(ctx),
@@ -129,5 +140,17 @@ export const thresholdDependentBatchNorm2d = (
       )
     },
     reset: (state) => state,
+    // eval only: the running statistics folded into one per-channel affine map
+    lower: <B>(
+      device: Device<B>,
+      params: ThresholdDependentBatchNorm2dParams,
+      stepShape: Shape,
+      ctx: Ctx,
+    ): DeviceProgram<ThresholdDependentBatchNorm2dState, B> | null => {
+      if (ctx.training || E.isLeft(checkBatchNormParams(name, numFeatures, params))) return null
+      if (E.isLeft(checkInput(stepShape))) return null
+      const call = { layer: name, ...viewOf(stepShape), channels: numFeatures, eps }
+      return batchNormEvalProgram(device, call, params, stepShape)
+    },
   }
 }

@@ -7,16 +7,20 @@
  * Shapes: `[..., L]` in, `[..., floor(L / voterNum)]` out (BrainCog: `[N, voterNum * C]` to
  * `[N, C]`). No params, no state.
  *
+ * Device form (`lower`, see `scanOnDevice`): always, `groupMean` on the device.
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { backendOf } from '../backend/select.js'
+import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError } from '../errors.js'
 import { configChoice, configInt, expectMinRank, showShape } from '../layer/check.js'
 import type { Layer, NoParams, NoState } from '../layer/layer.js'
 import { none } from '../layer/layer.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
+import { statelessProgram } from './internal/deviceState.js'
 
 const name = 'VotingLayer'
 
@@ -62,18 +66,29 @@ export const votingLayer = (config: VotingLayerConfig): Layer<NoParams, NoState,
     return E.right([...shape.slice(0, -1), Math.floor(length / voterNum)])
   }
 
+  /** The input seen as `[rows, length]` rows of voters, as `groupMean` takes it. */
+  const rowsOf = (shape: Shape): { readonly rows: number; readonly length: number } => {
+    const length = shape[shape.length - 1]
+    return { rows: sizeOf(shape) / length, length }
+  }
+
   return {
     name,
     outputShape,
     init: (_key, shape) => E.map((out: Shape) => ({ params: none, state: none, outputShape: out }))(outputShape(shape)),
     apply: (_params, state, input, ctx) =>
       E.map((out: Shape) => {
-        const length = input.shape[input.shape.length - 1]
-        const rows = input.size / length
+        const { rows, length } = rowsOf(input.shape)
         const y = alloc(rows * out[out.length - 1], dtypeOf(input))
         backendOf(ctx).groupMean(y, flatData(input), rows, length, voterNum)
         return { output: wrap(y, out), state }
       })(outputShape(input.shape)),
     reset: (state) => state,
+    lower: <B>(device: Device<B>, _params: NoParams, stepShape: Shape): DeviceProgram<NoState, B> | null => {
+      const out = outputShape(stepShape)
+      if (E.isLeft(out)) return null
+      const { rows, length } = rowsOf(stepShape)
+      return statelessProgram<NoState, B>(device, out.right, (x) => device.groupMean(x, rows, length, voterNum))
+    },
   }
 }

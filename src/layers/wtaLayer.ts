@@ -7,6 +7,8 @@
  *
  * Shapes: `[N, C, ...]` in (channels on axis 1), the same shape out. No params, no state.
  *
+ * Device form: none; inside `scanOnDevice` it runs on the host (a readback and an upload per step).
+ *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'

@@ -6,6 +6,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { Backend } from '../../backend/backend.js'
+import type { Device } from '../../device/device.js'
 import type { LayerError } from '../../errors.js'
 import { expectSameShape, expectTensor } from '../../layer/check.js'
 import type { Data, DType, Shape, Tensor } from '../../tensor/tensor.js'
@@ -24,9 +25,13 @@ export const checkStep = (
   const tensor = expectTensor(layer, 'input', input)
   if (E.isLeft(tensor)) return tensor
   const out = outputShape(tensor.right.shape)
-  if (E.isLeft(out) || sum === null) return out
-  return E.map(() => out.right)(expectSameShape(layer, 'state.sum', sum.shape, tensor.right.shape))
+  if (E.isLeft(out)) return out
+  return E.map(() => out.right)(checkSum(layer, sum, tensor.right.shape))
 }
+
+/** A held sum must have the step input's shape. */
+export const checkSum = (layer: string, sum: Tensor | null, shape: Shape): E.Either<LayerError, unknown> =>
+  sum === null ? E.right(undefined) : expectSameShape(layer, 'state.sum', sum.shape, shape)
 
 /** `S + x` as a new array; `x`'s copy when nothing is held yet (`prior` undefined). */
 export const accumulate = (backend: Backend, prior: Data | undefined, x: Data, dtype: DType): Data => {
@@ -35,3 +40,11 @@ export const accumulate = (backend: Backend, prior: Data | undefined, x: Data, d
   else backend.axpy(total, prior, 1, x)
   return total
 }
+
+/**
+ * {@link accumulate} on a device: `x + sum` (the same sums, rounded to `x`'s precision), or `x`
+ * itself when nothing is held (`sum` null). Frees nothing: the caller owns `x`, `sum` and the
+ * result, which may be `x`.
+ */
+export const accumulateOn = <B>(device: Device<B>, sum: B | null, x: B): B =>
+  sum === null ? x : device.axpy(x, 1, sum)

@@ -7,12 +7,13 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { Backend } from '../../backend/backend.js'
+import type { Backend, Stats } from '../../backend/backend.js'
+import type { Device, DeviceProgram } from '../../device/device.js'
 import { fail, type LayerError } from '../../errors.js'
 import { expectSameShape, expectTensor } from '../../layer/check.js'
-import type { Data, DType, Rank1, Tensor } from '../../tensor/tensor.js'
+import type { Data, DType, Rank1, Shape, Tensor } from '../../tensor/tensor.js'
 import { alloc, dtypeOf, flatData, full, wrap, zeros } from '../../tensor/tensor.js'
-import { channelMoments, normalizePerChannel, updateRunningStats } from './normalize.js'
+import { channelMoments, channelScaleShift, normalizePerChannel, updateRunningStats } from './normalize.js'
 
 /** Learnable per-channel affine parameters of a batch norm. */
 export interface BatchNormParams {
@@ -146,9 +147,26 @@ export const checkBatchNormArgs = (
 ): E.Either<LayerError, void> => {
   const x = expectTensor(layer, 'input', input)
   if (E.isLeft(x)) return x
+  const p = checkBatchNormParams(layer, channels, params)
+  if (E.isLeft(p)) return p
+  return checkBatchNormState(layer, channels, state)
+}
+
+/** Checks a batch norm's params: `weight` and `bias` are `[C]` tensors. */
+export const checkBatchNormParams = (
+  layer: string,
+  channels: number,
+  params: BatchNormParams,
+): E.Either<LayerError, void> =>
+  expectChannelTensors(layer, channels, { 'params.weight': params?.weight, 'params.bias': params?.bias })
+
+/** Checks running statistics: `[C]` tensors and a batch count that is an integer >= 0. */
+export const checkBatchNormState = (
+  layer: string,
+  channels: number,
+  state: BatchNormState,
+): E.Either<LayerError, void> => {
   const tensors = expectChannelTensors(layer, channels, {
-    'params.weight': params?.weight,
-    'params.bias': params?.bias,
     'state.runningMean': state?.runningMean,
     'state.runningVar': state?.runningVar,
   })
@@ -157,4 +175,62 @@ export const checkBatchNormArgs = (
   return typeof n === 'number' && Number.isInteger(n) && n >= 0
     ? E.right(undefined)
     : fail(layer, 'state.numBatchesTracked', 'an integer >= 0', String(n))
+}
+
+// ---------------------------------------------------------------------------------------------
+// device form (eval mode)
+// ---------------------------------------------------------------------------------------------
+
+/** An eval program's state: the running statistics (on the host, unchanged) and what they fold to. */
+interface EvalState {
+  readonly state: BatchNormState
+  readonly scale: Stats
+  readonly shift: Stats
+}
+
+/**
+ * The device form of a batch norm in eval mode, for valid params (the caller checks them):
+ * `enter` checks the running statistics and folds them with the params into per-channel
+ * scale and shift ({@link channelScaleShift}, as {@link batchNormStep}'s eval path does), and
+ * each step is one `channelAffine`. The statistics stay on the host, unchanged. With `gains`
+ * (TEBN), time step t's scale and shift carry `gains[t]`, repeated for each of its
+ * `blockOuter` rows, over x viewed as `[1, outer * channels, inner]`.
+ */
+export const batchNormEvalProgram = <B>(
+  device: Device<B>,
+  call: Omit<BatchNormCall, 'backend' | 'x' | 'dtype' | 'training' | 'momentum'>,
+  params: BatchNormParams,
+  outputShape: Shape,
+): DeviceProgram<BatchNormState, B, EvalState> => {
+  const { layer, outer, channels, inner, eps, gains } = call
+  const weight = flatData(params.weight)
+  const bias = flatData(params.bias)
+  const fold = (state: BatchNormState): EvalState => {
+    const mean = flatData(state.runningMean)
+    const variance = flatData(state.runningVar)
+    if (gains === undefined) return { state, ...channelScaleShift(channels, mean, variance, weight, bias, eps) }
+    const scale = new Float64Array(outer * channels)
+    const shift = new Float64Array(outer * channels)
+    for (let t = 0; t < gains.values.length; t++) {
+      const one = channelScaleShift(channels, mean, variance, weight, bias, eps, gains.values[t])
+      for (let b = 0; b < gains.blockOuter; b++) {
+        scale.set(one.scale, (t * gains.blockOuter + b) * channels)
+        shift.set(one.shift, (t * gains.blockOuter + b) * channels)
+      }
+    }
+    return { state, scale, shift }
+  }
+  const [rows, width] = gains === undefined ? [outer, channels] : [1, outer * channels]
+  return {
+    outputShape,
+    enter: (state) => E.map(() => fold(state))(checkBatchNormState(layer, channels, state)),
+    step: (folded, x) => {
+      const output = device.channelAffine(x, rows, width, inner, folded.scale, folded.shift)
+      device.free(x)
+      return E.right({ output, state: folded })
+    },
+    exit: (folded) => folded.state,
+    discard: () => undefined,
+    dispose: () => undefined,
+  }
 }

@@ -53,8 +53,33 @@ export const channelMoments = (
 }
 
 /**
+ * Batch-norm style, folded: the per-channel `scale` and `shift` with which
+ * `x * scale[c] + shift[c]` is `(x - mean[c]) / sqrt(variance[c] + eps) * weight[c] + bias[c]`;
+ * `gain` (optional) multiplies both, for TEBN's per-step `p`. Computed in float64.
+ */
+export const channelScaleShift = (
+  channels: number,
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  weight: Data,
+  bias: Data,
+  eps: number,
+  gain = 1,
+): { readonly scale: Stats; readonly shift: Stats } => {
+  const scale = new Float64Array(channels)
+  const shift = new Float64Array(channels)
+  for (let c = 0; c < channels; c++) {
+    const s = weight[c] / Math.sqrt(variance[c] + eps)
+    scale[c] = s * gain
+    shift[c] = (bias[c] - mean[c] * s) * gain
+  }
+  return { scale, shift }
+}
+
+/**
  * Batch-norm style: `(x - mean[c]) / sqrt(variance[c] + eps) * weight[c] + bias[c]`, folded into
- * one per-channel scale and shift; `gain[c]` (optional) multiplies both, for TEBN's per-step `p`.
+ * one per-channel scale and shift ({@link channelScaleShift}); `gain` (optional) multiplies
+ * both, for TEBN's per-step `p`.
  */
 export const normalizePerChannel = (
   backend: Backend,
@@ -70,13 +95,7 @@ export const normalizePerChannel = (
   eps: number,
   gain = 1,
 ): void => {
-  const scale = new Float64Array(channels)
-  const shift = new Float64Array(channels)
-  for (let c = 0; c < channels; c++) {
-    const s = weight[c] / Math.sqrt(variance[c] + eps)
-    scale[c] = s * gain
-    shift[c] = (bias[c] - mean[c] * s) * gain
-  }
+  const { scale, shift } = channelScaleShift(channels, mean, variance, weight, bias, eps, gain)
   backend.channelAffine(out, x, outer, channels, inner, scale, shift)
 }
 

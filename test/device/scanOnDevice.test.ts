@@ -1,0 +1,227 @@
+/**
+ * `scanOnDevice` keeps its tensors on the device: one upload per step's input plus the params
+ * (and constants) once, reads of what was asked for plus the final state, and every buffer it
+ * made freed again, on success and on every error path. Counted with a wrapping device.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, expect, it } from 'vitest'
+import type { AnyLayer, Ctx, Layer, NoParams, Tensor } from '../../src/index.js'
+import {
+  copy,
+  cpu,
+  customLinear,
+  fail,
+  hostDevice,
+  ifNeuron,
+  key,
+  nDropout,
+  none,
+  orThrow,
+  scan,
+  scanOnDevice,
+  sequential,
+  sMaxPool,
+  tensor,
+  train,
+  uniform,
+  votingLayer,
+  wrap,
+  wtaLayer,
+  zeros,
+} from '../../src/index.js'
+import { sameBits } from '../../props/support.js'
+import { expectLayerError } from '../layers/layerError.js'
+import { countingDevice } from './countingDevice.js'
+
+const ctx: Ctx = train(key(7), cpu)
+const reads = ['all', 'last', 'sum'] as const
+
+/** `[T, ...shape]` of values in [-1, 1) drawn from `seed`. */
+const inputs = (shape: readonly number[], seed: number): Tensor => {
+  const size = shape.reduce((a, b) => a * b, 1)
+  return tensor(Array.from(uniform(key(seed), size, 'float64'), (u) => Math.round((2 * u - 1) * 1024) / 1024), shape)
+}
+
+/** Runs `layer` over `xs` on a counting host device and with `scan`; checks the bits agree. */
+const run = (layer: AnyLayer, xs: Tensor, read: (typeof reads)[number], state?: unknown, c: Ctx = ctx) => {
+  const init = orThrow(layer.init(key(1), xs.shape.slice(1)))
+  const s = state ?? init.state
+  const { device, books } = countingDevice(hostDevice(cpu))
+  const got = scanOnDevice(layer, device, { read }).apply(init.params, s, xs, c)
+  const want = scan(layer).apply(init.params, s, xs, c)
+  return { got, want, books }
+}
+
+/** A host-only layer that copies its input and fails at step `at` (its state counts steps). */
+const failAt = (at: number): Layer<NoParams, { readonly n: number }> => ({
+  name: 'FailAt',
+  outputShape: (shape) => E.right(shape),
+  init: (_key, shape) => E.right({ params: none, state: { n: 0 }, outputShape: shape }),
+  apply: (_params, state, input) =>
+    state.n === at
+      ? fail('FailAt', 'input', `at most ${at} steps`, `step ${state.n}`)
+      : E.right({ output: copy(input), state: { n: state.n + 1 } }),
+  reset: () => ({ n: 0 }),
+})
+
+describe('scanOnDevice: a fully lowered pipeline stays on the device', () => {
+  const T = 5
+
+  it.each(reads)("CustomLinear + IFNeuron + VotingLayer, read '%s': T + params uploads, the asked reads", (read) => {
+    const net = sequential(
+      customLinear({ inFeatures: 3, outFeatures: 4, bias: true }),
+      ifNeuron({ threshold: 0.5 }),
+      votingLayer({ voterNum: 2 }),
+    )
+    const { got, want, books } = run(net, inputs([T, 2, 3], 1), read)
+    const g = orThrow(got)
+    const w = orThrow(want)
+    expect(sameBits(g.state, w.state)).toBe(true)
+    if (read === 'all') expect(sameBits(g.output, w.output)).toBe(true)
+    if (read === 'last') expect(sameBits(g.output, copy(w.output.pick(T - 1) as Tensor))).toBe(true)
+    expect(books.uploads).toBe(T + 2) // inputs, weight, bias
+    expect(books.reads).toBe((read === 'all' ? T : 1) + 1) // outputs, IFNeuron's potential
+    expect(books.live.size).toBe(0)
+    expect(books.frees).toBe(books.made)
+  })
+
+  it.each(reads)("NDropout + SMaxPool + IFNeuron, read '%s': the mask and SMaxPool's zeros once", (read) => {
+    const net = sequential(
+      nDropout({ p: 0.25 }),
+      sMaxPool({ child: { op: 'maxPool2d', kernelSize: 2 } }),
+      ifNeuron({ threshold: 0.5 }),
+    )
+    const { got, want, books } = run(net, inputs([T, 1, 2, 4, 4], 2), read)
+    expect(sameBits(orThrow(got).state, orThrow(want).state)).toBe(true)
+    expect(books.uploads).toBe(T + 2) // inputs, the mask drawn at step 0, the zeros of BrainCog's formula
+    expect(books.reads).toBe((read === 'all' ? T : 1) + 3) // outputs, the mask, the sum, the potential
+    expect(books.live.size).toBe(0)
+  })
+
+  it('held state goes up once on enter and comes back once on exit', () => {
+    const net = sequential(ifNeuron(), sMaxPool({ child: { op: 'maxPool2d', kernelSize: 2 }, mode: 'exact' }))
+    const xs = inputs([T, 1, 1, 2, 2], 3)
+    const warm = orThrow(scan(net).apply([none, none], [{ v: null }, { sum: null }], xs, ctx)).state
+    const { got, want, books } = run(net, xs, 'sum', warm)
+    expect(sameBits(orThrow(got).state, orThrow(want).state)).toBe(true)
+    expect(books.uploads).toBe(T + 2)
+    expect(books.reads).toBe(1 + 2)
+    expect(books.live.size).toBe(0)
+  })
+
+  it("a host-only layer (WTALayer) in the pipeline gives scan's bits, at a readback and an upload per step", () => {
+    const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), wtaLayer({ k: 2 }), ifNeuron())
+    for (const read of reads) {
+      const { got, want, books } = run(net, inputs([T, 3, 3], 4), read)
+      const g = orThrow(got)
+      const w = orThrow(want)
+      expect(sameBits(g.state, w.state)).toBe(true)
+      if (read === 'all') expect(sameBits(g.output, w.output)).toBe(true)
+      expect(books.uploads).toBe(T + 1 + T)
+      expect(books.reads).toBe((read === 'all' ? T : 1) + T + 1)
+      expect(books.live.size).toBe(0)
+    }
+  })
+
+  it('no steps: nothing moves, and the state comes back as given (unchecked), as from scan', () => {
+    const bad = { v: zeros([9]) }
+    const { got, want, books } = run(ifNeuron(), zeros([0, 2, 3]), 'last', bad)
+    expect(orThrow(want).state).toBe(bad)
+    expect(orThrow(got).state).toBe(bad)
+    expect(sameBits(orThrow(got).output, zeros([2, 3]))).toBe(true)
+    expect(books.made).toBe(0)
+  })
+})
+
+describe('scanOnDevice: errors free every buffer', () => {
+  it.each(reads)("a state of the wrong shape (read '%s'): the layer's error, nothing left", (read) => {
+    const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), ifNeuron(), votingLayer({ voterNum: 2 }))
+    const state = [none, { v: zeros([7]) }, none]
+    const { got, want, books } = run(net, inputs([3, 2, 3], 5), read, state)
+    expect(got).toEqual(want)
+    expectLayerError(got, { layer: 'IFNeuron', argument: 'input' })
+    expect(books.live.size).toBe(0)
+  })
+
+  it('a wrong state after a lowered state was entered: that one is freed too', () => {
+    const net = sequential(ifNeuron(), sMaxPool({ child: { op: 'maxPool2d', kernelSize: 2 } }))
+    const state = [{ v: zeros([1, 1, 2, 2]) }, { sum: zeros([1, 1, 4, 4]) }]
+    const { got, books } = run(net, inputs([2, 1, 1, 2, 2], 6), 'all', state)
+    expectLayerError(got, { layer: 'SMaxPool', argument: 'state.sum' })
+    expect(books.uploads).toBe(1)
+    expect(books.live.size).toBe(0)
+  })
+
+  it.each(reads)("a step failing midway (read '%s'): outputs kept so far, states old and new, all freed", (read) => {
+    const net = sequential(
+      customLinear({ inFeatures: 3, outFeatures: 4 }),
+      ifNeuron(),
+      failAt(2),
+      ifNeuron({ threshold: 0.25 }),
+      votingLayer({ voterNum: 2 }),
+    )
+    const { got, want, books } = run(net, inputs([4, 2, 3], 7), read)
+    expect(got).toEqual(want)
+    expectLayerError(got, { layer: 'FailAt', argument: 'input' })
+    expect(books.live.size).toBe(0)
+  })
+
+  it('a mask that cannot be drawn (no key, no draws) at step 0, after lowered layers ran', () => {
+    const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), ifNeuron(), nDropout({ p: 0.5 }))
+    const { got, want, books } = run(net, inputs([3, 2, 3], 8), 'all', undefined, { training: true, backend: cpu })
+    expect(got).toEqual(want)
+    expectLayerError(got, { layer: 'NDropout', argument: 'ctx.key' })
+    expect(books.live.size).toBe(0)
+  })
+
+  it('ctx.draws without T steps: rejected before anything is uploaded', () => {
+    const drop = nDropout({ p: 0.5 })
+    const draws = zeros([2, 2, 3])
+    const { got, want, books } = run(drop, inputs([3, 2, 3], 9), 'all', undefined, { ...ctx, draws })
+    expectLayerError(want, { argument: 'ctx.draws', layer: 'scan(NDropout)' })
+    expectLayerError(got, { argument: 'ctx.draws', layer: 'scanOnDevice(NDropout, counting(host(cpu)))' })
+    expect(books.made).toBe(0)
+  })
+
+  it('ctx.draws per step: the mask drawn at step 0 is the one given', () => {
+    const drop = nDropout({ p: 0.5 })
+    const draws = wrap(Float32Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? 0 : 2)), [2, 2, 3])
+    const { got, want, books } = run(drop, inputs([2, 2, 3], 10), 'all', undefined, { ...ctx, draws })
+    expect(sameBits(orThrow(got).output, orThrow(want).output)).toBe(true)
+    expect(sameBits(orThrow(got).state, orThrow(want).state)).toBe(true)
+    expect(books.live.size).toBe(0)
+  })
+
+  it('input that is not time-major: a LayerError naming the scan, nothing uploaded', () => {
+    const { device, books } = countingDevice(hostDevice(cpu))
+    const scanned = scanOnDevice(ifNeuron(), device)
+    const r = scanned.apply(none, { v: null }, wrap(new Float32Array(1), []) as never, ctx)
+    expectLayerError(r, { layer: 'scanOnDevice(IFNeuron, counting(host(cpu)))', argument: 'input' })
+    expect(books.made).toBe(0)
+  })
+
+  it('an input whose steps the layer rejects: its error, nothing uploaded', () => {
+    const { device, books } = countingDevice(hostDevice(cpu))
+    const fc = customLinear({ inFeatures: 3, outFeatures: 2 })
+    const params = orThrow(fc.init(key(0), [3])).params
+    const r = scanOnDevice(fc, device).apply(params, none, zeros([2, 4]), ctx)
+    expect(r).toEqual(scan(fc).apply(params, none, zeros([2, 4]), ctx))
+    expectLayerError(r, { layer: 'CustomLinear', argument: 'input' })
+    expect(books.made).toBe(0)
+  })
+
+  it('options.read other than all, last, sum: a TypeError when the scan is built', () => {
+    const { device } = countingDevice(hostDevice(cpu))
+    expect(() => scanOnDevice(ifNeuron(), device, { read: 'first' as never })).toThrow(TypeError)
+    expect(() => scanOnDevice(ifNeuron(), device, { read: 'first' as never })).toThrow(/options\.read/)
+  })
+
+  it('a pipeline lowered for steps it rejects: null, and the params it uploaded are freed', () => {
+    const { device, books } = countingDevice(hostDevice(cpu))
+    const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4, bias: true }), votingLayer({ voterNum: 5 }))
+    const params = orThrow(sequential(customLinear({ inFeatures: 3, outFeatures: 4, bias: true })).init(key(0), [3]))
+      .params
+    expect(net.lower?.(device, [params[0], none], [2, 3], ctx)).toBeNull()
+    expect(books.live.size).toBe(0)
+  })
+})
