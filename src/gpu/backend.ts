@@ -20,51 +20,29 @@
  *   than `minElements`, and, unless `float64: 'gpu'`, every call whose data is float64
  *   (gpu.js computes in float32 only).
  *
- * What stays on the GPU: nothing between calls. The Backend interface is flat arrays in, flat
- * arrays out, so every kernel call uploads its inputs and reads its output back; gpu.js's
- * pipeline textures would only help if a layer handed one kernel's output straight to the
- * next without looking at it, which the interface does not express. What is fused instead, so
- * that one call is one upload and one readback: matmul and its bias, and both moments (mean and
- * variance come from one kernel, for either moments kernel).
+ * What stays on the GPU: nothing between Backend calls. The Backend interface is flat arrays
+ * in, flat arrays out, so every kernel call uploads its inputs and reads its output back. What
+ * is fused instead, so that one call is one upload and one readback: matmul and its bias, and
+ * both moments (mean and variance come from one kernel, for either moments kernel). To keep
+ * tensors on the GPU between kernels, use the backend's {@link GpuBackend.device} (gpu.js
+ * pipeline textures) with `scanOnDevice`.
  *
  * @module
  */
-import type { Backend, PoolMode, PoolWindow, Stats } from '../backend/backend.js'
+import type { Backend, PoolMode, PoolWindow } from '../backend/backend.js'
 import { pooledSize } from '../backend/backend.js'
 import { cpu } from '../backend/cpu/index.js'
 import type { Data } from '../tensor/tensor.js'
 import { alloc } from '../tensor/tensor.js'
+import { type GpuDevice, makeGpuDevice } from './device.js'
+import { type GpuFallback, type GpuJs, type GpuJsKernel, copyOut, f32, kernelCache } from './kernelCache.js'
 import * as K from './kernels.js'
+
+export type { GpuFallback, GpuJs, GpuJsKernel } from './kernelCache.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
 // ---------------------------------------------------------------------------------------------
-
-/**
- * The part of a gpu.js kernel that the backend calls. A kernel returned by gpu.js's
- * `createKernel` fits.
- */
-export interface GpuJsKernel {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- gpu.js types its arguments loosely
-  (...args: any[]): unknown
-  /** Frees the kernel's GPU resources. */
-  readonly destroy?: (removeCanvasReferences?: boolean) => void
-}
-
-/**
- * The part of a gpu.js `GPU` instance that the backend uses; `new GPU(...)` from gpu.js fits.
- * Structural, so that neither this module nor its declarations import gpu.js.
- */
-export interface GpuJs {
-  /** Compiles (on first call) a kernel from its source text with gpu.js kernel settings. */
-  createKernel(source: string, settings?: object): GpuJsKernel
-  /** Frees the instance and its kernels. */
-  readonly destroy?: () => unknown
-  /** The mode the instance was created with (`'gpu'`, `'webgl2'`, ...). */
-  readonly mode?: string
-  /** The kernel class gpu.js chose for that mode. */
-  readonly Kernel?: unknown
-}
 
 /** Where one compiled kernel runs. */
 export interface KernelMode {
@@ -82,7 +60,10 @@ export interface GpuBackendOptions {
    * results into the float64 outputs.
    */
   readonly float64?: 'cpu' | 'gpu'
-  /** How many compiled kernels (one per kernel and shape) to keep; the least recently used goes first. Default 64. */
+  /**
+   * How many compiled kernels (one per kernel and shape, the device's included) to keep; the
+   * least recently used goes first. Default 64.
+   */
   readonly maxKernels?: number
   /**
    * Calls whose largest array holds fewer values than this run on the CPU kernels: for small
@@ -90,14 +71,6 @@ export interface GpuBackendOptions {
    * GPU kernel goes to gpu.js).
    */
   readonly minElements?: number
-}
-
-/** A kernel of a given shape that gpu.js could not run, and why. */
-export interface GpuFallback {
-  /** The kernel and its sizes, e.g. `matmul|24x16|k=64,n=24`. */
-  readonly kernel: string
-  /** gpu.js's error message. */
-  readonly reason: string
 }
 
 /** A {@link Backend} whose heavy kernels run on gpu.js. */
@@ -118,51 +91,26 @@ export interface GpuBackend extends Backend {
    * kernel, with no more than a console warning.
    */
   readonly kernelModes: () => readonly KernelMode[]
-  /** Frees every compiled kernel; the backend stays usable and compiles again on demand. */
+  /**
+   * Frees every compiled kernel (one whose device textures are still alive goes when the last
+   * of them is freed); the backend stays usable and compiles again on demand.
+   */
   readonly clearCache: () => void
-  /** Frees the kernels and, when the backend created the gpu.js instance, that instance too. */
+  /**
+   * The GPU device on the same gpu.js instance and kernel cache: buffers that stay on the GPU
+   * between kernels, for `scanOnDevice(net, backend.device)` (see {@link GpuDevice}).
+   */
+  readonly device: GpuDevice
+  /**
+   * Frees the kernels (the device's buffers die with them) and, when the backend created the
+   * gpu.js instance, that instance too.
+   */
   readonly destroy: () => void
 }
 
 // ---------------------------------------------------------------------------------------------
 // utils
 // ---------------------------------------------------------------------------------------------
-
-/** Thrown inside the backend for a kernel already known to fail on gpu.js; never escapes. */
-class KnownBroken extends Error {}
-
-/**
- * The first `n` values as float32 (a view where they are float32 already, else a copy): gpu.js
- * computes in float32, a compiled kernel must always see one type, and its argument sizes are
- * fixed by the shape (an array longer than the shape needs is cut to size).
- */
-const f32 = (d: Data | Stats, n: number): Float32Array => {
-  const head = d.length === n ? d : d.subarray(0, n)
-  return head instanceof Float32Array ? head : Float32Array.from(head)
-}
-
-/**
- * Copies a gpu.js result (a typed array, or nested arrays of rows) into `out`, row-major. The
- * shape is checked before anything is written, so a malformed result leaves `out` untouched.
- */
-const copyOut = (name: string, out: Data | Stats, result: unknown): void => {
-  const rows: Float32Array[] = []
-  const walk = (v: unknown): void => {
-    if (ArrayBuffer.isView(v)) rows.push(v as Float32Array)
-    else if (Array.isArray(v)) for (const e of v) walk(e)
-    else throw new Error(`braincog-fn/gpu: ${name}: gpu.js returned ${typeof v}, expected arrays of numbers`)
-  }
-  walk(result)
-  const total = rows.reduce((n, r) => n + r.length, 0)
-  if (total !== out.length) {
-    throw new Error(`braincog-fn/gpu: ${name}: gpu.js returned ${total} values, expected ${out.length}`)
-  }
-  let offset = 0
-  for (const r of rows) {
-    out.set(r, offset)
-    offset += r.length
-  }
-}
 
 const GL_KERNELS: readonly (readonly [string, string])[] = [
   ['WebGL2Kernel', 'webgl2'],
@@ -229,95 +177,14 @@ export const makeGpuBackend = (
   const maxKernels = Math.max(1, options.maxKernels ?? 64)
   const float64OnGpu = options.float64 === 'gpu'
   const minElements = Math.max(0, options.minElements ?? 0)
-  const cache = new Map<string, GpuJsKernel>()
-  /** Kernels (by cache key) gpu.js failed on, with the reason; they run on the CPU from then on. */
-  const broken = new Map<string, string>()
-  let lastKey = ''
-
-  const drop = (k: GpuJsKernel): void => {
-    try {
-      k.destroy?.()
-    } catch {
-      // a kernel that fails to free itself holds nothing we can free either
-    }
-  }
-
-  /** The compiled kernel for `name` at these sizes, compiling (and caching) it on first use. */
-  const kernel = (
-    name: string,
-    src: K.KernelSource,
-    output: readonly number[],
-    constants: Readonly<Record<string, number>>,
-    loopMax = 1,
-  ): GpuJsKernel => {
-    const key = `${name}|${output.join('x')}|${Object.entries(constants)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',')}`
-    lastKey = key
-    if (broken.has(key)) throw new KnownBroken()
-    const hit = cache.get(key)
-    if (hit) {
-      cache.delete(key)
-      cache.set(key, hit)
-      return hit
-    }
-    const k = gpu.createKernel(src.source, {
-      output: [...output],
-      constants: { ...constants },
-      argumentTypes: { ...src.argumentTypes },
-      loopMaxIterations: Math.max(loopMax + 1, 2),
-      tactic: 'precision',
-      pipeline: false,
-      dynamicOutput: false,
-      dynamicArguments: false,
-    })
-    cache.set(key, k)
-    while (cache.size > maxKernels) {
-      const [oldest, evicted] = cache.entries().next().value as [string, GpuJsKernel]
-      cache.delete(oldest)
-      drop(evicted)
-    }
-    return k
-  }
-
-  /**
-   * Runs the gpu.js path of a call; if gpu.js fails (a shader that does not compile on this
-   * driver, say), records the kernel as broken and runs the CPU kernel instead.
-   */
-  const guarded = (gpuPath: () => void, cpuPath: () => void): void => {
-    lastKey = ''
-    try {
-      gpuPath()
-    } catch (e) {
-      if (!(e instanceof KnownBroken)) {
-        const key = lastKey || 'unknown'
-        broken.set(key, e instanceof Error ? e.message : String(e))
-        const k = cache.get(key)
-        if (k) {
-          cache.delete(key)
-          drop(k)
-        }
-      }
-      cpuPath()
-    }
-  }
+  const cache = kernelCache(gpu, maxKernels)
+  const { kernel, guarded } = cache
 
   /** Whether a call goes to the GPU: no empty size, float64 data only where allowed, not too small. */
   const onGpu = (sizes: readonly number[], ...data: readonly Data[]): boolean =>
     sizes.every((s) => s > 0) &&
     (float64OnGpu || data.every((d) => d instanceof Float32Array)) &&
     (minElements === 0 || data.some((d) => d.length >= minElements))
-
-  const windowConstants = (height: number, width: number, w: PoolWindow): Record<string, number> => ({
-    h: height,
-    w: width,
-    kh: w.kernelH,
-    kw: w.kernelW,
-    sh: w.strideH,
-    sw: w.strideW,
-    ph: w.padH,
-    pw: w.padW,
-  })
 
   const backend: GpuBackend = {
     name: 'gpu',
@@ -404,7 +271,7 @@ export const makeGpuBackend = (
       if (!onGpu([planes, height, width, outH, outW], out, x)) return onCpu()
       guarded(() => {
         const loop = Math.max(w.kernelH, w.kernelW)
-        const constants = windowConstants(height, width, w)
+        const constants = K.windowConstants(height, width, w)
         const run =
           mode === 'max'
             ? kernel('poolMax', K.poolMax, [outW, outH, planes], constants, loop)
@@ -419,7 +286,7 @@ export const makeGpuBackend = (
       if (!onGpu([planes, height, width, outH, outW], out, key, value)) return onCpu()
       guarded(() => {
         const loop = Math.max(w.kernelH, w.kernelW)
-        const run = kernel('maxPoolBy', K.maxPoolBy, [outW, outH, planes], windowConstants(height, width, w), loop)
+        const run = kernel('maxPoolBy', K.maxPoolBy, [outW, outH, planes], K.windowConstants(height, width, w), loop)
         copyOut('maxPool2dBy', out, run(f32(key, planes * height * width), f32(value, planes * height * width)))
       }, onCpu)
     },
@@ -453,6 +320,9 @@ export const makeGpuBackend = (
 
     uniformFill: (out, state) => cpu.uniformFill(out, state),
 
+    // a single pass over a buffer the caller already holds: uploading it would cost more
+    fire: (spikes, v, threshold, reset, vReset) => cpu.fire(spikes, v, threshold, reset, vReset),
+
     groupMean: (out, x, rows, length, size) => cpu.groupMean(out, x, rows, length, size),
 
     mul: (out, a, b) => {
@@ -469,19 +339,18 @@ export const makeGpuBackend = (
       guarded(() => copyOut('axpy', out, kernel('axpy', K.axpy, [n], {})(f32(a, n), alpha, f32(b, n))), onCpu)
     },
 
-    cachedKernels: () => cache.size,
+    device: makeGpuDevice(cache, mode),
 
-    fallbacks: () => [...broken].map(([kernel, reason]) => ({ kernel, reason })),
+    cachedKernels: () => cache.entries().length,
 
-    kernelModes: () => [...cache].map(([kernel, k]) => ({ kernel, mode: kernelMode(k, gpuModule) })),
+    fallbacks: cache.fallbacks,
 
-    clearCache: () => {
-      for (const k of cache.values()) drop(k)
-      cache.clear()
-    },
+    kernelModes: () => cache.entries().map(([kernel, k]) => ({ kernel, mode: kernelMode(k, gpuModule) })),
+
+    clearCache: cache.clear,
 
     destroy: () => {
-      backend.clearCache()
+      cache.destroy()
       if (!ownsGpu) return
       try {
         void Promise.resolve(gpu.destroy?.()).catch(() => undefined)

@@ -15,6 +15,13 @@
  * so the GPU pays off for large matmuls and pooling, not for small tensors. Results are float32:
  * they match the CPU kernels within float32 rounding (see the README's "GPU backend" section).
  *
+ * Keeping tensors on the GPU: the backend's `device` ({@link GpuDevice}) runs the same kernels on
+ * gpu.js pipeline textures. `scanOnDevice(net, gpu.device)` runs a time scan of a pipeline with
+ * each step's input uploaded once, the layers handing textures to each other and the state
+ * staying on the GPU from the first step to the last; only what the scan's `read` option names
+ * (every step, the last step, or the sum over steps) and the final state are read back. Layers
+ * without a device form run on the host inside such a scan (a readback and an upload each).
+ *
  * @example
  * import { customLinear, key, orThrow, tensor, train } from 'braincog-fn'
  * import { loadGpuBackend } from 'braincog-fn/gpu'
@@ -24,12 +31,24 @@
  * const x = tensor(new Float32Array(32 * 784), [32, 784])
  * const y = orThrow(fc.apply(params, state, x, train(key(1), gpu))).output
  *
+ * @example
+ * import { evaluate, ifNeuron, key, orThrow, scanOnDevice, tensor } from 'braincog-fn'
+ * import { gpuBackend } from 'braincog-fn/gpu'
+ * import { GPU } from 'gpu.js'
+ * const gpu = gpuBackend({ gpu: new GPU({ mode: 'cpu' }) }) // in a browser: await loadGpuBackend()
+ * const x = tensor([0.6, 1, 0.6, 1, 0.6, 1, 0.6, 1], [4, 2])  // [T = 4, 2]
+ * const counts = scanOnDevice(ifNeuron(), gpu.device, { read: 'sum' }) // spike counts, summed on the device
+ * const { params, state } = orThrow(counts.init(key(0), [4, 2]))
+ * Array.from(orThrow(counts.apply(params, state, x, evaluate())).output.data) // [2, 4]
+ * gpu.device.liveBuffers() // 0
+ *
  * @module
  */
 import type { GpuBackend, GpuBackendOptions, GpuJs } from './backend.js'
 import { makeGpuBackend } from './backend.js'
 
 export type { GpuBackend, GpuBackendOptions, GpuFallback, GpuJs, GpuJsKernel, KernelMode } from './backend.js'
+export type { GpuBuffer, GpuDevice } from './device.js'
 
 /** gpu.js modes a backend can ask for; `'gpu'` (the default) lets gpu.js pick the best one available. */
 export type GpuMode = 'gpu' | 'webgl' | 'webgl2' | 'headlessgl' | 'webasm' | 'cpu'

@@ -11,8 +11,12 @@
  * (upsampling) is `floor((i + 0.5) / f)`, which no float rounding can push across an integer.
  * Maxima start from the window's first real cell, not from `-Infinity`, which GLSL lacks.
  *
+ * The window loop and the pooling bodies are shared with the GPU device's 1-D kernels
+ * (`deviceKernels.ts`), which give them the output cell as expressions of the flat index.
+ *
  * @module
  */
+import type { PoolWindow } from '../backend/backend.js'
 
 /** One kernel: its source, the types of its arguments, and how its output is laid out. */
 export interface KernelSource {
@@ -48,10 +52,30 @@ export const matmulBias: KernelSource = {
   argumentTypes: arrays('a', 'b', 'bias'),
 }
 
-const windowLoop = (body: string): string => `
-  const y0 = this.thread.y * this.constants.sh - this.constants.ph;
-  const x0 = this.thread.x * this.constants.sw - this.constants.pw;
-  const base = this.thread.z * this.constants.h * this.constants.w;
+/**
+ * The output cell a pooling thread computes, as source expressions: its plane, output row and
+ * output column. The backend's kernels take them from the thread's coordinates; the device's
+ * 1-D kernels compute them from the flat index.
+ */
+export interface PoolCell {
+  /** The plane (image) index. */
+  readonly plane: string
+  /** The output row. */
+  readonly row: string
+  /** The output column. */
+  readonly col: string
+}
+
+const threadCell: PoolCell = { plane: 'this.thread.z', row: 'this.thread.y', col: 'this.thread.x' }
+
+/**
+ * The loop over a window's real cells (padding skipped), with `i` the flat index of the cell in
+ * the input, running `body` for each. Constants: h, w, kh, kw, sh, sw, ph, pw.
+ */
+const windowLoop = (body: string, cell: PoolCell): string => `
+  const y0 = ${cell.row} * this.constants.sh - this.constants.ph;
+  const x0 = ${cell.col} * this.constants.sw - this.constants.pw;
+  const base = ${cell.plane} * this.constants.h * this.constants.w;
   for (let dy = 0; dy < this.constants.kh; dy++) {
     const y = y0 + dy;
     if (y >= 0 && y < this.constants.h) {
@@ -65,35 +89,39 @@ ${body}
     }
   }`
 
+/** The constants of the window loop for images [height, width] and a pooling window. */
+export const windowConstants = (height: number, width: number, w: PoolWindow): Record<string, number> => ({
+  h: height,
+  w: width,
+  kh: w.kernelH,
+  kw: w.kernelW,
+  sh: w.strideH,
+  sw: w.strideW,
+  ph: w.padH,
+  pw: w.padW,
+})
+
 /**
- * Max pooling, output [outW, outH, planes]. Constants: h, w, kh, kw, sh, sw, ph, pw. NaN sticks
- * once seen (where the platform's float comparisons honour NaN).
+ * The body of a max pooling kernel: the largest of `read` (an expression of the cell index
+ * `i`) over the window of `cell`, NaN sticking once seen (where the platform's float
+ * comparisons honour NaN). Ends with the `return`.
  */
-export const poolMax: KernelSource = {
-  source: `function (x) {
+export const poolMaxBody = (read: string, cell: PoolCell = threadCell): string => `
   let acc = 0.0;
-  let found = 0;${windowLoop(`          const v = x[i];
+  let found = 0;${windowLoop(`          const v = ${read};
           if (found === 0 || v > acc || v !== v) {
             acc = v;
           }
-          found = 1;`)}
-  return acc;
-}`,
-  argumentTypes: arrays('x'),
-}
+          found = 1;`, cell)}
+  return acc;`
 
-/** Average pooling, padding cells counting (PyTorch's count_include_pad). Constants as poolMax plus divisor. */
-export const poolAvg: KernelSource = {
-  source: `function (x) {
-  let acc = 0.0;${windowLoop(`          acc += x[i];`)}
-  return acc / this.constants.divisor;
-}`,
-  argumentTypes: arrays('x'),
-}
+/** The body of an average pooling kernel (padding cells count): as {@link poolMaxBody}, plus constant divisor. */
+export const poolAvgBody = (read: string, cell: PoolCell = threadCell): string => `
+  let acc = 0.0;${windowLoop(`          acc += ${read};`, cell)}
+  return acc / this.constants.divisor;`
 
-/** Max pooling ranked by `key` (SMaxPool's exact mode); same window constants as poolMax. */
-export const maxPoolBy: KernelSource = {
-  source: `function (key, value) {
+/** The body of a max pooling kernel ranked by `key[i]`, giving `value[i]`; as {@link poolMaxBody}. */
+export const maxPoolByBody = (cell: PoolCell = threadCell): string => `
   let bestKey = 0.0;
   let best = 0.0;
   let found = 0;${windowLoop(`          const k = key[i];
@@ -110,8 +138,29 @@ export const maxPoolBy: KernelSource = {
             if (v > best || v !== v) {
               best = v;
             }
-          }`)}
-  return best;
+          }`, cell)}
+  return best;`
+
+/**
+ * Max pooling, output [outW, outH, planes]. Constants: h, w, kh, kw, sh, sw, ph, pw. NaN sticks
+ * once seen (where the platform's float comparisons honour NaN).
+ */
+export const poolMax: KernelSource = {
+  source: `function (x) {${poolMaxBody('x[i]')}
+}`,
+  argumentTypes: arrays('x'),
+}
+
+/** Average pooling, padding cells counting (PyTorch's count_include_pad). Constants as poolMax plus divisor. */
+export const poolAvg: KernelSource = {
+  source: `function (x) {${poolAvgBody('x[i]')}
+}`,
+  argumentTypes: arrays('x'),
+}
+
+/** Max pooling ranked by `key` (SMaxPool's exact mode); same window constants as poolMax. */
+export const maxPoolBy: KernelSource = {
+  source: `function (key, value) {${maxPoolByBody()}
 }`,
   argumentTypes: arrays('key', 'value'),
 }

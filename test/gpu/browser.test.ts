@@ -3,6 +3,13 @@
  * braincog-fn/gpu), headless Chromium opens it, gpu.js gets WebGL2 (software-rendered by
  * SwiftShader there), and matmul and pool2d must match the CPU kernels.
  *
+ * The GPU device too: each device kernel matches the host device on the CPU kernels, every
+ * buffer it makes is a gpu.js `Texture` (up to 2^23 values; one more is kept on the host), and
+ * `scanOnDevice(pipeline, gpu.device)` matches `scan(pipeline)` while handing only textures
+ * between layers and steps: its readbacks do not grow with the number of steps, it frees
+ * every buffer it made, and the GL textures alive after a scan do not grow with its length.
+ * Textures also outlive the eviction of the kernel that made them from the kernel cache.
+ *
  * Chromium is required, not optional: where /usr/bin/chromium is missing the test fails and
  * says how to install it (CI installs it), it never skips.
  */
@@ -66,7 +73,53 @@ describe('GPU backend in headless Chromium (WebGL2)', () => {
     expect(result.degraded, 'kernels gpu.js ran in another mode').toEqual([])
     expect(result.comparisons.length).toBe(16)
     for (const c of result.comparisons) expect(c.error, c.kernel).toBeLessThanOrEqual(TOLERANCE)
+    checkDevice(result)
     return result
+  }
+
+  /** The device part of the page's outcome; see the file doc. */
+  const checkDevice = (result: GpuCheck): void => {
+    const device = result.device
+    if (!device) throw new Error('the page ran no device check')
+    console.log(
+      `GPU device (${result.mode}):\n` +
+        device.comparisons
+          .map((c) => `  ${c.kernel}: ${c.size} values (${c.kinds.join(', ')}), max scaled error ${c.error.toExponential(2)}`)
+          .join('\n') +
+        '\n' +
+        device.scans
+          .map(
+            (s) =>
+              `  scan ${s.pipeline} T=${s.steps} read ${s.read}: output error ${s.outputError.toExponential(2)}, ` +
+              `state error ${s.stateError.toExponential(2)}, ${s.trace.reads} reads, ${s.trace.uploads} uploads, ` +
+              `${s.trace.kernels} kernels, made ${JSON.stringify(s.trace.kinds)}`,
+          )
+          .join('\n') +
+        `\n  live GL textures after scans of 3 and 6 steps: ${device.glTextures.join(', ')}`,
+    )
+    expect(device.comparisons.length).toBe(27)
+    for (const c of device.comparisons) {
+      expect(c.error, c.kernel).toBeLessThanOrEqual(TOLERANCE)
+      const where = c.kernel.includes('on the host') ? 'host' : 'texture'
+      for (const k of c.kinds) expect(k, c.kernel).toBe(where)
+    }
+    expect(device.notTextures, 'buffers of kind texture that are not gpu.js Textures').toBe(0)
+    expect(device.scans.length).toBeGreaterThan(0)
+    for (const s of device.scans) {
+      const what = `scan ${s.pipeline} T=${s.steps} read ${s.read}`
+      expect(s.outputError, what).toBeLessThanOrEqual(TOLERANCE)
+      expect(s.stateError, what).toBeLessThanOrEqual(TOLERANCE)
+      expect(s.trace.live, `${what}: buffers left`).toBe(0)
+      if (!s.resident) continue
+      // resident: only textures made and handed to kernels, and no readback but the result's
+      // (one per step for 'all', read after the loop; one otherwise) and the final state's
+      expect(Object.keys(s.trace.kinds), what).toEqual(['texture'])
+      expect(Object.keys(s.trace.argumentKinds), what).toEqual(['texture'])
+      const outputReads = s.read === 'all' ? s.steps : 1
+      expect(s.trace.reads, `${what}: readbacks`).toBe(outputReads + s.stateBuffers)
+    }
+    expect(device.glTextures[1], 'live GL textures grew with the scan length').toBe(device.glTextures[0])
+    expect(device.liveBuffers, 'device buffers not freed').toBe(0)
   }
 
   it('gpu.js picks WebGL2; matmul, pool2d and the other GPU kernels match the CPU kernels', async () => {

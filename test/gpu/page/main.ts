@@ -1,12 +1,15 @@
 /**
  * The browser check's page: loads gpu.js (its browser build, through the package's `browser`
  * field) and the GPU backend, runs matmul and pool2d on it and on the CPU reference kernels,
- * and publishes the outcome on `window.__gpuCheck` for the test (test/gpu/browser.test.ts).
+ * then checks the GPU device (./device.ts: its kernels, its buffers being textures, resident
+ * scans), and publishes the outcome on `window.__gpuCheck` for the test (test/gpu/browser.test.ts).
  */
+import { Texture } from 'gpu.js'
 import type { PoolWindow } from '../../../src/backend/backend.js'
 import { pooledSize } from '../../../src/backend/backend.js'
 import { cpu } from '../../../src/backend/cpu/index.js'
 import { type GpuMode, loadGpuBackend } from '../../../src/gpu/index.js'
+import { checkDevice, countGlTextures, type DeviceCheck } from './device.js'
 
 interface Comparison {
   readonly kernel: string
@@ -23,6 +26,8 @@ export interface GpuCheck {
   readonly fallbacks: readonly string[]
   /** Kernels that ran in another mode than `mode` (gpu.js's own silent fallback). */
   readonly degraded: readonly string[]
+  /** The GPU device's check (absent when the page failed before it). */
+  readonly device?: DeviceCheck
   readonly error?: string
 }
 
@@ -52,6 +57,7 @@ const worst = (a: Float32Array, b: Float32Array, scale: number): number => {
 }
 
 const run = async (): Promise<GpuCheck> => {
+  const glTextures = countGlTextures()
   const canvas = document.createElement('canvas')
   const webgl2 = canvas.getContext('webgl2') !== null
   const asked = new URLSearchParams(location.search).get('mode') as GpuMode | null
@@ -153,11 +159,14 @@ const run = async (): Promise<GpuCheck> => {
     const channelError = Math.max(worst(f32(mc2), f32(mc1), 1), worst(f32(vc2), f32(vc1), 1))
     comparisons.push({ kernel: 'momentsPerChannel', size: channels * 2, error: channelError })
   }
+  const evicting = await loadGpuBackend({ ...(asked ? { mode: asked } : {}), maxKernels: 1 })
+  const device = checkDevice(gpu, evicting, Texture, glTextures)
+  evicting.destroy()
   const mode = gpu.mode
   const fallbacks = gpu.fallbacks().map((f) => `${f.kernel}: ${f.reason}`)
   const degraded = gpu.kernelModes().filter((k) => k.mode !== mode).map((k) => `${k.kernel}: ${k.mode}`)
   gpu.destroy()
-  return { mode, webgl2, comparisons, fallbacks, degraded }
+  return { mode, webgl2, comparisons, fallbacks, degraded, device }
 }
 
 run().then(
