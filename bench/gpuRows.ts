@@ -13,6 +13,7 @@ import { cpu } from '../src/index.js'
 import type { GpuMode } from '../src/gpu/index.js'
 import { loadGpuBackend } from '../src/gpu/index.js'
 import { fullPlan, mismatchFraction, quickPlan, timeIt } from './harness.js'
+import { type ScanRow, formatScanRows, runScanRows } from './scanRows.js'
 import { workloads } from './workloads.js'
 
 /** One workload on the GPU backend; times in ms. */
@@ -45,6 +46,8 @@ export interface GpuBenchResult {
   readonly requested: string
   readonly mode: string
   readonly rows: readonly GpuRow[]
+  /** Whole scans, per-call kernels against tensors resident on the GPU (bench/scanRows.ts). */
+  readonly scans: readonly ScanRow[]
 }
 
 export interface GpuBenchOptions {
@@ -99,8 +102,10 @@ export const runGpuBench = async (opts: GpuBenchOptions): Promise<GpuBenchResult
       backend.destroy()
     }
   }
+  const scans = await runScanRows(opts.quick, plan, () => loadGpuBackend({ mode: requested }), opts.only)
+  for (const s of scans) log(`  ${s.id} ${'skipped' in s ? s.skipped : `resident ${s.residentMs.toFixed(2)} ms, per call ${s.perCallMs.toFixed(2)} ms`}`)
   const where = opts.where ?? (typeof process === 'undefined' ? 'unknown' : `node ${process.version}`)
-  return { quick: opts.quick, where, requested, mode, rows }
+  return { quick: opts.quick, where, requested, mode, rows, scans }
 }
 
 /** The rows as a table: first call, steady-state median, CPU median, their ratio. */
@@ -135,5 +140,6 @@ export const formatGpu = (r: GpuBenchResult): string => {
     out.push(`  note: gpu.js mode '${r.mode}' runs on the CPU (no GL here); in a browser gpu.js compiles for WebGL2.`)
   }
   if (/SwiftShader/i.test(r.where)) out.push('  note: WebGL2 here is SwiftShader, software rendering on the CPU, not a GPU.')
+  if (r.scans.length > 0) out.push('', formatScanRows(r.scans))
   return out.join('\n')
 }

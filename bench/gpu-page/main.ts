@@ -1,7 +1,9 @@
 /**
  * The GPU rows in a browser (`npx tsx bench/gpu.ts --browser`): runs {@link runGpuBench} with
  * the options in the page's query (`quick`, `only`) and publishes the result on
- * `window.__gpuBench`.
+ * `window.__gpuBench`. With `post` in the query it also POSTs the result to `/result`, for
+ * bench/gpu-page/collect.py on machines where no Node drives the browser; with `probe` it only
+ * reports the WebGL2 renderer.
  */
 import { type GpuBenchResult, runGpuBench } from '../gpuRows.js'
 
@@ -16,15 +18,15 @@ const gl = document.createElement('canvas').getContext('webgl2')
 const debug = gl?.getExtension('WEBGL_debug_renderer_info')
 const renderer = gl?.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER) as string | undefined
 
-runGpuBench({
-  quick: query.has('quick'),
-  only: query.get('only')?.split(','),
-  where: `${navigator.userAgent.replace(/.*(Chrome\/[\d.]+).*/, '$1')} WebGL2 (${renderer ?? 'none'})`,
-}).then(
-  (r) => {
-    window.__gpuBench = r
-  },
-  (e: unknown) => {
-    window.__gpuBench = { error: e instanceof Error ? (e.stack ?? e.message) : String(e) }
-  },
-)
+const where = `${navigator.userAgent.replace(/.*(Chrome\/[\d.]+).*/, '$1')} WebGL2 (${renderer ?? 'none'})`
+
+const publish = (r: GpuBenchResult | { readonly error: string }): void => {
+  window.__gpuBench = r
+  if (query.has('post')) void fetch('/result', { method: 'POST', body: JSON.stringify(r) })
+}
+
+if (query.has('probe')) publish({ quick: true, where, requested: 'probe', mode: 'probe', rows: [], scans: [] })
+else
+  runGpuBench({ quick: query.has('quick'), only: query.get('only')?.split(','), where }).then(publish, (e: unknown) =>
+    publish({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+  )

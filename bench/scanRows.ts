@@ -1,0 +1,196 @@
+/**
+ * Resident-scan rows of the GPU bench (issue 8): whole time scans on the GPU backend, once
+ * with every kernel call uploading its inputs and reading its output back (`scan` with the GPU
+ * backend in the context) and once with the tensors kept on the GPU between layers and steps
+ * (`scanOnDevice(net, gpu.device)`), beside braincog-fn's CPU kernels. No Node-only import: the
+ * same code runs in Node and in the bench page.
+ *
+ * @module
+ */
+import type { AnyLayer, Ctx, DeviceRead, Shape, Tensor } from '../src/index.js'
+import {
+  cpu,
+  customLinear,
+  customLinearParams,
+  flatData,
+  ifNeuron,
+  key,
+  liPool,
+  orThrow,
+  scan,
+  scanOnDevice,
+  sequential,
+  votingLayer,
+  wrap,
+} from '../src/index.js'
+import type { GpuBackend } from '../src/gpu/index.js'
+import { type TimingPlan, mismatchFraction, timeIt, uniformData } from './harness.js'
+
+/** A scanned network with its inputs. */
+interface ScanWorkload {
+  readonly id: string
+  readonly what: string
+  /** The step network (scanned by the row). */
+  readonly net: AnyLayer
+  readonly params: unknown
+  readonly state: unknown
+  /** Time-major input `[T, ...]`. */
+  readonly input: Tensor
+  readonly read: DeviceRead
+  /** Fraction of output elements allowed to differ (spikes at a threshold flip under float32 sums). */
+  readonly allowFlips: number
+}
+
+/** One resident-scan row; times in ms. */
+export type ScanRow = {
+  readonly id: string
+  readonly what: string
+} & (
+  | {
+      /** Median of the scan on the CPU reference kernels. */
+      readonly cpuMs: number
+      /** First call and median with per-call GPU kernels (upload and readback every call). */
+      readonly perCallFirstMs: number
+      readonly perCallMs: number
+      /** First call and median with the tensors resident on the GPU. */
+      readonly residentFirstMs: number
+      readonly residentMs: number
+      /** Fraction of output elements off the CPU reference, per call / resident. */
+      readonly mismatch: readonly [number, number]
+    }
+  | { readonly skipped: string }
+)
+
+const linearIfVote = (quick: boolean): ScanWorkload => {
+  const [T, batch, inF, outF, voters] = quick ? [3, 2, 16, 20, 10] : [32, 64, 784, 1000, 10]
+  const net = sequential(
+    customLinear({ inFeatures: inF, outFeatures: outF }),
+    ifNeuron({}),
+    votingLayer({ voterNum: voters }),
+  )
+  const init = orThrow(net.init(key(0), [batch, inF]))
+  const weight = orThrow(customLinearParams({ weight: wrap(uniformData(inF * outF, 15, -0.1, 0.1), [inF, outF]) }))
+  return {
+    id: 'S1',
+    what: `scan T=${T}: CustomLinear ${inF}->${outF}, IFNeuron, VotingLayer ${voters}; batch ${batch} (W8), read all`,
+    net,
+    params: [weight, init.params[1], init.params[2]],
+    state: init.state,
+    input: wrap(uniformData(T * batch * inF, 14, 0, 1), [T, batch, inF]),
+    read: 'all',
+    allowFlips: 1e-2,
+  }
+}
+
+const poolIf = (quick: boolean): ScanWorkload => {
+  const [T, n, c, h, w] = quick ? [3, 2, 4, 8, 8] : [16, 16, 64, 32, 32]
+  const net = sequential(liPool({ child: { op: 'maxPool2d', kernelSize: 2 } }), ifNeuron({ threshold: 0.5 }))
+  const shape: Shape = [n, c, h, w]
+  const init = orThrow(net.init(key(0), shape))
+  const size = n * c * h * w
+  const spikes = uniformData(T * size, 16, 0, 1).map((u) => (u < 0.3 ? 1 : 0))
+  return {
+    id: 'S2',
+    what: `scan T=${T}: LIPool max 2x2, IFNeuron [${shape.join(', ')}], read sum (spike counts)`,
+    net,
+    params: init.params,
+    state: init.state,
+    input: wrap(spikes, [T, ...shape]),
+    read: 'sum',
+    allowFlips: 1e-3,
+  }
+}
+
+/** The resident-scan workloads, at full or (quick) tiny sizes. */
+export const scanWorkloads = (quick: boolean): readonly ScanWorkload[] => [linearIfVote(quick), poolIf(quick)]
+
+/** The output `read` asks for, computed from a plain scan's per-step outputs. */
+const readOf = (all: Tensor, read: DeviceRead): Float32Array => {
+  const data = Float32Array.from(flatData(all))
+  const T = all.shape[0]
+  const step = T === 0 ? 0 : data.length / T
+  if (read === 'all') return data
+  if (read === 'last') return data.slice((T - 1) * step)
+  const sum = new Float32Array(step)
+  for (let t = 0; t < T; t++) for (let i = 0; i < step; i++) sum[i] += data[t * step + i]
+  return sum
+}
+
+/**
+ * Runs the scan workloads on `makeBackend()` (a fresh GPU backend per workload, so first calls
+ * pay their compilation): per-call kernels, then resident tensors.
+ */
+export const runScanRows = async (
+  quick: boolean,
+  plan: TimingPlan,
+  makeBackend: () => Promise<GpuBackend>,
+  only?: readonly string[],
+): Promise<ScanRow[]> => {
+  const rows: ScanRow[] = []
+  for (const w of scanWorkloads(quick)) {
+    if (only && !only.includes(w.id)) continue
+    const ctx = (backend: Ctx['backend']): Ctx => ({ training: false, backend })
+    const plain = scan(w.net)
+    const reference = readOf(orThrow(plain.apply(w.params, w.state, w.input, ctx(cpu))).output, w.read)
+    const cpuMs = timeIt(() => plain.apply(w.params, w.state, w.input, ctx(cpu)), plan)
+    let perCall: GpuBackend | undefined
+    let resident: GpuBackend | undefined
+    try {
+      perCall = await makeBackend()
+      const gpuCtx = ctx(perCall)
+      const runPerCall = (): Tensor => orThrow(plain.apply(w.params, w.state, w.input, gpuCtx)).output
+      let t0 = performance.now()
+      const perCallOut = readOf(runPerCall(), w.read)
+      const perCallFirstMs = performance.now() - t0
+      const perCallMs = timeIt(runPerCall, plan)
+
+      resident = await makeBackend()
+      const onDevice = scanOnDevice(w.net, resident.device, { read: w.read })
+      const residentCtx = ctx(resident)
+      const runResident = (): Tensor => orThrow(onDevice.apply(w.params, w.state, w.input, residentCtx)).output
+      t0 = performance.now()
+      const residentOut = Float32Array.from(flatData(runResident()))
+      const residentFirstMs = performance.now() - t0
+      const residentMs = timeIt(runResident, plan)
+
+      const mismatch = [mismatchFraction(perCallOut, reference), mismatchFraction(residentOut, reference)] as const
+      const worst = Math.max(...mismatch)
+      rows.push(
+        worst > w.allowFlips
+          ? { id: w.id, what: w.what, skipped: `output differs from cpu (${(worst * 100).toFixed(3)}%)` }
+          : { id: w.id, what: w.what, cpuMs, perCallFirstMs, perCallMs, residentFirstMs, residentMs, mismatch },
+      )
+    } catch (e) {
+      rows.push({ id: w.id, what: w.what, skipped: e instanceof Error ? e.message : String(e) })
+    } finally {
+      perCall?.destroy()
+      resident?.destroy()
+    }
+  }
+  return rows
+}
+
+/** The rows as a table: CPU, per-call GPU and resident GPU medians, and the resident speed-ups. */
+export const formatScanRows = (rows: readonly ScanRow[]): string => {
+  const header = ['id', 'cpu', 'per-call first', 'per-call', 'resident first', 'resident', 'per-call/resident', 'cpu/resident', 'workload']
+  const lines = rows.map((r) =>
+    'skipped' in r
+      ? [r.id, 'skip', '-', '-', '-', '-', '-', '-', r.what]
+      : [
+          r.id,
+          r.cpuMs.toFixed(2),
+          r.perCallFirstMs.toFixed(1),
+          r.perCallMs.toFixed(2),
+          r.residentFirstMs.toFixed(1),
+          r.residentMs.toFixed(2),
+          (r.perCallMs / r.residentMs).toFixed(2),
+          (r.cpuMs / r.residentMs).toFixed(2),
+          r.what,
+        ],
+  )
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
+  const fmt = (l: readonly string[]) => l.map((s, i) => (i === l.length - 1 ? s : s.padStart(widths[i]))).join('  ')
+  const out = ['Resident scans (ms per scan; per-call = upload and readback every kernel call)', fmt(header), ...lines.map(fmt)]
+  for (const r of rows) if ('skipped' in r) out.push(`  ${r.id}: ${r.skipped}`)
+  return out.join('\n')
+}
