@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { AnyLayer, Ctx, DeviceRead, Shape, Tensor } from '../src/index.js'
+import type { AnyLayer, Ctx, Device, DeviceRead, Shape, Tensor } from '../src/index.js'
 import {
   cpu,
   customLinear,
@@ -37,6 +37,8 @@ interface ScanWorkload {
   /** Time-major input `[T, ...]`. */
   readonly input: Tensor
   readonly read: DeviceRead
+  /** Whether the resident scan reads the final state back (`scanOnDevice`'s `state` option). */
+  readonly finalState: 'read' | 'reset'
   /** Fraction of output elements allowed to differ (spikes at a threshold flip under float32 sums). */
   readonly allowFlips: number
 }
@@ -57,6 +59,12 @@ export type ScanRow = {
       readonly residentMs: number
       /** Fraction of output elements off the CPU reference, per call / resident. */
       readonly mismatch: readonly [number, number]
+      /**
+       * One resident scan, by device method: calls and the JavaScript time spent in them (a GL
+       * device queues its work, so a kernel's time is gpu.js's and the driver's overhead, and
+       * the GPU's own time shows up in the `read` that waits for it).
+       */
+      readonly breakdown: readonly MethodTime[]
     }
   | { readonly skipped: string }
 )
@@ -78,11 +86,12 @@ const linearIfVote = (quick: boolean): ScanWorkload => {
     state: init.state,
     input: wrap(uniformData(T * batch * inF, 14, 0, 1), [T, batch, inF]),
     read: 'all',
+    finalState: 'read',
     allowFlips: 1e-2,
   }
 }
 
-const poolIf = (quick: boolean): ScanWorkload => {
+const poolIf = (quick: boolean, state: 'read' | 'reset'): ScanWorkload => {
   const [T, n, c, h, w] = quick ? [3, 2, 4, 8, 8] : [16, 16, 64, 32, 32]
   const net = sequential(liPool({ child: { op: 'maxPool2d', kernelSize: 2 } }), ifNeuron({ threshold: 0.5 }))
   const shape: Shape = [n, c, h, w]
@@ -90,19 +99,53 @@ const poolIf = (quick: boolean): ScanWorkload => {
   const size = n * c * h * w
   const spikes = uniformData(T * size, 16, 0, 1).map((u) => (u < 0.3 ? 1 : 0))
   return {
-    id: 'S2',
-    what: `scan T=${T}: LIPool max 2x2, IFNeuron [${shape.join(', ')}], read sum (spike counts)`,
+    id: state === 'read' ? 'S2' : 'S3',
+    what:
+      `scan T=${T}: LIPool max 2x2, IFNeuron [${shape.join(', ')}], read sum (spike counts)` +
+      (state === 'read' ? '' : ", state 'reset' (final state not read back)"),
     net,
     params: init.params,
     state: init.state,
     input: wrap(spikes, [T, ...shape]),
     read: 'sum',
+    finalState: state,
     allowFlips: 1e-3,
   }
 }
 
+/** Time spent in one device method during a scan. */
+export interface MethodTime {
+  readonly method: string
+  readonly calls: number
+  readonly ms: number
+}
+
+/** `device` with every method timed into `times` (wall clock around each call). */
+const timedDevice = <B>(device: Device<B>, times: Map<string, { calls: number; ms: number }>): Device<B> =>
+  new Proxy(device, {
+    get: (target, prop, receiver) => {
+      const value: unknown = Reflect.get(target, prop, receiver)
+      if (typeof value !== 'function' || typeof prop !== 'string') return value
+      return (...args: unknown[]) => {
+        const t0 = performance.now()
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args)
+        } finally {
+          const entry = times.get(prop) ?? { calls: 0, ms: 0 }
+          entry.calls++
+          entry.ms += performance.now() - t0
+          times.set(prop, entry)
+        }
+      }
+    },
+  })
+
 /** The resident-scan workloads, at full or (quick) tiny sizes. */
-export const scanWorkloads = (quick: boolean): readonly ScanWorkload[] => [linearIfVote(quick), poolIf(quick)]
+export const scanWorkloads = (quick: boolean): readonly ScanWorkload[] => [
+  linearIfVote(quick),
+  poolIf(quick, 'read'),
+  poolIf(quick, 'reset'),
+]
 
 /** The output `read` asks for, computed from a plain scan's per-step outputs. */
 const readOf = (all: Tensor, read: DeviceRead): Float32Array => {
@@ -145,7 +188,7 @@ export const runScanRows = async (
       const perCallMs = timeIt(runPerCall, plan)
 
       resident = await makeBackend()
-      const onDevice = scanOnDevice(w.net, resident.device, { read: w.read })
+      const onDevice = scanOnDevice(w.net, resident.device, { read: w.read, state: w.finalState })
       const residentCtx = ctx(resident)
       const runResident = (): Tensor => orThrow(onDevice.apply(w.params, w.state, w.input, residentCtx)).output
       t0 = performance.now()
@@ -153,12 +196,30 @@ export const runScanRows = async (
       const residentFirstMs = performance.now() - t0
       const residentMs = timeIt(runResident, plan)
 
+      const times = new Map<string, { calls: number; ms: number }>()
+      const timed = scanOnDevice(w.net, timedDevice(resident.device, times), { read: w.read, state: w.finalState })
+      orThrow(timed.apply(w.params, w.state, w.input, residentCtx))
+      const breakdown = [...times]
+        .filter(([method]) => method !== 'dtypeOf' && method !== 'lengthOf')
+        .map(([method, t]) => ({ method, calls: t.calls, ms: t.ms }))
+        .sort((a, b) => b.ms - a.ms)
+
       const mismatch = [mismatchFraction(perCallOut, reference), mismatchFraction(residentOut, reference)] as const
       const worst = Math.max(...mismatch)
       rows.push(
         worst > w.allowFlips
           ? { id: w.id, what: w.what, skipped: `output differs from cpu (${(worst * 100).toFixed(3)}%)` }
-          : { id: w.id, what: w.what, cpuMs, perCallFirstMs, perCallMs, residentFirstMs, residentMs, mismatch },
+          : {
+              id: w.id,
+              what: w.what,
+              cpuMs,
+              perCallFirstMs,
+              perCallMs,
+              residentFirstMs,
+              residentMs,
+              mismatch,
+              breakdown,
+            },
       )
     } catch (e) {
       rows.push({ id: w.id, what: w.what, skipped: e instanceof Error ? e.message : String(e) })
@@ -191,6 +252,12 @@ export const formatScanRows = (rows: readonly ScanRow[]): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const fmt = (l: readonly string[]) => l.map((s, i) => (i === l.length - 1 ? s : s.padStart(widths[i]))).join('  ')
   const out = ['Resident scans (ms per scan; per-call = upload and readback every kernel call)', fmt(header), ...lines.map(fmt)]
-  for (const r of rows) if ('skipped' in r) out.push(`  ${r.id}: ${r.skipped}`)
+  for (const r of rows) {
+    if ('skipped' in r) out.push(`  ${r.id}: ${r.skipped}`)
+    else {
+      const parts = r.breakdown.map((t) => `${t.method} ${t.ms.toFixed(1)} ms/${t.calls}`)
+      out.push(`  ${r.id} one resident scan by device method (ms/calls): ${parts.join(', ')}`)
+    }
+  }
   return out.join('\n')
 }

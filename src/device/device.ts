@@ -38,6 +38,12 @@ export interface Device<B = unknown> {
   read(buffer: B): Data
   /** Frees a buffer; it must not be used again. */
   free(buffer: B): void
+  /**
+   * A new host array holding the buffers' values one after another (the buffers stay valid):
+   * what `read` of each gives, concatenated, in as few readbacks as the device can (a GPU
+   * gathers them into one buffer first, since every readback waits for the GPU).
+   */
+  readAll(buffers: readonly B[]): Data
 
   /** `[m, k] @ [k, n] (+ bias [n])`, as `Backend.matmul`. */
   matmul(a: B, b: B, m: number, k: number, n: number, bias?: B): B
@@ -123,8 +129,9 @@ export interface DeviceProgram<S, B, DS = unknown> {
 
 /**
  * How a layer runs on a device: given its params, the shape of one step's input and the
- * context (training or eval), a program (it learns the dtype from the buffers it is given); `null` where this configuration or mode has
- * no device form, and then {@link scanOnDevice} runs the layer on the host for that part.
+ * context (training or eval), a program (it learns the dtype from the buffers it is given);
+ * `null` where this configuration or mode has no device form, and then {@link scanOnDevice}
+ * runs the layer on the host for that part.
  */
 export type Lowering<P, S> = <B>(
   device: Device<B>,

@@ -31,6 +31,18 @@ export const hostDevice = (backend: Backend): Device<Data> => ({
   lengthOf: (b) => b.length,
   upload: (data) => data.slice(),
   read: (b) => b.slice(),
+  readAll: (buffers) => {
+    const out = alloc(
+      buffers.reduce((n, b) => n + b.length, 0),
+      buffers.length > 0 && buffers[0] instanceof Float64Array ? 'float64' : 'float32',
+    )
+    let offset = 0
+    for (const b of buffers) {
+      out.set(b, offset)
+      offset += b.length
+    }
+    return out
+  },
   free: () => undefined,
 
   matmul: (a, b, m, k, n, bias) => {

@@ -24,6 +24,13 @@ export type DeviceRead = 'all' | 'last' | 'sum'
 export interface ScanOnDeviceOptions<R extends DeviceRead = DeviceRead> {
   /** What to read back as the output; default `'all'`. */
   readonly read?: R
+  /**
+   * The state returned: `'read'` (default) the final state, read back as `scan` returns it;
+   * `'reset'` `layer.reset(state)`, nothing read back, for calls that each start a fresh
+   * sample (evaluation), where reading the final state back (a membrane potential, an
+   * accumulator per input cell) would cost as much as the output.
+   */
+  readonly state?: 'read' | 'reset'
 }
 
 /** The output axes of a device scan reading `R`. */
@@ -33,7 +40,7 @@ export type DeviceScanOut<Out extends Axes, R extends DeviceRead> = R extends 'a
  * Runs `layer` (usually a `sequential` pipeline) over time-major input `[T, ...in]` as `scan`
  * does, but with its tensors on `device`: each step's input is uploaded once, the layers hand
  * buffers to each other on the device, the state stays there from the first step to the last,
- * and only what `read` names and the final state come back.
+ * and only what `read` names and (unless `state: 'reset'`) the final state come back.
  *
  * A layer with a device form (its `lower`) runs on the device; one without (or in a mode
  * without one) runs on the host between a readback and an upload, so every pipeline runs, and
@@ -65,6 +72,10 @@ export const scanOnDevice = <P, S, In extends Axes, Out extends Axes, B, R exten
   if (read !== 'all' && read !== 'last' && read !== 'sum') {
     throw new TypeError(`scanOnDevice: options.read: expected 'all', 'last' or 'sum', got ${JSON.stringify(read)}`)
   }
+  const finalState = options.state ?? 'read'
+  if (finalState !== 'read' && finalState !== 'reset') {
+    throw new TypeError(`scanOnDevice: options.state: expected 'read' or 'reset', got ${JSON.stringify(finalState)}`)
+  }
   const name = `scanOnDevice(${layer.name}, ${device.name})`
   const timed = scan(layer)
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
@@ -84,7 +95,8 @@ export const scanOnDevice = <P, S, In extends Axes, Out extends Axes, B, R exten
       // no step runs: as from `scan`, the state comes back as given (unchecked), nothing uploaded
       const emptyShape = read === 'all' ? [0, ...stepOut.right] : stepOut.right
       const empty = wrap(alloc(sizeOf(emptyShape), dtypeOf(input)), emptyShape)
-      return E.right({ output: empty as unknown as Tensor<DeviceScanOut<Out, R>>, state })
+      const next = finalState === 'read' ? state : layer.reset(state)
+      return E.right({ output: empty as unknown as Tensor<DeviceScanOut<Out, R>>, state: next })
     }
     const program = programFor(layer, device, params, stepShape, stepOut.right, ctx)
     try {
@@ -114,23 +126,25 @@ export const scanOnDevice = <P, S, In extends Axes, Out extends Axes, B, R exten
           acc = sum
         }
       }
-      const finalState = program.exit(s) as S
       const stepSize = sizeOf(stepOut.right)
       let data: Data
       if (read === 'all') {
-        data = alloc(T * stepSize, kept.length > 0 ? device.dtypeOf(kept[0]) : dtypeOf(input))
-        kept.forEach((b, t) => {
-          data.set(device.read(b), t * stepSize)
-          device.free(b)
-        })
+        data = device.readAll(kept)
+        kept.forEach((b) => device.free(b))
       } else if (acc !== undefined) {
         data = device.read(acc)
         device.free(acc)
       } else {
         data = alloc(stepSize, dtypeOf(input))
       }
+      let next: S
+      if (finalState === 'read') next = program.exit(s) as S
+      else {
+        program.discard(s)
+        next = layer.reset(state)
+      }
       const outShape = read === 'all' ? [T, ...stepOut.right] : stepOut.right
-      return E.right({ output: wrap(data, outShape) as unknown as Tensor<DeviceScanOut<Out, R>>, state: finalState })
+      return E.right({ output: wrap(data, outShape) as unknown as Tensor<DeviceScanOut<Out, R>>, state: next })
     } finally {
       program.dispose()
     }

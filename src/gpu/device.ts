@@ -129,6 +129,7 @@ const DEVICE_SOURCES = {
     avg: { withSum: D.liPoolOut(true, 'avg'), fresh: D.liPoolOut(false, 'avg') },
   },
   liPoolNext: { withSum: D.liPoolNext(true), fresh: D.liPoolNext(false) },
+  place: { into: D.place(true), fresh: D.place(false) },
 } as const
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +308,46 @@ export const makeGpuDevice = (cache: KernelCache, mode: string): GpuDevice => {
     },
 
     free,
+
+    // each readback waits for the GPU (milliseconds on a real one, whatever the size), so
+    // textures that fit one buffer are gathered into it on the GPU and read back once
+    readAll: (bs) => {
+      check('readAll', ...bs)
+      const total = bs.reduce((n, b) => n + b.length, 0)
+      const out = new Float32Array(total)
+      const gather = textures && bs.length > 1 && total <= max && bs.every((b) => isTexture(b.value))
+      const gathered = gather
+        ? cache.guarded(
+            () => {
+              let acc: GpuBuffer | undefined
+              let offset = 0
+              try {
+                for (const b of bs) {
+                  const args = acc ? [acc, b, offset] : [b, offset]
+                  const src = DEVICE_SOURCES.place[acc ? 'into' : 'fresh']
+                  const next = call(acc ? 'place.into' : 'place.fresh', src, total, { len: b.length }, 1, args, [])
+                  if (acc) free(acc)
+                  acc = next
+                  offset += b.length
+                }
+                out.set(hostData(acc as GpuBuffer))
+                return true
+              } finally {
+                if (acc) free(acc)
+              }
+            },
+            () => false,
+          )
+        : false
+      if (!gathered) {
+        let offset = 0
+        for (const b of bs) {
+          out.set(hostData(b), offset)
+          offset += b.length
+        }
+      }
+      return out
+    },
 
     matmul: (a, b, m, k, n, bias) => {
       check('matmul', a, b, bias)

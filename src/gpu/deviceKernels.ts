@@ -79,6 +79,24 @@ export const upload: DeviceSource = {
   params: [['x', 'array']],
 }
 
+/**
+ * `x` (length `len`) written at `offset` into a buffer of the output's length, zeros elsewhere
+ * (`place(false)`) or `into`'s values elsewhere (`place(true)`). `offset` is an argument, not a
+ * constant, so one compiled kernel places every step of a scan.
+ */
+export const place = (withInto: boolean): DeviceSource => ({
+  source: `function (${withInto ? 'into, ' : ''}x, offset) {
+  const j = this.thread.x - offset;
+  if (j >= 0 && j < this.constants.len) {
+    return x[j];
+  }
+  return ${withInto ? 'into[this.thread.x]' : '0.0'};
+}`,
+  params: withInto
+    ? [['into', 'buffer'], ['x', 'buffer'], ['offset', 'float']]
+    : [['x', 'buffer'], ['offset', 'float']],
+})
+
 /** The flat index of a thread. */
 const I = 'this.thread.x'
 

@@ -48,6 +48,11 @@ export const countingDevice = (inner: Device<Data>): { readonly device: Device<D
       books.reads++
       return inner.read(b)
     },
+    readAll: (bs) => {
+      use(...bs)
+      books.reads++
+      return inner.readAll(bs)
+    },
     free: (b) => {
       use(b)
       books.live.delete(b)

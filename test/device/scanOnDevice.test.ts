@@ -80,7 +80,7 @@ describe('scanOnDevice: a fully lowered pipeline stays on the device', () => {
     if (read === 'all') expect(sameBits(g.output, w.output)).toBe(true)
     if (read === 'last') expect(sameBits(g.output, copy(w.output.pick(T - 1) as Tensor))).toBe(true)
     expect(books.uploads).toBe(T + 2) // inputs, weight, bias
-    expect(books.reads).toBe((read === 'all' ? T : 1) + 1) // outputs, IFNeuron's potential
+    expect(books.reads).toBe(1 + 1) // the outputs (all steps in one readAll), IFNeuron's potential
     expect(books.live.size).toBe(0)
     expect(books.frees).toBe(books.made)
   })
@@ -94,7 +94,7 @@ describe('scanOnDevice: a fully lowered pipeline stays on the device', () => {
     const { got, want, books } = run(net, inputs([T, 1, 2, 4, 4], 2), read)
     expect(sameBits(orThrow(got).state, orThrow(want).state)).toBe(true)
     expect(books.uploads).toBe(T + 2) // inputs, the mask drawn at step 0, the zeros of BrainCog's formula
-    expect(books.reads).toBe((read === 'all' ? T : 1) + 3) // outputs, the mask, the sum, the potential
+    expect(books.reads).toBe(1 + 3) // the outputs, the mask, the sum, the potential
     expect(books.live.size).toBe(0)
   })
 
@@ -118,7 +118,7 @@ describe('scanOnDevice: a fully lowered pipeline stays on the device', () => {
       expect(sameBits(g.state, w.state)).toBe(true)
       if (read === 'all') expect(sameBits(g.output, w.output)).toBe(true)
       expect(books.uploads).toBe(T + 1 + T)
-      expect(books.reads).toBe((read === 'all' ? T : 1) + T + 1)
+      expect(books.reads).toBe(1 + T + 1)
       expect(books.live.size).toBe(0)
     }
   })
@@ -214,6 +214,25 @@ describe('scanOnDevice: errors free every buffer', () => {
     const { device } = countingDevice(hostDevice(cpu))
     expect(() => scanOnDevice(ifNeuron(), device, { read: 'first' as never })).toThrow(TypeError)
     expect(() => scanOnDevice(ifNeuron(), device, { read: 'first' as never })).toThrow(/options\.read/)
+  })
+
+  it('options.state other than read, reset: a TypeError when the scan is built', () => {
+    const { device } = countingDevice(hostDevice(cpu))
+    expect(() => scanOnDevice(ifNeuron(), device, { state: 'keep' as never })).toThrow(/options\.state/)
+  })
+
+  it.each([0, 4])("state 'reset' (T = %i): the output scan gives, the reset state, no state read back", (T) => {
+    const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), ifNeuron(), nDropout({ p: 0.5 }))
+    const xs = inputs([T, 2, 3], 9)
+    const init = orThrow(net.init(key(1), [2, 3]))
+    const warm = orThrow(scan(net).apply(init.params, init.state, inputs([2, 2, 3], 10), ctx)).state
+    const { device, books } = countingDevice(hostDevice(cpu))
+    const got = orThrow(scanOnDevice(net, device, { read: 'sum', state: 'reset' }).apply(init.params, warm, xs, ctx))
+    const want = orThrow(scanOnDevice(net, hostDevice(cpu), { read: 'sum' }).apply(init.params, warm, xs, ctx))
+    expect(sameBits(got.output, want.output)).toBe(true)
+    expect(got.state).toEqual(net.reset(warm))
+    expect(books.reads).toBe(T === 0 ? 0 : 1) // the output only
+    expect(books.live.size).toBe(0)
   })
 
   it('a pipeline lowered for steps it rejects: null, and the params it uploaded are freed', () => {

@@ -59,6 +59,11 @@ export const traced = <B>(
       reads++
       return device.read(b)
     },
+    readAll: (bs) => {
+      for (const b of bs) if (!live.has(b)) throw new Error('traced device: read a buffer that is not live')
+      reads++
+      return device.readAll(bs)
+    },
     free: (b) => {
       if (!live.delete(b)) throw new Error('traced device: freed a buffer that is not live')
       device.free(b)
