@@ -1,6 +1,7 @@
 /**
  * The GPU bench rows run (quick sizes): each workload's output matches the CPU reference on the
- * GPU backend, no kernel degrades, and the table prints first call apart from the median.
+ * GPU backend, no kernel degrades, and the table prints first call apart from the median; the
+ * resident-scan rows match the CPU scan and say where their time went.
  */
 import { describe, expect, it } from 'vitest'
 import { formatGpu, runGpuBench } from '../../bench/gpuRows.js'
@@ -17,5 +18,21 @@ describe('bench/gpuRows (quick)', () => {
       expect(row.firstMs).toBeGreaterThan(0)
     }
     expect(formatGpu(r)).toMatch(/first call\s+median\s+cpu median/)
+  })
+
+  it('runs the resident-scan rows S1-S3: per call and resident match the CPU scan', async () => {
+    const r = await runGpuBench({ quick: true, only: ['S1', 'S2', 'S3'] })
+    expect(r.rows).toEqual([])
+    expect(r.scans.map((row) => row.id)).toEqual(['S1', 'S2', 'S3'])
+    for (const row of r.scans) {
+      if ('skipped' in row) expect.fail(`${row.id} skipped: ${row.skipped}`)
+      expect(row.mismatch).toEqual([0, 0])
+      const methods = row.breakdown.map((t) => t.method)
+      expect(methods).toContain('upload')
+      // S3 keeps its state on the device: its one read is the output's
+      const reads = row.breakdown.filter((t) => t.method === 'read' || t.method === 'readAll')
+      expect(reads.reduce((n, t) => n + t.calls, 0)).toBe(row.id === 'S1' ? 2 : row.id === 'S2' ? 3 : 1)
+    }
+    expect(formatGpu(r)).toMatch(/Resident scans[\s\S]*per-call\/resident/)
   })
 })
