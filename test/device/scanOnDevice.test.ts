@@ -179,7 +179,7 @@ describe('scanOnDevice: errors free every buffer', () => {
     const draws = zeros([2, 2, 3])
     const { got, want, books } = run(drop, inputs([3, 2, 3], 9), 'all', undefined, { ...ctx, draws })
     expectLayerError(want, { argument: 'ctx.draws', layer: 'scan(NDropout)' })
-    expectLayerError(got, { argument: 'ctx.draws', layer: 'scanOnDevice(NDropout, counting(host(cpu)))' })
+    expectLayerError(got, { argument: 'ctx.draws', layer: 'scanOnDevice(NDropout, traced(host(cpu)))' })
     expect(books.made).toBe(0)
   })
 
@@ -196,7 +196,7 @@ describe('scanOnDevice: errors free every buffer', () => {
     const { device, books } = countingDevice(hostDevice(cpu))
     const scanned = scanOnDevice(ifNeuron(), device)
     const r = scanned.apply(none, { v: null }, wrap(new Float32Array(1), []) as never, ctx)
-    expectLayerError(r, { layer: 'scanOnDevice(IFNeuron, counting(host(cpu)))', argument: 'input' })
+    expectLayerError(r, { layer: 'scanOnDevice(IFNeuron, traced(host(cpu)))', argument: 'input' })
     expect(books.made).toBe(0)
   })
 

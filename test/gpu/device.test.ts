@@ -20,64 +20,11 @@ import type { GpuBackend, GpuBuffer, GpuJs } from '../../src/gpu/index.js'
 import { gpuBackend, loadGpuBackend } from '../../src/gpu/index.js'
 import { kernelCache } from '../../src/gpu/kernelCache.js'
 import { compareScan, pipelines } from './page/pipelines.js'
+import { data, dim, expectClose, expectExact, poolCaseArb as poolCaseArbOf, seedArb } from './tolerance.js'
 
 const RUNS = 25
-const REL = 1e-5
-const ABS = 1e-7
-
 const host = hostDevice(cpu)
-
-/** Deterministic float32 data in [-range, range) from a seed. */
-const data = (n: number, seed: number, range = 1): Float32Array => {
-  let s = seed >>> 0 || 1
-  const out = new Float32Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0
-    out[i] = (s / 2 ** 31 - 1) * range
-  }
-  return out
-}
-
-const seedArb = fc.integer({ min: 1, max: 2 ** 31 - 1 })
-const dim = (max: number) => fc.integer({ min: 1, max })
-
-const expectClose = (what: string, got: ArrayLike<number>, want: ArrayLike<number>, scale: (i: number) => number) => {
-  expect(got.length, `${what}: length`).toBe(want.length)
-  for (let i = 0; i < want.length; i++) {
-    const bound = REL * scale(i) + ABS
-    const d = Math.abs(got[i] - want[i])
-    if (!(d <= bound)) expect.fail(`${what}[${i}]: gpu ${got[i]} vs cpu ${want[i]} (|d| ${d} > ${bound})`)
-  }
-}
-
-const expectExact = (what: string, got: ArrayLike<number>, want: ArrayLike<number>) => {
-  expect(got.length, `${what}: length`).toBe(want.length)
-  for (let i = 0; i < want.length; i++) {
-    if (!Object.is(got[i], want[i])) expect.fail(`${what}[${i}]: gpu ${got[i]} vs cpu ${want[i]}`)
-  }
-}
-
-const windowArb = (height: number, width: number): fc.Arbitrary<PoolWindow> =>
-  fc
-    .record({
-      kernelH: dim(Math.min(4, height)),
-      kernelW: dim(Math.min(4, width)),
-      strideH: dim(3),
-      strideW: dim(3),
-      padFraction: fc.integer({ min: 0, max: 2 }),
-    })
-    .map(({ kernelH, kernelW, strideH, strideW, padFraction }) => ({
-      kernelH,
-      kernelW,
-      strideH,
-      strideW,
-      padH: Math.min(padFraction, Math.floor(kernelH / 2)),
-      padW: Math.min(padFraction, Math.floor(kernelW / 2)),
-    }))
-
-const poolCaseArb = fc
-  .record({ planes: dim(5), height: dim(13), width: dim(13), seed: seedArb })
-  .chain((c) => windowArb(c.height, c.width).map((window) => ({ ...c, window })))
+const poolCaseArb = poolCaseArbOf(5, 13)
 
 describe.each(['cpu', 'gpu'] as const)('GPU device kernels vs the host device (gpu.js mode %s)', (mode) => {
   let gpu: GpuBackend

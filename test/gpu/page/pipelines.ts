@@ -20,7 +20,7 @@ import { votingLayer } from '../../../src/layers/votingLayer.js'
 import { key, uniform } from '../../../src/random/key.js'
 import type { Shape, Tensor } from '../../../src/tensor/tensor.js'
 import { wrap } from '../../../src/tensor/tensor.js'
-import { type Trace, traced } from './trace.js'
+import { type Trace, traced } from '../../support/tracedDevice.js'
 
 /** A pipeline and the shape of one step's input. */
 export interface Pipeline {

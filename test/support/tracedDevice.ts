@@ -1,9 +1,11 @@
 /**
  * A device wrapper for the device tests (Node and browser): it delegates every call to the
  * device it wraps and records what went through, so a test can check that a scan read back
- * only at its end, that every buffer it made was freed, and what kind each buffer was.
+ * only at its end, that every buffer it made was freed, and what kind each buffer was. Using a
+ * buffer that is not live (freed, or never made here), freeing one twice, or a kernel handing
+ * back a live buffer throws, so ownership mistakes fail loudly.
  */
-import type { Device } from '../../../src/device/device.js'
+import type { Device } from '../../src/device/device.js'
 
 /** What a traced device saw. */
 export interface Trace {
@@ -15,6 +17,10 @@ export interface Trace {
   readonly kernels: number
   /** Buffers made (uploads and kernel outputs) and not freed yet. */
   readonly live: number
+  /** Buffers made (uploads and kernel outputs). */
+  readonly made: number
+  /** Calls of `free`. */
+  readonly frees: number
   /** Buffers made, by the kind `kindOf` gives. */
   readonly kinds: Readonly<Record<string, number>>
   /** Kernel arguments by the kind `kindOf` gives (what kernels were handed). */
@@ -29,14 +35,21 @@ export const traced = <B>(
   let reads = 0
   let uploads = 0
   let kernels = 0
+  let madeCount = 0
+  let frees = 0
   const live = new Set<B>()
   const kinds: Record<string, number> = {}
   const argumentKinds: Record<string, number> = {}
   const made = <T extends B>(b: T): T => {
+    if (live.has(b)) throw new Error('traced device: a kernel returned a live buffer')
     live.add(b)
+    madeCount++
     const k = kindOf(b)
     kinds[k] = (kinds[k] ?? 0) + 1
     return b
+  }
+  const use = (what: string, ...bs: readonly B[]): void => {
+    for (const b of bs) if (!live.has(b)) throw new Error(`traced device: ${what} a buffer that is not live`)
   }
   const args = (...bs: readonly (B | null | undefined)[]): void => {
     kernels++
@@ -49,23 +62,31 @@ export const traced = <B>(
   }
   const wrapped: Device<B> = {
     name: `traced(${device.name})`,
-    dtypeOf: (b) => device.dtypeOf(b),
-    lengthOf: (b) => device.lengthOf(b),
+    dtypeOf: (b) => {
+      use('asked the dtype of', b)
+      return device.dtypeOf(b)
+    },
+    lengthOf: (b) => {
+      use('asked the length of', b)
+      return device.lengthOf(b)
+    },
     upload: (data) => {
       uploads++
       return made(device.upload(data))
     },
     read: (b) => {
+      use('read', b)
       reads++
       return device.read(b)
     },
     readAll: (bs) => {
-      for (const b of bs) if (!live.has(b)) throw new Error('traced device: read a buffer that is not live')
+      use('read', ...bs)
       reads++
       return device.readAll(bs)
     },
     free: (b) => {
       if (!live.delete(b)) throw new Error('traced device: freed a buffer that is not live')
+      frees++
       device.free(b)
     },
     matmul: (a, b, m, k, n, bias) => {
@@ -114,6 +135,8 @@ export const traced = <B>(
       uploads,
       kernels,
       live: live.size,
+      made: madeCount,
+      frees,
       kinds: { ...kinds },
       argumentKinds: { ...argumentKinds },
     }),
