@@ -6,8 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnyLayer, Backend, Tensor } from '../../src/index.js'
-import { ConfigError, foldIn, key } from '../../src/index.js'
+import type { AnyLayer, Backend, Ctx, Device, Tensor } from '../../src/index.js'
+import { ConfigError, foldIn, key, reshape, scanOnDevice } from '../../src/index.js'
 import type { Adapter, Values } from './adapters/adapter.js'
 import { adapters as defaultAdapters } from './adapters/index.js'
 import { type Fixture, parseFile, type Tolerance } from './fixture.js'
@@ -81,11 +81,26 @@ const compareValues = (what: string, actual: Values, expected: Values, tol: Tole
   return undefined
 }
 
-/** Runs one parsed fixture (on `backend`, else the default backend). */
+/** A step as a scan of one step on `device`: the tensors (and draws) get a time axis of 1. */
+const applyOnDevice = (layer: AnyLayer, device: Device, params: unknown, state: unknown, x: Tensor, ctx: Ctx) => {
+  const timeMajor = (t: Tensor): Tensor => reshape(t, [1, ...t.shape])
+  const c = ctx.draws === undefined ? ctx : { ...ctx, draws: timeMajor(ctx.draws) }
+  return E.map((r: { readonly output: Tensor; readonly state: unknown }) => ({
+    output: reshape(r.output, r.output.shape.slice(1)),
+    state: r.state,
+  }))(scanOnDevice(layer, device).apply(params, state, timeMajor(x), c))
+}
+
+/**
+ * Runs one parsed fixture (on `backend`, else the default backend). With `device`, every
+ * forward step runs as a one-step `scanOnDevice` there: the state goes onto the device and
+ * back each step, and the layers' device forms (`lower`) compute the outputs.
+ */
 export const runFixture = (
   fx: Fixture,
   adapters: Readonly<Record<string, Adapter>> = defaultAdapters,
   backend?: Backend,
+  device?: Device,
 ): CaseResult => {
   const adapter = adapters[fx.layer]
   if (!adapter) return { name: fx.name, passed: false, reason: `no layer ${JSON.stringify(fx.layer)} in braincog-fn` }
@@ -136,7 +151,10 @@ export const runFixture = (
           ...(draws === undefined ? {} : { draws }),
           ...(backend === undefined ? {} : { backend }),
         }
-        const r = layer.apply(params, state, step.input, ctx)
+        const r =
+          device === undefined
+            ? layer.apply(params, state, step.input, ctx)
+            : applyOnDevice(layer, device, params, state, step.input, ctx)
         if (E.isLeft(r)) return failAt(r.left.message)
         state = r.right.state
         const m = compare('output', r.right.output, step.output, fx.tolerance)
@@ -154,11 +172,12 @@ export const runFixture = (
   return { name: fx.name, passed: true }
 }
 
-/** Runs every `*.json` fixture file in `dir` (on `backend`, else the default backend). */
+/** Runs every `*.json` fixture file in `dir` (on `backend`, else the default backend; `device` as in {@link runFixture}). */
 export const runDirectory = (
   dir: string,
   adapters: Readonly<Record<string, Adapter>> = defaultAdapters,
   backend?: Backend,
+  device?: Device,
 ): Report => {
   const results: CaseResult[] = []
   let files: string[]
@@ -178,7 +197,7 @@ export const runDirectory = (
     }
     if (parsed.fixtures.length === 0) results.push({ name: file, passed: false, reason: 'no fixtures in file' })
     for (const fx of parsed.fixtures) {
-      const result = 'error' in fx ? { name: fx.name, passed: false, reason: fx.error } : runFixture(fx, adapters, backend)
+      const result = 'error' in fx ? { name: fx.name, passed: false, reason: fx.error } : runFixture(fx, adapters, backend, device)
       results.push(result)
     }
   }
