@@ -172,7 +172,10 @@ export const runFixture = (
   return { name: fx.name, passed: true }
 }
 
-/** Runs every `*.json` fixture file in `dir` (on `backend`, else the default backend; `device` as in {@link runFixture}). */
+/**
+ * Runs every `*.json` fixture file in `dir` (on `backend`, else the default backend; `device`
+ * as in {@link runFixture}).
+ */
 export const runDirectory = (
   dir: string,
   adapters: Readonly<Record<string, Adapter>> = defaultAdapters,
