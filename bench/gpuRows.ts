@@ -13,7 +13,7 @@ import { cpu } from '../src/index.js'
 import type { GpuMode } from '../src/gpu/index.js'
 import { loadGpuBackend } from '../src/gpu/index.js'
 import { fullPlan, mismatchFraction, quickPlan, timeIt } from './harness.js'
-import { type ScanRow, formatScanRows, runScanRows } from './scanRows.js'
+import { type CallRow, type ScanRow, formatCallRows, formatScanRows, runCallRows, runScanRows } from './scanRows.js'
 import { workloads } from './workloads.js'
 
 /** One workload on the GPU backend; times in ms. */
@@ -48,6 +48,8 @@ export interface GpuBenchResult {
   readonly rows: readonly GpuRow[]
   /** Whole scans, per-call kernels against tensors resident on the GPU (bench/scanRows.ts). */
   readonly scans: readonly ScanRow[]
+  /** What one resident kernel call costs, chained (bench/scanRows.ts). */
+  readonly calls: readonly CallRow[]
 }
 
 export interface GpuBenchOptions {
@@ -105,7 +107,8 @@ export const runGpuBench = async (opts: GpuBenchOptions): Promise<GpuBenchResult
   const scans = await runScanRows(opts.quick, plan, () => loadGpuBackend({ mode: requested }), opts.only)
   for (const s of scans) log(`  ${s.id} ${'skipped' in s ? s.skipped : `resident ${s.residentMs.toFixed(2)} ms, per call ${s.perCallMs.toFixed(2)} ms`}`)
   const where = opts.where ?? (typeof process === 'undefined' ? 'unknown' : `node ${process.version}`)
-  return { quick: opts.quick, where, requested, mode, rows, scans }
+  const calls = await runCallRows(opts.quick, plan, () => loadGpuBackend({ mode: requested }), opts.only)
+  return { quick: opts.quick, where, requested, mode, rows, scans, calls }
 }
 
 /** The rows as a table: first call, steady-state median, CPU median, their ratio. */
@@ -141,5 +144,6 @@ export const formatGpu = (r: GpuBenchResult): string => {
   }
   if (/SwiftShader/i.test(r.where)) out.push('  note: WebGL2 here is SwiftShader, software rendering on the CPU, not a GPU.')
   if (r.scans.length > 0) out.push('', formatScanRows(r.scans))
+  if (r.calls.length > 0) out.push('', formatCallRows(r.calls))
   return out.join('\n')
 }

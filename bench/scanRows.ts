@@ -261,3 +261,71 @@ export const formatScanRows = (rows: readonly ScanRow[]): string => {
   }
   return out.join('\n')
 }
+
+/** The cost of one device kernel call in a chain of them, read once at the end; times in ms. */
+export type CallRow = { readonly id: string; readonly what: string } & (
+  | {
+      /** Values per buffer. */
+      readonly length: number
+      /** Kernel calls chained per run. */
+      readonly calls: number
+      /** Median of one run (the chain and its final read) divided by `calls`. */
+      readonly msPerCall: number
+    }
+  | { readonly skipped: string }
+)
+
+/**
+ * `calls` chained `device.axpy` on buffers of `length` values, each consuming the last one's
+ * output, then one read: what one resident kernel call costs on the device when the data is
+ * tiny (`C1`: fixed per-call cost) and when it is a large feature map (`C2`).
+ */
+export const runCallRows = async (
+  quick: boolean,
+  plan: TimingPlan,
+  makeBackend: () => Promise<GpuBackend>,
+  only?: readonly string[],
+): Promise<CallRow[]> => {
+  const cases = [
+    { id: 'C1', length: 1024 },
+    { id: 'C2', length: quick ? 4096 : 16 * 64 * 32 * 32 },
+  ]
+  const calls = quick ? 4 : 64
+  const rows: CallRow[] = []
+  for (const c of cases) {
+    if (only && !only.includes(c.id)) continue
+    const what = `${calls} chained device.axpy on ${c.length} values, one read`
+    let backend: GpuBackend | undefined
+    try {
+      backend = await makeBackend()
+      const device = backend.device
+      const x = device.upload(uniformData(c.length, 17, 0, 1))
+      const chain = (): unknown => {
+        let acc = device.axpy(x, 1, x)
+        for (let i = 1; i < calls; i++) {
+          const next = device.axpy(acc, 1, x)
+          device.free(acc)
+          acc = next
+        }
+        const values = device.read(acc)
+        device.free(acc)
+        return values
+      }
+      const msPerCall = timeIt(chain, plan) / calls
+      device.free(x)
+      rows.push({ id: c.id, what, length: c.length, calls, msPerCall })
+    } catch (e) {
+      rows.push({ id: c.id, what, skipped: e instanceof Error ? e.message : String(e) })
+    } finally {
+      backend?.destroy()
+    }
+  }
+  return rows
+}
+
+/** The call rows as lines. */
+export const formatCallRows = (rows: readonly CallRow[]): string =>
+  [
+    'Resident kernel calls (ms per call, the final read shared out)',
+    ...rows.map((r) => ('skipped' in r ? `  ${r.id}: skipped: ${r.skipped}` : `  ${r.id}: ${r.msPerCall.toFixed(3)} ms per call: ${r.what}`)),
+  ].join('\n')

@@ -25,7 +25,7 @@ const publish = (r: GpuBenchResult | { readonly error: string }): void => {
   if (query.has('post')) void fetch('/result', { method: 'POST', body: JSON.stringify(r) })
 }
 
-if (query.has('probe')) publish({ quick: true, where, requested: 'probe', mode: 'probe', rows: [], scans: [] })
+if (query.has('probe')) publish({ quick: true, where, requested: 'probe', mode: 'probe', rows: [], scans: [], calls: [] })
 else
   runGpuBench({ quick: query.has('quick'), only: query.get('only')?.split(','), where }).then(publish, (e: unknown) =>
     publish({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),

@@ -35,4 +35,16 @@ describe('bench/gpuRows (quick)', () => {
     }
     expect(formatGpu(r)).toMatch(/Resident scans[\s\S]*per-call\/resident/)
   })
+
+  it('times chained resident kernel calls (C1, C2), the final read shared out', async () => {
+    const r = await runGpuBench({ quick: true, only: ['C1', 'C2'] })
+    expect(r.rows).toEqual([])
+    expect(r.scans).toEqual([])
+    expect(r.calls.map((row) => row.id)).toEqual(['C1', 'C2'])
+    for (const row of r.calls) {
+      if ('skipped' in row) expect.fail(`${row.id} skipped: ${row.skipped}`)
+      expect(row.msPerCall).toBeGreaterThan(0)
+    }
+    expect(formatGpu(r)).toMatch(/C2: [\d.]+ ms per call/)
+  })
 })
