@@ -1,9 +1,10 @@
 /**
  * `npx tsx bench/gpu.ts [--quick] [--mode gpu|webgl2|webasm|cpu|...] [--only W1a,W4a]
- * [--browser]`: the GPU backend's rows (bench/gpuRows.ts), first call apart from the steady
- * state. In Node, gpu.js picks its WebAssembly backend where there is no GL; `--browser`
- * bundles bench/gpu-page with vite and runs the same rows in headless Chromium
- * (/usr/bin/chromium, or CHROMIUM_PATH), where gpu.js compiles for WebGL2.
+ * [--browser] [--pack]`: the GPU backend's rows (bench/gpuRows.ts), first call apart from the
+ * steady state; `--pack` runs the resident rows with packed textures (`packTextures`). In
+ * Node, gpu.js picks its WebAssembly backend where there is no GL; `--browser` bundles
+ * bench/gpu-page with vite and runs the same rows in headless Chromium (/usr/bin/chromium, or
+ * CHROMIUM_PATH), where gpu.js compiles for WebGL2.
  *
  * @module
  */
@@ -14,7 +15,11 @@ import type { GpuMode } from '../src/gpu/index.js'
 import { formatGpu, type GpuBenchResult, runGpuBench } from './gpuRows.js'
 
 /** Builds the page, serves it, and reads the result back from headless Chromium. */
-const inBrowser = async (quick: boolean, only: readonly string[] | undefined): Promise<GpuBenchResult> => {
+const inBrowser = async (
+  quick: boolean,
+  only: readonly string[] | undefined,
+  pack: boolean,
+): Promise<GpuBenchResult> => {
   const [{ build }, browserSupport] = await Promise.all([import('vite'), import('../test/support/browser.js')])
   const outDir = await mkdtemp(join(tmpdir(), 'braincog-gpu-bench-'))
   let server: Awaited<ReturnType<typeof browserSupport.serveDir>> | undefined
@@ -32,6 +37,7 @@ const inBrowser = async (quick: boolean, only: readonly string[] | undefined): P
       const query = new URLSearchParams()
       if (quick) query.set('quick', '1')
       if (only) query.set('only', only.join(','))
+      if (pack) query.set('pack', '1')
       await page.goto(`${browserSupport.urlOf(server)}?${query.toString()}`)
       await page.waitForFunction(() => window.__gpuBench !== undefined, undefined, { timeout: 0, polling: 500 })
       const r = await page.evaluate(() => window.__gpuBench)
@@ -53,12 +59,14 @@ const value = (flag: string): string | undefined => {
 }
 const quick = args.includes('--quick')
 const only = value('--only')?.split(',')
+const pack = args.includes('--pack')
 const result = args.includes('--browser')
-  ? await inBrowser(quick, only)
+  ? await inBrowser(quick, only, pack)
   : await runGpuBench({
       quick,
       mode: value('--mode') as GpuMode | undefined,
       only,
+      packTextures: pack,
       log: (line) => process.stderr.write(`${line}\n`),
     })
 console.log(formatGpu(result))

@@ -60,6 +60,8 @@ export interface GpuBenchOptions {
   /** Where it runs, for the table's title (default: the Node version). */
   readonly where?: string
   readonly log?: (line: string) => void
+  /** The resident rows' backends pack their textures (`packTextures`, four values per texel). */
+  readonly packTextures?: boolean
 }
 
 /** Runs the workloads on a fresh GPU backend each, so every first call pays its compilation. */
@@ -104,10 +106,11 @@ export const runGpuBench = async (opts: GpuBenchOptions): Promise<GpuBenchResult
       backend.destroy()
     }
   }
-  const scans = await runScanRows(opts.quick, plan, () => loadGpuBackend({ mode: requested }), opts.only)
+  const resident = () => loadGpuBackend({ mode: requested, packTextures: opts.packTextures === true })
+  const scans = await runScanRows(opts.quick, plan, resident, opts.only)
   for (const s of scans) log(`  ${s.id} ${'skipped' in s ? s.skipped : `resident ${s.residentMs.toFixed(2)} ms, per call ${s.perCallMs.toFixed(2)} ms`}`)
   const where = opts.where ?? (typeof process === 'undefined' ? 'unknown' : `node ${process.version}`)
-  const calls = await runCallRows(opts.quick, plan, () => loadGpuBackend({ mode: requested }), opts.only)
+  const calls = await runCallRows(opts.quick, plan, resident, opts.only)
   return { quick: opts.quick, where, requested, mode, rows, scans, calls }
 }
 

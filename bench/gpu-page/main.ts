@@ -3,7 +3,7 @@
  * the options in the page's query (`quick`, `only`) and publishes the result on
  * `window.__gpuBench`. With `post` in the query it also POSTs the result to `/result`, for
  * bench/gpu-page/collect.py on machines where no Node drives the browser; with `probe` it only
- * reports the WebGL2 renderer.
+ * reports the WebGL2 renderer; with `pack` the resident rows pack their textures.
  */
 import { type GpuBenchResult, runGpuBench } from '../gpuRows.js'
 
@@ -27,6 +27,9 @@ const publish = (r: GpuBenchResult | { readonly error: string }): void => {
 
 if (query.has('probe')) publish({ quick: true, where, requested: 'probe', mode: 'probe', rows: [], scans: [], calls: [] })
 else
-  runGpuBench({ quick: query.has('quick'), only: query.get('only')?.split(','), where }).then(publish, (e: unknown) =>
-    publish({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
-  )
+  runGpuBench({
+    quick: query.has('quick'),
+    only: query.get('only')?.split(','),
+    where,
+    packTextures: query.has('pack'),
+  }).then(publish, (e: unknown) => publish({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }))

@@ -146,8 +146,11 @@ const drop = (k: GpuJsKernel): void => {
 // constructor
 // ---------------------------------------------------------------------------------------------
 
-/** A cache of at most `maxKernels` compiled kernels of `gpu`. */
-export const kernelCache = (gpu: GpuJs, maxKernels: number): KernelCache => {
+/**
+ * A cache of at most `maxKernels` compiled kernels of `gpu`. With `packTextures`, pipeline
+ * kernels write gpu.js's memory-optimized textures (four values per texel).
+ */
+export const kernelCache = (gpu: GpuJs, maxKernels: number, packTextures = false): KernelCache => {
   const cache = new Map<string, GpuJsKernel>()
   /** Kernels (by cache key) gpu.js failed on, with the reason; they run on the CPU from then on. */
   const broken = new Map<string, string>()
@@ -182,6 +185,7 @@ export const kernelCache = (gpu: GpuJs, maxKernels: number): KernelCache => {
       tactic: 'precision',
       pipeline,
       immutable: pipeline,
+      optimizeFloatMemory: pipeline && packTextures,
       dynamicOutput: false,
       dynamicArguments: false,
     })

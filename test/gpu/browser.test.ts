@@ -128,6 +128,15 @@ describe('GPU backend in headless Chromium (WebGL2)', () => {
   }, 120_000)
 
   it('the same kernels on WebGL 1 (mode webgl)', async () => {
-    expect((await check('?mode=webgl')).mode).toBe('webgl')
+    const r = await check('?mode=webgl')
+    expect(r.mode).toBe('webgl')
+    expect(r.device?.textureTypes.length).toBeGreaterThan(0)
+    expect(r.device?.textureTypes).not.toContain('MemoryOptimizedNumberTexture')
+  }, 120_000)
+
+  it('the device with packed textures (packTextures: four values per texel) on WebGL2', async () => {
+    const r = await check('?pack=1')
+    expect(r.mode).toBe('webgl2')
+    expect(r.device?.textureTypes).toEqual(['MemoryOptimizedNumberTexture'])
   }, 120_000)
 })

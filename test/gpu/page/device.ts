@@ -30,6 +30,8 @@ export interface DeviceCheck {
   readonly glTextures: readonly [number, number]
   /** `gpu.device.liveBuffers()` at the end (0: all freed). */
   readonly liveBuffers: number
+  /** The gpu.js texture types of the kernels' outputs compared (e.g. `ArrayTexture(1)`). */
+  readonly textureTypes: readonly string[]
 }
 
 /** Deterministic inputs in [-1, 1). */
@@ -85,11 +87,13 @@ export const checkDevice = (
   const host = hostDevice(cpu)
   const comparisons: DeviceComparison[] = []
   let notTextures = 0
+  const textureTypes = new Set<string>()
   const isTexture = (b: GpuBuffer): boolean => typeof textureClass === 'function' && b.value instanceof textureClass
   /** Reads and frees the outputs, counting the texture check; gives the values. */
   const take = (...bs: readonly GpuBuffer[]): Float32Array[] =>
     bs.map((b) => {
       if (b.kind === 'texture' && !isTexture(b)) notTextures++
+      if (b.kind === 'texture') textureTypes.add(String((b.value as { readonly type?: unknown }).type))
       const v = d.read(b) as Float32Array
       d.free(b)
       return v
@@ -232,5 +236,12 @@ export const checkDevice = (
   const before = glTextures()
   scans.push(compareScan(first, d, kindOf, 6, 'sum'))
   const after = glTextures()
-  return { comparisons, notTextures, scans, glTextures: [before, after], liveBuffers: d.liveBuffers() }
+  return {
+    comparisons,
+    notTextures,
+    scans,
+    glTextures: [before, after],
+    liveBuffers: d.liveBuffers(),
+    textureTypes: [...textureTypes],
+  }
 }

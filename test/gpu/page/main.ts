@@ -60,8 +60,10 @@ const run = async (): Promise<GpuCheck> => {
   const glTextures = countGlTextures()
   const canvas = document.createElement('canvas')
   const webgl2 = canvas.getContext('webgl2') !== null
-  const asked = new URLSearchParams(location.search).get('mode') as GpuMode | null
-  const gpu = await loadGpuBackend(asked ? { mode: asked } : {})
+  const query = new URLSearchParams(location.search)
+  const asked = query.get('mode') as GpuMode | null
+  const packTextures = query.has('pack')
+  const gpu = await loadGpuBackend({ ...(asked ? { mode: asked } : {}), packTextures })
   const comparisons: Comparison[] = []
 
   for (const [m, k, n] of [
@@ -159,7 +161,7 @@ const run = async (): Promise<GpuCheck> => {
     const channelError = Math.max(worst(f32(mc2), f32(mc1), 1), worst(f32(vc2), f32(vc1), 1))
     comparisons.push({ kernel: 'momentsPerChannel', size: channels * 2, error: channelError })
   }
-  const evicting = await loadGpuBackend({ ...(asked ? { mode: asked } : {}), maxKernels: 1 })
+  const evicting = await loadGpuBackend({ ...(asked ? { mode: asked } : {}), maxKernels: 1, packTextures })
   const device = checkDevice(gpu, evicting, Texture, glTextures)
   evicting.destroy()
   const mode = gpu.mode
