@@ -37,6 +37,40 @@ export interface ScanOnDeviceOptions<R extends DeviceRead = DeviceRead> {
 export type DeviceScanOut<Out extends Axes, R extends DeviceRead> = R extends 'all' ? TimeMajor<Out> : Out
 
 /**
+ * Keeps the step outputs a scan reads back: every one (`'all'`, read in one `readAll`), the
+ * latest (`'last'`), or their running sum (`'sum'`, one `axpy` per step, in step order).
+ * Owns what it was given; `read` and `discard` free it all.
+ */
+const collector = <B>(device: Device<B>, read: DeviceRead) => {
+  const kept: B[] = []
+  const free = (): void => {
+    kept.forEach((b) => device.free(b))
+    kept.length = 0
+  }
+  return {
+    add: (out: B): void => {
+      if (read === 'all' || kept.length === 0) kept.push(out)
+      else if (read === 'last') {
+        device.free(kept[0])
+        kept[0] = out
+      } else {
+        const sum = device.axpy(kept[0], 1, out)
+        device.free(kept[0])
+        device.free(out)
+        kept[0] = sum
+      }
+    },
+    /** The outputs' values (steps one after another for `'all'`), then everything freed. */
+    read: (): Data => {
+      const data = read === 'all' ? device.readAll(kept) : device.read(kept[0])
+      free()
+      return data
+    },
+    discard: free,
+  }
+}
+
+/**
  * Runs `layer` (usually a `sequential` pipeline) over time-major input `[T, ...in]` as `scan`
  * does, but with its tensors on `device`: each step's input is uploaded once, the layers hand
  * buffers to each other on the device, the state stays there from the first step to the last,
@@ -103,40 +137,17 @@ export const scanOnDevice = <P, S, In extends Axes, Out extends Axes, B, R exten
       const entered = program.enter(state)
       if (E.isLeft(entered)) return entered
       let s = entered.right
-      const kept: B[] = []
-      let acc: B | undefined
+      const outputs = collector(device, read)
       for (let t = 0; t < T; t++) {
         const r = program.step(s, device.upload(flatData(input.pick(t) as Tensor)), stepCtx(ctx, t))
         if (E.isLeft(r)) {
-          kept.forEach((b) => device.free(b))
-          if (acc !== undefined) device.free(acc)
+          outputs.discard()
           return r
         }
         s = r.right.state
-        const out = r.right.output
-        if (read === 'all') kept.push(out)
-        else if (acc === undefined) acc = out
-        else if (read === 'last') {
-          device.free(acc)
-          acc = out
-        } else {
-          const sum = device.axpy(acc, 1, out)
-          device.free(acc)
-          device.free(out)
-          acc = sum
-        }
+        outputs.add(r.right.output)
       }
-      const stepSize = sizeOf(stepOut.right)
-      let data: Data
-      if (read === 'all') {
-        data = device.readAll(kept)
-        kept.forEach((b) => device.free(b))
-      } else if (acc !== undefined) {
-        data = device.read(acc)
-        device.free(acc)
-      } else {
-        data = alloc(stepSize, dtypeOf(input))
-      }
+      const data = outputs.read()
       let next: S
       if (finalState === 'read') next = program.exit(s) as S
       else {
