@@ -11,7 +11,7 @@
  *
  * Costs: each kernel compiles on its first call for a given shape (a shader compile on WebGL,
  * a WebAssembly module in Node; milliseconds to tens of milliseconds), then comes from a cache.
- * Every call uploads its inputs and reads its output back (the kernel interface is flat arrays),
+ * Every backend call uploads its inputs and reads its output back (the kernel interface is flat arrays),
  * so the GPU pays off for large matmuls and pooling, not for small tensors. Results are float32:
  * they match the CPU kernels within float32 rounding (see the README's "GPU backend" section).
  *
@@ -19,7 +19,9 @@
  * gpu.js pipeline textures. `scanOnDevice(net, gpu.device)` runs a time scan of a pipeline with
  * each step's input uploaded once, the layers handing textures to each other and the state
  * staying on the GPU from the first step to the last; only what the scan's `read` option names
- * (every step, the last step, or the sum over steps) and the final state are read back. Layers
+ * (every step, the last step, or the sum over steps) and the final state (unless its `state`
+ * option is `'reset'`) are read back. `packTextures` stores those textures four values per
+ * texel: faster for bandwidth-bound scans, slower for matmul-heavy ones (README). Layers
  * without a device form run on the host inside such a scan (a readback and an upload each).
  *
  * @example
