@@ -1,212 +1,269 @@
 /**
  * The conformance runner: reads every fixture file of a directory, runs each case through the
- * public API, and reports per case. A fixture for an unknown or missing layer, or a malformed
- * file, is a failure, never a skip.
+ * public API, and reports each case as passed, skipped or failed.
+ *
+ * - A case passes when every one of its steps ran and matched, and it compared at least one value.
+ * - A case is skipped when its layer is one braincog-fn does not implement yet (`pending.ts`) or
+ *   one of its steps is an op the runner has no handler for yet (`steps.ts`); the reason says
+ *   which. The steps before the first such step still run, and a mismatch there fails the case.
+ * - Everything else fails: a mismatch, an unknown layer, a configuration the adapter does not
+ *   read, a malformed file or fixture, a directory without fixtures.
  */
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnyLayer, Backend, Ctx, Device, Tensor } from '../../src/index.js'
-import { ConfigError, foldIn, key, reshape, scanOnDevice } from '../../src/index.js'
-import type { Adapter, Values } from './adapters/adapter.js'
+import type { AnyLayer, Backend, Device } from '../../src/index.js'
+import { ConfigError, foldIn, key } from '../../src/index.js'
+import type { Adapter } from './adapters/adapter.js'
 import { adapters as defaultAdapters } from './adapters/index.js'
-import { type Fixture, parseFile, type Tolerance } from './fixture.js'
+import { type Fixture, parseFile } from './fixture.js'
+import { pendingLayers } from './pending.js'
+import { type Carry, type Run, type StepHandler, type StepHandlers, stepHandlers } from './steps.js'
+
+export type Outcome = 'passed' | 'skipped' | 'failed'
 
 export interface CaseResult {
   readonly name: string
-  readonly passed: boolean
+  readonly outcome: Outcome
   /** Index of the failing step, if a step failed. */
   readonly step?: number
   /** Largest |actual - expected| seen in the failing comparison. */
   readonly deviation?: number
+  /** Why the case failed or was skipped. */
   readonly reason?: string
+  /** For a skipped case: how many of its steps ran (and matched) before the first it could not run. */
+  readonly checkedSteps?: number
 }
 
 export interface Report {
   readonly results: readonly CaseResult[]
   readonly passed: number
+  readonly skipped: number
   readonly failed: number
 }
 
-interface Mismatch {
-  readonly what: string
-  readonly deviation: number
+export interface RunOptions {
+  /** Layer name (BrainCog's class) to adapter; default `adapters/index.ts`. */
+  readonly adapters?: Readonly<Record<string, Adapter>>
+  /** Step op to handler; default `steps.ts`. */
+  readonly handlers?: StepHandlers
+  /** Layers known but not implemented yet; default `pending.ts`. */
+  readonly pending?: ReadonlyMap<string, string>
+  /** The kernels (default: the best available). */
+  readonly backend?: Backend
+  /** Run each forward step as a one-step `scanOnDevice` on this device. */
+  readonly device?: Device
 }
 
-/** Compares one value; `undefined` when it matches within tolerance. */
-const compare = (
-  what: string,
-  actual: Tensor | number | undefined,
-  expected: Tensor | number,
-  tol: Tolerance,
-): Mismatch | undefined => {
-  if (actual === undefined) return { what: `${what} missing`, deviation: Infinity }
-  const a = typeof actual === 'number' ? [actual] : flat(actual)
-  const e = typeof expected === 'number' ? [expected] : flat(expected)
-  if (typeof actual !== 'number' && typeof expected !== 'number') {
-    const sa = actual.shape.join(',')
-    const se = expected.shape.join(',')
-    if (sa !== se) return { what: `${what} shape [${sa}] != [${se}]`, deviation: Infinity }
-  }
-  if (a.length !== e.length) return { what: `${what} size ${a.length} != ${e.length}`, deviation: Infinity }
-  let worst = 0
-  let bad = false
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - e[i])
-    const ok = d <= tol.atol + tol.rtol * Math.abs(e[i]) || (Number.isNaN(a[i]) && Number.isNaN(e[i]))
-    if (!ok) bad = true
-    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : Math.max(worst, d)
-  }
-  return bad ? { what, deviation: worst } : undefined
+const ownValue = <T>(record: Readonly<Record<string, T>>, name: string): T | undefined =>
+  Object.hasOwn(record, name) ? record[name] : undefined
+
+interface At {
+  readonly step: number
+  readonly deviation?: number
 }
 
-const flat = (t: Tensor): number[] => {
-  const out: number[] = []
-  const walk = (depth: number, idx: number[]): void => {
-    if (depth === t.shape.length) {
-      out.push(t.get(...idx))
-      return
-    }
-    for (let i = 0; i < t.shape[depth]; i++) walk(depth + 1, [...idx, i])
-  }
-  walk(0, [])
-  return out
+const failure = (name: string, reason: string, at?: At): CaseResult => ({
+  name,
+  outcome: 'failed',
+  ...(at === undefined ? {} : { step: at.step }),
+  ...(at?.deviation === undefined ? {} : { deviation: at.deviation }),
+  reason,
+})
+
+/** The handler of a step's op, or why the step cannot run yet. */
+const handlerOf = (handlers: StepHandlers, op: string): StepHandler<never> | undefined =>
+  ownValue(handlers as Readonly<Record<string, StepHandler<never>>>, op)
+
+/** What a case needs that is not supported yet, and the index of its first step that cannot run. */
+interface Lacking {
+  /** What is not supported yet: `layer X`, `step op Y`, ... */
+  readonly reasons: readonly string[]
+  /** The first step that cannot run (the number of steps when all can). */
+  readonly stop: number
 }
 
-const compareValues = (what: string, actual: Values, expected: Values, tol: Tolerance): Mismatch | undefined => {
-  for (const [name, e] of Object.entries(expected)) {
-    const m = compare(`${what}.${name}`, actual[name], e, tol)
-    if (m) return m
-  }
-  return undefined
-}
-
-/** A step as a scan of one step on `device`: the tensors (and draws) get a time axis of 1. */
-const applyOnDevice = (layer: AnyLayer, device: Device, params: unknown, state: unknown, x: Tensor, ctx: Ctx) => {
-  const timeMajor = (t: Tensor): Tensor => reshape(t, [1, ...t.shape])
-  const c = ctx.draws === undefined ? ctx : { ...ctx, draws: timeMajor(ctx.draws) }
-  return E.map((r: { readonly output: Tensor; readonly state: unknown }) => ({
-    output: reshape(r.output, r.output.shape.slice(1)),
-    state: r.state,
-  }))(scanOnDevice(layer, device).apply(params, state, timeMajor(x), c))
+const lacking = (fx: Fixture, known: boolean, handlers: StepHandlers): Lacking => {
+  const reasons: string[] = known ? [] : [`layer ${fx.layer}`]
+  let stop = fx.steps.length
+  fx.steps.forEach((step, i) => {
+    const handler = handlerOf(handlers, step.op)
+    const why = handler === undefined ? `step op ${step.op}` : handler.unsupported?.(step as never)
+    if (why === undefined) return
+    if (!reasons.includes(why)) reasons.push(why)
+    stop = Math.min(stop, i)
+  })
+  return { reasons, stop }
 }
 
 /**
- * Runs one parsed fixture (on `backend`, else the default backend). With `device`, every
- * forward step runs as a one-step `scanOnDevice` there: the state goes onto the device and
- * back each step, and the layers' device forms (`lower`) compute the outputs.
+ * Runs one parsed fixture. With `options.device`, every forward step runs as a one-step
+ * `scanOnDevice` there: the state goes onto the device and back each step, and the layers'
+ * device forms (`lower`) compute the outputs.
  */
-export const runFixture = (
-  fx: Fixture,
-  adapters: Readonly<Record<string, Adapter>> = defaultAdapters,
-  backend?: Backend,
-  device?: Device,
-): CaseResult => {
-  const adapter = adapters[fx.layer]
-  if (!adapter) return { name: fx.name, passed: false, reason: `no layer ${JSON.stringify(fx.layer)} in braincog-fn` }
+export const runFixture = (fx: Fixture, options: RunOptions = {}): CaseResult => {
+  const adapters = options.adapters ?? defaultAdapters
+  const handlers = options.handlers ?? stepHandlers
+  const pending = options.pending ?? pendingLayers
+  const adapter = ownValue(adapters, fx.layer)
+  if (adapter === undefined && !pending.has(fx.layer)) {
+    return failure(fx.name, `no layer ${JSON.stringify(fx.layer)} in braincog-fn`)
+  }
+  const { reasons, stop } = lacking(fx, adapter !== undefined, handlers)
+  const reason = reasons.length === 0 ? undefined : reasons.map((r) => `${r} not supported yet`).join('; ')
+  if (adapter === undefined) return { name: fx.name, outcome: 'skipped', reason: reason ?? '', checkedSteps: 0 }
+
+  const unread = Object.keys(fx.config).filter((k) => !adapter.configKeys.includes(k))
+  if (unread.length > 0) {
+    return failure(
+      fx.name,
+      `config ${unread.map((k) => JSON.stringify(k)).join(', ')}: not read by the ${fx.layer} adapter ` +
+        `(it reads ${JSON.stringify(adapter.configKeys)})`,
+    )
+  }
   let layer: AnyLayer
   try {
     layer = adapter.build(fx.config, fx.dtype, fx.params)
   } catch (e) {
-    const reason = e instanceof ConfigError ? e.message : `build threw: ${(e as Error).message}`
-    return { name: fx.name, passed: false, reason }
+    return failure(fx.name, e instanceof ConfigError ? e.message : `build threw: ${(e as Error).message}`)
   }
   const first = fx.steps.find((s) => s.op === 'forward')
-  const inputShape = first && first.op === 'forward' ? first.input.shape : []
+  const inputShape = first?.op === 'forward' ? first.input.shape : []
   const root = key(0)
   const init = layer.init(foldIn(root, -1), inputShape, fx.dtype)
-  if (E.isLeft(init)) return { name: fx.name, passed: false, reason: `init: ${init.left.message}` }
-  let params: unknown
-  let state: unknown
+  if (E.isLeft(init)) return failure(fx.name, `init: ${init.left.message}`)
+  let carry: Carry
   try {
-    params = adapter.params(fx.params, init.right.params)
-    state = adapter.state(fx.state, init.right.state)
-  } catch (e) {
-    return { name: fx.name, passed: false, reason: `fixture params/state: ${(e as Error).message}` }
-  }
-  for (let i = 0; i < fx.steps.length; i++) {
-    const step = fx.steps[i]
-    const failAt = (reason: string, deviation?: number): CaseResult => ({
-      name: fx.name,
-      passed: false,
-      step: i,
-      reason,
-      ...(deviation === undefined ? {} : { deviation }),
-    })
-    try {
-      if (step.op === 'reset') {
-        state = layer.reset(state)
-      } else if (step.op === 'update') {
-        if (!adapter.update || !adapter.paramsView) return failAt(`${fx.layer} has no update`)
-        const r = adapter.update(layer, params, step.dw)
-        if (E.isLeft(r)) return failAt(r.left.message)
-        params = r.right
-        const m = compareValues('params', adapter.paramsView(params), step.paramsAfter, fx.tolerance)
-        if (m) return failAt(m.what, m.deviation)
-      } else {
-        const draws = adapter.draws?.(step)
-        const ctx = {
-          training: step.training ?? fx.training,
-          key: foldIn(root, i),
-          ...(draws === undefined ? {} : { draws }),
-          ...(backend === undefined ? {} : { backend }),
-        }
-        const r =
-          device === undefined
-            ? layer.apply(params, state, step.input, ctx)
-            : applyOnDevice(layer, device, params, state, step.input, ctx)
-        if (E.isLeft(r)) return failAt(r.left.message)
-        state = r.right.state
-        const m = compare('output', r.right.output, step.output, fx.tolerance)
-        if (m) return failAt(m.what, m.deviation)
-        if (step.stateAfter) {
-          if (!adapter.stateView) return failAt(`${fx.layer} exposes no state to compare`)
-          const ms = compareValues('state', adapter.stateView(state), step.stateAfter, fx.tolerance)
-          if (ms) return failAt(ms.what, ms.deviation)
-        }
-      }
-    } catch (e) {
-      return failAt(`threw: ${(e as Error).message}`)
+    carry = {
+      params: adapter.params(fx.params, init.right.params),
+      state: adapter.state(fx.state, init.right.state),
+      forwards: [],
     }
+  } catch (e) {
+    return failure(fx.name, `fixture params/state: ${(e as Error).message}`)
   }
-  return { name: fx.name, passed: true }
+
+  const run: Run = {
+    fixture: fx,
+    adapter,
+    layer,
+    root,
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
+    ...(options.device === undefined ? {} : { device: options.device }),
+  }
+  const unsupported = reason === undefined ? '' : ` (the case's other steps: ${reason})`
+  let compared = 0
+  for (let i = 0; i < stop; i++) {
+    const step = fx.steps[i]
+    const handler = handlerOf(handlers, step.op)
+    if (handler === undefined) return failure(fx.name, `no handler for step op ${step.op}`, { step: i })
+    let outcome
+    try {
+      outcome = handler.run(run, carry, step as never, i)
+    } catch (e) {
+      return failure(fx.name, `threw: ${(e as Error).message}${unsupported}`, { step: i })
+    }
+    if ('failure' in outcome) {
+      return failure(fx.name, `${outcome.failure}${unsupported}`, {
+        step: i,
+        ...(outcome.deviation === undefined ? {} : { deviation: outcome.deviation }),
+      })
+    }
+    carry = outcome.carry
+    compared += outcome.compared
+  }
+  if (reason !== undefined) return { name: fx.name, outcome: 'skipped', reason, checkedSteps: stop }
+  if (compared === 0) return failure(fx.name, 'compared no values: every recorded output, state and parameter is empty')
+  return { name: fx.name, outcome: 'passed' }
 }
 
-/**
- * Runs every `*.json` fixture file in `dir` (on `backend`, else the default backend; `device`
- * as in {@link runFixture}).
- */
-export const runDirectory = (
-  dir: string,
-  adapters: Readonly<Record<string, Adapter>> = defaultAdapters,
-  backend?: Backend,
-  device?: Device,
-): Report => {
+const count = (results: readonly CaseResult[]): Report => ({
+  results,
+  passed: results.filter((r) => r.outcome === 'passed').length,
+  skipped: results.filter((r) => r.outcome === 'skipped').length,
+  failed: results.filter((r) => r.outcome === 'failed').length,
+})
+
+const jsonFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((f) => f.isFile() && f.name.endsWith('.json'))
+    .map((f) => f.name)
+    .sort()
+
+/** Runs every `*.json` fixture file in `dir`: one set of cases. */
+export const runDirectory = (dir: string, options: RunOptions = {}): Report => {
   const results: CaseResult[] = []
   let files: string[]
   try {
-    files = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort()
+    files = jsonFiles(dir)
   } catch (e) {
-    return { results: [{ name: dir, passed: false, reason: (e as Error).message }], passed: 0, failed: 1 }
+    return count([failure(dir, (e as Error).message)])
   }
-  if (files.length === 0) results.push({ name: dir, passed: false, reason: 'no fixture files (*.json)' })
+  if (files.length === 0) results.push(failure(dir, 'no fixture files (*.json)'))
+  const seen = new Set<string>()
   for (const file of files) {
-    const parsed = parseFile(readFileSync(join(dir, file), 'utf8'), file)
-    if ('error' in parsed) {
-      results.push({ name: file, passed: false, reason: parsed.error })
+    let text: string
+    try {
+      text = readFileSync(join(dir, file), 'utf8')
+    } catch (e) {
+      results.push(failure(file, (e as Error).message))
       continue
     }
-    if (parsed.fixtures.length === 0) results.push({ name: file, passed: false, reason: 'no fixtures in file' })
+    const parsed = parseFile(text, file)
+    if ('error' in parsed) {
+      results.push(failure(file, parsed.error))
+      continue
+    }
+    if (parsed.fixtures.length === 0) results.push(failure(file, 'no fixtures in file'))
     for (const fx of parsed.fixtures) {
-      const result = 'error' in fx ? { name: fx.name, passed: false, reason: fx.error } : runFixture(fx, adapters, backend, device)
-      results.push(result)
+      if (seen.has(fx.name)) {
+        results.push(failure(fx.name, `duplicate case name (in ${file})`))
+        continue
+      }
+      seen.add(fx.name)
+      results.push('error' in fx ? failure(fx.name, fx.error) : runFixture(fx, options))
     }
   }
-  const passed = results.filter((r) => r.passed).length
-  return { results, passed, failed: results.length - passed }
+  return count(results)
 }
+
+/**
+ * The case sets under `dir`: `dir` itself when it holds fixture files, else each subfolder that
+ * does (as `test/fixtures` holds one folder per set), else `dir` (whose run then fails).
+ */
+export const findSets = (dir: string): string[] => {
+  try {
+    if (jsonFiles(dir).length > 0) return [dir]
+    const subs = readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => join(dir, d.name))
+      .filter((d) => statSync(d).isDirectory() && jsonFiles(d).length > 0)
+      .sort()
+    return subs.length > 0 ? subs : [dir]
+  } catch {
+    return [dir]
+  }
+}
+
+export interface SetReport {
+  readonly name: string
+  readonly dir: string
+  readonly report: Report
+}
+
+export interface SetsReport {
+  readonly sets: readonly SetReport[]
+  readonly total: Report
+}
+
+/** Runs each set, and the total over them. */
+export const runSets = (dirs: readonly string[], options: RunOptions = {}): SetsReport => {
+  const sets = dirs.map((dir) => ({ name: basename(dir), dir, report: runDirectory(dir, options) }))
+  return { sets, total: count(sets.flatMap((s) => s.report.results)) }
+}
+
+/** `N passed, M skipped, K failed`. */
+export const formatCounts = (r: Report): string => `${r.passed} passed, ${r.skipped} skipped, ${r.failed} failed`
 
 /** One line per failing case: name, step, largest deviation, reason. */
 export const formatFailure = (r: CaseResult): string =>
@@ -218,3 +275,22 @@ export const formatFailure = (r: CaseResult): string =>
   ]
     .filter((s) => s !== undefined)
     .join('  ')
+
+/**
+ * The skipped cases of a report, one line per reason: how many, why, and in how many of them
+ * the steps before the first unsupported one ran and matched; with `names`, the cases too.
+ */
+export const formatSkips = (r: Report, names = false): string[] => {
+  const byReason = new Map<string, CaseResult[]>()
+  for (const c of r.results) {
+    if (c.outcome !== 'skipped') continue
+    const reason = c.reason ?? ''
+    byReason.set(reason, [...(byReason.get(reason) ?? []), c])
+  }
+  return [...byReason].map(([reason, cases]) => {
+    const checked = cases.filter((c) => (c.checkedSteps ?? 0) > 0).length
+    const partly = checked === 0 ? '' : `; in ${checked} of them the steps before it ran and matched`
+    const list = names ? `: ${cases.map((c) => c.name).join(', ')}` : ''
+    return `SKIP ${cases.length}  ${reason}${partly}${list}`
+  })
+}

@@ -23,8 +23,8 @@ describe.each(['cpu', 'gpu'] as const)('conformance fixtures through the GPU bac
   afterAll(() => backend.destroy())
 
   it.each(['braincog', 'braincog-f64'])('%s', (dir) => {
-    const report = runDirectory(resolve(FIXTURES, dir), undefined, backend)
-    const failures = report.results.filter((r) => !r.passed).map(formatFailure)
+    const report = runDirectory(resolve(FIXTURES, dir), { backend })
+    const failures = report.results.filter((r) => r.outcome !== 'passed').map(formatFailure)
     expect(failures, `${report.failed} of ${report.results.length} failed on ${backend.mode}`).toEqual([])
     expect(report.passed).toBeGreaterThan(0)
     // the float32 fixtures did reach gpu.js kernels (the float64 ones stay on the CPU kernels)
@@ -42,8 +42,8 @@ describe.each(['cpu', 'gpu'] as const)('conformance fixtures through the GPU dev
   afterAll(() => backend.destroy())
 
   it('braincog (float32)', () => {
-    const report = runDirectory(resolve(FIXTURES, 'braincog'), undefined, backend, backend.device)
-    const failures = report.results.filter((r) => !r.passed).map(formatFailure)
+    const report = runDirectory(resolve(FIXTURES, 'braincog'), { backend, device: backend.device })
+    const failures = report.results.filter((r) => r.outcome !== 'passed').map(formatFailure)
     expect(failures, `${report.failed} of ${report.results.length} failed on ${backend.device.name}`).toEqual([])
     expect(report.passed).toBeGreaterThan(0)
     expect(backend.fallbacks()).toEqual([])

@@ -4,11 +4,17 @@
  */
 import type { Either } from 'fp-ts/lib/Either.js'
 import type { AnyLayer, DType, LayerError, Tensor } from '../../../src/index.js'
+import type { ForwardStep } from '../fixture.js'
 
 /** Fixture values by name: tensors, or plain numbers (e.g. `numBatchesTracked`). */
 export type Values = Readonly<Record<string, Tensor | number>>
 
 export interface Adapter {
+  /**
+   * The config keys the adapter reads (or deliberately ignores, as BrainCog does). A fixture
+   * with any other key fails: an option nobody reads must not pass silently.
+   */
+  readonly configKeys: readonly string[]
   /**
    * Builds the layer from the fixture's camelCase config (a `ConfigError` fails the case). The
    * fixture's params come too: BrainCog's CustomLinear takes its weight in the constructor, so
@@ -24,7 +30,7 @@ export interface Adapter {
   /** The fixture-named view of our params, for `paramsAfter`. */
   paramsView?(params: unknown): Readonly<Record<string, Tensor>>
   /** The caller-supplied draws (`ctx.draws`) of a forward step, from its `noise` or `mask`. */
-  draws?(step: { readonly noise?: Tensor; readonly mask?: Tensor }): Tensor | undefined
+  draws?(step: ForwardStep): Tensor | undefined
   /** A weight update (`update` steps). */
   update?(layer: AnyLayer, params: unknown, dw: Tensor): Either<LayerError, unknown>
 }

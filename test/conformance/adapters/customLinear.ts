@@ -7,6 +7,8 @@ import { customLinear, customLinearParams, layerError, orThrow } from '../../../
 import type { Adapter } from './adapter.js'
 
 export const adapter: Adapter = {
+  // the sizes come from the weight
+  configKeys: [],
   build: (_config, _dtype, params) => {
     const weight = params.weight
     if (weight === undefined || weight.shape.length !== 2) {

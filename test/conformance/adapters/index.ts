@@ -1,4 +1,8 @@
-/** Fixture layer name (BrainCog's class) -> adapter. A fixture whose layer is missing here fails. */
+/**
+ * Fixture layer name (BrainCog's class) -> adapter: the layers whose cases the runner checks. A
+ * fixture whose layer is missing here fails, unless `../pending.ts` lists it as not supported
+ * yet (then it is skipped); an adapter registered here takes precedence over that list.
+ */
 import type { Adapter } from './adapter.js'
 import { adapter as customLinear } from './customLinear.js'
 import { adapter as layerNorm } from './layerNorm.js'

@@ -9,6 +9,7 @@ import type { Adapter } from './adapter.js'
 import { sumState, sumStateView } from './poolShared.js'
 
 export const adapter: Adapter = {
+  configKeys: ['child'],
   build: (config) => liPool({ child: config.child as PoolSpec, allowOverlap: true }),
   params: (_fixture, initial) => initial,
   state: sumState,

@@ -4,6 +4,7 @@ import { nDropout } from '../../../src/index.js'
 import type { Adapter } from './adapter.js'
 
 export const adapter: Adapter = {
+  configKeys: ['p'],
   build: (config) => nDropout({ p: config.p as number }),
   params: (_fixture, initial) => initial,
   state: (_fixture, initial) => initial,

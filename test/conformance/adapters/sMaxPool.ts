@@ -5,6 +5,7 @@ import type { Adapter } from './adapter.js'
 import { sumState, sumStateView } from './poolShared.js'
 
 export const adapter: Adapter = {
+  configKeys: ['child'],
   // BrainCog's formula (mode 'braincog', the default) is what the fixtures record
   build: (config) => sMaxPool({ child: config.child as PoolSpec }),
   params: (_fixture, initial) => initial,

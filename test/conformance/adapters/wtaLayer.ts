@@ -3,6 +3,7 @@ import { wtaLayer } from '../../../src/index.js'
 import type { Adapter } from './adapter.js'
 
 export const adapter: Adapter = {
+  configKeys: ['k'],
   build: (config) => wtaLayer({ k: (config.k as number | undefined) ?? 1 }),
   params: (_fixture, initial) => initial,
   state: (_fixture, initial) => initial,

@@ -1,0 +1,132 @@
+/**
+ * What the runner does with each step op of the format. A case whose steps include an op with
+ * no handler here (today `backward` and `optimizerStep`) is skipped with that reason; adding the
+ * op's handler to {@link stepHandlers} is what brings those cases in.
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { AnyLayer, Backend, Ctx, Device, Key, Tensor } from '../../src/index.js'
+import { foldIn, reshape, scanOnDevice } from '../../src/index.js'
+import type { Adapter } from './adapters/adapter.js'
+import { type Comparison, compare, compareValues } from './compare.js'
+import type { Fixture, ForwardStep, ResetStep, Step, StepOp, UpdateStep } from './fixture.js'
+
+/** What stays fixed while one case runs. */
+export interface Run {
+  readonly fixture: Fixture
+  readonly adapter: Adapter
+  readonly layer: AnyLayer
+  /** Step `i` runs with `foldIn(root, i)` as its key. */
+  readonly root: Key
+  readonly backend?: Backend
+  /** Run forward steps as one-step `scanOnDevice` scans there. */
+  readonly device?: Device
+}
+
+/** A forward step as it ran: what a `backward` handler differentiates. */
+export interface ForwardRecord {
+  readonly index: number
+  readonly step: ForwardStep
+  readonly ctx: Ctx
+  readonly params: unknown
+  readonly stateBefore: unknown
+  readonly output: Tensor
+}
+
+/** What carries from one step to the next. */
+export interface Carry {
+  readonly params: unknown
+  readonly state: unknown
+  /** The forward steps run so far, in order. */
+  readonly forwards: readonly ForwardRecord[]
+}
+
+/** A step's result: the next carry and how many recorded values it matched, or why it failed. */
+export type StepOutcome =
+  | { readonly carry: Carry; readonly compared: number }
+  | { readonly failure: string; readonly deviation?: number }
+
+export interface StepHandler<S extends Step> {
+  /**
+   * Why this step cannot be run yet although its op has a handler (a part of it the library
+   * does not do yet), else `undefined`. Such a step skips the case, as a missing handler does.
+   */
+  readonly unsupported?: (step: S) => string | undefined
+  readonly run: (run: Run, carry: Carry, step: S, index: number) => StepOutcome
+}
+
+/** A handler per step op; an op without one is not supported yet. */
+export type StepHandlers = { readonly [Op in StepOp]?: StepHandler<Extract<Step, { readonly op: Op }>> }
+
+const failed = (c: Comparison): StepOutcome | undefined =>
+  'values' in c ? undefined : { failure: c.what, deviation: c.deviation }
+
+/** A step as a scan of one step on `device`: the tensors (and draws) get a time axis of 1. */
+const applyOnDevice = (layer: AnyLayer, device: Device, params: unknown, state: unknown, x: Tensor, ctx: Ctx) => {
+  const timeMajor = (t: Tensor): Tensor => reshape(t, [1, ...t.shape])
+  const c = ctx.draws === undefined ? ctx : { ...ctx, draws: timeMajor(ctx.draws) }
+  return E.map((r: { readonly output: Tensor; readonly state: unknown }) => ({
+    output: reshape(r.output, r.output.shape.slice(1)),
+    state: r.state,
+  }))(scanOnDevice(layer, device).apply(params, state, timeMajor(x), c))
+}
+
+/** Calls the layer on the step's input with the carried state; checks the output and `stateAfter`. */
+const forward: StepHandler<ForwardStep> = {
+  unsupported: (step) => (step.target === undefined ? undefined : 'forward step with a target (a loss)'),
+  run: ({ fixture, adapter, layer, root, backend, device }, carry, step, index) => {
+    const draws = adapter.draws?.(step)
+    const ctx: Ctx = {
+      training: step.training ?? fixture.training,
+      key: foldIn(root, index),
+      ...(draws === undefined ? {} : { draws }),
+      ...(backend === undefined ? {} : { backend }),
+    }
+    const r =
+      device === undefined
+        ? layer.apply(carry.params, carry.state, step.input, ctx)
+        : applyOnDevice(layer, device, carry.params, carry.state, step.input, ctx)
+    if (E.isLeft(r)) return { failure: r.left.message }
+    const out = compare('output', r.right.output, step.output, fixture.tolerance)
+    const outFailed = failed(out)
+    if (outFailed) return outFailed
+    let compared = 'values' in out ? out.values : 0
+    if (step.stateAfter) {
+      if (!adapter.stateView) return { failure: `${fixture.layer} exposes no state to compare` }
+      const st = compareValues('state', adapter.stateView(r.right.state), step.stateAfter, fixture.tolerance)
+      const stFailed = failed(st)
+      if (stFailed) return stFailed
+      compared += 'values' in st ? st.values : 0
+    }
+    const record: ForwardRecord = {
+      index,
+      step,
+      ctx,
+      params: carry.params,
+      stateBefore: carry.state,
+      output: r.right.output,
+    }
+    return { carry: { ...carry, state: r.right.state, forwards: [...carry.forwards, record] }, compared }
+  },
+}
+
+/** CustomLinear's weight update; checks `paramsAfter`. */
+const update: StepHandler<UpdateStep> = {
+  run: ({ fixture, adapter, layer }, carry, step) => {
+    if (!adapter.update || !adapter.paramsView) return { failure: `${fixture.layer} has no update` }
+    const r = adapter.update(layer, carry.params, step.dw)
+    if (E.isLeft(r)) return { failure: r.left.message }
+    const c = compareValues('params', adapter.paramsView(r.right), step.paramsAfter, fixture.tolerance)
+    return failed(c) ?? { carry: { ...carry, params: r.right }, compared: 'values' in c ? c.values : 0 }
+  },
+}
+
+/** The layer's `reset` of its temporal state. */
+const reset: StepHandler<ResetStep> = {
+  run: ({ layer }, carry) => ({ carry: { ...carry, state: layer.reset(carry.state) }, compared: 0 }),
+}
+
+/**
+ * The step ops the runner runs. `backward` (gradients through time) and `optimizerStep` come
+ * with the gradient work; until then their cases are skipped.
+ */
+export const stepHandlers: StepHandlers = { forward, update, reset }
