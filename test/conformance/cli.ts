@@ -1,28 +1,45 @@
 /**
- * `npm run conformance -- [DIR] [--backend cpu|wasm]`: runs every fixture in DIR (default
- * ../shared/fixtures/braincog) on the chosen kernel backend (default: the best available, or
- * `BRAINCOG_BACKEND`), prints one line per failing case and one per reason cases were skipped,
- * and ends with `N passed, M skipped, K failed`. Exits 1 on any failure.
+ * `npm run conformance -- [DIR ...] [--backend cpu|wasm] [--verbose]`: runs the fixture sets in
+ * each DIR (default: every set in test/fixtures) on the chosen kernel backend (default: the best
+ * available, or `BRAINCOG_BACKEND`). A DIR holding `*.json` files is one set; a DIR of such
+ * folders is one set per folder. Per set it prints its counts, one line per failing case and
+ * one per reason cases were skipped (`--verbose`: with their names); it ends with the total,
+ * `N passed, M skipped, K failed`. Exits 1 on any failure.
  */
 import { resolve } from 'node:path'
 import { type Backend, cpu, wasmBackend } from '../../src/index.js'
-import { formatCounts, formatFailure, formatSkips, runDirectory } from './runner.js'
+import { findSets, formatCounts, formatFailure, formatSkips, runSets } from './runner.js'
 
+const usage = 'usage: npm run conformance -- [DIR ...] [--backend cpu|wasm] [--verbose]'
 const args = process.argv.slice(2)
 const flag = args.indexOf('--backend')
 const choice = flag >= 0 ? args.splice(flag, 2)[1] : undefined
+const verboseAt = args.indexOf('--verbose')
+const verbose = verboseAt >= 0
+if (verbose) args.splice(verboseAt, 1)
+const unknown = args.filter((a) => a.startsWith('--'))
+if (unknown.length > 0) {
+  console.error(`unknown option ${unknown.join(' ')}\n${usage}`)
+  process.exit(2)
+}
 const backends: Readonly<Record<string, () => Backend | undefined>> = { cpu: () => cpu, wasm: wasmBackend }
-const backend = choice === undefined ? undefined : backends[choice]?.()
+const backend = choice !== undefined && Object.hasOwn(backends, choice) ? backends[choice]() : undefined
 if (choice !== undefined && backend === undefined) {
-  console.error(`--backend: expected cpu or wasm (built by npm run build:wasm), got ${JSON.stringify(choice)}`)
+  console.error(`--backend: expected cpu or wasm (built by npm run build:wasm), got ${JSON.stringify(choice ?? null)}`)
   process.exit(2)
 }
 
-const dir = resolve(args[0] ?? '../shared/fixtures/braincog')
-const report = runDirectory(dir, backend === undefined ? {} : { backend })
+const roots = args.length > 0 ? args.map((a) => resolve(a)) : [resolve(import.meta.dirname, '../fixtures')]
+const { sets, total } = runSets(
+  roots.flatMap(findSets),
+  backend === undefined ? {} : { backend },
+)
 if (backend) console.log(`kernels: ${backend.name}`)
-for (const r of report.results) if (r.outcome === 'failed') console.log(formatFailure(r))
-for (const line of formatSkips(report)) console.log(line)
+for (const { name, report } of sets) {
+  console.log(`${name}: ${formatCounts(report)}`)
+  for (const r of report.results) if (r.outcome === 'failed') console.log(`  ${formatFailure(r)}`)
+  for (const line of formatSkips(report, verbose)) console.log(`  ${line}`)
+}
 // exactly this line last: CI and scripts read it
-console.log(formatCounts(report))
-process.exitCode = report.failed > 0 ? 1 : 0
+console.log(formatCounts(total))
+process.exitCode = total.failed > 0 ? 1 : 0

@@ -4,15 +4,17 @@
  * of issue 12 (infinite tolerances, cases that compare nothing, infinities, prototype names,
  * absurd shapes).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Tensor } from '../../src/index.js'
 import { ifNeuron } from '../../src/index.js'
 import type { Adapter, Values } from './adapters/adapter.js'
 import { adapters } from './adapters/index.js'
 import { matches } from './compare.js'
+import { expectedCounts } from './expected.js'
 import { pendingLayers } from './pending.js'
 import {
   type CaseResult,
@@ -341,4 +343,35 @@ describe('case sets', () => {
     ])
     expect(formatCounts(total)).toBe('1 passed, 1 skipped, 1 failed')
   })
+})
+
+describe('npm run conformance (the CLI)', () => {
+  const tsx = resolve(import.meta.dirname, '../../node_modules/.bin/tsx')
+  const cli = resolve(import.meta.dirname, 'cli.ts')
+  const runCli = (...args: string[]) => {
+    const r = spawnSync(tsx, [cli, ...args], { encoding: 'utf8', timeout: 60_000 })
+    const lines = r.stdout.trimEnd().split('\n')
+    return { status: r.status, lines, last: lines[lines.length - 1] }
+  }
+
+  it('runs every in-repo set by default, each reported, and ends with the total', () => {
+    const { status, lines, last } = runCli('--backend', 'cpu')
+    const sum = (k: 'passed' | 'skipped') => Object.values(expectedCounts).reduce((a, e) => a + e[k], 0)
+    expect(last).toBe(`${sum('passed')} passed, ${sum('skipped')} skipped, 0 failed`)
+    for (const [set, e] of Object.entries(expectedCounts)) {
+      expect(lines).toContain(`${set}: ${e.passed} passed, ${e.skipped} skipped, 0 failed`)
+    }
+    expect(status).toBe(0)
+  }, 60_000)
+
+  it('runs one directory, and exits 1 when a case fails', () => {
+    cpSync(resolve(import.meta.dirname, '../fixtures/braincog/VotingLayer.json'), join(dir, 'VotingLayer.json'))
+    write('More.json', [{ ...ifCase('unknown', [1, 0]), layer: 'Nope' }, { ...ifCase('conv', [1, 0]), layer: 'Conv2d' }])
+    const { status, lines, last } = runCli(dir)
+    // BrainCog's two VotingLayer cases pass
+    expect(last).toBe('2 passed, 1 skipped, 1 failed')
+    expect(lines).toContain('  FAIL unknown  no layer "Nope" in braincog-fn')
+    expect(lines).toContain('  SKIP 1  layer Conv2d not supported yet')
+    expect(status).toBe(1)
+  }, 60_000)
 })
