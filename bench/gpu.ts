@@ -3,8 +3,9 @@
  * [--browser] [--pack]`: the GPU backend's rows (bench/gpuRows.ts), first call apart from the
  * steady state; `--pack` runs the resident rows with packed textures (`packTextures`). In
  * Node, gpu.js picks its WebAssembly backend where there is no GL; `--browser` bundles
- * bench/gpu-page with vite and runs the same rows in headless Chromium (/usr/bin/chromium, or
- * CHROMIUM_PATH), where gpu.js compiles for WebGL2.
+ * bench/gpu-page with vite and runs the same rows in headless Chromium (CHROMIUM_PATH,
+ * /usr/bin/chromium, or the devDependency @sparticuz/chromium's headless shell; see
+ * test/support/browser.ts), where gpu.js compiles for WebGL2.
  *
  * @module
  */

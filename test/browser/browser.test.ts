@@ -3,8 +3,9 @@
  * sources), served over HTTP and run in headless Chromium through playwright-core, with the
  * printed result checked against the README.
  *
- * Needs Debian's `chromium` at /usr/bin/chromium (or CHROMIUM_PATH); `.ci/run` installs it. A
- * missing browser fails the test: it is never skipped.
+ * Needs Chromium: CHROMIUM_PATH, /usr/bin/chromium, or else the headless shell of the
+ * devDependency @sparticuz/chromium (see test/support/browser.ts). A missing browser fails the
+ * test: it is never skipped.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'

@@ -10,8 +10,9 @@
  * every buffer it made, and the GL textures alive after a scan do not grow with its length.
  * Textures also outlive the eviction of the kernel that made them from the kernel cache.
  *
- * Chromium is required, not optional: where /usr/bin/chromium is missing the test fails and
- * says how to install it (CI installs it), it never skips.
+ * Chromium is required, not optional (CHROMIUM_PATH, /usr/bin/chromium, or the headless shell
+ * of the devDependency @sparticuz/chromium, whose SwiftShader gives WebGL2): where none is
+ * found the test fails and says how to get one, it never skips.
  */
 import type { Server } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
