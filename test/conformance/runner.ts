@@ -71,11 +71,11 @@ const failure = (name: string, reason: string, at?: At): CaseResult => ({
   reason,
 })
 
-/** The handler of a step's op, or why the step cannot run yet. */
+/** The handler of a step's op (an own entry only, so `constructor` has none), if there is one. */
 const handlerOf = (handlers: StepHandlers, op: string): StepHandler<never> | undefined =>
   ownValue(handlers as Readonly<Record<string, StepHandler<never>>>, op)
 
-/** What a case needs that is not supported yet, and the index of its first step that cannot run. */
+/** What a case needs that is not supported yet, and where its run has to stop. */
 interface Lacking {
   /** What is not supported yet: `layer X`, `step op Y`, ... */
   readonly reasons: readonly string[]
