@@ -132,11 +132,19 @@ export function momentsPerChannel(mean: usize, variance: usize, x: usize, outer:
   }
 }
 
-/** `out = (x - mean[o, i]) * invStd[o, i] * weight[c] + bias[c]` over [outer, axis, inner]. */
+/**
+ * `out = (x - mean[o, i]) * invStd[o, i] * weight[c] + bias[c]` over [outer, axis, inner], with
+ * `invStd = 1 / sqrt(variance + eps)` computed once per (o, i) into `invStd` (scratch for
+ * outer * inner float64s), in float64 as the reference does.
+ */
 export function normalizeAlongAxis(
   out: usize, x: usize, outer: i32, axis: i32, inner: i32,
-  mean: usize, invStd: usize, weight: usize, bias: usize,
+  mean: usize, variance: usize, eps: f64, weight: usize, bias: usize, invStd: usize,
 ): void {
+  const stats = outer * inner
+  for (let s = 0; s < stats; s++) {
+    store<f64>(invStd + <usize>s * 8, 1 / sqrt<f64>(load<f64>(variance + <usize>s * 8) + eps))
+  }
   if (inner == 1) {
     // one statistic per row; weight and bias vary along the row
     for (let o = 0; o < outer; o++) {
@@ -191,12 +199,19 @@ export function normalizeAlongAxis(
   }
 }
 
-/** `out = x * scale[c] + shift[c]` over [outer, channels, inner], in float64 lanes. */
-export function channelAffine(out: usize, x: usize, outer: i32, channels: i32, inner: i32, scale: usize, shift: usize): void {
+/**
+ * `out = x * scale[t, c] + shift[t, c]` over [outer, channels, inner], in float64 lanes; the
+ * outer rows form `steps` equal blocks, block t taking row t of scale and shift.
+ */
+export function channelAffine(
+  out: usize, x: usize, outer: i32, channels: i32, inner: i32, steps: i32, scale: usize, shift: usize,
+): void {
+  const block = outer / steps
   for (let o = 0; o < outer; o++) {
+    const row = (o / block) * channels
     for (let c = 0; c < channels; c++) {
-      const a = load<f64>(scale + <usize>c * 8)
-      const b = load<f64>(shift + <usize>c * 8)
+      const a = load<f64>(scale + <usize>(row + c) * 8)
+      const b = load<f64>(shift + <usize>(row + c) * 8)
       const va = f64x2.splat(a)
       const vb = f64x2.splat(b)
       const off = <usize>((o * channels + c) * inner) * 4

@@ -1,13 +1,18 @@
 /**
- * The apply context: training or eval, the PRNG key, caller-supplied draws, and the kernel
- * backend. It is an explicit argument of every `apply`, never a global.
+ * The apply context: training or eval, the PRNG key, caller-supplied draws, and the device
+ * whose kernels run the call. It is an explicit argument of every `apply`, never a global;
+ * {@link resolveBackend} is the one place that says which device runs when it names none.
  *
  * @module
  */
-import type { Backend } from '../backend/backend.js'
+import * as E from 'fp-ts/lib/Either.js'
+import { bestBackend } from '../backend/wasm/index.js'
+import { describe, fail, type LayerError } from '../errors.js'
+import type { Device } from '../kernel/device.js'
 import type { Key } from '../random/key.js'
-import { foldIn } from '../random/key.js'
+import { foldIn, isKey } from '../random/key.js'
 import type { Tensor } from '../tensor/tensor.js'
+import { expectTensor } from './check.js'
 
 /** What an `apply` call may depend on besides params, state and input. */
 export interface Ctx {
@@ -20,9 +25,25 @@ export interface Ctx {
    * WTALayer's uniform noise, NDropout's mask. Pipelines do not pass it on.
    */
   readonly draws?: Tensor
-  /** Which kernels run; the CPU kernels when absent. */
-  readonly backend?: Backend
+  /**
+   * The device whose kernels run the call: `cpu` (the JavaScript reference), `wasm` (the
+   * WebAssembly SIMD kernels), or any other {@link Device} (a GPU's: then each call uploads its
+   * arguments and reads its results back). Absent: see {@link resolveBackend}.
+   */
+  readonly backend?: Device<any> // eslint-disable-line @typescript-eslint/no-explicit-any
 }
+
+/**
+ * The device a call runs on: `ctx.backend` when given, else the default, chosen once per
+ * process: the WebAssembly SIMD kernels where they are built and the engine supports them, else
+ * the JavaScript reference; `BRAINCOG_BACKEND=cpu|wasm` in the environment forces one.
+ *
+ * @example
+ * import { evaluate, resolveBackend } from 'braincog-fn'
+ * resolveBackend(evaluate()).name // 'wasm' where built, else 'cpu'
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const resolveBackend = (ctx: Pick<Ctx, 'backend'> | undefined): Device<any> => ctx?.backend ?? bestBackend()
 
 /**
  * A training context.
@@ -31,10 +52,19 @@ export interface Ctx {
  * import { key, train } from 'braincog-fn'
  * const ctx = train(key(0))
  */
-export const train = (k?: Key, backend?: Backend): Ctx => ({ training: true, key: k, backend })
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const train = (k?: Key, backend?: Device<any>): Ctx => ({ training: true, key: k, backend })
 
-/** An eval context: dropout off, running statistics. */
-export const evaluate = (backend?: Backend): Ctx => ({ training: false, backend })
+/**
+ * An eval context: dropout off, running statistics. A key is still needed by layers that draw
+ * in eval too (WTALayer).
+ *
+ * @example
+ * import { evaluate, key } from 'braincog-fn'
+ * const ctx = evaluate(undefined, key(0))
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const evaluate = (backend?: Device<any>, k?: Key): Ctx => ({ training: false, key: k, backend })
 
 /** The same context in training (`true`) or eval (`false`) mode. */
 export const withTraining =
@@ -50,3 +80,25 @@ export const childCtx = (ctx: Ctx, index: number): Ctx => ({
   key: ctx.key === undefined ? undefined : foldIn(ctx.key, index),
   backend: ctx.backend,
 })
+
+const isDevice = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && typeof (v as { readonly run?: unknown }).run === 'function'
+
+/**
+ * Checks a context as a JavaScript caller may pass it: an object with a boolean `training`,
+ * and where present a key, a tensor of draws and a device. Gives it with `draws` revived (a
+ * structured clone of a tensor is accepted).
+ */
+export const checkCtx = (layer: string, ctx: unknown): E.Either<LayerError, Ctx> => {
+  if (typeof ctx !== 'object' || ctx === null) {
+    return fail(layer, 'ctx', '{ training, key?, draws?, backend? } (train() or evaluate())', describe(ctx))
+  }
+  const c = ctx as Readonly<Record<string, unknown>>
+  if (typeof c.training !== 'boolean') return fail(layer, 'ctx.training', 'a boolean', describe(c.training))
+  if (c.key !== undefined && !isKey(c.key)) return fail(layer, 'ctx.key', 'a key (key(seed))', describe(c.key))
+  if (c.backend !== undefined && !isDevice(c.backend)) {
+    return fail(layer, 'ctx.backend', 'a device (cpu, wasmBackend(), a GPU device)', describe(c.backend))
+  }
+  if (c.draws === undefined) return E.right(ctx as Ctx)
+  return E.map((draws: Tensor) => ({ ...(ctx as Ctx), draws }))(expectTensor(layer, 'ctx.draws', c.draws))
+}

@@ -8,7 +8,9 @@
  * - `init(key, shape, dtype)`: fresh params and state and the output shape;
  * - `apply(params, state, x, ctx)`: output and new state, never modifying an argument;
  * - `reset(state)`: the state with its temporal part cleared (the identity for layers without
- *   temporal state), the same name on every layer.
+ *   temporal state), the same name on every layer;
+ * - `step`: the same computation as a step over any {@link Device}: what `apply`, `scan`,
+ *   `scanOnDevice` and the gradients (`vjp`) run. A layer's arithmetic lives there, once.
  *
  * Run-time errors (sizes, mismatched masks) come back as `Either` lefts, not exceptions.
  *
@@ -16,9 +18,10 @@
  */
 import type { Either } from 'fp-ts/lib/Either.js'
 import type { LayerError } from '../errors.js'
+import type { Device, DeviceTensor } from '../kernel/device.js'
+import type { OnDevice } from '../kernel/tree.js'
 import type { Key } from '../random/key.js'
 import type { Axes, DType, Shape, Tensor } from '../tensor/tensor.js'
-import type { Lowering } from '../device/device.js'
 import type { Ctx } from './context.js'
 
 /** What `init` returns. */
@@ -39,6 +42,45 @@ export interface Step<S, Out extends Axes = Axes> {
   readonly state: S
 }
 
+/** The shape and dtype of an input, all a step's checks depend on. */
+export interface TensorInfo {
+  /** The input's shape (one step's, in a scan). */
+  readonly shape: Shape
+  /** The input's dtype. */
+  readonly dtype: DType
+}
+
+/** Params and state checked and normalized for a call, and the call's output shape. */
+export interface Prepared<P, S> {
+  /** The params, normalized (missing nullable entries `null`, tensors revived). */
+  readonly params: P
+  /** The state, normalized likewise. */
+  readonly state: S
+  /** The output shape for the input. */
+  readonly outputShape: Shape
+}
+
+/** What a step returns on a device. */
+export interface StepResult<S, B> {
+  /** The output (a new buffer, or one of the step's arguments handed on). */
+  readonly output: DeviceTensor<B>
+  /** The new state (entries may be the old state's buffers, where they did not change). */
+  readonly state: OnDevice<S, B>
+}
+
+/**
+ * A layer's computation over any device. `prepare` checks on the host everything the step
+ * depends on besides the input's values; `run` then cannot fail. `run` borrows its arguments
+ * (it never frees or changes them), frees the temporaries it makes, and may hand an argument's
+ * buffer back as its output or in its new state; whoever called it frees what became dead.
+ */
+export interface LayerStep<P, S> {
+  /** Checks params, state (as a JavaScript caller passes them), the input's shape and dtype, and the context. */
+  prepare(params: unknown, state: unknown, input: TensorInfo, ctx: Ctx): Either<LayerError, Prepared<P, S>>
+  /** One step on `device`, with `ctx` the call's (checked) context. */
+  run<B>(device: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx): StepResult<S, B>
+}
+
 /**
  * A pure layer with params `P`, state `S`, input axes `In` and output axes `Out`.
  */
@@ -54,10 +96,11 @@ export interface Layer<P, S, In extends Axes = Axes, Out extends Axes = Axes> {
   /** The state with its temporal part cleared: what a fresh sample starts from. */
   reset(state: S): S
   /**
-   * How the layer runs on a device with its tensors kept there (see `scanOnDevice`); absent
-   * where it has no device form, and then it runs on the host inside a device scan.
+   * The layer's computation as a device step. Every layer of this library has one; a layer
+   * written by hand without one still composes (`sequential` and `scan` then call its `apply`),
+   * but runs on the host only and has no gradient.
    */
-  readonly lower?: Lowering<P, S>
+  readonly step?: LayerStep<P, S>
 }
 
 /** Any layer (for pipelines and tables). */
@@ -83,4 +126,4 @@ export type NoState = Readonly<Record<string, never>>
 export type NoParams = Readonly<Record<string, never>>
 
 /** The shared empty state/params value. */
-export const none: NoState = Object.freeze({})
+export const empty: NoState = Object.freeze({})

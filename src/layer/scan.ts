@@ -1,28 +1,242 @@
 /**
- * `scan`: runs a layer (or pipeline) over the time steps of time-major input `[T, ...]`.
+ * `scan` and `scanOnDevice`: a layer (or pipeline) run over the time steps of time-major input
+ * `[T, ...]`, carrying its state from step to step.
+ *
+ * Both are the same loop over the layer's step: `scan` runs it on the context's device (the
+ * host kernels by default), `scanOnDevice` on a given device with its tensors kept there from
+ * the first step to the last, reading back only what the caller asks for. The scan is itself a
+ * layer with a step, so it nests in pipelines and differentiates through its carried state.
  *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
-import type { Axes, Data, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
-import { showShape } from './check.js'
-import { type Ctx, childCtx } from './context.js'
-import type { Layer } from './layer.js'
+import { ConfigError, describe, fail, type LayerError, layerError } from '../errors.js'
+import { type Device, DeviceTensor } from '../kernel/device.js'
+import { buffersOf, type OnDevice } from '../kernel/tree.js'
+import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
+import { dtypeOf, sizeOf } from '../tensor/tensor.js'
+import { expectTensor, guardAllocation, showShape } from './check.js'
+import { checkCtx, type Ctx, childCtx, resolveBackend } from './context.js'
+import { shapeAndInit } from './define.js'
+import { catchStepFailure, stepOf } from './hostStep.js'
+import type { Layer, LayerStep, Prepared, Step, StepResult, TensorInfo } from './layer.js'
+import { deadBuffers, Session } from './run.js'
+import { expectLayer } from './sequential.js'
 
 /** Time-major axes: a leading time axis before the axes of one step. */
 export type TimeMajor<A extends Axes> = readonly [string, ...A]
+
+/**
+ * What a scan returns as its output: every step's output (`'all'`, `[T, ...out]`), only the
+ * last step's (`'last'`, `[...out]`), or the sum over the steps (`'sum'`, `[...out]`, summed on
+ * the device in step order: spike counts, say).
+ */
+export type ScanRead = 'all' | 'last' | 'sum'
+
+/** Options of {@link scanOnDevice}. */
+export interface ScanOptions<R extends ScanRead = ScanRead> {
+  /** What to read back as the output; default `'all'`. */
+  readonly read?: R
+  /**
+   * The state returned: `'read'` (default) the final state; `'reset'` `layer.reset(state)`,
+   * nothing read back, for calls that each start a fresh sample (evaluation), where reading
+   * the final state back (a membrane potential, an accumulator per input cell) would cost as
+   * much as the output.
+   */
+  readonly state?: 'read' | 'reset'
+}
+
+/** The output axes of a scan reading `R`. */
+export type ScanOut<Out extends Axes, R extends ScanRead> = R extends 'all' ? TimeMajor<Out> : Out
 
 /** The context of step `t` of a scan: the key folded with `t`; `draws`, if given, picked at `t`. */
 export const stepCtx = (ctx: Ctx, t: number): Ctx =>
   ctx.draws === undefined ? childCtx(ctx, t) : { ...childCtx(ctx, t), draws: ctx.draws.pick(t) as Tensor }
 
+/** The one time-major check: a leading time axis, and draws (if any) with the same one. */
+const splitTime = (name: string, shape: Shape, ctx: Ctx | undefined): E.Either<LayerError, Shape> => {
+  if (shape.length < 1) return fail(name, 'input', 'time-major [T, ...]', showShape(shape))
+  if (ctx?.draws !== undefined && (ctx.draws.shape.length < 1 || ctx.draws.shape[0] !== shape[0])) {
+    return fail(name, 'ctx.draws', `a leading time axis of ${shape[0]}`, showShape(ctx.draws.shape))
+  }
+  return E.right(shape.slice(1))
+}
+
+/**
+ * The scan loop, shared by the scan's step (inputs sliced on the device) and its `apply`
+ * (inputs uploaded step by step from the host): runs `steps` steps, hands each output to
+ * `keep`, and passes every buffer a step made dead (its input, the previous state's entries it
+ * replaced) to `release`, which knows which buffers the loop was lent. Gives the final state.
+ */
+const loop = <P, S, B>(
+  inner: LayerStep<P, S>,
+  d: Device<B>,
+  params: OnDevice<P, B>,
+  initial: OnDevice<S, B>,
+  steps: number,
+  input: (t: number) => DeviceTensor<B>,
+  ctx: Ctx,
+  keep: (output: B, alive: ReadonlySet<B>) => void,
+  release: (b: B) => void,
+): OnDevice<S, B> => {
+  let s = initial
+  for (let t = 0; t < steps; t++) {
+    const x = input(t)
+    const r: StepResult<S, B> = inner.run(d, params, s, x, stepCtx(ctx, t))
+    const alive = new Set([...buffersOf<B>(r.state), r.output.buffer])
+    for (const b of deadBuffers<B>(s, r.state)) if (!alive.has(b)) release(b)
+    if (!alive.has(x.buffer)) release(x.buffer)
+    keep(r.output.buffer, new Set(buffersOf<B>(r.state)))
+    s = r.state
+  }
+  return s
+}
+
+/**
+ * What a scan keeps of its step outputs: every one (concatenated at the end), the latest, or
+ * their running sum. It releases what it drops, unless the current state still holds it.
+ */
+const collector = <B>(d: Device<B>, read: ScanRead, release: (b: B) => void) => {
+  const kept: B[] = []
+  let alive: ReadonlySet<B> = new Set()
+  const drop = (b: B): void => {
+    if (!alive.has(b)) release(b)
+  }
+  return {
+    keep: (out: B, state: ReadonlySet<B>): void => {
+      alive = state
+      if (read === 'all' || kept.length === 0) kept.push(out)
+      else if (read === 'last') {
+        drop(kept[0])
+        kept[0] = out
+      } else {
+        const sum = d.axpy(kept[0], out, { alpha: 1 })
+        drop(kept[0])
+        drop(out)
+        kept[0] = sum
+      }
+    },
+    /** The output buffer (`length` zeros when nothing was kept). */
+    done: (length: number, dtype: 'float32' | 'float64'): B => {
+      if (kept.length === 0) return d.fill({ length, value: 0, dtype })
+      if (read !== 'all') return kept[0]
+      const all = d.concat(kept)
+      kept.forEach(drop)
+      return all
+    },
+  }
+}
+
+/** A scan of `layer` reading `read`, on `device` (or the context's device). */
+const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
+  fn: string,
+  layer: Layer<P, S, In, Out>,
+  device: Device<unknown> | undefined,
+  options: ScanOptions<R>,
+): Layer<P, S, TimeMajor<In>, ScanOut<Out, R>> & { readonly step: LayerStep<P, S> } => {
+  expectLayer(fn, 'layer', layer)
+  const read: ScanRead = options.read ?? 'all'
+  if (read !== 'all' && read !== 'last' && read !== 'sum') {
+    throw new ConfigError(layerError(fn, 'options.read', "'all', 'last' or 'sum'", describe(read)))
+  }
+  const finalState = options.state ?? 'read'
+  if (finalState !== 'read' && finalState !== 'reset') {
+    throw new ConfigError(layerError(fn, 'options.state', "'read' or 'reset'", describe(finalState)))
+  }
+  const name = device === undefined ? `scan(${layer.name})` : `scanOnDevice(${layer.name}, ${device.name})`
+  const inner = stepOf(layer) as LayerStep<P, S>
+
+  const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
+    E.chain((stepShape: Shape) =>
+      E.map((out: Shape) => (read === 'all' ? [shape[0], ...out] : out))(layer.outputShape(stepShape)),
+    )(splitTime(name, shape, undefined))
+
+  const prepare = (params: unknown, state: unknown, input: TensorInfo, ctx: Ctx): E.Either<LayerError, Prepared<P, S>> => {
+    const stepShape = splitTime(name, input.shape, ctx)
+    if (E.isLeft(stepShape)) return stepShape
+    return E.map((p: Prepared<P, S>) => ({
+      ...p,
+      outputShape: read === 'all' ? [input.shape[0], ...p.outputShape] : p.outputShape,
+    }))(inner.prepare(params, state, { shape: stepShape.right, dtype: input.dtype }, stepCtx(ctx, 0)))
+  }
+
+  /** The steps to run: all T, or one when steps are empty (every later one would do nothing). */
+  const stepsFor = (shape: Shape): number => (sizeOf(shape.slice(1)) === 0 ? Math.min(shape[0], 1) : shape[0])
+
+  const step: LayerStep<P, S> = {
+    prepare,
+    run: <B>(d: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx) => {
+      const stepShape = x.shape.slice(1)
+      const size = sizeOf(stepShape)
+      // the loop may free what it made, never what it was given
+      const given = new Set([...buffersOf<B>(state), ...buffersOf<B>(params), x.buffer])
+      const release = (b: B): void => {
+        if (!given.has(b)) d.free(b)
+      }
+      const outputs = collector(d, read, release)
+      const slice = (t: number) => new DeviceTensor(d.slice(x.buffer, { offset: t * size, length: size }), stepShape)
+      const s = loop(inner, d, params, state, stepsFor(x.shape), slice, ctx, outputs.keep, release)
+      // prepare has checked the shapes
+      const outShape = E.getOrElseW((): Shape => [])(layer.outputShape(stepShape))
+      const shape = read === 'all' ? [x.shape[0], ...outShape] : outShape
+      return { output: new DeviceTensor(outputs.done(read === 'all' ? 0 : sizeOf(outShape), d.dtypeOf(x.buffer)), shape), state: s }
+    },
+  }
+
+  const apply = (params: P, state: S, input: Tensor<TimeMajor<In>>, ctx: Ctx) => {
+    const c = checkCtx(name, ctx)
+    if (E.isLeft(c)) return c
+    const x = expectTensor(name, 'input', input)
+    if (E.isLeft(x)) return x
+    return catchStepFailure(() =>
+      guardAllocation(name, 'input', () => {
+        const prepared = prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right)
+        if (E.isLeft(prepared)) return prepared
+        const d = (device ?? resolveBackend(c.right)) as Device<unknown>
+        const session = new Session(d)
+        try {
+          const p = session.enter(prepared.right.params)
+          const s0 = session.enter(prepared.right.state, true)
+          const stepOut = prepared.right.outputShape.slice(read === 'all' ? 1 : 0)
+          const release = (b: unknown): void => session.release(b)
+          const outputs = collector(d, read, release)
+          const upload = (t: number) => {
+            const xt = x.right.pick(t) as Tensor
+            return new DeviceTensor(session.upload(xt, false, true), xt.shape)
+          }
+          const final = loop(inner, d, p, s0, stepsFor(x.right.shape), upload, c.right, outputs.keep, release)
+          const out = outputs.done(read === 'all' ? 0 : sizeOf(stepOut), dtypeOf(x.right))
+          const output = session.output(new DeviceTensor(out, prepared.right.outputShape))
+          const next = finalState === 'read' ? session.exit<S>(final) : layer.reset(state)
+          if (finalState === 'reset') session.own(buffersOf(final))
+          return E.right({ output, state: next } as Step<S, ScanOut<Out, R>>)
+        } finally {
+          session.close()
+        }
+      }),
+    )
+  }
+
+  return {
+    name,
+    ...shapeAndInit<P, S>(name, outputShape, (key, shape, dtype) => {
+      const stepShape = splitTime(name, shape, undefined)
+      if (E.isLeft(stepShape)) return stepShape
+      return E.chain((r: { readonly params: P; readonly state: S }) =>
+        E.map((out: Shape) => ({ params: r.params, state: r.state, outputShape: out }))(outputShape(shape)),
+      )(layer.init(key, stepShape.right, dtype))
+    }),
+    apply,
+    reset: (state) => layer.reset(state),
+    step,
+  }
+}
+
 /**
  * Lifts a layer to time-major input: `[T, ...in]` to `[T, ...out]`, carrying state from step
  * to step and returning the final state. Step `t` runs with {@link stepCtx}, so a scan over T
  * steps gives exactly what T single `apply` calls with those contexts give. `draws` for a scan
- * are stacked per step, `[T, ...]`.
+ * are stacked per step, `[T, ...]`. It runs on `ctx.backend` (or the default device).
  *
  * @example
  * import { key, orThrow, scan, train, zeros, nDropout } from 'braincog-fn'
@@ -33,48 +247,38 @@ export const stepCtx = (ctx: Ctx, t: number): Ctx =>
  */
 export const scan = <P, S, In extends Axes, Out extends Axes>(
   layer: Layer<P, S, In, Out>,
-): Layer<P, S, TimeMajor<In>, TimeMajor<Out>> => {
-  const name = `scan(${layer.name})`
-  const splitTime = (shape: Shape): E.Either<LayerError, Shape> =>
-    shape.length >= 1 ? E.right(shape.slice(1)) : fail(name, 'input', 'time-major [T, ...]', showShape(shape))
+): Layer<P, S, TimeMajor<In>, TimeMajor<Out>> => scanOf('scan', layer, undefined, { read: 'all' })
 
-  const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain((inner: Shape) => E.map((out: Shape) => [shape[0], ...out])(layer.outputShape(inner)))(splitTime(shape))
-
-  return {
-    name,
-    outputShape,
-    init: (key, shape, dtype) =>
-      E.chain((inner: Shape) =>
-        E.map((r: { readonly params: P; readonly state: S; readonly outputShape: Shape }) => ({
-          ...r,
-          outputShape: [shape[0], ...r.outputShape],
-        }))(layer.init(key, inner, dtype)),
-      )(splitTime(shape)),
-    apply: (params, state, input, ctx) => {
-      const shape = input.shape
-      const T = shape[0]
-      if (shape.length < 1) return fail(name, 'input', 'time-major [T, ...]', showShape(shape))
-      if (ctx.draws !== undefined && ctx.draws.shape[0] !== T) {
-        return fail(name, 'ctx.draws', `a leading time axis of ${T}`, showShape(ctx.draws.shape))
-      }
-      const outShape = outputShape(shape)
-      if (E.isLeft(outShape)) return outShape
-      const stepSize = sizeOf(outShape.right.slice(1))
-      let out: Data | undefined
-      let s = state
-      for (let t = 0; t < T; t++) {
-        const r = layer.apply(params, s, input.pick(t) as Tensor<In>, stepCtx(ctx, t))
-        if (E.isLeft(r)) return r
-        out ??= alloc(T * stepSize, dtypeOf(r.right.output))
-        out.set(flatData(r.right.output), t * stepSize)
-        s = r.right.state
-      }
-      return E.right({
-        output: wrap(out ?? alloc(0, dtypeOf(input)), outShape.right) as unknown as Tensor<TimeMajor<Out>>,
-        state: s,
-      })
-    },
-    reset: (state) => layer.reset(state),
+/**
+ * Runs `layer` (usually a `sequential` pipeline) over time-major input `[T, ...in]` as `scan`
+ * does, but on `device`, whatever `ctx.backend` says: each step's input is uploaded once, the
+ * layers hand buffers to each other on the device, the state stays there from the first step to
+ * the last, and only what `read` names and (unless `state: 'reset'`) the final state come back.
+ * Kernels a device does not run itself run on the host for that call (the device says which).
+ *
+ * Semantics are `scan(layer)`'s exactly: same shapes, same contexts per step, same final state;
+ * on a host device the same bits. Bad options throw a `ConfigError`.
+ *
+ * Shapes: `[T, ...in]` in; out `[T, ...out]` (`read: 'all'`) or `[...out]` (`'last'`, `'sum'`;
+ * zeros when T is 0).
+ *
+ * @example
+ * import { cpu, ifNeuron, key, orThrow, scanOnDevice, tensor, train } from 'braincog-fn'
+ * const counts = scanOnDevice(ifNeuron(), cpu, { read: 'sum' })
+ * const { params, state } = orThrow(counts.init(key(0), [4, 2]))
+ * const x = tensor([0.6, 1, 0.6, 1, 0.6, 1, 0.6, 1], [4, 2])
+ * Array.from(orThrow(counts.apply(params, state, x, train())).output.data) // [2, 4]
+ */
+export const scanOnDevice = <P, S, In extends Axes, Out extends Axes, B, R extends ScanRead = 'all'>(
+  layer: Layer<P, S, In, Out>,
+  device: Device<B>,
+  options: ScanOptions<R> = {},
+): Layer<P, S, TimeMajor<In>, ScanOut<Out, R>> => {
+  if (typeof device !== 'object' || device === null || typeof (device as { readonly run?: unknown }).run !== 'function') {
+    throw new ConfigError(layerError('scanOnDevice', 'device', 'a device', describe(device)))
   }
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError(layerError('scanOnDevice', 'options', '{ read?, state? }', describe(options)))
+  }
+  return scanOf('scanOnDevice', layer, device as Device<unknown>, options)
 }

@@ -5,25 +5,36 @@
  * compute `dw` themselves rather than by back-propagation (Zeng et al., "BrainCog: A spiking
  * neural network based, brain-inspired cognitive intelligence engine", Patterns 2023).
  *
+ * The weight is `[in, out]`, as BrainCog's CustomLinear stores it (`x @ W`): the transpose of
+ * PyTorch's `nn.Linear` weight `[out, in]`.
+ *
  * Shapes: `[in]`, `[N, in]` or any `[..., in]` in, `[..., out]` out. Params: `weight [in, out]`,
  * `mask [in, out] | null`, `bias [out] | null`. No state.
- *
- * Device form (`lower`, see `scanOnDevice`): always (for valid params), weight and bias uploaded once.
  *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { Backend } from '../backend/backend.js'
-import { backendOf } from '../backend/select.js'
-import type { Device, DeviceProgram } from '../device/device.js'
-import { type LayerError, rejectConfig } from '../errors.js'
-import { configInt, expectAxisSize, expectMinRank, expectRank, expectSameShape, expectTensor } from '../layer/check.js'
+import { type LayerError } from '../errors.js'
+import { type Device, DeviceTensor } from '../kernel/device.js'
+import {
+  configBoolean,
+  configInt,
+  configObject,
+  expectAxisSize,
+  expectDtype,
+  expectMinRank,
+  expectRank,
+  expectTensor,
+} from '../layer/check.js'
+import { resolveBackend } from '../layer/context.js'
+import { defineLayer } from '../layer/define.js'
 import type { Layer, NoState } from '../layer/layer.js'
-import { none } from '../layer/layer.js'
+import { empty } from '../layer/layer.js'
+import { Session } from '../layer/run.js'
+import { nullable, record, type Schema, tensorOf } from '../layer/schema.js'
 import { type Key, split, uniform } from '../random/key.js'
 import type { Axes, Data, DType, Rank1, Rank2, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
-import { statelessProgram } from './internal/deviceState.js'
+import { alloc, dtypeOf, sizeOf, wrap } from '../tensor/tensor.js'
 
 const name = 'CustomLinear'
 
@@ -43,7 +54,7 @@ export interface CustomLinearConfig {
 
 /** CustomLinear params. `mask` only gates `update`; the forward pass ignores it, as in BrainCog. */
 export interface CustomLinearParams {
-  /** `[in, out]`. */
+  /** `[in, out]` (the transpose of `nn.Linear`'s `[out, in]`). */
   readonly weight: Tensor<Rank2>
   /** `[in, out]` of 0/1 (or any gains) multiplying `dw` in `update`; `null`: every weight learns. */
   readonly mask: Tensor<Rank2> | null
@@ -54,54 +65,20 @@ export interface CustomLinearParams {
 /** The CustomLinear layer: the layer contract plus BrainCog's `update`. */
 export interface CustomLinearLayer extends Layer<CustomLinearParams, NoState, Axes, Axes> {
   /**
-   * New params with `weight + dw * mask` (`weight + dw` without a mask); `dw [in, out]` and the
-   * params are left untouched. BrainCog multiplies the caller's `dw` by the mask in place.
+   * New params with `weight + dw * mask` (`weight + dw` without a mask), on `backend` (default:
+   * as `apply`'s); `dw [in, out]` and the params are left untouched. BrainCog multiplies the
+   * caller's `dw` by the mask in place.
    */
-  update(params: CustomLinearParams, dw: Tensor, backend?: Backend): E.Either<LayerError, CustomLinearParams>
+  update(params: CustomLinearParams, dw: Tensor, backend?: Device<unknown>): E.Either<LayerError, CustomLinearParams>
 }
 
-// ---------------------------------------------------------------------------------------------
-// params
-// ---------------------------------------------------------------------------------------------
-
-/** `value` is a tensor of exactly `shape`. */
-const tensorOfShape = (argument: string, value: unknown, shape: Shape): E.Either<LayerError, unknown> =>
-  E.chain((t: Tensor) => expectSameShape(name, argument, t.shape, shape))(expectTensor(name, argument, value))
-
-/** Checks weight/mask/bias against each other and, when given, the expected `[in, out]`. */
-const checkParams = (
-  weight: unknown,
-  mask: unknown,
-  bias: unknown,
-  expected?: Shape,
-): E.Either<LayerError, CustomLinearParams> => {
-  const w = E.chain((t: Tensor) => expectRank(name, 'params.weight', t.shape, 2, '[in, out]'))(
-    expectTensor(name, 'params.weight', weight),
-  )
-  if (E.isLeft(w)) return w
-  const shape = w.right
-  const checks = [
-    expected === undefined ? E.right(shape) : tensorOfShape('params.weight', weight, expected),
-    mask == null ? E.right(shape) : tensorOfShape('params.mask', mask, shape),
-    bias == null ? E.right(shape) : tensorOfShape('params.bias', bias, [shape[1]]),
-  ]
-  const bad = checks.find(E.isLeft)
-  if (bad !== undefined) return bad
-  return E.right({
-    weight: weight as Tensor<Rank2>,
-    mask: (mask ?? null) as Tensor<Rank2> | null,
-    bias: (bias ?? null) as Tensor<Rank1> | null,
-  })
-}
-
-/**
- * What the forward pass multiplies by: the weight as it is (the mask only gates `update`) and
- * the bias, if any. `apply` and the device form both take them from here.
- */
-const forwardOperands = (params: CustomLinearParams): { readonly weight: Data; readonly bias: Data | undefined } => ({
-  weight: flatData(params.weight),
-  bias: params.bias === null ? undefined : flatData(params.bias),
-})
+/** The params schema for a weight of `[in, out]`. */
+const paramsOf = (inFeatures: number, outFeatures: number): Schema<CustomLinearParams> =>
+  record({
+    weight: tensorOf([inFeatures, outFeatures]),
+    mask: nullable(tensorOf([inFeatures, outFeatures])),
+    bias: nullable(tensorOf([outFeatures])),
+  }) as Schema<CustomLinearParams>
 
 /**
  * Validated CustomLinear params from BrainCog's constructor arguments (`weight`, optional
@@ -116,10 +93,18 @@ export const customLinearParams = (args: {
   readonly weight: Tensor
   readonly mask?: Tensor | null
   readonly bias?: Tensor | null
-}): E.Either<LayerError, CustomLinearParams> => checkParams(args.weight, args.mask, args.bias)
+}): E.Either<LayerError, CustomLinearParams> => {
+  const a = args as unknown as Readonly<Record<string, unknown>> | undefined
+  const w = E.chain((t: Tensor) => E.map(() => t)(expectRank(name, 'params.weight', t.shape, 2, '[in, out]')))(
+    expectTensor(name, 'params.weight', a?.weight),
+  )
+  if (E.isLeft(w)) return w
+  const [inFeatures, outFeatures] = w.right.shape
+  return paramsOf(inFeatures, outFeatures)(args, 'params', { layer: name, input: [inFeatures], dtype: dtypeOf(w.right) })
+}
 
 // ---------------------------------------------------------------------------------------------
-// layer
+// constructor
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -129,12 +114,13 @@ export const customLinearParams = (args: {
  * `[-1/sqrt(in), 1/sqrt(in))` from the key (PyTorch's `nn.Linear` bound), with no mask, so the
  * layer works in generic pipelines; build params from your own weight with
  * {@link customLinearParams}. An optional bias (same bound) goes beyond BrainCog. `update`
- * returns new params and never modifies `dw`. Float32 products accumulate in float64.
+ * returns new params and never modifies `dw`. Float32 products accumulate in float32, as
+ * PyTorch's do.
  *
  * Rejects (as `LayerError`): input of rank 0 or whose last axis is not `inFeatures`; params whose
  * weight is not `[inFeatures, outFeatures]`, whose mask is not the weight's shape, or whose bias
- * is not `[outFeatures]`; `dw` not the weight's shape. `inFeatures`/`outFeatures` below 1 throw
- * a `ConfigError` when the layer is built.
+ * is not `[outFeatures]`, or of another dtype than the input; `dw` not the weight's shape.
+ * `inFeatures`/`outFeatures` below 1 throw a `ConfigError` when the layer is built.
  *
  * @example
  * import { customLinear, customLinearParams, evaluate, orThrow, tensor } from 'braincog-fn'
@@ -146,11 +132,16 @@ export const customLinearParams = (args: {
  * next.weight // [[2, 2], [3, 5]]: the masked-out weights did not move
  */
 export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
-  const inFeatures = configInt(name, 'config.inFeatures', config.inFeatures)
-  const outFeatures = configInt(name, 'config.outFeatures', config.outFeatures)
-  const withBias = config.bias ?? false
-  if (typeof withBias !== 'boolean') rejectConfig(name, 'config.bias', 'a boolean', withBias)
+  const c = configObject<CustomLinearConfig>(name, config, true)
+  const inFeatures = configInt(name, 'config.inFeatures', c.inFeatures)
+  const outFeatures = configInt(name, 'config.outFeatures', c.outFeatures)
+  const withBias = configBoolean(name, 'config.bias', c.bias ?? false)
   const weightShape: Shape = [inFeatures, outFeatures]
+  const params = paramsOf(inFeatures, outFeatures)
+
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
     const rank = expectMinRank(name, 'input', shape, 1, '[..., in]')
@@ -168,71 +159,62 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
     return out
   }
 
-  const init = (key: Key, shape: Shape, dtype: DType = 'float32') =>
-    E.map((out: Shape) => {
-      const [wKey, bKey] = split(key)
-      const params: CustomLinearParams = {
-        weight: wrap(draw(wKey, inFeatures * outFeatures, dtype), [inFeatures, outFeatures]),
-        mask: null,
-        bias: withBias ? wrap(draw(bKey, outFeatures, dtype), [outFeatures]) : null,
-      }
-      return { params, state: none, outputShape: out }
-    })(outputShape(shape))
-
-  return {
+  const layer = defineLayer<CustomLinearParams, NoState>({
     name,
     outputShape,
-    init,
-    apply: (params, state, input, ctx) => {
-      const p = checkParams(params.weight, params.mask, params.bias, weightShape)
-      if (E.isLeft(p)) return p
-      const out = outputShape(input.shape)
-      if (E.isLeft(out)) return out
-      const rows = input.size / inFeatures
-      const y = alloc(rows * outFeatures, dtypeOf(input))
-      const { weight, bias } = forwardOperands(params)
-      backendOf(ctx).matmul(y, flatData(input), weight, rows, inFeatures, outFeatures, bias)
-      return E.right({ output: wrap(y, out.right), state })
-    },
-    reset: (state) => state,
-    // weight and bias uploaded once, `device.matmul` per step; invalid params run on the host,
-    // where `apply` reports them
-    lower: <B>(device: Device<B>, params: CustomLinearParams, stepShape: Shape): DeviceProgram<NoState, B> | null => {
-      const p = checkParams(params.weight, params.mask, params.bias, weightShape)
-      const out = outputShape(stepShape)
-      if (E.isLeft(p) || E.isLeft(out)) return null
-      const rows = sizeOf(stepShape) / inFeatures
-      const operands = forwardOperands(params)
-      const weight = device.upload(operands.weight)
-      const bias = operands.bias === undefined ? undefined : device.upload(operands.bias)
-      return statelessProgram<NoState, B>(
-        device,
-        out.right,
-        (x) => device.matmul(x, weight, rows, inFeatures, outFeatures, bias),
-        bias === undefined ? [weight] : [weight, bias],
-      )
-    },
-    update: (params, dw, backend) => {
-      const p = checkParams(params.weight, params.mask, params.bias, weightShape)
-      if (E.isLeft(p)) return p
-      const d = expectTensor(name, 'dw', dw)
-      if (E.isLeft(d)) return d
-      const ok = expectSameShape(name, 'dw', dw.shape, weightShape)
-      if (E.isLeft(ok)) return ok
-      // update runs outside apply, so it has no ctx: the caller may name a backend directly
-      const be = backendOf({ training: true, backend })
-      const w = flatData(params.weight)
-      const dtype = dtypeOf(params.weight)
-      let step = flatData(dw)
-      if (params.mask !== null) {
-        // BrainCog rounds dw * mask to the weight's precision before adding: so do we
-        const masked = alloc(w.length, dtype)
-        be.mul(masked, step, flatData(params.mask))
-        step = masked
+    params,
+    state: record({}),
+    init: (key, _shape, dtype) => {
+      const [wKey, bKey] = split(key)
+      return {
+        params: {
+          weight: wrap(draw(wKey, inFeatures * outFeatures, dtype), [inFeatures, outFeatures]),
+          mask: null,
+          bias: withBias ? wrap(draw(bKey, outFeatures, dtype), [outFeatures]) : null,
+        },
+        state: empty,
       }
-      const next = alloc(w.length, dtype)
-      be.axpy(next, w, 1, step)
-      return E.right({ ...params, weight: wrap(next, [inFeatures, outFeatures]) })
     },
+    run: (d, p, state, x) => {
+      const rows = sizeOf(x.shape) / inFeatures
+      const y = d.matmul(x.buffer, p.weight.buffer, p.bias === null ? null : p.bias.buffer, {
+        m: rows,
+        k: inFeatures,
+        n: outFeatures,
+      })
+      return { output: new DeviceTensor(y, [...x.shape.slice(0, -1), outFeatures]), state }
+    },
+  })
+
+  const update = (p: CustomLinearParams, dw: Tensor, backend?: Device<unknown>): E.Either<LayerError, CustomLinearParams> => {
+    const w = expectTensor(name, 'params.weight', (p as Partial<CustomLinearParams> | undefined)?.weight)
+    if (E.isLeft(w)) return w
+    const checked = params(p, 'params', { layer: name, input: weightShape, dtype: dtypeOf(w.right) })
+    if (E.isLeft(checked)) return checked
+    const delta = E.chain((t: Tensor) =>
+      E.map(() => t)(
+        E.chain(() => expectAxisSize(name, 'dw', t.shape, 0, inFeatures))(expectRank(name, 'dw', t.shape, 2, '[in, out]')),
+      ),
+    )(expectTensor(name, 'dw', dw))
+    if (E.isLeft(delta)) return delta
+    const shape = E.chain(() => expectDtype(name, 'dw', delta.right, dtypeOf(w.right), "the weight's"))(
+      expectAxisSize(name, 'dw', delta.right.shape, 1, outFeatures),
+    )
+    if (E.isLeft(shape)) return shape
+    const { weight, mask } = checked.right
+    const session = new Session(resolveBackend({ backend }))
+    try {
+      const d = session.device
+      const step = session.upload(delta.right)
+      // BrainCog rounds dw * mask to the weight's precision before adding: so do we
+      const masked = mask === null ? step : d.mul(step, session.upload(mask))
+      const next = d.axpy(session.upload(weight), masked, { alpha: 1 })
+      session.own([masked])
+      return E.right({ ...checked.right, weight: session.output(new DeviceTensor(next, weightShape)) as Tensor<Rank2> })
+    } finally {
+      session.close()
+    }
   }
+
+  return { ...layer, update }
 }

@@ -7,21 +7,24 @@
  * Shapes: `[..., C]` (channels_last) or `[N, C, ...]` (channels_first) in, the same shape out.
  * Params: `weight [C]` (init ones), `bias [C]` (init zeros). No state.
  *
- * Device form: none; inside `scanOnDevice` it runs on the host (a readback and an upload per step).
- *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { backendOf } from '../backend/select.js'
 import type { LayerError } from '../errors.js'
-import { configChoice, configInt, configNumber, expectAxisSize, expectMinRank, expectSameShape, expectTensor } from '../layer/check.js'
+import { DeviceTensor } from '../kernel/device.js'
+import { configChoice, configInt, configNumber, configObject, expectAxisSize, expectMinRank } from '../layer/check.js'
+import { defineLayer } from '../layer/define.js'
 import type { Layer, NoState } from '../layer/layer.js'
-import { none } from '../layer/layer.js'
+import { empty } from '../layer/layer.js'
+import { record, tensorOf } from '../layer/schema.js'
 import type { Axes, Rank1, Shape, Tensor } from '../tensor/tensor.js'
-import { dtypeOf, flatData, full, sizeOf, wrap } from '../tensor/tensor.js'
-import { normalizeOverAxis } from './internal/normalize.js'
+import { full, sizeOf } from '../tensor/tensor.js'
 
 const name = 'LayerNorm'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
 
 /** LayerNorm configuration. */
 export interface LayerNormConfig {
@@ -40,6 +43,10 @@ export interface LayerNormParams {
   /** `[C]`, init zeros. */
   readonly bias: Tensor<Rank1>
 }
+
+// ---------------------------------------------------------------------------------------------
+// constructor
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Builds a LayerNorm layer: for every position, `(x - mean) / sqrt(var + eps) * weight + bias`
@@ -60,12 +67,18 @@ export interface LayerNormParams {
  * orThrow(ln.apply(params, {}, tensor([10001, 10003], [1, 2]), evaluate())).output // ~[[-1, 1]]
  */
 export const layerNorm = (config: LayerNormConfig): Layer<LayerNormParams, NoState, Axes, Axes> => {
-  const channels = configInt(name, 'config.normalizedShape', config.normalizedShape)
-  const eps = configNumber(name, 'config.eps', config.eps ?? 1e-6, { min: 0 })
-  const format = configChoice(name, 'config.dataFormat', config.dataFormat ?? 'channels_last', [
+  const c = configObject<LayerNormConfig>(name, config, true)
+  const channels = configInt(name, 'config.normalizedShape', c.normalizedShape)
+  const eps = configNumber(name, 'config.eps', c.eps ?? 1e-6, { min: 0 })
+  const format = configChoice(name, 'config.dataFormat', c.dataFormat ?? 'channels_last', [
     'channels_last',
     'channels_first',
   ] as const)
+
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
+
   const axisOf = (shape: Shape): number => (format === 'channels_last' ? shape.length - 1 : 1)
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
@@ -76,33 +89,23 @@ export const layerNorm = (config: LayerNormConfig): Layer<LayerNormParams, NoSta
     return E.chain(() => expectAxisSize(name, 'input', shape, axisOf(shape), channels, 'normalizedShape'))(rank)
   }
 
-  const checkParam = (argument: string, t: unknown): E.Either<LayerError, unknown> =>
-    E.chain((v: Tensor) => expectSameShape(name, argument, v.shape, [channels]))(expectTensor(name, argument, t))
-
-  return {
+  return defineLayer<LayerNormParams, NoState>({
     name,
     outputShape,
-    init: (_key, shape, dtype = 'float32') =>
-      E.map((out: Shape) => ({
-        params: { weight: full([channels], 1, dtype), bias: full([channels], 0, dtype) },
-        state: none,
-        outputShape: out,
-      }))(outputShape(shape)),
-    apply: (params, state, input, ctx) => {
-      const ok = outputShape(input.shape)
-      if (E.isLeft(ok)) return ok
-      const weightOk = checkParam('params.weight', params.weight)
-      if (E.isLeft(weightOk)) return weightOk
-      const biasOk = checkParam('params.bias', params.bias)
-      if (E.isLeft(biasOk)) return biasOk
-      const axis = axisOf(input.shape)
-      const outer = sizeOf(input.shape.slice(0, axis))
-      const inner = sizeOf(input.shape.slice(axis + 1))
-      const dtype = dtypeOf(input)
-      const [w, b] = [flatData(params.weight), flatData(params.bias)]
-      const y = normalizeOverAxis(backendOf(ctx), flatData(input), dtype, outer, channels, inner, w, b, eps)
-      return E.right({ output: wrap(y, input.shape), state })
+    params: record({ weight: tensorOf([channels]), bias: tensorOf([channels]) }) as never,
+    state: record({}),
+    init: (_key, _shape, dtype) => ({
+      params: { weight: full([channels], 1, dtype), bias: full([channels], 0, dtype) },
+      state: empty,
+    }),
+    run: (d, p, state, x) => {
+      const axis = axisOf(x.shape)
+      const view = { outer: sizeOf(x.shape.slice(0, axis)), axis: channels, inner: sizeOf(x.shape.slice(axis + 1)) }
+      const { mean, variance } = d.momentsAlongAxis(x.buffer, view)
+      const y = d.normalizeAlongAxis(x.buffer, mean, variance, p.weight.buffer, p.bias.buffer, { ...view, eps })
+      d.free(mean)
+      d.free(variance)
+      return { output: new DeviceTensor(y, x.shape), state }
     },
-    reset: (state) => state,
-  }
+  })
 }

@@ -20,23 +20,21 @@
  * BrainCog's LIPool for stride 2. An input the upsampled output does not cover exactly is an
  * error at `apply` (BrainCog would fail or silently misalign).
  *
- * Device form (`lower`, see `scanOnDevice`): for non-overlapping children (the fused
- * `liPoolStep`, the accumulator kept on the device); overlapping or padded ones run on the host.
- *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { backendOf } from '../backend/select.js'
-import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError, rejectConfig } from '../errors.js'
-import { showShape } from '../layer/check.js'
+import { configBoolean, configObject, showShape } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
-import { none } from '../layer/layer.js'
-import { accumulate, checkStep, checkSum } from './internal/accumulator.js'
-import { enterTensor, exitTensor, freeTensor } from './internal/deviceState.js'
-import { type PoolSpec, pool2d, pooledShape, poolSpec, upsampleNearest } from '../ops/pool.js'
-import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
+import { type PoolSpec, pooledShape, poolMode, poolSpec } from '../ops/pool.js'
+import type { Rank4, Shape } from '../tensor/tensor.js'
+import { accumulate, accumulatingPool, type PoolState } from './internal/accumulatingPool.js'
+
+const name = 'LIPool'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
 
 /** LIPool configuration. */
 export interface LIPoolConfig {
@@ -50,14 +48,16 @@ export interface LIPoolConfig {
 }
 
 /** LIPool state: the accumulated input minus the upsampled outputs, `null` for zeros. */
-export interface LIPoolState {
-  /** The accumulator, shaped like the input `[N, C, H, W]`. */
-  readonly sum: Tensor<Rank4> | null
-}
+export type LIPoolState = PoolState
+
+// ---------------------------------------------------------------------------------------------
+// constructor
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Builds a lateral-inhibition pooling layer. Throws a `ConfigError` for an invalid or
- * overlapping/padded child.
+ * overlapping/padded child (unless `allowOverlap`), or one whose strides differ between the
+ * two axes (the upsampling takes one factor).
  *
  * @example
  * import { key, liPool, orThrow, tensor, toNested, train } from 'braincog-fn'
@@ -68,27 +68,32 @@ export interface LIPoolState {
  * toNested(s1.output) // [[[[1]]]]: one spike passes, not two
  */
 export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4, Rank4> => {
-  const name = 'LIPool'
-  const child = poolSpec(config?.child, name, 'config.child')
-  const allowOverlap = config.allowOverlap ?? false
-  if (typeof allowOverlap !== 'boolean') rejectConfig(name, 'config.allowOverlap', 'a boolean', allowOverlap)
-  const k = child.kernelSize
-  const factor = child.stride
-  if (!allowOverlap && (child.stride !== k || child.padding !== 0)) {
+  const c = configObject<LIPoolConfig>(name, config, true)
+  const { op, window } = poolSpec(c.child, name, 'config.child')
+  const allowOverlap = configBoolean(name, 'config.allowOverlap', c.allowOverlap ?? false)
+  const factor = window.strideH
+  if (window.strideW !== factor) {
+    rejectConfig(name, 'config.child.stride', 'the same stride on both axes (the upsampling factor)', c.child.stride)
+  }
+  /** Windows that tile the input (stride == kernel, no padding) take the fused kernel. */
+  const tiles =
+    window.kernelH === factor && window.kernelW === factor && window.padH === 0 && window.padW === 0
+  if (!allowOverlap && !tiles) {
     rejectConfig(
       name,
       'config.child',
-      `a non-overlapping window (stride == kernelSize ${k}, padding 0)`,
-      `stride ${child.stride}, padding ${child.padding}`,
+      'a non-overlapping window (stride == kernelSize, padding 0)',
+      `kernelSize [${window.kernelH}, ${window.kernelW}], stride ${factor}, padding [${window.padH}, ${window.padW}]`,
     )
   }
+  const mode = poolMode(op)
 
-  /** Windows that tile the input (stride == kernel, no padding) take the fused kernel. */
-  const tiles = child.stride === k && child.padding === 0
-  const mode = child.op === 'maxPool2d' ? 'max' : 'avg'
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
-    const pooled = pooledShape(name, 'input', shape, child)
+    const pooled = pooledShape(name, 'input', shape, window)
     if (E.isLeft(pooled)) return pooled
     // the upsampled output must cover the input exactly, else the subtraction misaligns
     return pooled.right[2] * factor === shape[2] && pooled.right[3] * factor === shape[3]
@@ -96,62 +101,20 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
       : fail(name, 'input', `H and W that the window (stride ${factor}) tiles exactly`, showShape(shape))
   }
 
-  return {
-    name,
-    outputShape,
-    init: (_key, shape) =>
-      E.map((out: Shape) => ({ params: none, state: { sum: null }, outputShape: out }))(outputShape(shape)),
-    apply: (_params, state, input, ctx) => {
-      const ok = checkStep(name, input, state.sum, outputShape)
-      if (E.isLeft(ok)) return ok
-      const backend = backendOf(ctx)
-      const x = flatData(input)
-      const dtype = dtypeOf(input)
-      const prior = state.sum === null ? undefined : flatData(state.sum)
-      if (tiles) {
-        // non-overlapping windows: one fused kernel, no intermediate arrays
-        const [n, c, h, w] = input.shape
-        const out = alloc(sizeOf(ok.right), dtype)
-        const sum = alloc(x.length, dtype)
-        backend.liPoolStep(out, sum, prior, x, n * c, h, w, k, mode)
-        return E.right({
-          output: wrap(out, ok.right) as Tensor<Rank4>,
-          state: { sum: wrap(sum, input.shape) as Tensor<Rank4> },
-        })
-      }
-      const total = accumulate(backend, prior, x, dtype)
-      const out = pool2d(wrap(total, input.shape), child, backend)
-      if (E.isLeft(out)) return out
-      const up = upsampleNearest(out.right, factor, backend)
-      if (E.isLeft(up)) return up
-      const sum = alloc(x.length, dtype)
-      backend.axpy(sum, total, -1, flatData(up.right))
-      return E.right({ output: out.right, state: { sum: wrap(sum, input.shape) as Tensor<Rank4> } })
-    },
-    reset: () => ({ sum: null }),
-    // the fused kernel only (tiling windows), the accumulator as one device buffer (null for
-    // zeros); the other windows take three kernels and an upsampling: they run on the host
-    lower: <B>(
-      device: Device<B>,
-      _params: NoParams,
-      stepShape: Shape,
-    ): DeviceProgram<LIPoolState, B, B | null> | null => {
-      const out = outputShape(stepShape)
-      if (!tiles || E.isLeft(out)) return null
-      const [n, c, h, w] = stepShape
-      return {
-        outputShape: out.right,
-        enter: (state) => E.map(() => enterTensor(device, state.sum))(checkSum(name, state.sum, stepShape)),
-        step: (sum, x) => {
-          const next = device.liPoolStep(sum, x, n * c, h, w, k, mode)
-          device.free(x)
-          freeTensor(device, sum)
-          return E.right({ output: next.out, state: next.nextSum })
-        },
-        exit: (sum) => ({ sum: exitTensor(device, sum, stepShape) as Tensor<Rank4> | null }),
-        discard: (sum) => freeTensor(device, sum),
-        dispose: () => undefined,
-      }
-    },
-  }
+  return accumulatingPool(name, outputShape, (d, x, sum, [n, ch, height, width]) => {
+    const planes = n * ch
+    if (tiles) {
+      // non-overlapping windows: one fused kernel, no intermediate arrays
+      const r = d.liPoolStep(sum, x, { planes, height, width, k: factor, mode })
+      return { out: r.out, next: r.nextSum }
+    }
+    const total = accumulate(d, sum, x)
+    const out = d.pool2d(total, { planes, height, width, window, mode })
+    const [h, w] = [height / factor, width / factor]
+    const up = d.upsampleNearest(out, { planes, height: h, width: w, factor })
+    const next = d.axpy(total, up, { alpha: -1 })
+    d.free(up)
+    if (total !== x) d.free(total)
+    return { out, next }
+  })
 }

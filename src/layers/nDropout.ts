@@ -1,31 +1,30 @@
 /**
- * NDropout: BrainCog's `braincog.base.connection.layer.NDropout`, dropout for spiking networks.
- * A spiking network sees each sample for T time steps; ordinary dropout would silence different
- * neurons at every step, so NDropout draws one mask per sample and keeps it for all T steps until
- * `reset` (Zeng et al., "BrainCog", Patterns 2023).
+ * NDropout: BrainCog's `braincog.base.connection.layer.NDropout`, dropout for spiking networks
+ * whose mask is drawn once per sample and reused at every time step (a neuron dropped at step 0
+ * stays dropped for the whole sample, so the spike trains keep their rate code), until `reset`.
  *
- * Shapes: any `[...]` in, the same shape out. State: the mask (`null` before the first training
- * step and after `reset`), of values 0 and `1 / (1 - p)`.
- *
- * Device form (`lower`, see `scanOnDevice`): always; in training the mask is uploaded once
- * (drawn on the host, as `apply` draws it) and kept on the device, in eval the input passes on.
+ * Shapes: any `[...]` in, the same shape out. No params. State: the mask held since the first
+ * training step, or `null`.
  *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { backendOf } from '../backend/select.js'
-import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError } from '../errors.js'
-import { configNumber, expectSameShape, showShape } from '../layer/check.js'
+import { DeviceTensor } from '../kernel/device.js'
+import { configNumber, configObject, expectDtype, expectSameShape } from '../layer/check.js'
 import type { Ctx } from '../layer/context.js'
+import { defineLayer } from '../layer/define.js'
 import type { Layer, NoParams } from '../layer/layer.js'
-import { none } from '../layer/layer.js'
-import { uniform } from '../random/key.js'
-import type { Axes, Data, DType, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, copy, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
-import { enterTensor, exitTensor, freeTensor, statelessProgram } from './internal/deviceState.js'
+import { empty } from '../layer/layer.js'
+import { likeInput, nullable, record } from '../layer/schema.js'
+import type { Axes, Data, DType, Tensor } from '../tensor/tensor.js'
+import { alloc, flatData, sizeOf } from '../tensor/tensor.js'
 
 const name = 'NDropout'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
 
 /** NDropout configuration. */
 export interface NDropoutConfig {
@@ -42,32 +41,9 @@ export interface NDropoutState {
 /** Relative slack for supplied masks written at another precision (a float32 `1 / 0.7`). */
 const MASK_SLACK = 1e-6
 
-/**
- * A new mask shaped like the input, with values 0 and `scale`: from `ctx.draws` (checked, then
- * snapped to exactly 0 or `scale`), else kept with probability `1 - p` from `ctx.key`.
- */
-const drawMask = (ctx: Ctx, shape: Shape, dtype: DType, p: number, scale: number): E.Either<LayerError, Data> => {
-  const mask = alloc(sizeOf(shape), dtype)
-  if (ctx.draws !== undefined) {
-    const ok = expectSameShape(name, 'ctx.draws', ctx.draws.shape, shape)
-    if (E.isLeft(ok)) return ok
-    const given = flatData(ctx.draws)
-    for (let i = 0; i < given.length; i++) {
-      const v = given[i]
-      if (v !== 0 && !(scale > 0 && Math.abs(v - scale) <= MASK_SLACK * scale)) {
-        return fail(name, 'ctx.draws', `mask values 0 or 1 / (1 - p) = ${scale}`, `${v} at flat index ${i}`)
-      }
-      mask[i] = v === 0 ? 0 : scale
-    }
-    return E.right(mask)
-  }
-  if (ctx.key === undefined) {
-    return fail(name, 'ctx.key', 'a key, or ctx.draws (the mask), to draw a new mask in training', 'neither')
-  }
-  const u = uniform(ctx.key, mask.length, 'float64')
-  for (let i = 0; i < mask.length; i++) mask[i] = u[i] < 1 - p ? scale : 0
-  return E.right(mask)
-}
+// ---------------------------------------------------------------------------------------------
+// constructor
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Builds an NDropout layer. Training: on the first step (state mask `null`) a mask is drawn
@@ -92,70 +68,71 @@ const drawMask = (ctx: Ctx, shape: Shape, dtype: DType, p: number, scale: number
  * // s1.output and s2.output are equal (values 0 or 2): the mask is reused
  */
 export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState, Axes, Axes> => {
-  const p = configNumber(name, 'config.p', config.p, { min: 0, max: 1 })
+  const c = configObject<NDropoutConfig>(name, config, true)
+  const p = configNumber(name, 'config.p', c.p, { min: 0, max: 1 })
   // p = 1: PyTorch's dropout returns zeros rather than 0 * infinity
   const scale = p === 1 ? 0 : 1 / (1 - p)
 
-  /** A held mask must have the input's shape. */
-  const checkHeld = (mask: Tensor | null, shape: Shape): E.Either<LayerError, unknown> => {
-    if (mask === null || E.isRight(expectSameShape(name, 'input', shape, mask.shape))) return E.right(undefined)
-    const held = `shape [${mask.shape.join(', ')}] (the held mask's; reset for a new one)`
-    return fail(name, 'input', held, showShape(shape))
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
+
+  /** The mask's non-zero value in `dtype`. */
+  const valueIn = (dtype: DType): number => (dtype === 'float32' ? Math.fround(scale) : scale)
+
+  /** A caller-supplied mask's values: each 0 or `1 / (1 - p)` (within float32 slack). */
+  const checkDraws = (draws: Tensor, dtype: DType): E.Either<LayerError, unknown> => {
+    const value = valueIn(dtype)
+    const given = flatData(draws)
+    for (let i = 0; i < given.length; i++) {
+      const v = given[i]
+      if (v !== 0 && !(value > 0 && Math.abs(v - value) <= MASK_SLACK * value)) {
+        return fail(name, 'ctx.draws', `mask values 0 or 1 / (1 - p) = ${value}`, `${v} at flat index ${i}`)
+      }
+    }
+    return E.right(undefined)
   }
 
-  /** A new mask for inputs of `shape` and `dtype` (the scale rounded to that precision). */
-  const newMask = (ctx: Ctx, shape: Shape, dtype: DType): E.Either<LayerError, Data> =>
-    drawMask(ctx, shape, dtype, p, dtype === 'float32' ? Math.fround(scale) : scale)
+  /** A caller-supplied mask snapped to exactly 0 and the mask value. */
+  const snapped = (draws: Tensor, dtype: DType): Data => {
+    const given = flatData(draws)
+    const mask = alloc(given.length, dtype)
+    const value = valueIn(dtype)
+    for (let i = 0; i < given.length; i++) mask[i] = given[i] === 0 ? 0 : value
+    return mask
+  }
 
-  return {
+  return defineLayer<NoParams, NDropoutState>({
     name,
     outputShape: (shape) => E.right(shape),
-    init: (_key, shape) => E.right({ params: none, state: { mask: null }, outputShape: shape }),
-    apply: (_params, state, input, ctx) => {
-      if (!ctx.training) return E.right({ output: copy(input), state })
-      const dtype = dtypeOf(input)
-      let mask: Tensor
-      if (state.mask !== null) {
-        const ok = checkHeld(state.mask, input.shape)
-        if (E.isLeft(ok)) return ok
-        mask = state.mask
-      } else {
-        const drawn = newMask(ctx, input.shape, dtype)
-        if (E.isLeft(drawn)) return drawn
-        mask = wrap(drawn.right, input.shape)
+    params: record({}),
+    state: record({ mask: nullable(likeInput) }),
+    init: () => ({ params: empty, state: { mask: null } }),
+    // a mask is drawn only in training, when none is held
+    check: (_params, state, input, ctx: Ctx) => {
+      if (!ctx.training || state.mask !== null) return E.right(undefined)
+      if (ctx.draws !== undefined) {
+        return E.chain(() => checkDraws(ctx.draws!, input.dtype))(
+          E.chain(() => expectDtype(name, 'ctx.draws', ctx.draws!, input.dtype))(
+            expectSameShape(name, 'ctx.draws', ctx.draws.shape, input.shape),
+          ),
+        )
       }
-      const y = alloc(input.size, dtype)
-      backendOf(ctx).mul(y, flatData(input), flatData(mask))
-      return E.right({ output: wrap(y, input.shape), state: { mask } })
+      return ctx.key !== undefined
+        ? E.right(undefined)
+        : fail(name, 'ctx.key', 'a key, or ctx.draws (the mask), to draw a new mask in training', 'neither')
+    },
+    run: (d, _params, state, x, ctx) => {
+      if (!ctx.training) return { output: x, state }
+      const dtype = d.dtypeOf(x.buffer)
+      const mask =
+        state.mask !== null
+          ? state.mask.buffer
+          : ctx.draws !== undefined
+            ? d.upload(snapped(ctx.draws, dtype))
+            : d.bernoulliMask({ length: sizeOf(x.shape), key: ctx.key!, keep: 1 - p, value: valueIn(dtype), dtype })
+      return { output: new DeviceTensor(d.mul(x.buffer, mask), x.shape), state: { mask: new DeviceTensor(mask, x.shape) } }
     },
     reset: () => ({ mask: null }),
-    // eval: the identity, the input buffer handed on as the output; training: the mask as one
-    // device buffer, uploaded when it is entered or drawn (on the first step, from that step's
-    // context, as `apply` draws it)
-    lower: <B>(device: Device<B>, _params: NoParams, stepShape: Shape, ctx: Ctx): DeviceProgram<NDropoutState, B> => {
-      if (!ctx.training) return statelessProgram<NDropoutState, B>(device, stepShape, (x) => x)
-      const program: DeviceProgram<NDropoutState, B, B | null> = {
-        outputShape: stepShape,
-        enter: (state) => E.map(() => enterTensor(device, state.mask))(checkHeld(state.mask, stepShape)),
-        step: (held, x, stepCtx) => {
-          let mask = held
-          if (mask === null) {
-            const drawn = newMask(stepCtx, stepShape, device.dtypeOf(x))
-            if (E.isLeft(drawn)) {
-              device.free(x)
-              return drawn
-            }
-            mask = device.upload(drawn.right)
-          }
-          const output = device.mul(x, mask)
-          device.free(x)
-          return E.right({ output, state: mask })
-        },
-        exit: (mask) => ({ mask: exitTensor(device, mask, stepShape) }),
-        discard: (mask) => freeTensor(device, mask),
-        dispose: () => undefined,
-      }
-      return program
-    },
-  }
+  })
 }

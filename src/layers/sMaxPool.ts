@@ -19,23 +19,20 @@
  * Shapes: `[N, C, H, W]` in, the child's output shape out. State: `sum`, the `[N, C, H, W]`
  * accumulated input, `null` (meaning zeros) after `init` and `reset`.
  *
- * Device form (`lower`, see `scanOnDevice`): both modes, any child, the sum kept on the device.
- *
  * @module
  */
-import * as E from 'fp-ts/lib/Either.js'
-import { backendOf } from '../backend/select.js'
-import type { Device, DeviceProgram } from '../device/device.js'
-import { hostDevice } from '../device/host.js'
-import { type LayerError, rejectConfig } from '../errors.js'
-import { configChoice } from '../layer/check.js'
+import { rejectConfig } from '../errors.js'
+import { configChoice, configObject } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
-import { none } from '../layer/layer.js'
-import { accumulate, accumulateOn, checkStep, checkSum } from './internal/accumulator.js'
-import { enterTensor, exitTensor, freeTensor } from './internal/deviceState.js'
-import { type PoolSpec, pooledShape, poolSpec, poolWindow } from '../ops/pool.js'
-import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { type PoolSpec, pooledShape, poolMode, poolSpec } from '../ops/pool.js'
+import type { Rank4 } from '../tensor/tensor.js'
+import { accumulate, accumulatingPool, type PoolState } from './internal/accumulatingPool.js'
+
+const name = 'SMaxPool'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
 
 /** SMaxPool configuration. */
 export interface SMaxPoolConfig {
@@ -46,13 +43,14 @@ export interface SMaxPoolConfig {
 }
 
 /** SMaxPool state: the accumulated input, `null` for zeros. */
-export interface SMaxPoolState {
-  /** The accumulator, shaped like the input `[N, C, H, W]`. */
-  readonly sum: Tensor<Rank4> | null
-}
+export type SMaxPoolState = PoolState
 
 /** BrainCog's scale that puts the count above the spike in one number. */
 const SCALE = 1000
+
+// ---------------------------------------------------------------------------------------------
+// constructor
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Builds a spike max-pooling layer. Throws a `ConfigError` for an invalid child or mode, or for
@@ -69,82 +67,31 @@ const SCALE = 1000
  * toNested(s3.output) // [[[[0]]]]: neuron 1 fires, but neuron 0 still leads the count
  */
 export const sMaxPool = (config: SMaxPoolConfig): Layer<NoParams, SMaxPoolState, Rank4, Rank4> => {
-  const name = 'SMaxPool'
-  const child = poolSpec(config?.child, name, 'config.child')
-  const mode = configChoice(name, 'config.mode', config?.mode ?? 'braincog', ['braincog', 'exact'] as const)
-  if (mode === 'exact' && child.op !== 'maxPool2d') {
-    rejectConfig(name, 'config.child.op', '"maxPool2d" with mode "exact"', child.op)
-  }
-  const outputShape = (shape: Shape): E.Either<LayerError, Shape> => pooledShape(name, 'input', shape, child)
-  const window = poolWindow(child)
-  const poolMode = child.op === 'maxPool2d' ? 'max' : 'avg'
+  const c = configObject<SMaxPoolConfig>(name, config, true)
+  const { op, window } = poolSpec(c.child, name, 'config.child')
+  const mode = configChoice(name, 'config.mode', c.mode ?? 'braincog', ['braincog', 'exact'] as const)
+  if (mode === 'exact' && op !== 'maxPool2d') rejectConfig(name, 'config.child.op', '"maxPool2d" with mode "exact"', op)
+  const pooling = poolMode(op)
 
-  /**
-   * One step's output from its input `x` and the sum `total` (this step included), on any
-   * device (`apply` runs it on the host device): the gate itself (`'exact'`), or BrainCog's
-   * `child(x + 1000 * S) - child(1000 * S)` with its roundings, step by step: scaled =
-   * fl(0 + 1000 * S) (`zeros()`, a zero buffer shaped like `x`, owned by the caller), shifted =
-   * fl(x + scaled). Frees only its own temporaries.
-   */
-  const gate = <B>(device: Device<B>, x: B, total: B, zeros: () => B, shape: Shape): B => {
-    const [n, c, h, w] = shape
-    if (mode === 'exact') return device.maxPool2dBy(total, x, n * c, h, w, window)
-    const scaled = device.axpy(zeros(), SCALE, total)
-    const shifted = device.axpy(x, 1, scaled)
-    const top = device.pool2d(shifted, n * c, h, w, window, poolMode)
-    const base = device.pool2d(scaled, n * c, h, w, window, poolMode)
-    const out = device.axpy(top, -1, base)
-    for (const b of [scaled, shifted, top, base]) device.free(b)
-    return out
-  }
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
 
-  return {
+  return accumulatingPool(
     name,
-    outputShape,
-    init: (_key, shape) =>
-      E.map((out: Shape) => ({ params: none, state: { sum: null }, outputShape: out }))(outputShape(shape)),
-    apply: (_params, state, input, ctx) => {
-      const outShape = checkStep(name, input, state.sum, outputShape)
-      if (E.isLeft(outShape)) return outShape
-      const backend = backendOf(ctx)
-      const x = flatData(input)
-      const dtype = dtypeOf(input)
-      const sum = accumulate(backend, state.sum === null ? undefined : flatData(state.sum), x, dtype)
-      const out = gate(hostDevice(backend), x, sum, () => alloc(x.length, dtype), input.shape)
-      return E.right({
-        output: wrap(out, outShape.right) as Tensor<Rank4>,
-        state: { sum: wrap(sum, input.shape) as Tensor<Rank4> },
-      })
+    (shape) => pooledShape(name, 'input', shape, window),
+    (d, x, sum, [n, ch, height, width]) => {
+      const total = accumulate(d, sum, x)
+      const view = { planes: n * ch, height, width, window }
+      if (mode === 'exact') return { out: d.maxPool2dBy(total, x, view), next: total }
+      // BrainCog's child(x + 1000 S) - child(1000 S), with its roundings step by step
+      const scaled = d.scale(total, { alpha: SCALE })
+      const shifted = d.axpy(x, scaled, { alpha: 1 })
+      const top = d.pool2d(shifted, { ...view, mode: pooling })
+      const base = d.pool2d(scaled, { ...view, mode: pooling })
+      const out = d.axpy(top, base, { alpha: -1 })
+      for (const b of [scaled, shifted, top, base]) d.free(b)
+      return { out, next: total }
     },
-    reset: () => ({ sum: null }),
-    // the sum as one device buffer (null for zeros); BrainCog's mode uploads one zero buffer,
-    // on the first step (it takes the input's precision), kept until `dispose`
-    lower: <B>(
-      device: Device<B>,
-      _params: NoParams,
-      stepShape: Shape,
-    ): DeviceProgram<SMaxPoolState, B, B | null> | null => {
-      const out = outputShape(stepShape)
-      if (E.isLeft(out)) return null
-      let zeros: B | undefined
-      const zerosLike = (x: B): B => (zeros ??= device.upload(alloc(device.lengthOf(x), device.dtypeOf(x))))
-      return {
-        outputShape: out.right,
-        enter: (state) => E.map(() => enterTensor(device, state.sum))(checkSum(name, state.sum, stepShape)),
-        step: (sum, x) => {
-          const total = accumulateOn(device, sum, x)
-          const output = gate(device, x, total, () => zerosLike(x), stepShape)
-          if (total !== x) device.free(x)
-          freeTensor(device, sum)
-          return E.right({ output, state: total })
-        },
-        exit: (sum) => ({ sum: exitTensor(device, sum, stepShape) as Tensor<Rank4> | null }),
-        discard: (sum) => freeTensor(device, sum),
-        dispose: () => {
-          if (zeros !== undefined) device.free(zeros)
-          zeros = undefined
-        },
-      }
-    },
-  }
+  )
 }

@@ -15,30 +15,21 @@
  * and breaks for any other step); `eps` and `momentum` are honoured (BrainCog ignores them and
  * uses 1e-5 and 0.1, our defaults); the `[T, B, C, H, W]` layout is accepted too.
  *
- * Device form (`lower`, see `scanOnDevice`): in eval mode (one affine map per channel and time
- * step); training mode runs on the host.
- *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
-import { backendOf } from '../backend/select.js'
-import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError } from '../errors.js'
-import { configInt, configNumber, expectAxisSize, expectSameShape, expectTensor, showShape } from '../layer/check.js'
-import type { Ctx } from '../layer/context.js'
+import { configInt, configNumber, configObject, expectAxisSize, showShape } from '../layer/check.js'
 import type { Layer } from '../layer/layer.js'
 import type { Axes, Rank1, Shape, Tensor } from '../tensor/tensor.js'
-import { dtypeOf, flatData, full, sizeOf, wrap, zeros } from '../tensor/tensor.js'
-import {
-  type BatchNormParams,
-  type BatchNormState,
-  batchNormEvalProgram,
-  batchNormStep,
-  checkBatchNormArgs,
-  checkBatchNormParams,
-  initialStats,
-} from './internal/batchNorm.js'
+import { sizeOf } from '../tensor/tensor.js'
+import { type BatchNormParams, type BatchNormState, batchNormLayer } from './internal/batchNorm.js'
+
+const name = 'TEBN'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
 
 /** TEBN configuration. */
 export interface TEBNConfig {
@@ -61,6 +52,10 @@ export interface TEBNParams extends BatchNormParams {
 /** TEBN state: the running statistics. */
 export type TEBNState = BatchNormState
 
+// ---------------------------------------------------------------------------------------------
+// constructor
+// ---------------------------------------------------------------------------------------------
+
 /**
  * Builds a TEBN layer. Bad configuration throws a `ConfigError` here.
  *
@@ -72,11 +67,15 @@ export type TEBNState = BatchNormState
  * orThrow(bn.apply(params, state, zeros([6, 2, 4, 4]), train())).output.shape // [6, 2, 4, 4]
  */
 export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axes> => {
-  const name = 'TEBN'
-  const numFeatures = configInt(name, 'config.numFeatures', config.numFeatures)
-  const step = configInt(name, 'config.step', config.step)
-  const eps = configNumber(name, 'config.eps', config.eps ?? 1e-5, { min: 0, minExclusive: true })
-  const momentum = configNumber(name, 'config.momentum', config.momentum ?? 0.1, { min: 0, max: 1 })
+  const c = configObject<TEBNConfig>(name, config, true)
+  const numFeatures = configInt(name, 'config.numFeatures', c.numFeatures)
+  const step = configInt(name, 'config.step', c.step)
+  const eps = configNumber(name, 'config.eps', c.eps ?? 1e-5, { min: 0, minExclusive: true })
+  const momentum = configNumber(name, 'config.momentum', c.momentum ?? 0.1, { min: 0, max: 1 })
+
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
 
   /** Checks the layout and gives B, the batch size per time step. */
   const batchOf = (shape: Shape): E.Either<LayerError, number> => {
@@ -96,66 +95,15 @@ export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axe
     return fail(name, 'input', `rank 4 [(T*B), C, H, W] or rank 5 [T, B, C, H, W]`, showShape(shape))
   }
 
-  const checkP = (params: TEBNParams): E.Either<LayerError, unknown> =>
-    E.chain((t: Tensor) => expectSameShape(name, 'params.p', t.shape, [step]))(expectTensor(name, 'params.p', params.p))
-
-  /** Both layouts as `[T, B, C, H*W]` (row-major), time step t the t-th block of B samples, scaled by `p[t]`. */
-  const viewOf = (params: TEBNParams, shape: Shape, batch: number) => ({
-    outer: step * batch,
-    channels: numFeatures,
-    inner: sizeOf(shape.slice(shape.length - 2)),
-    gains: { values: flatData(params.p), blockOuter: batch },
-  })
-
-  return {
+  return batchNormLayer<TEBNParams>({
     name,
+    channels: numFeatures,
+    eps,
+    momentum,
     outputShape: (shape) => E.map(() => shape)(batchOf(shape)),
-    init: (_key, shape, dtype = 'float32') =>
-      E.map(() => ({
-        params: {
-          weight: full([numFeatures], 1, dtype),
-          bias: zeros([numFeatures], dtype),
-          p: full([step], 1, dtype),
-        },
-        state: initialStats(numFeatures, dtype),
-        outputShape: shape,
-      }))(batchOf(shape)),
-    apply: (params, state, input, ctx) => {
-      const ok = checkBatchNormArgs(name, numFeatures, input, params, state)
-      if (E.isLeft(ok)) return ok
-      const p = checkP(params)
-      if (E.isLeft(p)) return p
-      const batch = batchOf(input.shape)
-      if (E.isLeft(batch)) return batch
-      const shape = input.shape
-      const call = {
-        layer: name,
-        backend: backendOf(ctx),
-        x: flatData(input),
-        dtype: dtypeOf(input),
-        ...viewOf(params, shape, batch.right),
-        training: ctx.training,
-        eps,
-        momentum,
-      }
-      return pipe(
-        batchNormStep(call, params, state),
-        E.map((r) => ({ output: wrap(r.out, shape), state: r.state })),
-      )
-    },
-    reset: (state) => state,
-    // eval only: the running statistics and p folded into one affine map per channel and step
-    lower: <B>(
-      device: Device<B>,
-      params: TEBNParams,
-      stepShape: Shape,
-      ctx: Ctx,
-    ): DeviceProgram<TEBNState, B> | null => {
-      if (ctx.training || E.isLeft(checkBatchNormParams(name, numFeatures, params))) return null
-      const batch = batchOf(stepShape)
-      if (E.isLeft(checkP(params)) || E.isLeft(batch)) return null
-      const call = { layer: name, ...viewOf(params, stepShape, batch.right), eps }
-      return batchNormEvalProgram(device, call, params, stepShape)
-    },
-  }
+    // both layouts as [T, B, C, H*W] (row-major), time step t the t-th block of B samples
+    view: (shape) => ({ outer: sizeOf(shape.slice(0, shape.length - 3)), inner: sizeOf(shape.slice(-2)), steps: step }),
+    initialWeight: 1,
+    gainSteps: step,
+  })
 }

@@ -17,32 +17,24 @@
  * drops them, always using 1e-5 and 0.1, which are our defaults); the time-aware mode is new;
  * `momentum: null` (PyTorch's cumulative average) is not offered.
  *
- * Device form (`lower`, see `scanOnDevice`): in eval mode (one per-channel affine map); training
- * mode runs on the host.
- *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { pipe } from 'fp-ts/lib/function.js'
-import { backendOf } from '../backend/select.js'
-import type { Device, DeviceProgram } from '../device/device.js'
-import { type LayerError, rejectConfig } from '../errors.js'
-import { configInt, configNumber, expectAxisSize, expectRank } from '../layer/check.js'
-import type { Ctx } from '../layer/context.js'
+import type { LayerError } from '../errors.js'
+import { configBoolean, configInt, configNumber, configObject, expectAxisSize, expectRank } from '../layer/check.js'
+import { rejectConfig } from '../errors.js'
 import type { Layer } from '../layer/layer.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
-import { dtypeOf, flatData, full, sizeOf, wrap, zeros } from '../tensor/tensor.js'
-import {
-  type BatchNormParams,
-  type BatchNormState,
-  batchNormEvalProgram,
-  batchNormStep,
-  checkBatchNormArgs,
-  checkBatchNormParams,
-  initialStats,
-} from './internal/batchNorm.js'
+import { sizeOf } from '../tensor/tensor.js'
+import { type BatchNormParams, type BatchNormState, batchNormLayer } from './internal/batchNorm.js'
 
 export type { BatchNormParams, BatchNormState } from './internal/batchNorm.js'
+
+const name = 'ThresholdDependentBatchNorm2d'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
 
 /** ThresholdDependentBatchNorm2d configuration. */
 export interface ThresholdDependentBatchNorm2dConfig {
@@ -65,6 +57,10 @@ export type ThresholdDependentBatchNorm2dParams = BatchNormParams
 /** State: the running statistics. */
 export type ThresholdDependentBatchNorm2dState = BatchNormState
 
+// ---------------------------------------------------------------------------------------------
+// constructor
+// ---------------------------------------------------------------------------------------------
+
 /**
  * Builds a threshold-dependent batch norm. Bad configuration throws a `ConfigError` here.
  *
@@ -83,74 +79,41 @@ export type ThresholdDependentBatchNorm2dState = BatchNormState
 export const thresholdDependentBatchNorm2d = (
   config: ThresholdDependentBatchNorm2dConfig,
 ): Layer<ThresholdDependentBatchNorm2dParams, ThresholdDependentBatchNorm2dState, Axes, Axes> => {
-  const name = 'ThresholdDependentBatchNorm2d'
-  const numFeatures = configInt(name, 'config.numFeatures', config.numFeatures)
-  const alpha = configNumber(name, 'config.alpha', config.alpha)
-  const threshold = configNumber(name, 'config.threshold', config.threshold ?? 0.5)
-  const eps = configNumber(name, 'config.eps', config.eps ?? 1e-5, { min: 0, minExclusive: true })
-  const momentum = configNumber(name, 'config.momentum', config.momentum ?? 0.1, { min: 0, max: 1 })
-  const timeAware = config.timeAware ?? false
-  if (typeof timeAware !== 'boolean') rejectConfig(name, 'config.timeAware', 'a boolean', timeAware)
+  const c = configObject<ThresholdDependentBatchNorm2dConfig>(name, config, true)
+  const numFeatures = configInt(name, 'config.numFeatures', c.numFeatures)
+  const alpha = configNumber(name, 'config.alpha', c.alpha)
+  const threshold = configNumber(name, 'config.threshold', c.threshold ?? 0.5)
+  const eps = configNumber(name, 'config.eps', c.eps ?? 1e-5, { min: 0, minExclusive: true })
+  const momentum = configNumber(name, 'config.momentum', c.momentum ?? 0.1, { min: 0, max: 1 })
+  const timeAware = configBoolean(name, 'config.timeAware', c.timeAware ?? false)
+  const initialWeight = alpha * threshold
+  if (!Number.isFinite(initialWeight)) {
+    rejectConfig(name, 'config.alpha', 'alpha * threshold finite (the initial weight)', `${alpha} * ${threshold}`)
+  }
   const rank = timeAware ? 5 : 4
-  const axes = timeAware ? '[T, N, C, H, W]' : '[N, C, H, W]'
   const channelAxis = rank - 3
 
-  const checkInput = (shape: Shape): E.Either<LayerError, Shape> =>
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
+
+  const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
     E.chain((s: Shape) => expectAxisSize(name, 'input', s, channelAxis, numFeatures, 'channels (numFeatures)'))(
-      expectRank(name, 'input', shape, rank, axes),
+      expectRank(name, 'input', shape, rank, timeAware ? '[T, N, C, H, W]' : '[N, C, H, W]'),
     )
 
-  /** `[T, N]` (time-aware) or `[N]` before the channel axis, as one "outer" axis (data is row-major); H*W after. */
-  const viewOf = (shape: Shape): { readonly outer: number; readonly inner: number } => ({
-    outer: sizeOf(shape.slice(0, channelAxis)),
-    inner: sizeOf(shape.slice(channelAxis + 1)),
-  })
-
-  return {
+  return batchNormLayer<ThresholdDependentBatchNorm2dParams>({
     name,
-    outputShape: checkInput,
-    init: (_key, shape, dtype = 'float32') =>
-      E.map((s: Shape) => ({
-        params: { weight: full([numFeatures], alpha * threshold, dtype), bias: zeros([numFeatures], dtype) },
-        state: initialStats(numFeatures, dtype),
-        outputShape: s,
-      }))(checkInput(shape)),
-    apply: (params, state, input, ctx) => {
-      const ok = checkBatchNormArgs(name, numFeatures, input, params, state)
-      if (E.isLeft(ok)) return ok
-      const shaped = checkInput(input.shape)
-      if (E.isLeft(shaped)) return shaped
-      const shape = input.shape
-      const { outer, inner } = viewOf(shape)
-      const call = {
-        layer: name,
-        backend: backendOf(ctx),
-        x: flatData(input),
-        dtype: dtypeOf(input),
-        outer,
-        channels: numFeatures,
-        inner,
-        training: ctx.training,
-        eps,
-        momentum,
-      }
-      return pipe(
-        batchNormStep(call, params, state),
-        E.map((r) => ({ output: wrap(r.out, shape), state: r.state })),
-      )
-    },
-    reset: (state) => state,
-    // eval only: the running statistics folded into one per-channel affine map
-    lower: <B>(
-      device: Device<B>,
-      params: ThresholdDependentBatchNorm2dParams,
-      stepShape: Shape,
-      ctx: Ctx,
-    ): DeviceProgram<ThresholdDependentBatchNorm2dState, B> | null => {
-      if (ctx.training || E.isLeft(checkBatchNormParams(name, numFeatures, params))) return null
-      if (E.isLeft(checkInput(stepShape))) return null
-      const call = { layer: name, ...viewOf(stepShape), channels: numFeatures, eps }
-      return batchNormEvalProgram(device, call, params, stepShape)
-    },
-  }
+    channels: numFeatures,
+    eps,
+    momentum,
+    outputShape,
+    // [T, N] (time-aware) or [N] before the channel axis are one "outer" axis; H*W after
+    view: (shape) => ({
+      outer: sizeOf(shape.slice(0, channelAxis)),
+      inner: sizeOf(shape.slice(channelAxis + 1)),
+      steps: 1,
+    }),
+    initialWeight,
+  })
 }

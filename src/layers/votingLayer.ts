@@ -7,22 +7,24 @@
  * Shapes: `[..., L]` in, `[..., floor(L / voterNum)]` out (BrainCog: `[N, voterNum * C]` to
  * `[N, C]`). No params, no state.
  *
- * Device form (`lower`, see `scanOnDevice`): always, `groupMean` on the device.
- *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { backendOf } from '../backend/select.js'
-import type { Device, DeviceProgram } from '../device/device.js'
 import { fail, type LayerError } from '../errors.js'
-import { configChoice, configInt, expectMinRank, showShape } from '../layer/check.js'
+import { DeviceTensor } from '../kernel/device.js'
+import { configChoice, configInt, configObject, expectMinRank, showShape } from '../layer/check.js'
+import { defineLayer } from '../layer/define.js'
 import type { Layer, NoParams, NoState } from '../layer/layer.js'
-import { none } from '../layer/layer.js'
+import { empty } from '../layer/layer.js'
+import { record } from '../layer/schema.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
-import { statelessProgram } from './internal/deviceState.js'
+import { sizeOf } from '../tensor/tensor.js'
 
 const name = 'VotingLayer'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
 
 /** VotingLayer configuration. */
 export interface VotingLayerConfig {
@@ -34,6 +36,10 @@ export interface VotingLayerConfig {
    */
   readonly remainder?: 'drop' | 'error'
 }
+
+// ---------------------------------------------------------------------------------------------
+// constructor
+// ---------------------------------------------------------------------------------------------
 
 /**
  * Builds a VotingLayer: the mean of each consecutive group of `voterNum` values along the last
@@ -50,8 +56,13 @@ export interface VotingLayerConfig {
  * orThrow(vote.apply({}, {}, tensor([1, 0, 1, 1, 0, 0], [1, 6]), evaluate())).output // [[0.5, 1, 0]]
  */
 export const votingLayer = (config: VotingLayerConfig): Layer<NoParams, NoState, Axes, Axes> => {
-  const voterNum = configInt(name, 'config.voterNum', config.voterNum)
-  const remainder = configChoice(name, 'config.remainder', config.remainder ?? 'drop', ['drop', 'error'] as const)
+  const c = configObject<VotingLayerConfig>(name, config, true)
+  const voterNum = configInt(name, 'config.voterNum', c.voterNum)
+  const remainder = configChoice(name, 'config.remainder', c.remainder ?? 'drop', ['drop', 'error'] as const)
+
+  // -------------------------------------------------------------------------------------------
+  // layer
+  // -------------------------------------------------------------------------------------------
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
     const rank = expectMinRank(name, 'input', shape, 1, '[..., voterNum * C]')
@@ -66,29 +77,17 @@ export const votingLayer = (config: VotingLayerConfig): Layer<NoParams, NoState,
     return E.right([...shape.slice(0, -1), Math.floor(length / voterNum)])
   }
 
-  /** The input seen as `[rows, length]` rows of voters, as `groupMean` takes it. */
-  const rowsOf = (shape: Shape): { readonly rows: number; readonly length: number } => {
-    const length = shape[shape.length - 1]
-    return { rows: sizeOf(shape) / length, length }
-  }
-
-  return {
+  return defineLayer<NoParams, NoState>({
     name,
     outputShape,
-    init: (_key, shape) => E.map((out: Shape) => ({ params: none, state: none, outputShape: out }))(outputShape(shape)),
-    apply: (_params, state, input, ctx) =>
-      E.map((out: Shape) => {
-        const { rows, length } = rowsOf(input.shape)
-        const y = alloc(rows * out[out.length - 1], dtypeOf(input))
-        backendOf(ctx).groupMean(y, flatData(input), rows, length, voterNum)
-        return { output: wrap(y, out), state }
-      })(outputShape(input.shape)),
-    reset: (state) => state,
-    lower: <B>(device: Device<B>, _params: NoParams, stepShape: Shape): DeviceProgram<NoState, B> | null => {
-      const out = outputShape(stepShape)
-      if (E.isLeft(out)) return null
-      const { rows, length } = rowsOf(stepShape)
-      return statelessProgram<NoState, B>(device, out.right, (x) => device.groupMean(x, rows, length, voterNum))
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    run: (d, _params, state, x) => {
+      const length = x.shape[x.shape.length - 1]
+      const rows = sizeOf(x.shape) / length
+      const y = d.groupMean(x.buffer, { rows, length, size: voterNum })
+      return { output: new DeviceTensor(y, [...x.shape.slice(0, -1), Math.floor(length / voterNum)]), state }
     },
-  }
+  })
 }

@@ -3,19 +3,20 @@
  * the average counts padding cells, `count_include_pad=True`) and nearest upsampling. They are
  * what BrainCog's LIPool and SMaxPool wrap (their `child`), and public ops in their own right.
  *
- * Max and average pooling share one windowing kernel, `backend.pool2d`; the ops validate their
- * arguments (naming the op and the argument) and then call it, so any backend slots in.
+ * Max and average pooling share one windowing kernel, `pool2d`; the ops validate their
+ * arguments (naming the op and the argument) and then call it on the chosen device.
  *
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { Backend, PoolWindow } from '../backend/backend.js'
-import { pooledSize } from '../backend/backend.js'
-import { cpu } from '../backend/cpu/index.js'
 import { ConfigError, describe, fail, type LayerError } from '../errors.js'
-import { showShape } from '../layer/check.js'
+import type { Device } from '../kernel/device.js'
+import { DeviceTensor } from '../kernel/device.js'
+import { type PoolMode, type PoolWindow, pooledSize } from '../kernel/kernels.js'
+import { expectTensor, guardAllocation, showShape } from '../layer/check.js'
+import { resolveBackend } from '../layer/context.js'
+import { Session } from '../layer/run.js'
 import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -24,14 +25,17 @@ import { alloc, dtypeOf, flatData, sizeOf, wrap } from '../tensor/tensor.js'
 /** The pooling operations a {@link PoolSpec} can name (BrainCog's `child` modules). */
 export type PoolOp = 'maxPool2d' | 'avgPool2d'
 
-/** A square pooling window: PyTorch's `kernel_size`, `stride`, `padding` as single integers. */
+/** A size for both spatial axes, or `[height, width]` (PyTorch's int or pair). */
+export type Size2 = number | readonly [number, number]
+
+/** A pooling window: PyTorch's `kernel_size`, `stride`, `padding`, each one integer or `[h, w]`. */
 export interface PoolOptions {
-  /** Window side, an integer >= 1. */
-  readonly kernelSize: number
-  /** Step between windows, an integer >= 1 (default `kernelSize`, as in PyTorch). */
-  readonly stride?: number
-  /** Implicit padding on every side, an integer in [0, kernelSize / 2] (default 0). */
-  readonly padding?: number
+  /** Window size, integers >= 1. */
+  readonly kernelSize: Size2
+  /** Step between windows, integers >= 1 (default `kernelSize`, as in PyTorch). */
+  readonly stride?: Size2
+  /** Implicit padding on each side, integers in [0, kernelSize / 2] (default 0). */
+  readonly padding?: Size2
 }
 
 /**
@@ -43,23 +47,26 @@ export interface PoolSpec extends PoolOptions {
   readonly op: PoolOp
 }
 
-/** A validated {@link PoolSpec} with its defaults filled in. */
+/** A validated {@link PoolSpec}: the operation and its window. */
 export interface ResolvedPoolSpec {
   /** Max or average pooling. */
   readonly op: PoolOp
-  /** Window size on both axes. */
-  readonly kernelSize: number
-  /** Step between windows on both axes. */
-  readonly stride: number
-  /** Cells of padding on each side. */
-  readonly padding: number
+  /** The window, defaults filled in. */
+  readonly window: PoolWindow
 }
 
 // ---------------------------------------------------------------------------------------------
 // validation
 // ---------------------------------------------------------------------------------------------
 
-const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min
+const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min
+
+/** A `Size2` as `[h, w]`, or undefined when it is not integers >= min. */
+const pair = (v: unknown, min: number): readonly [number, number] | undefined => {
+  if (isInt(v, min)) return [v, v]
+  if (Array.isArray(v) && v.length === 2 && isInt(v[0], min) && isInt(v[1], min)) return [v[0], v[1]]
+  return undefined
+}
 
 /**
  * Checks a pool spec and fills in its defaults; errors name `layer` and `argument` (e.g.
@@ -74,25 +81,28 @@ export const checkPoolSpec = (
   if (typeof spec !== 'object' || spec === null) {
     return fail(layer, argument, '{ op, kernelSize, stride?, padding? }', describe(spec))
   }
-  const s = spec as Record<string, unknown>
+  const s = spec as Readonly<Record<string, unknown>>
   if (s.op !== 'maxPool2d' && s.op !== 'avgPool2d') {
     return fail(layer, `${argument}.op`, 'one of "maxPool2d", "avgPool2d"', describe(s.op))
   }
-  if (!isInt(s.kernelSize, 1)) return fail(layer, `${argument}.kernelSize`, 'an integer >= 1', describe(s.kernelSize))
-  const kernelSize = s.kernelSize
-  const stride = s.stride ?? kernelSize
-  if (!isInt(stride, 1)) return fail(layer, `${argument}.stride`, 'an integer >= 1', describe(s.stride))
-  const padding = s.padding ?? 0
-  if (!isInt(padding, 0)) return fail(layer, `${argument}.padding`, 'an integer >= 0', describe(s.padding))
-  if (padding > kernelSize / 2) {
-    return fail(
-      layer,
-      `${argument}.padding`,
-      `at most half the window (kernelSize ${kernelSize} allows <= ${Math.floor(kernelSize / 2)})`,
-      String(padding),
-    )
+  const kernel = pair(s.kernelSize, 1)
+  if (kernel === undefined) return fail(layer, `${argument}.kernelSize`, 'an integer >= 1 or [h, w]', describe(s.kernelSize))
+  const stride = s.stride === undefined ? kernel : pair(s.stride, 1)
+  if (stride === undefined) return fail(layer, `${argument}.stride`, 'an integer >= 1 or [h, w]', describe(s.stride))
+  const padding = s.padding === undefined ? ([0, 0] as const) : pair(s.padding, 0)
+  if (padding === undefined) return fail(layer, `${argument}.padding`, 'an integer >= 0 or [h, w]', describe(s.padding))
+  if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
+    return fail(layer, `${argument}.padding`, `at most half the window ([${kernel.join(', ')}])`, describe(s.padding))
   }
-  return E.right({ op: s.op, kernelSize, stride, padding })
+  const window = {
+    kernelH: kernel[0],
+    kernelW: kernel[1],
+    strideH: stride[0],
+    strideW: stride[1],
+    padH: padding[0],
+    padW: padding[1],
+  }
+  return E.right({ op: s.op, window })
 }
 
 /**
@@ -101,7 +111,7 @@ export const checkPoolSpec = (
  *
  * @example
  * import { poolSpec } from 'braincog-fn'
- * poolSpec({ op: 'maxPool2d', kernelSize: 2 }) // { op: 'maxPool2d', kernelSize: 2, stride: 2, padding: 0 }
+ * poolSpec({ op: 'maxPool2d', kernelSize: 2 }).window // { kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0 }
  * // poolSpec({ op: 'maxPool2d', kernelSize: 2, padding: 2 }) throws ConfigError (padding over half the window)
  */
 export const poolSpec = (spec: PoolSpec, layer = 'poolSpec', argument = 'spec'): ResolvedPoolSpec => {
@@ -110,39 +120,26 @@ export const poolSpec = (spec: PoolSpec, layer = 'poolSpec', argument = 'spec'):
   return r.right
 }
 
-/** The kernel's window for a resolved spec (square window, same stride and padding on both axes). */
-export const poolWindow = (spec: ResolvedPoolSpec): PoolWindow => ({
-  kernelH: spec.kernelSize,
-  kernelW: spec.kernelSize,
-  strideH: spec.stride,
-  strideW: spec.stride,
-  padH: spec.padding,
-  padW: spec.padding,
-})
+/** The kernel's mode for an operation. */
+export const poolMode = (op: PoolOp): PoolMode => (op === 'maxPool2d' ? 'max' : 'avg')
 
 /**
- * The output shape of pooling `[N, C, H, W]` with a resolved spec, or why that input cannot be
+ * The output shape of pooling `[N, C, H, W]` with a window, or why that input cannot be
  * pooled: wrong rank, empty image, or a window larger than the padded image.
  */
-export const pooledShape = (
-  layer: string,
-  argument: string,
-  shape: Shape,
-  spec: ResolvedPoolSpec,
-): E.Either<LayerError, Shape> => {
+export const pooledShape = (layer: string, argument: string, shape: Shape, w: PoolWindow): E.Either<LayerError, Shape> => {
   if (shape.length !== 4) return fail(layer, argument, 'rank 4 [N, C, H, W]', showShape(shape))
-  const [n, c, h, w] = shape
-  if (h < 1 || w < 1) return fail(layer, argument, 'H >= 1 and W >= 1', showShape(shape))
-  const padded = (d: number): number => d + 2 * spec.padding
-  if (padded(h) < spec.kernelSize || padded(w) < spec.kernelSize) {
+  const [n, c, h, wd] = shape
+  if (h < 1 || wd < 1) return fail(layer, argument, 'H >= 1 and W >= 1', showShape(shape))
+  if (h + 2 * w.padH < w.kernelH || wd + 2 * w.padW < w.kernelW) {
     return fail(
       layer,
       argument,
-      `H + 2*padding and W + 2*padding >= kernelSize ${spec.kernelSize} (padding ${spec.padding})`,
+      `H + 2*padding >= ${w.kernelH} and W + 2*padding >= ${w.kernelW} (the window)`,
       showShape(shape),
     )
   }
-  const [oh, ow] = pooledSize(h, w, poolWindow(spec))
+  const [oh, ow] = pooledSize(h, wd, w)
   return E.right([n, c, oh, ow])
 }
 
@@ -150,27 +147,43 @@ export const pooledShape = (
 // operations
 // ---------------------------------------------------------------------------------------------
 
+/** One kernel call from a host tensor on `device`: uploaded, run, read back, freed. */
+const runOp = <B>(device: Device<B>, x: Tensor, shape: Shape, body: (xb: B) => B): Tensor => {
+  const session = new Session(device)
+  try {
+    return session.output(new DeviceTensor(body(session.upload(x)), shape))
+  } finally {
+    session.close()
+  }
+}
+
 /**
- * Pools `[N, C, H, W]` with the operation a {@link PoolSpec} names; the output keeps the input's
- * dtype. Strided views are read as their contiguous copies; the input is never modified.
+ * Pools `[N, C, H, W]` with the operation a {@link PoolSpec} names, on `backend` (default: as
+ * `apply`'s); the output keeps the input's dtype. Strided views are read as their contiguous
+ * copies; the input is never modified.
  *
  * @example
  * import { orThrow, pool2d, tensor, toNested } from 'braincog-fn'
  * const x = tensor([1, 2, 3, 4], [1, 1, 2, 2])
  * toNested(orThrow(pool2d(x, { op: 'avgPool2d', kernelSize: 2 }))) // [[[[2.5]]]]
  */
-export const pool2d = (x: Tensor, spec: PoolSpec, backend: Backend = cpu): E.Either<LayerError, Tensor<Rank4>> => {
+export const pool2d = (x: Tensor, spec: PoolSpec, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> => {
   // errors name the op the caller asked for, or `pool2d` when that is not a pooling op
-  const op = spec?.op === 'maxPool2d' || spec?.op === 'avgPool2d' ? spec.op : 'pool2d'
+  const asked = (spec as Partial<PoolSpec> | undefined)?.op
+  const op = asked === 'maxPool2d' || asked === 'avgPool2d' ? asked : 'pool2d'
   const resolved = checkPoolSpec(op, 'options', spec)
   if (E.isLeft(resolved)) return resolved
-  const outShape = pooledShape(op, 'input', x.shape, resolved.right)
-  if (E.isLeft(outShape)) return outShape
-  const [n, c, h, w] = x.shape
-  const out = alloc(sizeOf(outShape.right), dtypeOf(x))
-  const mode = resolved.right.op === 'maxPool2d' ? 'max' : 'avg'
-  backend.pool2d(out, flatData(x), n * c, h, w, poolWindow(resolved.right), mode)
-  return E.right(wrap(out, outShape.right) as Tensor<Rank4>)
+  const input = expectTensor(op, 'input', x)
+  if (E.isLeft(input)) return input
+  const { window } = resolved.right
+  return E.chain((out: Shape) =>
+    guardAllocation(op, 'input', () => {
+      const [n, c, height, width] = input.right.shape
+      const attrs = { planes: n * c, height, width, window, mode: poolMode(resolved.right.op) }
+      const d = resolveBackend({ backend })
+      return E.right(runOp(d, input.right, out, (xb) => d.pool2d(xb, attrs)) as Tensor<Rank4>)
+    }),
+  )(pooledShape(op, 'input', input.right.shape, window))
 }
 
 /**
@@ -182,27 +195,21 @@ export const pool2d = (x: Tensor, spec: PoolSpec, backend: Backend = cpu): E.Eit
  * const x = tensor([1, 5, 3, 4], [1, 1, 2, 2])
  * toNested(orThrow(maxPool2d(x, { kernelSize: 2 }))) // [[[[5]]]]
  */
-export const maxPool2d = (
-  x: Tensor,
-  options: PoolOptions,
-  backend: Backend = cpu,
-): E.Either<LayerError, Tensor<Rank4>> => pool2d(x, { ...options, op: 'maxPool2d' }, backend)
+export const maxPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> =>
+  pool2d(x, { ...options, op: 'maxPool2d' }, backend)
 
 /**
  * Average pooling of `[N, C, H, W]`, PyTorch's `F.avg_pool2d` with its defaults: floor mode,
  * and padding cells count in the divisor (`count_include_pad=True`), so the divisor is always
- * `kernelSize * kernelSize`.
+ * the window's area.
  *
  * @example
  * import { avgPool2d, orThrow, tensor, toNested } from 'braincog-fn'
  * const x = tensor([4], [1, 1, 1, 1])
  * toNested(orThrow(avgPool2d(x, { kernelSize: 2, stride: 1, padding: 1 }))) // [[[[1, 1], [1, 1]]]]
  */
-export const avgPool2d = (
-  x: Tensor,
-  options: PoolOptions,
-  backend: Backend = cpu,
-): E.Either<LayerError, Tensor<Rank4>> => pool2d(x, { ...options, op: 'avgPool2d' }, backend)
+export const avgPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> =>
+  pool2d(x, { ...options, op: 'avgPool2d' }, backend)
 
 /**
  * Nearest upsampling of `[N, C, H, W]` by an integer `factor` on both spatial axes, giving
@@ -213,17 +220,21 @@ export const avgPool2d = (
  * import { orThrow, tensor, toNested, upsampleNearest } from 'braincog-fn'
  * toNested(orThrow(upsampleNearest(tensor([1, 2], [1, 1, 1, 2]), 2))) // [[[[1, 1, 2, 2], [1, 1, 2, 2]]]]
  */
-export const upsampleNearest = (
-  x: Tensor,
-  factor: number,
-  backend: Backend = cpu,
-): E.Either<LayerError, Tensor<Rank4>> => {
+export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> => {
   const op = 'upsampleNearest'
-  if (!isInt(factor, 1)) return fail(op, 'factor', 'an integer >= 1', describe(factor))
-  if (x.shape.length !== 4) return fail(op, 'input', 'rank 4 [N, C, H, W]', showShape(x.shape))
-  const [n, c, h, w] = x.shape
-  const outShape = [n, c, h * factor, w * factor] as const
-  const out = alloc(sizeOf(outShape), dtypeOf(x))
-  backend.upsampleNearest(out, flatData(x), n * c, h, w, factor)
-  return E.right(wrap(out, outShape))
+  if (!isInt(factor, 1) || factor > 65536) return fail(op, 'factor', 'an integer in [1, 65536]', describe(factor))
+  const input = expectTensor(op, 'input', x)
+  if (E.isLeft(input)) return input
+  if (input.right.shape.length !== 4) return fail(op, 'input', 'rank 4 [N, C, H, W]', showShape(input.right.shape))
+  const [n, c, height, width] = input.right.shape
+  const outShape = [n, c, height * factor, width * factor] as const
+  if (!Number.isSafeInteger(n * c * height * width * factor * factor)) {
+    return fail(op, 'factor', 'an output size below 2^53', `${factor} for ${showShape(input.right.shape)}`)
+  }
+  return guardAllocation(op, 'factor', () => {
+    const d = resolveBackend({ backend })
+    return E.right(
+      runOp(d, input.right, outShape, (xb) => d.upsampleNearest(xb, { planes: n * c, height, width, factor })) as Tensor<Rank4>,
+    )
+  })
 }

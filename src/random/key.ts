@@ -9,7 +9,8 @@
  * @module
  */
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
-import { uniformFill } from '../backend/cpu/random.js'
+import { uniformFill } from './uniform.js'
+import { describe } from '../errors.js'
 import type { DType, Data } from '../tensor/tensor.js'
 import { alloc } from '../tensor/tensor.js'
 
@@ -21,8 +22,12 @@ export type Key = readonly [number, number, number, number] & {
   readonly [keyBrand]: true
 }
 
+/** More keys than this from one split would be a mistake (and an allocation that fails). */
+const MAX_SPLIT = 2 ** 24
+
 const SPLIT_DOMAIN = 0x5851f42d
 const FOLD_DOMAIN = 0x2545f491
+const WIDE_DOMAIN = 0x1b873593
 
 /** Murmur3's 32-bit finaliser: a bijection with full avalanche. */
 const mix32 = (h: number): number => {
@@ -40,8 +45,13 @@ const hashWords = (words: readonly number[]): number => {
   return h
 }
 
+/** `index` as hashed words: int32 indices as one word (the keys they always gave), others as two. */
+const indexWords = (index: number): readonly number[] =>
+  index === (index | 0) ? [index | 0] : [index % 2 ** 32 >>> 0, Math.floor(index / 2 ** 32) | 0, WIDE_DOMAIN]
+
 const derive = (parent: Key, domain: number, index: number): Key => {
-  const words = [0, 1, 2, 3].map((lane) => hashWords([parent[0], parent[1], parent[2], parent[3], domain, index, lane]))
+  const tail = indexWords(index)
+  const words = [0, 1, 2, 3].map((lane) => hashWords([parent[0], parent[1], parent[2], parent[3], domain, ...tail, lane]))
   // xoroshiro's all-zero state is a fixed point; astronomically unlikely, but never allow it.
   if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0) words[0] = 1
   return Object.freeze(words) as unknown as Key
@@ -56,7 +66,7 @@ const derive = (parent: Key, domain: number, index: number): Key => {
  * uniform(k, 3) // the same three floats in [0, 1) on every call
  */
 export const key = (seed: number): Key => {
-  if (!Number.isSafeInteger(seed)) throw new RangeError(`key: seed: expected a safe integer, got ${seed}`)
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`key: seed: expected a safe integer, got ${describe(seed)}`)
   const g = xoroshiro128plus(seed | 0)
   // fold in the high bits so seeds that differ only above bit 31 give different keys
   const low = Object.freeze(g.getState().map((w) => w >>> 0)) as unknown as Key
@@ -71,7 +81,10 @@ export const key = (seed: number): Key => {
  * const [a, b] = split(key(0))
  */
 export const split = (k: Key, n = 2): readonly Key[] => {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`split: n: expected an integer >= 0, got ${n}`)
+  checkKey('split', k)
+  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SPLIT) {
+    throw new RangeError(`split: n: expected an integer in [0, ${MAX_SPLIT}], got ${describe(n)}`)
+  }
   return Array.from({ length: n }, (_, i) => derive(k, SPLIT_DOMAIN, i))
 }
 
@@ -84,8 +97,9 @@ export const split = (k: Key, n = 2): readonly Key[] => {
  * const stepKey = foldIn(key(0), 7)
  */
 export const foldIn = (k: Key, data: number): Key => {
-  if (!Number.isInteger(data)) throw new RangeError(`foldIn: data: expected an integer, got ${data}`)
-  return derive(k, FOLD_DOMAIN, data | 0)
+  checkKey('foldIn', k)
+  if (!Number.isSafeInteger(data)) throw new RangeError(`foldIn: data: expected a safe integer, got ${describe(data)}`)
+  return derive(k, FOLD_DOMAIN, data)
 }
 
 /** The key's four uint32 words (to store or log it). */
@@ -93,10 +107,24 @@ export const keyData = (k: Key): readonly number[] => [k[0], k[1], k[2], k[3]]
 
 /** Rebuilds a key from {@link keyData}. */
 export const keyFromData = (words: readonly number[]): Key => {
-  if (words.length !== 4 || words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
-    throw new RangeError(`keyFromData: expected four uint32 words, got [${words.join(', ')}]`)
+  if (!isKey(words)) {
+    throw new RangeError(`keyFromData: words: expected four uint32 words, not all 0, got ${describe(words)}`)
   }
   return Object.freeze(words.slice()) as unknown as Key
+}
+
+/**
+ * True for a valid key's value: four uint32 words, not all zero (xoroshiro's fixed point, which
+ * draws only zeros). `JSON.parse(JSON.stringify(k))` of a key is one.
+ */
+export const isKey = (v: unknown): v is Key =>
+  Array.isArray(v) &&
+  v.length === 4 &&
+  v.every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffffffff) &&
+  v.some((w) => w !== 0)
+
+const checkKey = (fn: string, k: unknown): void => {
+  if (!isKey(k)) throw new RangeError(`${fn}: k: expected a key (key(seed)), got ${describe(k)}`)
 }
 
 /**
@@ -105,6 +133,11 @@ export const keyFromData = (words: readonly number[]): Key => {
  * (a dropout mask or a winner does not flip with the precision).
  */
 export const uniform = (k: Key, n: number, dtype: DType = 'float32'): Data => {
+  checkKey('uniform', k)
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`uniform: n: expected an integer >= 0, got ${describe(n)}`)
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw new RangeError(`uniform: dtype: expected 'float32' or 'float64', got ${describe(dtype)}`)
+  }
   const out = alloc(n, dtype)
   // the reference kernel; backends' `uniformFill` (layers draw through it) give the same bits
   uniformFill(out, k)

@@ -1,36 +1,52 @@
 /**
- * The CPU backend: readable JavaScript reference kernels. Every other backend is tested
- * against these.
+ * The CPU backend: readable JavaScript reference kernels, destination-first. Every other
+ * backend is tested against these.
  *
  * @module
  */
-import type { Backend } from '../backend.js'
-import { axpy, fire, mul } from './elementwise.js'
-import { matmul } from './matmul.js'
-import { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis } from './moments.js'
-import { pool2d, upsampleNearest } from './pool.js'
-import { liPoolStep } from './liPool.js'
-import { maxPool2dBy } from './poolBy.js'
-import { uniformFill } from './random.js'
-import { groupMean, keepMaxAlongAxis, kthLargestAlongAxis } from './select.js'
-
-/** The JavaScript reference backend, the default everywhere. */
-export const cpu: Backend = {
-  name: 'cpu',
-  matmul,
+import type { Device } from '../../kernel/device.js'
+import { type HostKernels, hostDevice } from '../../kernel/host.js'
+import type { Data } from '../../tensor/tensor.js'
+import { axpy, concat, fill, mul, neuron, scale, slice } from './elementwise.js'
+import { matmul, sumAlongAxis } from './linalg.js'
+import {
+  channelAffine,
+  channelScaleShift,
   momentsAlongAxis,
   momentsPerChannel,
   normalizeAlongAxis,
+  runningStats,
+} from './moments.js'
+import { liPoolStep, maxPool2dBy, pool2d, upsampleNearest } from './pool.js'
+import { bernoulliMask, uniform } from './random.js'
+import { groupMean, winnerTakeAll } from './select.js'
+
+/** The reference kernels, destination-first: what `cpu` runs and what other backends fall back to by name. */
+export const cpuKernels: HostKernels = {
+  matmul,
+  sumAlongAxis,
+  momentsAlongAxis,
+  momentsPerChannel,
+  normalizeAlongAxis,
+  channelScaleShift,
   channelAffine,
+  runningStats,
   pool2d,
   maxPool2dBy,
   upsampleNearest,
-  kthLargestAlongAxis,
-  keepMaxAlongAxis,
   liPoolStep,
-  uniformFill,
+  winnerTakeAll,
   groupMean,
   mul,
   axpy,
-  fire,
+  scale,
+  neuron,
+  uniform,
+  bernoulliMask,
+  fill,
+  concat,
+  slice,
 }
+
+/** The JavaScript reference device: host typed arrays, the readable kernels. */
+export const cpu: Device<Data> = hostDevice('cpu', cpuKernels)

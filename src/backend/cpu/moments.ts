@@ -1,15 +1,8 @@
 import type { Data } from '../../tensor/tensor.js'
-import type { Stats } from '../backend.js'
+import type { AxisView, ChannelView, Moments } from '../../kernel/kernels.js'
 
 /** Two-pass mean and biased variance along the middle axis of [outer, axis, inner]. */
-export const momentsAlongAxis = (
-  mean: Stats,
-  variance: Stats,
-  x: Data,
-  outer: number,
-  axis: number,
-  inner: number,
-): void => {
+export const momentsAlongAxis = ({ mean, variance }: Moments<Data>, x: Data, { outer, axis, inner }: AxisView): void => {
   for (let o = 0; o < outer; o++) {
     const base = o * axis * inner
     for (let i = 0; i < inner; i++) {
@@ -29,12 +22,9 @@ export const momentsAlongAxis = (
 
 /** Two-pass per-channel mean and biased variance of [outer, channels, inner]. */
 export const momentsPerChannel = (
-  mean: Stats,
-  variance: Stats,
+  { mean, variance }: Moments<Data>,
   x: Data,
-  outer: number,
-  channels: number,
-  inner: number,
+  { outer, channels, inner }: ChannelView,
 ): void => {
   const count = outer * inner
   for (let c = 0; c < channels; c++) {
@@ -57,18 +47,18 @@ export const momentsPerChannel = (
   }
 }
 
-/** `(x - mean[o, i]) * invStd[o, i] * weight[c] + bias[c]` over [outer, axis, inner]. */
+/** `(x - mean[o, i]) / sqrt(variance[o, i] + eps) * weight[c] + bias[c]` over [outer, axis, inner]. */
 export const normalizeAlongAxis = (
   out: Data,
   x: Data,
-  outer: number,
-  axis: number,
-  inner: number,
-  mean: Stats,
-  invStd: Stats,
+  mean: Data,
+  variance: Data,
   weight: Data,
   bias: Data,
+  { outer, axis, inner, eps }: AxisView & { readonly eps: number },
 ): void => {
+  const invStd = new Float64Array(outer * inner)
+  for (let s = 0; s < invStd.length; s++) invStd[s] = 1 / Math.sqrt(variance[s] + eps)
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < axis; c++) {
       const base = (o * axis + c) * inner
@@ -82,22 +72,58 @@ export const normalizeAlongAxis = (
   }
 }
 
-/** `x * scale[c] + shift[c]` over [outer, channels, inner]. */
+/** Batch-norm folding into per-step, per-channel scale and shift (see `Kernels.channelScaleShift`). */
+export const channelScaleShift = (
+  { scale, shift }: { readonly scale: Data; readonly shift: Data },
+  mean: Data,
+  variance: Data,
+  weight: Data,
+  bias: Data,
+  gains: Data | null,
+  { channels, steps, eps }: { readonly channels: number; readonly steps: number; readonly eps: number },
+): void => {
+  for (let t = 0; t < steps; t++) {
+    const gain = gains === null ? 1 : gains[t]
+    for (let c = 0; c < channels; c++) {
+      const s = weight[c] / Math.sqrt(variance[c] + eps)
+      scale[t * channels + c] = s * gain
+      shift[t * channels + c] = (bias[c] - mean[c] * s) * gain
+    }
+  }
+}
+
+/** `x * scale[t, c] + shift[t, c]` over [outer, channels, inner], outer in `steps` equal blocks. */
 export const channelAffine = (
   out: Data,
   x: Data,
-  outer: number,
-  channels: number,
-  inner: number,
-  scale: Stats,
-  shift: Stats,
+  scale: Data,
+  shift: Data,
+  { outer, channels, inner, steps }: ChannelView & { readonly steps: number },
 ): void => {
+  const block = outer / steps
   for (let o = 0; o < outer; o++) {
+    const row = Math.floor(o / block) * channels
     for (let c = 0; c < channels; c++) {
       const base = (o * channels + c) * inner
-      const a = scale[c]
-      const b = shift[c]
+      const a = scale[row + c]
+      const b = shift[row + c]
       for (let i = 0; i < inner; i++) out[base + i] = x[base + i] * a + b
     }
+  }
+}
+
+/** PyTorch's running-statistics rule, with the unbiased batch variance. */
+export const runningStats = (
+  next: Moments<Data>,
+  runningMean: Data,
+  runningVar: Data,
+  mean: Data,
+  variance: Data,
+  { momentum, count }: { readonly momentum: number; readonly count: number },
+): void => {
+  const correction = count > 1 ? count / (count - 1) : Number.NaN
+  for (let c = 0; c < next.mean.length; c++) {
+    next.mean[c] = (1 - momentum) * runningMean[c] + momentum * mean[c]
+    next.variance[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * correction
   }
 }

@@ -1,15 +1,16 @@
-import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus'
-import type { Data } from '../../tensor/tensor.js'
+import type { Data, DType } from '../../tensor/tensor.js'
+import type { Key } from '../../random/key.js'
+import { uniformFill } from '../../random/uniform.js'
 
-/** 2^-24: a 24-bit integer times this is exact in float32 and float64 alike. */
-const UNIT = 5.960464477539063e-8
+/** Uniform draws from the key, the reference algorithm. */
+export const uniform = (out: Data, { key }: { readonly key: Key }): void => uniformFill(out, key)
 
-/**
- * `out.length` draws of pure-rand's xoroshiro128+ from `state` (a Key's four words), each the
- * low 24 bits of an output times 2^-24. The reference behind `uniform`; the wasm kernel
- * reproduces it bit for bit.
- */
-export const uniformFill = (out: Data, state: readonly number[]): void => {
-  const g = xoroshiro128plusFromState(state)
-  for (let i = 0; i < out.length; i++) out[i] = (g.next() & 0xffffff) * UNIT
+/** `value` where the key's uniform draw is below `keep`, else 0 (draws compared in float64). */
+export const bernoulliMask = (
+  out: Data,
+  { key, keep, value }: { readonly key: Key; readonly keep: number; readonly value: number; readonly dtype: DType },
+): void => {
+  const u = new Float64Array(out.length)
+  uniformFill(u, key)
+  for (let i = 0; i < out.length; i++) out[i] = u[i] < keep ? value : 0
 }

@@ -5,14 +5,15 @@
  *
  * @module
  */
-import type { Backend } from '../backend.js'
+import type { Device } from '../../kernel/device.js'
+import type { Data } from '../../tensor/tensor.js'
 import { cpu } from '../cpu/index.js'
 import { nodeProcess } from './host.js'
 import { loadWasmSync } from './load.js'
 
 export { kernelsUrl, loadWasmBackend } from './load.js'
 
-let cached: { readonly wasm: Backend | undefined } | undefined
+let cached: { readonly wasm: Device<Data> | undefined } | undefined
 
 /**
  * The WebAssembly SIMD backend, compiled once on first use; `undefined` when the binary was
@@ -23,7 +24,7 @@ let cached: { readonly wasm: Backend | undefined } | undefined
  * import { evaluate, wasmBackend } from 'braincog-fn'
  * const ctx = evaluate(wasmBackend()) // the CPU kernels if it is undefined
  */
-export const wasmBackend = (): Backend | undefined => {
+export const wasmBackend = (): Device<Data> | undefined => {
   cached ??= { wasm: loadWasmSync() }
   return cached.wasm
 }
@@ -34,7 +35,7 @@ const requested = (): string | undefined => nodeProcess()?.env?.BRAINCOG_BACKEND
 const warn = (message: string): void => console.warn(`braincog-fn: ${message}; using the cpu kernels`)
 
 /** Reads `BRAINCOG_BACKEND` and what loads; says why when a forced choice cannot be honoured. */
-const choose = (): Backend => {
+const choose = (): Device<Data> => {
   const choice = requested()
   if (choice === 'cpu') return cpu
   if (choice !== undefined && choice !== 'wasm') {
@@ -49,11 +50,11 @@ const choose = (): Backend => {
 }
 
 /** Decided once per process: layers ask on every step, and the environment does not change. */
-let chosen: Backend | undefined
+let chosen: Device<Data> | undefined
 
 /**
  * The backend used when a context names none: `wasm` when available, else `cpu`, unless
  * `BRAINCOG_BACKEND` says otherwise (an unknown value, or `wasm` where it cannot load, warns
  * once and uses `cpu`).
  */
-export const bestBackend = (): Backend => (chosen ??= choose())
+export const bestBackend = (): Device<Data> => (chosen ??= choose())

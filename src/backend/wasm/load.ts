@@ -10,25 +10,27 @@
  *
  * @module
  */
-import type { Backend } from '../backend.js'
-import { backendFrom, type KernelExports } from './backend.js'
+import type { Device } from '../../kernel/device.js'
+import type { Data } from '../../tensor/tensor.js'
+import { wasmDeviceFrom } from './backend.js'
+import type { KernelExports } from './exports.js'
 import { nodeProcess } from './host.js'
 
 /** Where the generated binary lives (next to this module). */
 export const kernelsUrl = (): URL => new URL('./kernels.wasm', import.meta.url)
 
-/** A Backend from a compiled module, or `undefined` if it does not instantiate. */
-export const fromModule = (module: WebAssembly.Module): Backend | undefined => {
+/** The device of a compiled module, or `undefined` if it does not instantiate. */
+export const fromModule = (module: WebAssembly.Module): Device<Data> | undefined => {
   try {
     const instance = new WebAssembly.Instance(module, {})
-    return backendFrom(instance.exports as unknown as KernelExports)
+    return wasmDeviceFrom(instance.exports as unknown as KernelExports)
   } catch {
     return undefined
   }
 }
 
 /** Compiles `bytes` synchronously; `undefined` without SIMD support or on a bad binary. */
-export const fromBytes = (bytes: BufferSource): Backend | undefined => {
+export const fromBytes = (bytes: BufferSource): Device<Data> | undefined => {
   try {
     return fromModule(new WebAssembly.Module(bytes))
   } catch {
@@ -37,7 +39,7 @@ export const fromBytes = (bytes: BufferSource): Backend | undefined => {
 }
 
 /** Reads and compiles a `file:` URL in Node; `undefined` elsewhere or when there is no file. */
-const fromFile = (url: URL): Backend | undefined => {
+const fromFile = (url: URL): Device<Data> | undefined => {
   if (typeof WebAssembly === 'undefined') return undefined
   const fs = nodeProcess()?.getBuiltinModule?.('node:fs')
   if (fs === undefined || url.protocol !== 'file:') return undefined
@@ -49,7 +51,7 @@ const fromFile = (url: URL): Backend | undefined => {
 }
 
 /** The generated binary, compiled synchronously in Node; `undefined` elsewhere or when not built. */
-export const loadWasmSync = (): Backend | undefined => fromFile(kernelsUrl())
+export const loadWasmSync = (): Device<Data> | undefined => fromFile(kernelsUrl())
 
 /**
  * Fetches and compiles the kernels (browsers, or any bytes/URL given), for use as
@@ -62,7 +64,7 @@ export const loadWasmSync = (): Backend | undefined => fromFile(kernelsUrl())
  */
 export const loadWasmBackend = async (
   source: URL | string | BufferSource = kernelsUrl(),
-): Promise<Backend | undefined> => {
+): Promise<Device<Data> | undefined> => {
   try {
     if (typeof source !== 'string' && !(source instanceof URL)) return fromModule(await WebAssembly.compile(source))
     const url = new URL(source, import.meta.url)

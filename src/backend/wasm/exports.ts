@@ -1,0 +1,31 @@
+/**
+ * The exports of the compiled asm/kernels.ts, by name and arity. Pointers are byte offsets into
+ * the module's memory. `test/wasm/exports.test.ts` checks this table against the compiled module,
+ * so the two cannot drift apart unnoticed.
+ *
+ * @module
+ */
+
+/** Each export's number of parameters. */
+export const exportArity = {
+  matmulScratchBytes: 3,
+  matmul: 8,
+  mul: 4,
+  axpy: 5,
+  pool2d: 12,
+  upsampleNearest: 6,
+  momentsAlongAxis: 6,
+  momentsPerChannel: 6,
+  normalizeAlongAxis: 11,
+  channelAffine: 8,
+  maxAlongAxis: 5,
+  keepMaxAlongAxis: 7,
+  liPoolStep: 9,
+  uniformFill: 3,
+  groupMean: 5,
+} as const
+
+/** The instantiated module's exports. */
+export type KernelExports = { readonly [K in keyof typeof exportArity]: (...args: number[]) => number } & {
+  readonly memory: WebAssembly.Memory
+}

@@ -1,0 +1,187 @@
+/**
+ * How each kernel runs in WebAssembly: one row per ported kernel, saying which export to call
+ * with which pointers, how much scratch it needs, and how a call splits into independent slices.
+ * Kernels without a row are listed in {@link unported} and run the JavaScript reference; the
+ * types make the two lists cover every kernel exactly once, so a new kernel is a compile error
+ * here until it has a row or is listed.
+ *
+ * Every row is float32-only (the wrapper runs float64 data on the reference); a row's `when`
+ * narrows it further (the transposed matmul, WTALayer's k > 1).
+ *
+ * @module
+ */
+import type { KernelName } from '../../kernel/kernels.js'
+import { pooledSize } from '../../kernel/kernels.js'
+import type { AttrsOf } from '../../kernel/spec.js'
+import type { KernelExports } from './exports.js'
+
+/** An element range `[start, start + count)` of one buffer, or `undefined` for the whole buffer. */
+export type Range = readonly [number, number] | undefined
+
+/** One slice of a call: the ranges of the buffer arguments then of the outputs, and the slice's attributes. */
+export interface Slice<A> {
+  readonly ranges: readonly Range[]
+  readonly attrs: A
+}
+
+/** How a call splits into independent slices (planes, rows, blocks), for bandwidth-bound kernels. */
+export interface Slicing<A> {
+  /** Number of independent items. */
+  readonly items: number
+  /** Bytes of input and output per item. */
+  readonly bytesPerItem: number
+  /** The slice of items `[start, start + count)`. */
+  part(start: number, count: number): Slice<A>
+}
+
+/** How kernel `K` runs in WebAssembly. */
+export interface WasmRow<K extends KernelName> {
+  /** Besides float32 data, when the row applies (default: always). */
+  readonly when?: (attrs: AttrsOf<K>) => boolean
+  /** Scratch bytes for one (slice's) call. */
+  readonly scratch?: (k: KernelExports, attrs: AttrsOf<K>) => number
+  /** Slicing, for kernels whose items are independent. */
+  readonly slices?: (attrs: AttrsOf<K>) => Slicing<AttrsOf<K>>
+  /** Calls the export for one (slice's) call. */
+  readonly call: (k: KernelExports, at: Pointers, attrs: AttrsOf<K>) => void
+}
+
+/** Where one call's data lies in the module's memory. */
+export interface Pointers {
+  /** The outputs, in the order of the kernel's spec. */
+  readonly outs: readonly number[]
+  /** The buffer arguments (0 for a null one). */
+  readonly ins: readonly number[]
+  /** Elements of the first output in this call (or slice). */
+  readonly length: number
+  /** The scratch block. */
+  readonly scratch: number
+  /** Shared by the slices of one call (the generator state of `uniform`). */
+  readonly carry: { words?: Uint32Array }
+}
+
+/** Kernels that run the JavaScript reference on every input (small, rare, or not yet ported). */
+export const unported = [
+  'sumAlongAxis',
+  'channelScaleShift',
+  'runningStats',
+  'maxPool2dBy',
+  'scale',
+  'neuron',
+  'bernoulliMask',
+  'fill',
+  'concat',
+  'slice',
+] as const satisfies readonly KernelName[]
+
+/** Slices of whole items: each buffer either has `per[i]` elements per item or is whole (0). */
+const byItem = <A>(items: number, per: readonly number[], attrs: (count: number) => A): Slicing<A> => ({
+  items,
+  bytesPerItem: 4 * per.reduce((a, b) => a + b, 0),
+  part: (s, c) => ({ ranges: per.map((p) => (p === 0 ? undefined : ([s * p, c * p] as const))), attrs: attrs(c) }),
+})
+
+/** The rows. */
+export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[number]>]: WasmRow<K> } = {
+  matmul: {
+    when: (a) => a.transA !== true && a.transB !== true,
+    scratch: (k, a) => k.matmulScratchBytes(a.m, a.k, a.n),
+    call: (k, { outs: [out], ins: [a, b, bias], scratch }, { m, k: kk, n }) => k.matmul(out, a, b, m, kk, n, bias, scratch),
+  },
+  momentsAlongAxis: {
+    slices: (a) =>
+      byItem(a.outer, [a.axis * a.inner, a.inner, a.inner], (outer) => ({ ...a, outer })),
+    call: (k, { outs: [mean, variance], ins: [x] }, a) => k.momentsAlongAxis(mean, variance, x, a.outer, a.axis, a.inner),
+  },
+  momentsPerChannel: {
+    call: (k, { outs: [mean, variance], ins: [x] }, a) =>
+      k.momentsPerChannel(mean, variance, x, a.outer, a.channels, a.inner),
+  },
+  normalizeAlongAxis: {
+    scratch: (_, a) => 8 * a.outer * a.inner,
+    slices: (a) =>
+      byItem(
+        a.outer,
+        [a.axis * a.inner, a.inner, a.inner, 0, 0, a.axis * a.inner],
+        (outer) => ({ ...a, outer }),
+      ),
+    call: (k, { outs: [out], ins: [x, mean, variance, weight, bias], scratch }, a) =>
+      k.normalizeAlongAxis(out, x, a.outer, a.axis, a.inner, mean, variance, a.eps, weight, bias, scratch),
+  },
+  channelAffine: {
+    // rows of one time step's block share a row of scale and shift: slice by rows within one
+    // step (steps = 1), else by whole blocks
+    slices: (a) => {
+      const block = a.outer / a.steps
+      return a.steps === 1
+        ? byItem(a.outer, [a.channels * a.inner, 0, 0, a.channels * a.inner], (outer) => ({ ...a, outer }))
+        : {
+          items: a.steps,
+          bytesPerItem: 8 * block * a.channels * a.inner,
+          part: (s, c) => ({
+            ranges: [
+              [s * block * a.channels * a.inner, c * block * a.channels * a.inner],
+              [s * a.channels, c * a.channels],
+              [s * a.channels, c * a.channels],
+              [s * block * a.channels * a.inner, c * block * a.channels * a.inner],
+            ],
+            attrs: { ...a, outer: c * block, steps: c },
+          }),
+        }
+    },
+    call: (k, { outs: [out], ins: [x, scale, shift] }, a) =>
+      k.channelAffine(out, x, a.outer, a.channels, a.inner, a.steps, scale, shift),
+  },
+  pool2d: {
+    slices: (a) => {
+      const [oh, ow] = pooledSize(a.height, a.width, a.window)
+      return byItem(a.planes, [a.height * a.width, oh * ow], (planes) => ({ ...a, planes }))
+    },
+    call: (k, { outs: [out], ins: [x] }, { planes, height, width, window: w, mode }) =>
+      k.pool2d(out, x, planes, height, width, w.kernelH, w.kernelW, w.strideH, w.strideW, w.padH, w.padW, mode === 'max' ? 1 : 0),
+  },
+  upsampleNearest: {
+    slices: (a) =>
+      byItem(a.planes, [a.height * a.width, a.height * a.width * a.factor * a.factor], (planes) => ({ ...a, planes })),
+    call: (k, { outs: [out], ins: [x] }, a) => k.upsampleNearest(out, x, a.planes, a.height, a.width, a.factor),
+  },
+  liPoolStep: {
+    slices: (a) => {
+      const plane = a.height * a.width
+      return byItem(a.planes, [plane, plane, plane / (a.k * a.k), plane], (planes) => ({ ...a, planes }))
+    },
+    // a zero pointer tells the kernel there is no sum (the arena never starts at 0)
+    call: (k, { outs: [out, next], ins: [sum, x] }, a) =>
+      k.liPoolStep(out, next, sum, x, a.planes, a.height, a.width, a.k, a.mode === 'max' ? 1 : 0),
+  },
+  winnerTakeAll: {
+    when: (a) => a.k === 1 && !a.exact,
+    scratch: (_, a) => 4 * a.inner,
+    slices: (a) => byItem(a.outer, [a.axis * a.inner, a.axis * a.inner, a.axis * a.inner], (outer) => ({ ...a, outer })),
+    call: (k, { outs: [out], ins: [x, noise], scratch }, a) =>
+      k.keepMaxAlongAxis(out, x, noise, a.outer, a.axis, a.inner, scratch),
+  },
+  groupMean: {
+    slices: (a) =>
+      byItem(a.rows, [a.length, Math.floor(a.length / a.size)], (rows) => ({ ...a, rows })),
+    call: (k, { outs: [out], ins: [x] }, a) => k.groupMean(out, x, a.rows, a.length, a.size),
+  },
+  mul: {
+    call: (k, { outs: [out], ins: [a, b], length }) => k.mul(out, a, b, length),
+  },
+  axpy: {
+    call: (k, { outs: [out], ins: [a, b], length }, { alpha }) => k.axpy(out, a, alpha, b, length),
+  },
+  uniform: {
+    // the generator state lives in the call's scratch and is carried from slice to slice
+    scratch: () => 16,
+    slices: (a) => ({ items: a.length, bytesPerItem: 4, part: (s, c) => ({ ranges: [[s, c]], attrs: { ...a, length: c } }) }),
+    call: (k, { outs: [out], length, scratch, carry }, a) => {
+      const words = (carry.words ??= Uint32Array.from(a.key))
+      const view = new Uint32Array(k.memory.buffer, scratch, 4)
+      view.set(words)
+      k.uniformFill(out, length, scratch)
+      words.set(view)
+    },
+  },
+}

@@ -1,0 +1,91 @@
+/**
+ * Devices: where kernels run and buffers live.
+ *
+ * A {@link Device} is the kernel interface ({@link Kernels}) over buffers `B` plus the few
+ * operations that move values between the host and the device. Every layer's arithmetic is
+ * written once, as a step over a device; `apply` runs that step on a host device (the CPU
+ * reference or the WebAssembly kernels, whose buffers are ordinary typed arrays), a device
+ * scan runs it on any device (a GPU, say), and the gradient tracer runs it on a device that
+ * records each kernel call.
+ *
+ * Ownership: a kernel never frees or changes its arguments; each buffer it returns belongs to
+ * the caller, who frees it when it is no longer needed (on host devices `free` does nothing,
+ * the garbage collector owns host memory).
+ *
+ * @module
+ */
+import type { Data, DType, Shape } from '../tensor/tensor.js'
+import type { KernelName, Kernels } from './kernels.js'
+import { kernelNames, kernelSpecs } from './spec.js'
+
+/** The operations of a device besides its kernels. */
+export interface BufferOps<B> {
+  /** The device's name, e.g. `cpu`, `wasm` or `gpu(webgl2)`. */
+  readonly name: string
+  /** The precision a buffer holds (a GPU holds float32 only). */
+  dtypeOf(buffer: B): DType
+  /** The number of values in a buffer. */
+  lengthOf(buffer: B): number
+  /**
+   * A buffer holding `data`'s values. Host devices borrow `data` without copying (kernels never
+   * write to their arguments), so the caller must leave it unchanged while the buffer is in use.
+   */
+  upload(data: Data): B
+  /**
+   * The buffer's values on the host (the buffer stays valid). Host devices may return the
+   * buffer itself: do not write to the result while the device still uses the buffer.
+   */
+  read(buffer: B): Data
+  /** Frees a buffer; it must not be used again. */
+  free(buffer: B): void
+}
+
+/**
+ * Runs kernel `name` with its positional arguments (buffers, then attributes, as in
+ * {@link Kernels}) and gives its outputs in the order its spec names them.
+ */
+export type RunKernel<B> = (name: KernelName, args: readonly unknown[]) => readonly B[]
+
+/** A set of kernels over buffers `B` that live on one device, and the buffer operations. */
+export interface Device<B = unknown> extends BufferOps<B>, Kernels<B> {
+  /** Every kernel through one entry (what wrappers such as the gradient tracer intercept). */
+  readonly run: RunKernel<B>
+}
+
+/**
+ * A device from its buffer operations and one `run` for every kernel: each kernel method calls
+ * `run` and hands back its single output, or a record of its named outputs.
+ */
+export const deviceFrom = <B>(ops: BufferOps<B>, run: RunKernel<B>): Device<B> => {
+  const methods: Record<string, (...args: readonly unknown[]) => unknown> = {}
+  for (const name of kernelNames) {
+    const names = kernelSpecs[name].outputs
+    methods[name] =
+      names.length === 1
+        ? (...args) => run(name, args)[0]
+        : (...args) => {
+          const outs = run(name, args)
+          return Object.fromEntries(names.map((n, i) => [n, outs[i]]))
+        }
+  }
+  return {
+    name: ops.name,
+    dtypeOf: (b) => ops.dtypeOf(b),
+    lengthOf: (b) => ops.lengthOf(b),
+    upload: (d) => ops.upload(d),
+    read: (b) => ops.read(b),
+    free: (b) => ops.free(b),
+    ...(methods as unknown as Kernels<B>),
+    run,
+  }
+}
+
+/** A buffer together with the shape it holds: how layers pass tensors around on a device. */
+export class DeviceTensor<B = unknown> {
+  constructor(
+    /** The values, flat and row-major. */
+    readonly buffer: B,
+    /** The tensor's shape. */
+    readonly shape: Shape,
+  ) {}
+}

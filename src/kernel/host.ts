@@ -1,0 +1,53 @@
+/**
+ * Host devices: buffers are ordinary typed arrays, and kernels are written destination-first
+ * (`kernel(out, ...arguments)`, the ndarray-ops / gl-matrix convention) so that the arithmetic
+ * never allocates; {@link hostDevice} allocates each call's outputs from the kernel's spec and
+ * hands them to the destination-first kernel.
+ *
+ * @module
+ */
+import type { Data, DType } from '../tensor/tensor.js'
+import { alloc } from '../tensor/tensor.js'
+import { type Device, deviceFrom } from './device.js'
+import type { KernelName, KernelOutputs, Kernels } from './kernels.js'
+import { attrsArg, bufferArgs, kernelSpecs, outputDtype } from './spec.js'
+
+/**
+ * A destination-first host kernel: writes its outputs into `out` (one array, or a record of
+ * named arrays, sized as the kernel's spec says) and nothing else.
+ */
+export type HostKernel<K extends KernelName> = (out: KernelOutputs<K, Data>, ...args: Parameters<Kernels<Data>[K]>) => void
+
+/** One destination-first implementation per kernel: a host backend. */
+export type HostKernels = { readonly [K in KernelName]: HostKernel<K> }
+
+/** `float64` for Float64Array storage, `float32` otherwise. */
+export const hostDtype = (b: Data): DType => (b instanceof Float64Array ? 'float64' : 'float32')
+
+/**
+ * A device over host typed arrays running `kernels`. `upload` borrows the data (no copy) and
+ * `read` returns the buffer itself: both are safe because kernels never write to their
+ * arguments; `free` does nothing.
+ *
+ * @example
+ * import { cpu } from 'braincog-fn'
+ * const a = cpu.upload(new Float32Array([1, 2]))
+ * Array.from(cpu.read(cpu.axpy(a, a, { alpha: 2 }))) // [3, 6]
+ */
+export const hostDevice = (name: string, kernels: HostKernels): Device<Data> =>
+  deviceFrom<Data>(
+    { name, dtypeOf: hostDtype, lengthOf: (b) => b.length, upload: (d) => d, read: (b) => b, free: () => undefined },
+    (kernel, args) => {
+      const spec = kernelSpecs[kernel]
+      const buffers = bufferArgs<Data>(kernel, args)
+      const attrs = attrsArg(kernel, args)
+      const first = buffers.find((b): b is Data => b !== null)
+      const dtype = outputDtype(kernel, attrs, first && hostDtype(first))
+      const lengths = spec.lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length)))
+      const outs = lengths.map((n) => alloc(n, dtype))
+      const out = spec.outputs.length === 1 ? outs[0] : Object.fromEntries(spec.outputs.map((n, i) => [n, outs[i]]))
+      // nothing to write: skip the loops (an empty tensor may still have a huge leading axis)
+      if (outs.some((o) => o.length > 0)) (kernels[kernel] as (out: unknown, ...rest: readonly unknown[]) => void)(out, ...args)
+      return outs
+    },
+  )

@@ -1,0 +1,282 @@
+/**
+ * The kernel interface: every kernel a layer, an op or a gradient rule may call, with its
+ * attributes. This is the one contract between the layers and the devices that run them: the
+ * JavaScript reference (`cpu`), the WebAssembly SIMD kernels (`wasm`), the optional GPU device
+ * and the gradient tracer all implement {@link Kernels}, so a layer's arithmetic is written once,
+ * against this interface, and a kernel missing on a device is a compile error there.
+ *
+ * Kernels take buffers (opaque handles of the device, flat row-major data) and plain attributes,
+ * return new buffers and never change their arguments. Sizes are given as attributes: "x viewed
+ * as [outer, axis, inner]" means x is row-major with those three dimensions, which covers
+ * "normalize over axis 1" and "over the last axis" alike.
+ *
+ * @module
+ */
+import type { Key } from '../random/key.js'
+import type { DType } from '../tensor/tensor.js'
+
+// ---------------------------------------------------------------------------------------------
+// attributes
+// ---------------------------------------------------------------------------------------------
+
+/** A 2-D pooling window with PyTorch semantics (floor mode; average counts padding). */
+export interface PoolWindow {
+  /** Window height. */
+  readonly kernelH: number
+  /** Window width. */
+  readonly kernelW: number
+  /** Vertical step between windows. */
+  readonly strideH: number
+  /** Horizontal step between windows. */
+  readonly strideW: number
+  /** Rows of padding on the top and on the bottom (max pooling never picks padding, average counts it as 0). */
+  readonly padH: number
+  /** Columns of padding on the left and on the right. */
+  readonly padW: number
+}
+
+/** Max or average pooling. */
+export type PoolMode = 'max' | 'avg'
+
+/** x viewed as `[outer, axis, inner]`, reduced or normalized along `axis`. */
+export interface AxisView {
+  /** Product of the sizes before the axis. */
+  readonly outer: number
+  /** Size of the axis. */
+  readonly axis: number
+  /** Product of the sizes after the axis. */
+  readonly inner: number
+}
+
+/** x viewed as `[outer, channels, inner]`, with statistics per channel. */
+export interface ChannelView {
+  /** Product of the sizes before the channel axis. */
+  readonly outer: number
+  /** Number of channels. */
+  readonly channels: number
+  /** Product of the sizes after the channel axis. */
+  readonly inner: number
+}
+
+/** `out[m, n] = A @ B (+ bias)`, A = a `[m, k]` (or `a^T`, a `[k, m]`), B = b `[k, n]` (or `b^T`, b `[n, k]`). */
+export interface MatmulAttrs {
+  /** Rows of the product. */
+  readonly m: number
+  /** The summed dimension. */
+  readonly k: number
+  /** Columns of the product. */
+  readonly n: number
+  /** Read `a` as stored `[k, m]` and transposed in place (no copy). */
+  readonly transA?: boolean
+  /** Read `b` as stored `[n, k]` and transposed in place (no copy). */
+  readonly transB?: boolean
+}
+
+/** `planes` images `[height, width]`, pooled with `window`. */
+export interface PoolAttrs {
+  /** Number of images (N * C). */
+  readonly planes: number
+  /** Image height. */
+  readonly height: number
+  /** Image width. */
+  readonly width: number
+  /** The window. */
+  readonly window: PoolWindow
+  /** Max or average. */
+  readonly mode: PoolMode
+}
+
+/** `planes` images `[height, width]` upsampled by an integer factor on both axes. */
+export interface UpsampleAttrs {
+  /** Number of images. */
+  readonly planes: number
+  /** Height of the small image. */
+  readonly height: number
+  /** Width of the small image. */
+  readonly width: number
+  /** The factor, an integer >= 1. */
+  readonly factor: number
+}
+
+/** One LIPool step over non-overlapping `k x k` windows of `planes` images (height, width multiples of k). */
+export interface LiPoolAttrs {
+  /** Number of images. */
+  readonly planes: number
+  /** Image height. */
+  readonly height: number
+  /** Image width. */
+  readonly width: number
+  /** Window size and stride. */
+  readonly k: number
+  /** Max or average. */
+  readonly mode: PoolMode
+}
+
+/** WTALayer's selection along the channel axis of x viewed as `[outer, axis, inner]`. */
+export interface WinnerAttrs extends AxisView {
+  /** Winners per position, >= 1. */
+  readonly k: number
+  /** At most k winners (ties at the k-th value to the lowest channels), else every tie at the k-th value wins. */
+  readonly exact: boolean
+}
+
+/** Surrogate gradients of the spike function, as BrainCog's `braincog/base/strategy/surrogate.py` codes them. */
+export type Surrogate = 'atan' | 'qgate' | 'sigmoid' | 'gate' | 'none'
+
+/** One neuron step: integrate `x` into the potential `v`, fire, reset. */
+export interface NeuronAttrs {
+  /** `'if'`: `u = v + x`; `'lif'`: `u = v + (x - v) / tau` (BrainCog's LIFNode, each operation rounded). */
+  readonly model: 'if' | 'lif'
+  /** The LIF time constant (ignored by `'if'`). */
+  readonly tau: number
+  /** The firing threshold. */
+  readonly threshold: number
+  /** Fire where `u - threshold > 0` (BrainCog's AtanGrad, QGateGrad, GateGrad) or `>= 0` (SigmoidGrad, conversion). */
+  readonly fireAt: '>' | '>='
+  /** After a spike: `'soft'` subtracts the threshold, `'hard'` sets `vReset`. */
+  readonly reset: 'soft' | 'hard'
+  /** The potential after a hard reset. */
+  readonly vReset: number
+  /** The spike's surrogate gradient (backward only); `'none'`: the spike passes no gradient. */
+  readonly surrogate: Surrogate
+  /** The surrogate's shape parameter (BrainCog's `alpha`). */
+  readonly alpha: number
+}
+
+/** A draw of `length` values from `key`. */
+export interface DrawAttrs {
+  /** Number of values. */
+  readonly length: number
+  /** The PRNG key. */
+  readonly key: Key
+  /** Element type. */
+  readonly dtype: DType
+}
+
+// ---------------------------------------------------------------------------------------------
+// the kernels
+// ---------------------------------------------------------------------------------------------
+
+/** Per-position or per-channel mean and biased variance (statistics precision: float64 on host devices). */
+export interface Moments<B> {
+  /** The means. */
+  readonly mean: B
+  /** The biased variances. */
+  readonly variance: B
+}
+
+/**
+ * Every kernel, over buffers of type `B`. Each returns new buffers and leaves its arguments as
+ * they were. Outputs have the dtype of the first buffer argument unless the doc says
+ * "statistics" (float64 on host devices) or the attributes name a dtype.
+ */
+export interface Kernels<B> {
+  /**
+   * `[m, n] = A @ B + bias[n]` (see {@link MatmulAttrs}). Float32 data accumulates in float32,
+   * in order of the summed index, starting from the bias, as BLAS's sgemm (and PyTorch) does;
+   * float64 in float64.
+   */
+  matmul(a: B, b: B, bias: B | null, attrs: MatmulAttrs): B
+  /** The sum along `axis` of x viewed as `[outer, axis, inner]`: `[outer, inner]`, summed in float64, in order. */
+  sumAlongAxis(x: B, attrs: AxisView): B
+  /** Mean and biased variance along `axis` for each (outer, inner): statistics `[outer * inner]`, two-pass. */
+  momentsAlongAxis(x: B, attrs: AxisView): Moments<B>
+  /** Mean and biased variance of each channel over all (outer, inner): statistics `[channels]`, two-pass. */
+  momentsPerChannel(x: B, attrs: ChannelView): Moments<B>
+  /**
+   * Layer-norm style, over x viewed as `[outer, axis, inner]`:
+   * `(x - mean[o, i]) / sqrt(variance[o, i] + eps) * weight[c] + bias[c]` (the inverse square
+   * root in float64).
+   */
+  normalizeAlongAxis(x: B, mean: B, variance: B, weight: B, bias: B, attrs: AxisView & { readonly eps: number }): B
+  /**
+   * Batch-norm folding, in statistics precision: for time step t and channel c,
+   * `s = weight[c] / sqrt(variance[c] + eps)`, `scale[t, c] = s * gains[t]`,
+   * `shift[t, c] = (bias[c] - mean[c] * s) * gains[t]` (`gains` null: one step, gain 1).
+   * Outputs `[steps * channels]`.
+   */
+  channelScaleShift(
+    mean: B,
+    variance: B,
+    weight: B,
+    bias: B,
+    gains: B | null,
+    attrs: { readonly channels: number; readonly steps: number; readonly eps: number },
+  ): { readonly scale: B; readonly shift: B }
+  /**
+   * `x * scale[t, c] + shift[t, c]` (in float64, rounded once) for x viewed as
+   * `[outer, channels, inner]`, whose `outer` rows form `steps` equal consecutive blocks
+   * (block t uses row t of scale and shift, `[steps, channels]`).
+   */
+  channelAffine(x: B, scale: B, shift: B, attrs: ChannelView & { readonly steps: number }): B
+  /**
+   * PyTorch's running-statistics update: `(1 - momentum) * running + momentum * batch`, with
+   * the unbiased batch variance (`variance * count / (count - 1)`). Outputs like `runningMean`.
+   */
+  runningStats(
+    runningMean: B,
+    runningVar: B,
+    mean: B,
+    variance: B,
+    attrs: { readonly momentum: number; readonly count: number },
+  ): Moments<B>
+
+  /** Pools each of `planes` images into `[planes, outH, outW]` (PyTorch floor mode). NaN propagates through max. */
+  pool2d(x: B, attrs: PoolAttrs): B
+  /**
+   * Max pooling ranked by a second image: each window passes the largest `value` among its
+   * cells whose `key` is the window's largest key (padding never counts). SMaxPool's exact mode.
+   */
+  maxPool2dBy(key: B, value: B, attrs: Omit<PoolAttrs, 'mode'>): B
+  /** Nearest upsampling of `[planes, height, width]` by `factor`: each cell becomes a `factor x factor` block. */
+  upsampleNearest(x: B, attrs: UpsampleAttrs): B
+  /**
+   * One LIPool step: `total = sum + x` (`x` when `sum` is null), `out` = pooling of total over
+   * non-overlapping `k x k` windows, `nextSum = total - upsample(out, k)`, each store rounded
+   * as by separate kernels.
+   */
+  liPoolStep(sum: B | null, x: B, attrs: LiPoolAttrs): { readonly out: B; readonly nextSum: B }
+  /**
+   * WTALayer: `x` where the score `x * noise` (rounded to x's precision) is at least the k-th
+   * largest score along `axis` (NaN ranks above every number), else 0; with `exact`, ties at the
+   * k-th score go to the lowest channels until k have won.
+   */
+  winnerTakeAll(x: B, noise: B, attrs: WinnerAttrs): B
+  /** Means of consecutive groups of `size` along rows `[rows, length]`: `[rows, floor(length / size)]`; a remainder is dropped. */
+  groupMean(x: B, attrs: { readonly rows: number; readonly length: number; readonly size: number }): B
+
+  /** `a * b` elementwise. */
+  mul(a: B, b: B): B
+  /** `a + alpha * b` elementwise, computed in float64 and rounded once. */
+  axpy(a: B, b: B, attrs: { readonly alpha: number }): B
+  /** `alpha * x` elementwise, computed in float64 and rounded once. */
+  scale(x: B, attrs: { readonly alpha: number }): B
+  /**
+   * One neuron step (see {@link NeuronAttrs}), `v` null for a potential of 0: the spikes (0
+   * or 1) and the potential after the reset.
+   */
+  neuron(v: B | null, x: B, attrs: NeuronAttrs): { readonly spikes: B; readonly v: B }
+
+  /** `length` uniform draws in [0, 1) from `key`: exactly what `uniform(key, length)` draws. */
+  uniform(attrs: DrawAttrs): B
+  /** `value` where the uniform draw (as {@link Kernels.uniform}) is below `keep`, else 0: a dropout mask. */
+  bernoulliMask(attrs: DrawAttrs & { readonly keep: number; readonly value: number }): B
+  /** `length` copies of `value`. */
+  fill(attrs: { readonly length: number; readonly value: number; readonly dtype: DType }): B
+  /** The buffers' values one after another (every buffer of one dtype). */
+  concat(xs: readonly B[]): B
+  /** Values `[offset, offset + length)` of x. */
+  slice(x: B, attrs: { readonly offset: number; readonly length: number }): B
+}
+
+/** A kernel's name. */
+export type KernelName = keyof Kernels<unknown>
+
+/** What kernel `K` returns on buffers `B`: one buffer, or a record of named buffers. */
+export type KernelOutputs<K extends KernelName, B> = ReturnType<Kernels<B>[K]>
+
+/** Output height and width of a pooling window, PyTorch floor mode. */
+export const pooledSize = (height: number, width: number, w: PoolWindow): readonly [number, number] => [
+  Math.floor((height + 2 * w.padH - w.kernelH) / w.strideH) + 1,
+  Math.floor((width + 2 * w.padW - w.kernelW) / w.strideW) + 1,
+]

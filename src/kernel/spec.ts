@@ -1,0 +1,153 @@
+/**
+ * What every kernel's signature means at run time, for code that handles kernels generically
+ * (allocating host devices, the gradient tracer, fallbacks, counting wrappers): how many of its
+ * leading arguments are buffers, the names of its outputs, and each output's length and dtype.
+ * One entry per kernel of {@link Kernels}; a kernel missing here is a compile error.
+ *
+ * @module
+ */
+import type { DType } from '../tensor/tensor.js'
+import type {
+  AxisView,
+  ChannelView,
+  DrawAttrs,
+  KernelName,
+  Kernels,
+  LiPoolAttrs,
+  MatmulAttrs,
+  PoolAttrs,
+  UpsampleAttrs,
+} from './kernels.js'
+import { pooledSize } from './kernels.js'
+
+/** How an output's dtype is chosen: like the first buffer argument, statistics precision, or `attrs.dtype`. */
+export type OutputDtype = 'like' | 'stats' | 'attr'
+
+/** The run-time signature of one kernel. */
+export interface KernelSpec {
+  /**
+   * The leading arguments that are buffers (each may be `null` where the signature allows);
+   * `'list'`: the first argument is an array of buffers. The argument after them is the
+   * attributes object (absent for kernels without attributes).
+   */
+  readonly inputs: number | 'list'
+  /** Output names; a kernel with one output returns the buffer itself. */
+  readonly outputs: readonly string[]
+  /** Each output's length, from the attributes and the buffer arguments' lengths (`null` for a null argument). */
+  readonly lengths: (attrs: never, inputLengths: readonly (number | null)[]) => readonly number[]
+  /** Each output's dtype rule. */
+  readonly dtype: OutputDtype
+  /** The buffer arguments held in statistics precision (float64 on host devices); the others hold data. */
+  readonly stats?: readonly number[]
+}
+
+const same = (lengths: readonly (number | null)[]): number => lengths.find((n) => n !== null) ?? 0
+const planesOut = (a: PoolAttrs | Omit<PoolAttrs, 'mode'>): number => {
+  const [h, w] = pooledSize(a.height, a.width, a.window)
+  return a.planes * h * w
+}
+
+/** The run-time signature of every kernel. */
+export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
+  matmul: { inputs: 3, outputs: ['out'], dtype: 'like', lengths: (a: MatmulAttrs) => [a.m * a.n] },
+  sumAlongAxis: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (a: AxisView) => [a.outer * a.inner] },
+  momentsAlongAxis: {
+    inputs: 1,
+    outputs: ['mean', 'variance'],
+    dtype: 'stats',
+    lengths: (a: AxisView) => [a.outer * a.inner, a.outer * a.inner],
+  },
+  momentsPerChannel: {
+    inputs: 1,
+    outputs: ['mean', 'variance'],
+    dtype: 'stats',
+    lengths: (a: ChannelView) => [a.channels, a.channels],
+  },
+  normalizeAlongAxis: { inputs: 5, outputs: ['out'], dtype: 'like', stats: [1, 2], lengths: (_: AxisView, n) => [same(n)] },
+  channelScaleShift: {
+    inputs: 5,
+    stats: [0, 1],
+    outputs: ['scale', 'shift'],
+    dtype: 'stats',
+    lengths: (a: { readonly channels: number; readonly steps: number }) => [a.steps * a.channels, a.steps * a.channels],
+  },
+  channelAffine: { inputs: 3, outputs: ['out'], dtype: 'like', stats: [1, 2], lengths: (_: ChannelView, n) => [same(n)] },
+  runningStats: { inputs: 4, outputs: ['mean', 'variance'], dtype: 'like', stats: [2, 3], lengths: (_: unknown, n) => [same(n), same(n)] },
+  pool2d: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (a: PoolAttrs) => [planesOut(a)] },
+  maxPool2dBy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (a: Omit<PoolAttrs, 'mode'>) => [planesOut(a)] },
+  upsampleNearest: {
+    inputs: 1,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: UpsampleAttrs) => [a.planes * a.height * a.width * a.factor * a.factor],
+  },
+  liPoolStep: {
+    inputs: 2,
+    outputs: ['out', 'nextSum'],
+    dtype: 'like',
+    lengths: (a: LiPoolAttrs) => [(a.planes * a.height * a.width) / (a.k * a.k), a.planes * a.height * a.width],
+  },
+  winnerTakeAll: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  groupMean: {
+    inputs: 1,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: { readonly rows: number; readonly length: number; readonly size: number }) => [
+      a.rows * Math.floor(a.length / a.size),
+    ],
+  },
+  mul: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  axpy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  scale: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  neuron: { inputs: 2, outputs: ['spikes', 'v'], dtype: 'like', lengths: (_: unknown, n) => [n[1] ?? 0, n[1] ?? 0] },
+  uniform: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
+  bernoulliMask: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
+  fill: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: { readonly length: number }) => [a.length] },
+  concat: {
+    inputs: 'list',
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (_: unknown, n) => [n.reduce<number>((s, x) => s + (x ?? 0), 0)],
+  },
+  slice: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (a: { readonly length: number }) => [a.length] },
+}
+
+/** Every kernel's name, in the order of {@link kernelSpecs}. */
+export const kernelNames = Object.keys(kernelSpecs) as readonly KernelName[]
+
+/**
+ * The buffer arguments of a call of kernel `name` with `args` (its positional arguments):
+ * the leading buffers, or the list's entries.
+ */
+export const bufferArgs = <B>(name: KernelName, args: readonly unknown[]): readonly (B | null)[] => {
+  const inputs = kernelSpecs[name].inputs
+  return (inputs === 'list' ? (args[0] as readonly B[]) : args.slice(0, inputs)) as readonly (B | null)[]
+}
+
+/** The attributes argument of a call of kernel `name` (`{}` for kernels without attributes). */
+export const attrsArg = (name: KernelName, args: readonly unknown[]): object => {
+  const inputs = kernelSpecs[name].inputs
+  return (args[inputs === 'list' ? 1 : inputs] ?? {}) as object
+}
+
+/** The dtype of each output of a call on a host device (statistics in float64). */
+export const outputDtype = (name: KernelName, attrs: object, first: DType | undefined): DType => {
+  const rule = kernelSpecs[name].dtype
+  if (rule === 'stats') return 'float64'
+  if (rule === 'attr') return (attrs as { readonly dtype: DType }).dtype
+  return first ?? 'float32'
+}
+
+declare const bufferBrand: unique symbol
+/** A stand-in buffer type, to read attribute types off the kernel signatures. */
+interface AnyBuffer {
+  readonly [bufferBrand]: true
+}
+type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never
+
+/** The attributes argument of kernel `K` (an empty record for kernels without one). */
+export type AttrsOf<K extends KernelName> = [LastOf<Parameters<Kernels<AnyBuffer>[K]>>] extends [infer A]
+  ? [A] extends [AnyBuffer | null | readonly AnyBuffer[]]
+    ? Readonly<Record<string, never>>
+    : A
+  : never

@@ -1,0 +1,98 @@
+/**
+ * Running a layer's step from host tensors: upload what the step needs, run it, read back what
+ * the caller gets, free the rest. `apply`, `scan` and `scanOnDevice` all go through here, so
+ * ownership on a device is handled in one place.
+ *
+ * On a host device uploads borrow and reads hand over (nothing is copied), except that an
+ * output is never one of the caller's own arrays: a step that hands its input on as its output
+ * (an identity) gets a copy, so the result never aliases an argument.
+ *
+ * @module
+ */
+import type { NdArray } from 'ndarray'
+import type { Device } from '../kernel/device.js'
+import { DeviceTensor } from '../kernel/device.js'
+import { buffersOf, fromDevice, type OnDevice, toDevice, uploadTensor } from '../kernel/tree.js'
+import type { Data, Tensor } from '../tensor/tensor.js'
+import { flatData, wrap } from '../tensor/tensor.js'
+
+/**
+ * The buffers one host call lends a device, remembered with the tensors they came from, and
+ * every buffer it makes, so that all can be freed once the call's results are read.
+ */
+export class Session<B> {
+  /** Lent buffers, with the tensor each came from and whether a result may be that tensor itself. */
+  private readonly lent = new Map<B, { readonly tensor: NdArray<Data>; readonly reusable: boolean; readonly early: boolean }>()
+  private readonly made = new Set<B>()
+
+  constructor(readonly device: Device<B>) {}
+
+  /**
+   * A host tensor on the device (remembered, to be recognised and freed later). `reusable`:
+   * a state entry handed back unchanged may be this very tensor (true for state, which the
+   * caller gave as such; false for inputs, whose arrays callers refill between calls).
+   */
+  upload(t: NdArray<Data>, reusable = false, early = false): B {
+    const b = uploadTensor(this.device, t)
+    if (!this.lent.has(b)) this.lent.set(b, { tensor: t, reusable, early })
+    return b
+  }
+
+  /**
+   * A buffer the caller no longer needs, freed now: one the device made, or a lent one
+   * uploaded as `early` (a scan's step input). Params and state stay lent until `close`.
+   */
+  release(b: B): void {
+    const lent = this.lent.get(b)
+    if (lent === undefined) {
+      this.made.delete(b)
+      this.device.free(b)
+    } else if (lent.early) {
+      this.lent.delete(b)
+      this.device.free(b)
+    }
+  }
+
+  /** A host tree on the device (`reusable` as in {@link Session.upload}). */
+  enter<T>(tree: T, reusable = false): OnDevice<T, B> {
+    return toDevice(tree, (t) => this.upload(t, reusable))
+  }
+
+  /** Marks buffers the device made as the session's, to free at the end. */
+  own(buffers: readonly B[]): void {
+    for (const b of buffers) if (!this.lent.has(b)) this.made.add(b)
+  }
+
+  /** An output read back: a fresh host tensor (a lent buffer handed on is copied). */
+  output(t: DeviceTensor<B>): Tensor {
+    const lent = this.lent.get(t.buffer)
+    if (lent !== undefined) return wrap(flatData(lent.tensor).slice(), t.shape)
+    this.made.add(t.buffer)
+    return wrap(this.device.read(t.buffer), t.shape)
+  }
+
+  /** A state tree read back: unchanged state entries come back as the tensors they were, others fresh. */
+  exit<T>(tree: OnDevice<T, B>): T {
+    return fromDevice(tree, (t: DeviceTensor<B>) => {
+      const lent = this.lent.get(t.buffer)
+      if (lent !== undefined && lent.reusable) return lent.tensor
+      return this.output(t)
+    })
+  }
+
+  /** Frees every buffer the session lent or saw made (reads are done by now). */
+  close(): void {
+    for (const b of this.lent.keys()) this.device.free(b)
+    for (const b of this.made) if (!this.lent.has(b)) this.device.free(b)
+    this.lent.clear()
+    this.made.clear()
+  }
+}
+
+/** The buffers of `before` that are not in `after` (what a step made dead). */
+export const deadBuffers = <B>(before: unknown, after: unknown): readonly B[] => {
+  const alive = new Set(buffersOf<B>(after))
+  return buffersOf<B>(before).filter((b) => !alive.has(b))
+}
+
+export { DeviceTensor }
