@@ -94,7 +94,9 @@ const loop = <P, S, B>(
 
 /**
  * What a scan keeps of its step outputs: every one (concatenated at the end), the latest, or
- * their running sum. It releases what it drops, unless the current state still holds it.
+ * their running sum. It releases what it drops, unless the current state still holds it, and
+ * the loop releases dead buffers through it (`dead`), so that an output that was also in the
+ * state is released once, by whichever lets go of it last.
  */
 const collector = <B>(d: Device<B>, read: ScanRead, release: (b: B) => void) => {
   const kept: B[] = []
@@ -103,6 +105,10 @@ const collector = <B>(d: Device<B>, read: ScanRead, release: (b: B) => void) => 
     if (!alive.has(b)) release(b)
   }
   return {
+    /** Releases a buffer the loop found dead, unless it is a kept output (released when dropped). */
+    dead: (b: B): void => {
+      if (!kept.includes(b)) release(b)
+    },
     keep: (out: B, state: ReadonlySet<B>): void => {
       alive = state
       if (read === 'all' || kept.length === 0) kept.push(out)
@@ -175,7 +181,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
       }
       const outputs = collector(d, read, release)
       const slice = (t: number) => new DeviceTensor(d.slice(x.buffer, { offset: t * size, length: size }), stepShape)
-      const s = loop(inner, d, params, state, stepsFor(x.shape), slice, ctx, outputs.keep, release)
+      const s = loop(inner, d, params, state, stepsFor(x.shape), slice, ctx, outputs.keep, outputs.dead)
       // prepare has checked the shapes
       const outShape = E.getOrElseW((): Shape => [])(layer.outputShape(stepShape))
       const shape = read === 'all' ? [x.shape[0], ...outShape] : outShape
@@ -204,7 +210,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
             const xt = x.right.pick(t) as Tensor
             return new DeviceTensor(session.upload(xt, false, true), xt.shape)
           }
-          const final = loop(inner, d, p, s0, stepsFor(x.right.shape), upload, c.right, outputs.keep, release)
+          const final = loop(inner, d, p, s0, stepsFor(x.right.shape), upload, c.right, outputs.keep, outputs.dead)
           const out = outputs.done(read === 'all' ? 0 : sizeOf(stepOut), dtypeOf(x.right))
           const output = session.output(new DeviceTensor(out, prepared.right.outputShape))
           const next = finalState === 'read' ? session.exit<S>(final) : layer.reset(state)
