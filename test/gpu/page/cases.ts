@@ -359,9 +359,14 @@ export interface CallCheck {
 /**
  * Runs `call` of kernel `name` on `gpu` (its buffers uploaded) and on `cpu`, compares the
  * outputs, checks the inputs are unchanged and that the call ran on gpu.js (not the host), and
- * frees every buffer it made.
+ * frees every buffer it made; `inspect` sees each output before it is read.
  */
-export const checkCall = (gpu: GpuDevice, name: KernelName, call: Call): CallCheck => {
+export const checkCall = (
+  gpu: GpuDevice,
+  name: KernelName,
+  call: Call,
+  inspect: (b: GpuBuffer) => void = () => undefined,
+): CallCheck => {
   const problems: string[] = []
   const inputs = kernelSpecs[name].inputs
   const uploaded: GpuBuffer[] = []
@@ -382,6 +387,7 @@ export const checkCall = (gpu: GpuDevice, name: KernelName, call: Call): CallChe
   const kinds = got.map((b) => b.kind)
   let worst = 0
   got.forEach((b, j) => {
+    inspect(b)
     const values = gpu.read(b)
     gpu.free(b)
     const e = call.outs[j]

@@ -141,6 +141,8 @@ export interface ScanComparison {
   readonly read: ScanRead
   /** The kernels the pipeline leaves to the host on the GPU. */
   readonly hostKernels: readonly KernelName[]
+  /** The pipeline's tolerance for the errors below. */
+  readonly tolerance: number
   /** Largest |device - cpu| / (1 + |cpu|) over the output. */
   readonly outputError: number
   /** The same over the final state's tensors (Infinity if their layout differs). */
@@ -199,6 +201,7 @@ export const compareScan = <B>(
     steps,
     read,
     hostKernels: p.hostKernels,
+    tolerance: p.tolerance,
     outputError: maxDiff(gotOut, expected),
     stateError,
     expectedReads: 1 + gotState.filter((s) => !given.has(s)).length,
