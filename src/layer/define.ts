@@ -67,7 +67,8 @@ export const runOnce = <P, S, B>(
     const params = session.enter(prepared.params)
     const state = session.enter(prepared.state, true)
     const r = step.run(device, params, state, new DeviceTensor(session.upload(x), x.shape), ctx)
-    return { output: session.output(r.output), state: session.exit<S>(r.state) }
+    // a step that left its state as it was gives back the caller's very state
+    return { output: session.output(r.output), state: r.state === state ? prepared.state : session.exit<S>(r.state) }
   } finally {
     session.close()
   }
