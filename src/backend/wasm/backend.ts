@@ -10,7 +10,7 @@
 import type { Device } from '../../kernel/device.js'
 import { type HostKernel, type HostKernels, hostDevice } from '../../kernel/host.js'
 import type { KernelName } from '../../kernel/kernels.js'
-import { type AttrsOf, attrsArg, bufferArgs, kernelSpecs } from '../../kernel/spec.js'
+import { type AttrsOf, attrsArg, bufferArgs, kernelSpecs, outputRule } from '../../kernel/spec.js'
 import type { Data } from '../../tensor/tensor.js'
 import { cpuKernels } from '../cpu/index.js'
 import { Arena } from './arena.js'
@@ -32,7 +32,6 @@ const rowKernel = <K extends KernelName>(
   const reference = cpuKernels[name] as (out: unknown, ...args: readonly unknown[]) => void
   const names = kernelSpecs[name].outputs
   const stats = new Set(kernelSpecs[name].stats ?? [])
-  const statsOut = kernelSpecs[name].dtype === 'stats'
   const kernel = (out: unknown, ...args: readonly unknown[]): void => {
     const buffers = bufferArgs<Data>(name, args)
     const attrs = attrsArg(name, args) as AttrsOf<K>
@@ -40,7 +39,7 @@ const rowKernel = <K extends KernelName>(
     // data in float32, statistics in float64: what the exports read and write
     const floats =
       buffers.every((b, i) => b === null || b instanceof (stats.has(i) ? Float64Array : Float32Array)) &&
-      outs.every((o) => o instanceof (statsOut ? Float64Array : Float32Array))
+      outs.every((o, i) => o instanceof (outputRule(name, i) === 'stats' ? Float64Array : Float32Array))
     if (!floats || outs.every((o) => o.length === 0) || row.when?.(attrs) === false) return reference(out, ...args)
 
     const carry = {}

@@ -72,6 +72,19 @@ export const unported = [
   'fill',
   'concat',
   'slice',
+  // backward kernels
+  'broadcastAlongAxis',
+  'momentsAlongAxisGrad',
+  'momentsPerChannelGrad',
+  'normalizeAlongAxisGrad',
+  'channelScaleShiftGrad',
+  'channelAffineGrad',
+  'pool2dGrad',
+  'maxPool2dByGrad',
+  'upsampleNearestGrad',
+  'winnerTakeAllGrad',
+  'groupMeanGrad',
+  'neuronGrad',
 ] as const satisfies readonly KernelName[]
 
 /** Slices of whole items: each buffer either has `per[i]` elements per item or is whole (0). */

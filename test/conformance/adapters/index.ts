@@ -8,6 +8,7 @@ import { adapter as customLinear } from './customLinear.js'
 import { adapter as layerNorm } from './layerNorm.js'
 import { adapter as liPool } from './liPool.js'
 import { adapter as nDropout } from './nDropout.js'
+import { ifNodeAdapter, lifNodeAdapter } from './node.js'
 import { adapter as sMaxPool } from './sMaxPool.js'
 import { adapter as tebn } from './tebn.js'
 import { adapter as thresholdDependentBatchNorm2d } from './thresholdDependentBatchNorm2d.js'
@@ -24,6 +25,8 @@ const entries: readonly (readonly [string, Adapter | undefined])[] = [
   ['TEBN', tebn],
   ['LIPool', liPool],
   ['SMaxPool', sMaxPool],
+  ['IFNode', ifNodeAdapter],
+  ['LIFNode', lifNodeAdapter],
 ]
 
 export const adapters: Readonly<Record<string, Adapter>> = Object.fromEntries(
