@@ -21,7 +21,7 @@ import { catchStepFailure } from '../layer/hostStep.js'
 import type { AnyLayer, InOf, OutOf, ParamsOf, StateOf } from '../layer/layer.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
-import { newTape, type Tape, Traced } from './tape.js'
+import { newTape, type Tape, type Traced } from './tape.js'
 
 /** A cotangent tree: `T` with every tensor a cotangent of its shape and dtype (numbers: 0). */
 export type Cotangent<T> = T extends NdArray<Data>

@@ -197,7 +197,7 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
     )
     if (E.isLeft(delta)) return delta
     const { weight, mask } = checked.right
-    const session = new Session(resolveBackend({ backend }))
+    const session = new Session(resolveBackend({ backend }) as Device<unknown>)
     try {
       const d = session.device
       const step = session.upload(delta.right)

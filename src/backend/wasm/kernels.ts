@@ -56,7 +56,8 @@ export interface Pointers {
   readonly length: number
   /** The scratch block. */
   readonly scratch: number
-  /** Shared by the slices of one call (the generator state of `uniform`). */
+  /** Shared by the slices of one call, and written by them (the generator state of `uniform`). */
+  // eslint-disable-next-line no-restricted-syntax
   readonly carry: { words?: Uint32Array }
 }
 
