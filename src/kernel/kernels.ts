@@ -120,6 +120,53 @@ export interface WinnerAttrs extends AxisView {
   readonly exact: boolean
 }
 
+/**
+ * A 2-D convolution (PyTorch's `Conv2d`: cross-correlation, zero padding) of x `[n, c, h, w]`
+ * with a weight `[o, c / groups, kh, kw]`, giving `[n, o, outH, outW]`.
+ */
+export interface ConvAttrs {
+  /** Batch size. */
+  readonly n: number
+  /** Input channels. */
+  readonly c: number
+  /** Input height. */
+  readonly h: number
+  /** Input width. */
+  readonly w: number
+  /** Output channels. */
+  readonly o: number
+  /** Kernel height and width. */
+  readonly kh: number
+  readonly kw: number
+  /** Strides. */
+  readonly sh: number
+  readonly sw: number
+  /** Zero padding on each side. */
+  readonly ph: number
+  readonly pw: number
+  /** Dilations. */
+  readonly dh: number
+  readonly dw: number
+  /** Channel groups (c and o are multiples of it). */
+  readonly groups: number
+}
+
+/** Output height and width of a convolution: `floor((h + 2 ph - dh (kh - 1) - 1) / sh) + 1`, likewise w. */
+export const convOutputSize = (a: ConvAttrs): readonly [number, number] => [
+  Math.floor((a.h + 2 * a.ph - a.dh * (a.kh - 1) - 1) / a.sh) + 1,
+  Math.floor((a.w + 2 * a.pw - a.dw * (a.kw - 1) - 1) / a.sw) + 1,
+]
+
+/** Cross-entropy of `n` rows of `c` logits against class indices, with label smoothing `smoothing`. */
+export interface CrossEntropyAttrs {
+  /** Rows (the batch). */
+  readonly n: number
+  /** Classes. */
+  readonly c: number
+  /** Label smoothing in [0, 1]: the target is `(1 - s) onehot + s / c`. */
+  readonly smoothing: number
+}
+
 /** Surrogate gradients of the spike function, as BrainCog's `braincog/base/strategy/surrogate.py` codes them. */
 export type Surrogate = 'atan' | 'qgate' | 'sigmoid' | 'gate' | 'none'
 
@@ -343,6 +390,25 @@ export interface Kernels<B> {
     x: B,
     attrs: NeuronAttrs,
   ): { readonly dx: B; readonly dv: B }
+
+  /**
+   * 2-D convolution, PyTorch's `Conv2d` (see {@link ConvAttrs}): `out[n, o, i, j] = bias[o] +
+   * sum_{c, a, b} w[o, c, a, b] * xpad[n, g * c/groups + c, i sh + a dh, j sw + b dw]`, the
+   * products accumulated as `matmul` accumulates them.
+   */
+  conv2d(x: B, weight: B, bias: B | null, attrs: ConvAttrs): B
+  /** The cotangent of x through `conv2d` (the transposed convolution of the output's cotangent). */
+  conv2dGradInput(cot: B, weight: B, attrs: ConvAttrs): B
+  /** The cotangent of the weight through `conv2d`, `[o, c / groups, kh, kw]`. */
+  conv2dGradWeight(cot: B, x: B, attrs: ConvAttrs): B
+  /**
+   * Mean cross-entropy of logits `[n, c]` against `target` `[n]` (class indices held as
+   * floats): `(1/n) sum_n [(1 - s) (-logp[n, y]) + (s / c) sum_c (-logp[n, c])]`, `logp` a
+   * stable log-softmax in float64. One value.
+   */
+  crossEntropy(logits: B, target: B, attrs: CrossEntropyAttrs): B
+  /** The cotangent of the logits through `crossEntropy`: `cot * (softmax(x) - q) / n`, q the smoothed target. */
+  crossEntropyGrad(cot: B, logits: B, target: B, attrs: CrossEntropyAttrs): B
 
   /** `length` uniform draws in [0, 1) from `key`: exactly what `uniform(key, length)` draws. */
   uniform(attrs: DrawAttrs): B

@@ -10,6 +10,7 @@ import type { DType } from '../tensor/tensor.js'
 import type {
   AxisView,
   ChannelView,
+  ConvAttrs,
   DrawAttrs,
   KernelName,
   Kernels,
@@ -18,7 +19,7 @@ import type {
   PoolAttrs,
   UpsampleAttrs,
 } from './kernels.js'
-import { pooledSize } from './kernels.js'
+import { convOutputSize, pooledSize } from './kernels.js'
 
 /**
  * How an output's dtype is chosen: like the first buffer argument, like buffer argument `i`,
@@ -154,6 +155,24 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
     lengths: (a: { readonly rows: number; readonly length: number }) => [a.rows * a.length],
   },
   neuronGrad: { inputs: 4, outputs: ['dx', 'dv'], dtype: { like: 3 }, lengths: (_: unknown, n) => [n[3] ?? 0, n[3] ?? 0] },
+  conv2d: {
+    inputs: 3,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: ConvAttrs) => {
+      const [oh, ow] = convOutputSize(a)
+      return [a.n * a.o * oh * ow]
+    },
+  },
+  conv2dGradInput: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (a: ConvAttrs) => [a.n * a.c * a.h * a.w] },
+  conv2dGradWeight: {
+    inputs: 2,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: ConvAttrs) => [a.o * (a.c / a.groups) * a.kh * a.kw],
+  },
+  crossEntropy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: () => [1] },
+  crossEntropyGrad: { inputs: 3, outputs: ['out'], dtype: { like: 1 }, lengths: (_: unknown, n) => [n[1] ?? 0] },
   uniform: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
   bernoulliMask: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
   fill: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: { readonly length: number }) => [a.length] },

@@ -86,6 +86,11 @@ export const unported = [
   'winnerTakeAllGrad',
   'groupMeanGrad',
   'neuronGrad',
+  'conv2d',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'crossEntropy',
+  'crossEntropyGrad',
 ] as const satisfies readonly KernelName[]
 
 /** Slices of whole items: each buffer either has `per[i]` elements per item or is whole (0). */
