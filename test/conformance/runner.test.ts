@@ -43,8 +43,13 @@ const ifAdapter: Adapter = {
  * The runner with only the test layer, and without the backward handler: the cases below use
  * `backward` as the example of a step op the library does not run (as `optimizerStep` today).
  */
-const { backward: _backward, ...withoutBackward } = stepHandlers
-const only = { adapters: { IFNeuron: ifAdapter }, handlers: withoutBackward as StepHandlers }
+const withoutBackward: StepHandlers = { forward: stepHandlers.forward, update: stepHandlers.update, reset: stepHandlers.reset }
+/** A layer on the not-yet list of these tests (the real list shrinks as support lands). */
+const pending = new Map([
+  ['Conv9d', 'a layer these tests pretend is coming'],
+  ['SGD', 'an optimizer these tests pretend is coming'],
+])
+const only = { adapters: { IFNeuron: ifAdapter }, handlers: withoutBackward, pending }
 
 const t = (shape: number[], data: number[]) => ({ shape, data })
 const ifCase = (name: string, output: number[], extra: Record<string, unknown> = {}) => ({
@@ -165,16 +170,16 @@ describe('cases the library cannot run yet are skipped, with the reason', () => 
   })
 
   it('skips a layer on the not-yet list and fails one that is on neither list', () => {
-    write('Conv2d.json', [gradCase('c2', [1, 0], 'Conv2d'), { ...ifCase('c2-fwd', [1, 0]), layer: 'Conv2d' }])
+    write('Conv9d.json', [gradCase('c9', [1, 0], 'Conv9d'), { ...ifCase('c9-fwd', [1, 0]), layer: 'Conv9d' }])
     write('Conv.json', [{ ...ifCase('conv', [1, 0]), layer: 'Conv3d' }])
     const report = runDirectory(dir, only)
     expect([report.passed, report.skipped, report.failed]).toEqual([0, 2, 1])
-    expect(byName(report, 'c2').reason).toBe('layer Conv2d not supported yet; step op backward not supported yet')
-    expect(byName(report, 'c2-fwd').reason).toBe('layer Conv2d not supported yet')
+    expect(byName(report, 'c9').reason).toBe('layer Conv9d not supported yet; step op backward not supported yet')
+    expect(byName(report, 'c9-fwd').reason).toBe('layer Conv9d not supported yet')
     expect(byName(report, 'conv').reason).toBe('no layer "Conv3d" in braincog-fn')
   })
 
-  it('skips optimizerStep and loss targets, and fails them when malformed', () => {
+  it('skips optimizerStep, fails it when malformed, and fails a target given to a layer that is no loss', () => {
     const sgd = (name: string, grads: Record<string, unknown>) => ({
       name,
       layer: 'SGD',
@@ -193,8 +198,8 @@ describe('cases the library cannot run yet are skipped, with the reason', () => 
     const report = runDirectory(dir, only)
     expect(byName(report, 'sgd').reason).toBe('layer SGD not supported yet; step op optimizerStep not supported yet')
     expect(byName(report, 'sgd-bad').reason).toMatch(/malformed: .*grads: expected a gradient for exactly \["w"\]/)
-    expect(byName(report, 'loss')).toMatchObject({ outcome: 'skipped', checkedSteps: 0 })
-    expect(byName(report, 'loss').reason).toBe('forward step with a target (a loss) not supported yet')
+    expect(byName(report, 'loss')).toMatchObject({ outcome: 'failed', step: 0 })
+    expect(byName(report, 'loss').reason).toBe('IFNeuron: a forward step with a target, but the layer is no loss')
   })
 
   it('fails a backward step that does not fit the forward steps before it', () => {
@@ -204,10 +209,10 @@ describe('cases the library cannot run yet are skipped, with the reason', () => 
   })
 
   it('runs the cases once an adapter or a step handler is registered', () => {
-    write('Conv2d.json', [gradCase('c2', [1, 0], 'Conv2d')])
+    write('Conv9d.json', [gradCase('c9', [1, 0], 'Conv9d')])
     const run = (options: Parameters<typeof runDirectory>[1]) => runDirectory(dir, options).results[0]
-    expect(run({ ...only, adapters: { Conv2d: ifAdapter } }).reason).toBe('step op backward not supported yet')
-    expect(run({ adapters: { Conv2d: ifAdapter }, handlers: stepHandlers }).outcome).toBe('passed')
+    expect(run({ ...only, adapters: { Conv9d: ifAdapter } }).reason).toBe('step op backward not supported yet')
+    expect(run({ adapters: { Conv9d: ifAdapter }, handlers: stepHandlers, pending }).outcome).toBe('passed')
   })
 
   it('runs backward steps: the gradients of the forward steps through time, checked', () => {
@@ -378,12 +383,11 @@ describe('npm run conformance (the CLI)', () => {
 
   it('runs one directory, and exits 1 when a case fails', () => {
     cpSync(resolve(import.meta.dirname, '../fixtures/braincog/VotingLayer.json'), join(dir, 'VotingLayer.json'))
-    write('More.json', [{ ...ifCase('unknown', [1, 0]), layer: 'Nope' }, { ...ifCase('conv', [1, 0]), layer: 'Conv2d' }])
+    write('More.json', [{ ...ifCase('unknown', [1, 0]), layer: 'Nope' }])
     const { status, lines, last } = runCli(dir)
     // BrainCog's two VotingLayer cases pass
-    expect(last).toBe('2 passed, 1 skipped, 1 failed')
+    expect(last).toBe('2 passed, 0 skipped, 1 failed')
     expect(lines).toContain('  FAIL unknown  no layer "Nope" in braincog-fn')
-    expect(lines).toContain('  SKIP 1  layer Conv2d not supported yet')
     expect(status).toBe(1)
   }, 60_000)
 })

@@ -25,6 +25,8 @@ export interface Run {
 /** A forward step as it ran: what a `backward` handler differentiates. */
 export interface ForwardRecord {
   readonly index: number
+  /** The layer the step ran (a loss's, with the step's target bound). */
+  readonly layer: AnyLayer
   readonly step: ForwardStep
   readonly ctx: Ctx
   readonly params: unknown
@@ -72,8 +74,11 @@ const applyOnDevice = (layer: AnyLayer, device: Device, params: unknown, state: 
 
 /** Calls the layer on the step's input with the carried state; checks the output and `stateAfter`. */
 const forward: StepHandler<ForwardStep> = {
-  unsupported: (step) => (step.target === undefined ? undefined : 'forward step with a target (a loss)'),
-  run: ({ fixture, adapter, layer, root, backend, device }, carry, step, index) => {
+  run: ({ fixture, adapter, layer: built, root, backend, device }, carry, step, index) => {
+    if (step.target !== undefined && adapter.withTarget === undefined) {
+      return { failure: `${fixture.layer}: a forward step with a target, but the layer is no loss` }
+    }
+    const layer = step.target === undefined ? built : adapter.withTarget!(built, step.target)
     const draws = adapter.draws?.(step)
     const ctx: Ctx = {
       training: step.training ?? fixture.training,
@@ -99,6 +104,7 @@ const forward: StepHandler<ForwardStep> = {
     }
     const record: ForwardRecord = {
       index,
+      layer,
       step,
       ctx,
       params: carry.params,
@@ -132,23 +138,22 @@ const reset: StepHandler<ResetStep> = {
  * gradients flow through time. Checks `gradInputs` and `gradParams`.
  */
 const backward: StepHandler<BackwardStep> = {
-  run: ({ fixture, layer, backend }, carry, step) => {
+  run: ({ fixture, backend }, carry, step) => {
     const forwards = carry.forwards
     if (forwards.length === 0 || forwards.length !== step.cotangents.length) {
       return { failure: `backward: ${step.cotangents.length} cotangents for ${forwards.length} forward steps` }
     }
-    if (layer.step === undefined) return { failure: `${fixture.layer} has no step to differentiate` }
-    const layerStep = layer.step
+    if (forwards.some((f) => f.layer.step === undefined)) return { failure: `${fixture.layer} has no step to differentiate` }
     const first = forwards[0]
     const x0 = first.step.input
-    const prepared = layerStep.prepare(first.params, first.stateBefore, { shape: x0.shape, dtype: dtypeOf(x0) }, first.ctx)
+    const prepared = first.layer.step!.prepare(first.params, first.stateBefore, { shape: x0.shape, dtype: dtypeOf(x0) }, first.ctx)
     if (E.isLeft(prepared)) return { failure: prepared.left.message }
     const vars = { params: prepared.right.params, inputs: forwards.map((f) => f.step.input) }
     const loss = <B>(d: Device<B>, v: { readonly params: unknown; readonly inputs: readonly DeviceTensor<B>[] }) => {
       let state = onDevice(d, prepared.right.state)
       let total: B | undefined
       forwards.forEach((f, t) => {
-        const r = layerStep.run(d, v.params as never, state as never, v.inputs[t], f.ctx)
+        const r = f.layer.step!.run(d, v.params as never, state as never, v.inputs[t], f.ctx)
         const term = d.sumAlongAxis(d.mul(r.output.buffer, d.upload(flatData(step.cotangents[t]))), {
           outer: 1,
           axis: d.lengthOf(r.output.buffer),

@@ -9,6 +9,15 @@ import { adapter as layerNorm } from './layerNorm.js'
 import { adapter as liPool } from './liPool.js'
 import { adapter as nDropout } from './nDropout.js'
 import { ifNodeAdapter, lifNodeAdapter } from './node.js'
+import {
+  avgPoolAdapter,
+  conv2dAdapter,
+  crossEntropyAdapter,
+  flattenAdapter,
+  maxPoolAdapter,
+  meanOverTimeAdapter,
+  mseAdapter,
+} from './torchNn.js'
 import { adapter as sMaxPool } from './sMaxPool.js'
 import { adapter as tebn } from './tebn.js'
 import { adapter as thresholdDependentBatchNorm2d } from './thresholdDependentBatchNorm2d.js'
@@ -27,6 +36,13 @@ const entries: readonly (readonly [string, Adapter | undefined])[] = [
   ['SMaxPool', sMaxPool],
   ['IFNode', ifNodeAdapter],
   ['LIFNode', lifNodeAdapter],
+  ['Conv2d', conv2dAdapter],
+  ['MaxPool2d', maxPoolAdapter],
+  ['AvgPool2d', avgPoolAdapter],
+  ['Flatten', flattenAdapter],
+  ['MeanOverTime', meanOverTimeAdapter],
+  ['CrossEntropyLoss', crossEntropyAdapter],
+  ['MSELoss', mseAdapter],
 ]
 
 export const adapters: Readonly<Record<string, Adapter>> = Object.fromEntries(
