@@ -77,8 +77,13 @@ const rowKernel = <K extends KernelName>(
   return kernel as HostKernel<K>
 }
 
-/** The WebAssembly kernels of an instantiated module, as a device (the reference for `unported`). */
-export const wasmDeviceFrom = (k: KernelExports): Device<Data> => {
+/**
+ * The destination-first kernel table of an instantiated module: the ported kernels through
+ * their rows, the reference for `unported` (and for whatever a row does not take). Exported
+ * for code that needs the kernels without the allocating device: tests that alias `out` with
+ * an input, or pass outputs pre-filled to see that every element is written.
+ */
+export const wasmKernels = (k: KernelExports): HostKernels => {
   const arena = new Arena(k.memory)
   const ported = Object.fromEntries(
     (Object.keys(wasmRows) as (keyof typeof wasmRows)[]).map((name) => [
@@ -86,9 +91,11 @@ export const wasmDeviceFrom = (k: KernelExports): Device<Data> => {
       rowKernel(name, wasmRows[name] as WasmRow<typeof name>, k, arena),
     ]),
   )
-  const kernels = {
+  return {
     ...ported,
     ...Object.fromEntries(unported.map((name) => [name, cpuKernels[name]])),
   } as unknown as HostKernels
-  return hostDevice('wasm', kernels)
 }
+
+/** The WebAssembly kernels of an instantiated module, as a device (the reference for `unported`). */
+export const wasmDeviceFrom = (k: KernelExports): Device<Data> => hostDevice('wasm', wasmKernels(k))
