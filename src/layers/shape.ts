@@ -127,3 +127,36 @@ export const meanOverTime = (): Layer<NoParams, NoState, Axes, Axes> => {
     },
   })
 }
+
+/** `repeatSteps` configuration. */
+export interface RepeatStepsConfig {
+  /** The number of time steps T, >= 1. */
+  readonly steps: number
+}
+
+/**
+ * Direct (constant) encoding: the input repeated over `steps` time steps, `[...]` to
+ * `[T, ...]`, BrainCog's `x.repeat(T, ...)` before a network run on `[T, N, ...]`. Its gradient
+ * sums the T steps' cotangents. Put the layers that see the same value at every step before it
+ * (a first convolution and its batch norm), so they run once instead of T times.
+ *
+ * @example
+ * import { orThrow, repeatSteps } from 'braincog-fn'
+ * orThrow(repeatSteps({ steps: 4 }).outputShape([8, 16, 28, 28])) // [4, 8, 16, 28, 28]
+ */
+export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState, Axes, Axes> => {
+  const name = 'RepeatSteps'
+  const c = configObject<RepeatStepsConfig>(name, config, true)
+  const steps = configInt(name, 'config.steps', c.steps, 1, 65536)
+  return defineLayer<NoParams, NoState>({
+    name,
+    outputShape: (shape) => (Number.isSafeInteger(steps * sizeOf(shape)) ? E.right([steps, ...shape]) : fail(name, 'input', `a size that ${steps} copies keep below 2^53`, showShape(shape))),
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    run: (d, _params, state, x) => ({
+      output: new DeviceTensor(d.concat(Array.from({ length: steps }, () => x.buffer)), [steps, ...x.shape]),
+      state,
+    }),
+  })
+}
