@@ -62,6 +62,7 @@ export const recording =
         if (E.isLeft(prepared)) return prepared
         const d = resolveBackend(c.right) as Device<unknown>
         const session = new Session(d)
+        // eslint-disable-next-line no-restricted-syntax -- filled while the step runs, handed out as Recorded
         const records = new Map<string, { outputs: Tensor[]; states: unknown[] }>()
         // a record is read at once (a copy: the step may hand the buffer on and free it later)
         const copyOf = (t: DeviceTensor<unknown>): Tensor => wrap(d.read(t.buffer).slice(), t.shape)
