@@ -89,6 +89,6 @@ describe('scan', () => {
     const midway = orThrow(s.apply(init.params, init.state, wrap(new Float32Array(6), [3, 2]), train()))
     const r = s.apply(init.params, midway.state, wrap(new Float32Array(9), [3, 3]), train())
     expect(E.isLeft(r) && r.left.layer).toBe('IFNeuron')
-    expect(E.isLeft(r) && r.left.message).toMatch(/IFNeuron: input: expected shape \[2\], got \[3\]/)
+    expect(E.isLeft(r) && r.left.message).toMatch(/IFNeuron: state.v: expected the input's shape \[3\] .*got \[2\]/)
   })
 })

@@ -1,6 +1,6 @@
 /**
  * Device scans against `scan`, over every layer in the descriptor table and over pipelines of
- * lowered layers (some mixed with host-only ones): `scanOnDevice(layer, hostDevice(cpu))` gives
+ * lowered layers (some mixed with host-only ones): `scanOnDevice(layer, cpu)` gives
  * `scan(layer)`'s bits exactly (outputs and final state: dtype, shape, values), in training and
  * eval, in float32 and float64, on strided inputs and from warmed-up states; `read: 'last'` is
  * the last step's output and `read: 'sum'` the step-order `axpy` sum of the outputs.
@@ -19,7 +19,6 @@ import {
   dtypeOf,
   flatData,
   foldIn,
-  hostDevice,
   ifNeuron,
   layerNorm,
   liPool,
@@ -217,9 +216,7 @@ const sumOf = (all: Tensor, stepShape: Shape, dtype: DType): Tensor => {
   if (T === 0) return wrap(alloc(sizeOf(stepShape), dtype), stepShape)
   let acc: Data = flatData(all.pick(0) as Tensor).slice()
   for (let t = 1; t < T; t++) {
-    const next = alloc(acc.length, dtypeOf(all))
-    cpu.axpy(next, acc, 1, flatData(all.pick(t) as Tensor))
-    acc = next
+    acc = cpu.axpy(acc, flatData(all.pick(t) as Tensor), { alpha: 1 })
   }
   return wrap(acc, stepShape)
 }
@@ -229,7 +226,7 @@ const check = (layer: AnyLayer, c: Case, read: 'all' | 'last' | 'sum'): void => 
   const { params, state } = start(layer, c)
   const ctx = ctxOf(c)
   const want = scan(layer).apply(params, state, c.xs, ctx)
-  const got = scanOnDevice(layer, hostDevice(c.backend), { read }).apply(params, state, c.xs, ctx)
+  const got = scanOnDevice(layer, c.backend, { read }).apply(params, state, c.xs, ctx)
   if (E.isLeft(want)) {
     expect(got).toEqual(want)
     return

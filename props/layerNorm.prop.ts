@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { tensorArb } from '../src/arbitraries/index.js'
 import type { Shape, Tensor } from '../src/index.js'
+import { dtypeOf } from '../src/index.js'
 import { evaluate, generate, key, layerNorm, maxAbsDiff, orThrow, toArray } from '../src/index.js'
 
 const f64 = { dtype: 'float64' } as const
@@ -20,7 +21,7 @@ type Format = 'channels_last' | 'channels_first'
 
 const normalize = (x: Tensor, c: number, eps = 1e-6, dataFormat: Format = 'channels_last'): Tensor => {
   const ln = layerNorm({ normalizedShape: c, eps, dataFormat })
-  const { params } = orThrow(ln.init(key(0), x.shape, 'float64'))
+  const { params } = orThrow(ln.init(key(0), x.shape, dtypeOf(x)))
   return orThrow(ln.apply(params, {}, x, evaluate())).output
 }
 

@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { stridedViewArb, tensorArb } from '../src/arbitraries/index.js'
-import type { PoolSpec, Shape, Tensor } from '../src/index.js'
+import type { Shape, Tensor } from '../src/index.js'
 import {
   avgPool2d,
   equals,
@@ -30,7 +30,7 @@ const caseArb = fc
   })
   .chain((s) =>
     fc.record({
-      spec: fc.integer({ min: 0, max: Math.floor(s.kernelSize / 2) }).map((padding): PoolSpec => ({ ...s, padding })),
+      spec: fc.integer({ min: 0, max: Math.floor(s.kernelSize / 2) }).map((padding): SquareSpec => ({ ...s, padding })),
       n: fc.integer({ min: 1, max: 2 }),
       c: fc.integer({ min: 1, max: 2 }),
       h: fc.integer({ min: 1, max: 7 }),
@@ -40,8 +40,11 @@ const caseArb = fc
   .filter(({ spec, h, w }) => Math.min(h, w) + 2 * (spec.padding ?? 0) >= spec.kernelSize)
   .map(({ spec, n, c, h, w }) => ({ spec, shape: [n, c, h, w] as Shape }))
 
+/** A square window, as these properties generate them. */
+type SquareSpec = { readonly op: 'maxPool2d' | 'avgPool2d'; readonly kernelSize: number; readonly stride?: number; readonly padding?: number }
+
 /** Direct reference: every output cell reduces its own window, padding as PyTorch treats it. */
-const reference = (x: Tensor, spec: PoolSpec): { shape: number[]; data: number[] } => {
+const reference = (x: Tensor, spec: SquareSpec): { shape: number[]; data: number[] } => {
   const [n, c, h, w] = x.shape
   const k = spec.kernelSize
   const s = spec.stride ?? k

@@ -7,7 +7,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { spikeTrainArb, tensorArb } from '../src/arbitraries/index.js'
-import type { PoolSpec, Tensor } from '../src/index.js'
+import type { Tensor } from '../src/index.js'
 import { avgPool2d, equals, key, maxAbsDiff, orThrow, sMaxPool, train } from '../src/index.js'
 
 /** A valid max-pool window and T spike inputs of one shape it fits. */
@@ -24,7 +24,7 @@ const runArb = (rate: number) =>
     })
     .chain((r) =>
       fc.integer({ min: 0, max: Math.floor(r.kernelSize / 2) }).chain((padding) => {
-        const child: PoolSpec = { op: 'maxPool2d', kernelSize: r.kernelSize, stride: r.stride, padding }
+        const child: SquareSpec = { op: 'maxPool2d', kernelSize: r.kernelSize, stride: r.stride, padding }
         const fits = Math.min(r.h, r.w) + 2 * padding >= r.kernelSize
         const h = fits ? r.h : r.kernelSize
         const w = fits ? r.w : r.kernelSize
@@ -35,8 +35,11 @@ const runArb = (rate: number) =>
       }),
     )
 
+/** A square window, as these properties generate them. */
+type SquareSpec = { readonly op: 'maxPool2d' | 'avgPool2d'; readonly kernelSize: number; readonly stride?: number; readonly padding?: number }
+
 /** The cells of output window (i, j) of an image h x w, as flat offsets within one plane. */
-const windowCells = (child: PoolSpec, h: number, w: number, i: number, j: number): number[] => {
+const windowCells = (child: SquareSpec, h: number, w: number, i: number, j: number): number[] => {
   const k = child.kernelSize
   const s = child.stride ?? k
   const p = child.padding ?? 0
@@ -105,7 +108,7 @@ describe('SMaxPool', () => {
           .tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 1, max: 4 }))
           .chain(([k, size, T]) =>
             fc.tuple(
-              fc.constant<PoolSpec>({ op: 'avgPool2d', kernelSize: k, stride: 1, padding: Math.floor(k / 2) }),
+              fc.constant<SquareSpec>({ op: 'avgPool2d', kernelSize: k, stride: 1, padding: Math.floor(k / 2) }),
               fc.array(tensorArb([1, 2, size, size], { dtype: 'float64' }), { minLength: T, maxLength: T }),
             ),
           ),

@@ -38,7 +38,7 @@ import {
   type Key,
   layerNorm,
   nDropout,
-  none,
+  empty,
   orThrow,
   poissonEncode,
   scan,
@@ -194,7 +194,7 @@ export const classMask = (net: Network, c: number): Tensor => {
 
 /** Input currents `[T, B, neurons]` of Poisson spike trains `[T, B, 784]`. */
 export const currentsOf = (net: Network, syn: Learned, spikes: Tensor): Tensor =>
-  orThrow(net.synapse.apply(syn, none, spikes, evaluate())).output
+  orThrow(net.synapse.apply(syn, empty, spikes, evaluate())).output
 
 /**
  * Class scores after every step: `[T, B, 10]`, the readout of the winners' spike counts up to
@@ -202,7 +202,7 @@ export const currentsOf = (net: Network, syn: Learned, spikes: Tensor): Tensor =
  */
 export const scoresOverTime = (net: Network, currents: Tensor, k: Key): Tensor => {
   const [T, B] = currents.shape
-  const params = [shiftedNorm(net.neurons, net.cfg.offset), none, none] as const
+  const params = [shiftedNorm(net.neurons, net.cfg.offset), empty, empty] as const
   const state = orThrow(net.cortex.init(k, currents.shape)).state
   // WTA breaks ties with noise in eval too, so inference needs a key
   const spikes = orThrow(net.cortex.apply(params, state, currents, { ...evaluate(), key: k })).output
@@ -212,7 +212,7 @@ export const scoresOverTime = (net: Network, currents: Tensor, k: Key): Tensor =
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < step; i++) counts[t * step + i] = (t > 0 ? counts[(t - 1) * step + i] : 0) + s[t * step + i]
   }
-  return orThrow(net.readout.apply(none, none, wrap(counts, [T, B, net.neurons]), evaluate())).output
+  return orThrow(net.readout.apply(empty, empty, wrap(counts, [T, B, net.neurons]), evaluate())).output
 }
 
 /** The predicted class of each sample from scores `[B, 10]`; -1 when no neuron fired. */
@@ -313,7 +313,7 @@ export const trainBatch = (
   const correct = predict(flatData(scores), B).filter((p) => p === batch.c).length
   // the teacher: only the labelled class's neurons compete
   const own = currents.hi(T, B, (batch.c + 1) * voters).lo(0, 0, batch.c * voters) as Tensor
-  const params = [shiftedNorm(voters, net.cfg.teacherOffset), none, none, none] as const
+  const params = [shiftedNorm(voters, net.cfg.teacherOffset), empty, empty, empty] as const
   const state = orThrow(net.teacher.init(kTeacher, own.shape)).state
   const post = orThrow(net.teacher.apply(params, state, own, train(kTeacher))).output
   const dw = hebbian(net, syn, pre, post, batch.c)

@@ -20,9 +20,10 @@
  *   are read back.
  *
  * Every layer runs on it: the kernels gpu.js does not run ({@link gpuUnported}: the random
- * draws and WTALayer's selection) and calls it cannot take (empty, past 2^23 values, a compile
- * failure) run on the host for that call, their arguments read back and their outputs uploaded
- * (`hostCalls()` counts them). `packTextures` stores buffers four values per texel.
+ * draws, WTALayer's selection and, not yet ported, the convolution, the cross-entropy and the
+ * backward kernels of the gradients) and calls it cannot take (empty, past 2^23 values, a
+ * compile failure) run on the host for that call, their arguments read back and their outputs
+ * uploaded (`hostCalls()` counts them). `packTextures` stores buffers four values per texel.
  *
  * Costs: each kernel compiles on its first call for a given shape (a shader compile on WebGL,
  * a WebAssembly module in Node; milliseconds to tens of milliseconds), then comes from a cache.

@@ -19,10 +19,33 @@ import { divisor, poolConstants } from './sources.js'
 
 /**
  * Kernels that always run on the host: the random draws (`uniform`, `bernoulliMask`: their bits
- * must be the host generator's, which needs 32-bit integer arithmetic that gpu.js lacks) and
- * WTALayer's selection (`winnerTakeAll`: a per-column top-k with NaN ranking first).
+ * must be the host generator's, which needs 32-bit integer arithmetic that gpu.js lacks),
+ * WTALayer's selection (`winnerTakeAll`: a per-column top-k with NaN ranking first), and, not
+ * ported yet, the training kernels (convolution, cross-entropy) and the backward kernels the
+ * gradient rules call.
  */
-export const gpuUnported = ['uniform', 'bernoulliMask', 'winnerTakeAll'] as const satisfies readonly KernelName[]
+export const gpuUnported = [
+  'uniform',
+  'bernoulliMask',
+  'winnerTakeAll',
+  'conv2d',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'crossEntropy',
+  'crossEntropyGrad',
+  'broadcastAlongAxis',
+  'momentsAlongAxisGrad',
+  'momentsPerChannelGrad',
+  'normalizeAlongAxisGrad',
+  'channelScaleShiftGrad',
+  'channelAffineGrad',
+  'pool2dGrad',
+  'maxPool2dByGrad',
+  'upsampleNearestGrad',
+  'winnerTakeAllGrad',
+  'groupMeanGrad',
+  'neuronGrad',
+] as const satisfies readonly KernelName[]
 
 /** A kernel that runs on the host. */
 export type GpuUnported = (typeof gpuUnported)[number]

@@ -18,8 +18,11 @@ import { attrsArg, bufferArgs, kernelSpecs, outputDtype } from './spec.js'
  */
 export type HostKernel<K extends KernelName> = (out: KernelOutputs<K, Data>, ...args: Parameters<Kernels<Data>[K]>) => void
 
-/** One destination-first implementation per kernel: a host backend. */
+/** One destination-first implementation per kernel: a host backend's kernels. */
 export type HostKernels = { readonly [K in KernelName]: HostKernel<K> }
+
+/** A device whose buffers are host typed arrays, such as `cpu` and `wasmBackend()`: what `ctx.backend` usually is. */
+export type Backend = Device<Data>
 
 /** `float64` for Float64Array storage, `float32` otherwise. */
 export const hostDtype = (b: Data): DType => (b instanceof Float64Array ? 'float64' : 'float32')
@@ -41,10 +44,9 @@ export const hostDevice = (name: string, kernels: HostKernels): Device<Data> =>
       const spec = kernelSpecs[kernel]
       const buffers = bufferArgs<Data>(kernel, args)
       const attrs = attrsArg(kernel, args)
-      const first = buffers.find((b): b is Data => b !== null)
-      const dtype = outputDtype(kernel, attrs, first && hostDtype(first))
+      const dtypes = buffers.map((b) => (b === null ? undefined : hostDtype(b)))
       const lengths = spec.lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length)))
-      const outs = lengths.map((n) => alloc(n, dtype))
+      const outs = lengths.map((n, i) => alloc(n, outputDtype(kernel, i, attrs, dtypes)))
       const out = spec.outputs.length === 1 ? outs[0] : Object.fromEntries(spec.outputs.map((n, i) => [n, outs[i]]))
       // nothing to write: skip the loops (an empty tensor may still have a huge leading axis)
       if (outs.some((o) => o.length > 0)) (kernels[kernel] as (out: unknown, ...rest: readonly unknown[]) => void)(out, ...args)

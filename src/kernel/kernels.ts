@@ -120,6 +120,53 @@ export interface WinnerAttrs extends AxisView {
   readonly exact: boolean
 }
 
+/**
+ * A 2-D convolution (PyTorch's `Conv2d`: cross-correlation, zero padding) of x `[n, c, h, w]`
+ * with a weight `[o, c / groups, kh, kw]`, giving `[n, o, outH, outW]`.
+ */
+export interface ConvAttrs {
+  /** Batch size. */
+  readonly n: number
+  /** Input channels. */
+  readonly c: number
+  /** Input height. */
+  readonly h: number
+  /** Input width. */
+  readonly w: number
+  /** Output channels. */
+  readonly o: number
+  /** Kernel height and width. */
+  readonly kh: number
+  readonly kw: number
+  /** Strides. */
+  readonly sh: number
+  readonly sw: number
+  /** Zero padding on each side. */
+  readonly ph: number
+  readonly pw: number
+  /** Dilations. */
+  readonly dh: number
+  readonly dw: number
+  /** Channel groups (c and o are multiples of it). */
+  readonly groups: number
+}
+
+/** Output height and width of a convolution: `floor((h + 2 ph - dh (kh - 1) - 1) / sh) + 1`, likewise w. */
+export const convOutputSize = (a: ConvAttrs): readonly [number, number] => [
+  Math.floor((a.h + 2 * a.ph - a.dh * (a.kh - 1) - 1) / a.sh) + 1,
+  Math.floor((a.w + 2 * a.pw - a.dw * (a.kw - 1) - 1) / a.sw) + 1,
+]
+
+/** Cross-entropy of `n` rows of `c` logits against class indices, with label smoothing `smoothing`. */
+export interface CrossEntropyAttrs {
+  /** Rows (the batch). */
+  readonly n: number
+  /** Classes. */
+  readonly c: number
+  /** Label smoothing in [0, 1]: the target is `(1 - s) onehot + s / c`. */
+  readonly smoothing: number
+}
+
 /** Surrogate gradients of the spike function, as BrainCog's `braincog/base/strategy/surrogate.py` codes them. */
 export type Surrogate = 'atan' | 'qgate' | 'sigmoid' | 'gate' | 'none'
 
@@ -256,6 +303,112 @@ export interface Kernels<B> {
    * or 1) and the potential after the reset.
    */
   neuron(v: B | null, x: B, attrs: NeuronAttrs): { readonly spikes: B; readonly v: B }
+
+  // -------------------------------------------------------------------------------------------
+  // backward kernels: what the gradient rules (src/grad) call; none has a gradient of its own
+  // -------------------------------------------------------------------------------------------
+
+  /** x `[outer, inner]` repeated along a new middle axis: `[outer, axis, inner]` (the adjoint of `sumAlongAxis`). */
+  broadcastAlongAxis(x: B, attrs: AxisView): B
+  /**
+   * The cotangent of x through `momentsAlongAxis`: `dMean / n + dVariance * 2 (x - mean) / n`
+   * per (outer, inner), n the axis size (a null cotangent is zero). Like x.
+   */
+  momentsAlongAxisGrad(dMean: B | null, dVariance: B | null, x: B, mean: B, attrs: AxisView): B
+  /** The cotangent of x through `momentsPerChannel`, as {@link Kernels.momentsAlongAxisGrad} per channel. */
+  momentsPerChannelGrad(dMean: B | null, dVariance: B | null, x: B, mean: B, attrs: ChannelView): B
+  /**
+   * The cotangents of `normalizeAlongAxis`'s arguments from the output's: x (like x), mean and
+   * variance (statistics), weight and bias (like weight), sums in float64.
+   */
+  normalizeAlongAxisGrad(
+    cot: B,
+    x: B,
+    mean: B,
+    variance: B,
+    weight: B,
+    attrs: AxisView & { readonly eps: number },
+  ): {
+    readonly dx: B
+    readonly dMean: B
+    readonly dVariance: B
+    readonly dWeight: B
+    readonly dBias: B
+  }
+  /**
+   * The cotangents of `channelScaleShift`'s arguments from those of scale and shift:
+   * mean and variance (statistics), weight and bias (like weight), gains (like gains; empty when
+   * there are none).
+   */
+  channelScaleShiftGrad(
+    dScale: B,
+    dShift: B,
+    mean: B,
+    variance: B,
+    weight: B,
+    bias: B,
+    gains: B | null,
+    attrs: { readonly channels: number; readonly steps: number; readonly eps: number },
+  ): {
+    readonly dMean: B
+    readonly dVariance: B
+    readonly dWeight: B
+    readonly dBias: B
+    readonly dGains: B
+  }
+  /** The cotangents of `channelAffine`'s x (like x), scale and shift (statistics) from the output's. */
+  channelAffineGrad(
+    cot: B,
+    x: B,
+    scale: B,
+    attrs: ChannelView & { readonly steps: number },
+  ): { readonly dx: B; readonly dScale: B; readonly dShift: B }
+  /**
+   * The cotangent of x through `pool2d`: a max window's cotangent goes to its first maximal
+   * cell in row-major order (the first NaN, if any; padding never), as PyTorch routes it; an
+   * average window's is spread as `cot / (kh kw)` over its cells. Overlapping windows add up.
+   */
+  pool2dGrad(cot: B, x: B, attrs: PoolAttrs): B
+  /** The cotangent of `value` through `maxPool2dBy`: each window's to the cell it passed. */
+  maxPool2dByGrad(cot: B, key: B, value: B, attrs: Omit<PoolAttrs, 'mode'>): B
+  /** The cotangent of x through `upsampleNearest`: each cell the sum of its block's cotangents. */
+  upsampleNearestGrad(cot: B, attrs: UpsampleAttrs): B
+  /** The cotangent of x through `winnerTakeAll`: the output's where the cell won, else 0 (noise is constant). */
+  winnerTakeAllGrad(cot: B, x: B, noise: B, attrs: WinnerAttrs): B
+  /** The cotangent of x through `groupMean`: `cot / size` to each member of a group, 0 to the remainder. */
+  groupMeanGrad(cot: B, attrs: { readonly rows: number; readonly length: number; readonly size: number }): B
+  /**
+   * The cotangents of `neuron`'s x and v from those of its spikes and new potential (null:
+   * zero), with the spike's derivative replaced by the surrogate and the reset detached
+   * (BrainCog): `gu = cotSpikes * g(u - threshold) + cotV * (soft ? 1 : 1 - spike)`, then
+   * `dx = gu / tau`, `dv = gu * (1 - 1 / tau)` for LIF (`dx = dv = gu` for IF).
+   */
+  neuronGrad(
+    cotSpikes: B | null,
+    cotV: B | null,
+    v: B | null,
+    x: B,
+    attrs: NeuronAttrs,
+  ): { readonly dx: B; readonly dv: B }
+
+  /**
+   * 2-D convolution, PyTorch's `Conv2d` (see {@link ConvAttrs}): `out[n, o, i, j] = bias[o] +
+   * sum_{c, a, b} w[o, c, a, b] * xpad[n, g * c/groups + c, i sh + a dh, j sw + b dw]`, the
+   * products accumulated as `matmul` accumulates them.
+   */
+  conv2d(x: B, weight: B, bias: B | null, attrs: ConvAttrs): B
+  /** The cotangent of x through `conv2d` (the transposed convolution of the output's cotangent). */
+  conv2dGradInput(cot: B, weight: B, attrs: ConvAttrs): B
+  /** The cotangent of the weight through `conv2d`, `[o, c / groups, kh, kw]`. */
+  conv2dGradWeight(cot: B, x: B, attrs: ConvAttrs): B
+  /**
+   * Mean cross-entropy of logits `[n, c]` against `target` `[n]` (class indices held as
+   * floats): `(1/n) sum_n [(1 - s) (-logp[n, y]) + (s / c) sum_c (-logp[n, c])]`, `logp` a
+   * stable log-softmax in float64. One value.
+   */
+  crossEntropy(logits: B, target: B, attrs: CrossEntropyAttrs): B
+  /** The cotangent of the logits through `crossEntropy`: `cot * (softmax(x) - q) / n`, q the smoothed target. */
+  crossEntropyGrad(cot: B, logits: B, target: B, attrs: CrossEntropyAttrs): B
 
   /** `length` uniform draws in [0, 1) from `key`: exactly what `uniform(key, length)` draws. */
   uniform(attrs: DrawAttrs): B

@@ -10,6 +10,7 @@ import type { DType } from '../tensor/tensor.js'
 import type {
   AxisView,
   ChannelView,
+  ConvAttrs,
   DrawAttrs,
   KernelName,
   Kernels,
@@ -18,10 +19,13 @@ import type {
   PoolAttrs,
   UpsampleAttrs,
 } from './kernels.js'
-import { pooledSize } from './kernels.js'
+import { convOutputSize, pooledSize } from './kernels.js'
 
-/** How an output's dtype is chosen: like the first buffer argument, statistics precision, or `attrs.dtype`. */
-export type OutputDtype = 'like' | 'stats' | 'attr'
+/**
+ * How an output's dtype is chosen: like the first buffer argument, like buffer argument `i`,
+ * statistics precision, or `attrs.dtype`.
+ */
+export type OutputDtype = 'like' | { readonly like: number } | 'stats' | 'attr'
 
 /** The run-time signature of one kernel. */
 export interface KernelSpec {
@@ -35,8 +39,8 @@ export interface KernelSpec {
   readonly outputs: readonly string[]
   /** Each output's length, from the attributes and the buffer arguments' lengths (`null` for a null argument). */
   readonly lengths: (attrs: never, inputLengths: readonly (number | null)[]) => readonly number[]
-  /** Each output's dtype rule. */
-  readonly dtype: OutputDtype
+  /** The outputs' dtype rule (one for all, or one per output). */
+  readonly dtype: OutputDtype | readonly OutputDtype[]
   /** The buffer arguments held in statistics precision (float64 on host devices); the others hold data. */
   readonly stats?: readonly number[]
 }
@@ -100,6 +104,75 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
   axpy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   scale: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   neuron: { inputs: 2, outputs: ['spikes', 'v'], dtype: 'like', lengths: (_: unknown, n) => [n[1] ?? 0, n[1] ?? 0] },
+  broadcastAlongAxis: {
+    inputs: 1,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: AxisView) => [a.outer * a.axis * a.inner],
+  },
+  momentsAlongAxisGrad: { inputs: 4, outputs: ['out'], dtype: { like: 2 }, stats: [0, 1, 3], lengths: (_: unknown, n) => [n[2] ?? 0] },
+  momentsPerChannelGrad: { inputs: 4, outputs: ['out'], dtype: { like: 2 }, stats: [0, 1, 3], lengths: (_: unknown, n) => [n[2] ?? 0] },
+  normalizeAlongAxisGrad: {
+    inputs: 5,
+    outputs: ['dx', 'dMean', 'dVariance', 'dWeight', 'dBias'],
+    dtype: ['like', 'stats', 'stats', 'like', 'like'],
+    stats: [2, 3],
+    lengths: (a: AxisView, n) => [n[0] ?? 0, a.outer * a.inner, a.outer * a.inner, a.axis, a.axis],
+  },
+  channelScaleShiftGrad: {
+    inputs: 7,
+    outputs: ['dMean', 'dVariance', 'dWeight', 'dBias', 'dGains'],
+    dtype: ['stats', 'stats', { like: 4 }, { like: 4 }, { like: 4 }],
+    stats: [0, 1, 2, 3],
+    lengths: (a: { readonly channels: number; readonly steps: number }, n) => [
+      a.channels,
+      a.channels,
+      a.channels,
+      a.channels,
+      n[6] === null ? 0 : a.steps,
+    ],
+  },
+  channelAffineGrad: {
+    inputs: 3,
+    outputs: ['dx', 'dScale', 'dShift'],
+    dtype: ['like', 'stats', 'stats'],
+    stats: [2],
+    lengths: (a: ChannelView & { readonly steps: number }, n) => [n[0] ?? 0, a.steps * a.channels, a.steps * a.channels],
+  },
+  pool2dGrad: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [n[1] ?? 0] },
+  maxPool2dByGrad: { inputs: 3, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [n[2] ?? 0] },
+  upsampleNearestGrad: {
+    inputs: 1,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: UpsampleAttrs) => [a.planes * a.height * a.width],
+  },
+  winnerTakeAllGrad: { inputs: 3, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [n[1] ?? 0] },
+  groupMeanGrad: {
+    inputs: 1,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: { readonly rows: number; readonly length: number }) => [a.rows * a.length],
+  },
+  neuronGrad: { inputs: 4, outputs: ['dx', 'dv'], dtype: { like: 3 }, lengths: (_: unknown, n) => [n[3] ?? 0, n[3] ?? 0] },
+  conv2d: {
+    inputs: 3,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: ConvAttrs) => {
+      const [oh, ow] = convOutputSize(a)
+      return [a.n * a.o * oh * ow]
+    },
+  },
+  conv2dGradInput: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (a: ConvAttrs) => [a.n * a.c * a.h * a.w] },
+  conv2dGradWeight: {
+    inputs: 2,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: ConvAttrs) => [a.o * (a.c / a.groups) * a.kh * a.kw],
+  },
+  crossEntropy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: () => [1] },
+  crossEntropyGrad: { inputs: 3, outputs: ['out'], dtype: { like: 1 }, lengths: (_: unknown, n) => [n[1] ?? 0] },
   uniform: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
   bernoulliMask: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
   fill: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: { readonly length: number }) => [a.length] },
@@ -130,12 +203,27 @@ export const attrsArg = (name: KernelName, args: readonly unknown[]): object => 
   return (args[inputs === 'list' ? 1 : inputs] ?? {}) as object
 }
 
-/** The dtype of each output of a call on a host device (statistics in float64). */
-export const outputDtype = (name: KernelName, attrs: object, first: DType | undefined): DType => {
+/** The rule of output `index` of kernel `name`. */
+export const outputRule = (name: KernelName, index: number): OutputDtype => {
   const rule = kernelSpecs[name].dtype
+  return Array.isArray(rule) ? (rule as readonly OutputDtype[])[index] : (rule as OutputDtype)
+}
+
+/**
+ * The dtype of output `index` of a call on a host device (statistics in float64), given the
+ * buffer arguments' dtypes (`undefined` for null arguments).
+ */
+export const outputDtype = (
+  name: KernelName,
+  index: number,
+  attrs: object,
+  inputs: readonly (DType | undefined)[],
+): DType => {
+  const rule = outputRule(name, index)
   if (rule === 'stats') return 'float64'
   if (rule === 'attr') return (attrs as { readonly dtype: DType }).dtype
-  return first ?? 'float32'
+  if (rule === 'like') return inputs.find((d) => d !== undefined) ?? 'float32'
+  return inputs[rule.like] ?? 'float32'
 }
 
 declare const bufferBrand: unique symbol

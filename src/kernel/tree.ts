@@ -64,3 +64,11 @@ export const uploadTensor = <B>(d: Pick<BufferOps<B>, 'upload'>, t: NdArray<Data
 /** Reads a device tensor back as a host tensor of its shape. */
 export const readTensor = <B>(d: Pick<BufferOps<B>, 'read'>, t: DeviceTensor<B>): NdArray<Data> =>
   wrap(d.read(t.buffer), t.shape)
+
+/**
+ * A host tree (params, state) on `device`: every tensor uploaded, everything else as it is. On a
+ * gradient tracer the uploads are constants: what a function given to `valueAndGrad` uses for
+ * values it does not differentiate.
+ */
+export const onDevice = <T, B>(device: Pick<BufferOps<B>, 'upload'>, tree: T): OnDevice<T, B> =>
+  toDevice(tree, (t) => uploadTensor(device, t))

@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { bestBackend } from '../backend/wasm/index.js'
 import { describe, fail, type LayerError } from '../errors.js'
-import type { Device } from '../kernel/device.js'
+import type { Device, DeviceTensor } from '../kernel/device.js'
 import type { Key } from '../random/key.js'
 import { foldIn, isKey } from '../random/key.js'
 import type { Tensor } from '../tensor/tensor.js'
@@ -31,6 +31,21 @@ export interface Ctx {
    * arguments and reads its results back). Absent: see {@link resolveBackend}.
    */
   readonly backend?: Device<any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Where a `recording` run collects what pipelines inside it compute (set by `recording`, passed on). */
+  readonly recorder?: Recorder
+}
+
+/**
+ * The collector of a `recording` run: pipelines report each layer's output (and state) under
+ * the layer's path (`"2"`, `"0.3"` in nested pipelines), at the time step enclosing scans set.
+ */
+export interface Recorder {
+  /** The path of the layer the context belongs to, one index per enclosing pipeline. */
+  readonly path: readonly number[]
+  /** The time step of the enclosing scans (0 outside any scan). */
+  readonly step: number
+  /** Receives one layer's output and state on the device, as the step computed them. */
+  readonly sink: (path: string, step: number, output: DeviceTensor<unknown>, state: unknown) => void
 }
 
 /**
@@ -79,6 +94,7 @@ export const childCtx = (ctx: Ctx, index: number): Ctx => ({
   training: ctx.training,
   key: ctx.key === undefined ? undefined : foldIn(ctx.key, index),
   backend: ctx.backend,
+  ...(ctx.recorder === undefined ? {} : { recorder: { ...ctx.recorder, path: [...ctx.recorder.path, index] } }),
 })
 
 const isDevice = (v: unknown): boolean =>

@@ -67,7 +67,8 @@ export const runOnce = <P, S, B>(
     const params = session.enter(prepared.params)
     const state = session.enter(prepared.state, true)
     const r = step.run(device, params, state, new DeviceTensor(session.upload(x), x.shape), ctx)
-    return { output: session.output(r.output), state: session.exit<S>(r.state) }
+    // a step that left its state as it was gives back the caller's very state
+    return { output: session.output(r.output), state: r.state === state ? prepared.state : session.exit<S>(r.state) }
   } finally {
     session.close()
   }
@@ -102,17 +103,17 @@ export const shapeAndInit = <P, S>(
   outputShape: (shape: Shape) => E.Either<LayerError, Shape>,
   init: (key: Key, shape: Shape, dtype: DType) => E.Either<LayerError, Init<P, S>>,
 ): Pick<Layer<P, S>, 'outputShape' | 'init'> => ({
-  outputShape: (shape) => E.chain(outputShape)(expectShape(name, 'inputShape', shape)),
-  init: (key, shape, dtype) => {
-    const k = expectKey(name, key)
-    if (E.isLeft(k)) return k
-    const d = expectDType(name, dtype)
-    if (E.isLeft(d)) return d
-    const s = expectShape(name, 'inputShape', shape)
-    if (E.isLeft(s)) return s
-    return guardAllocation(name, 'inputShape', () => init(k.right, s.right, d.right))
-  },
-})
+    outputShape: (shape) => E.chain(outputShape)(expectShape(name, 'inputShape', shape)),
+    init: (key, shape, dtype) => {
+      const k = expectKey(name, key)
+      if (E.isLeft(k)) return k
+      const d = expectDType(name, dtype)
+      if (E.isLeft(d)) return d
+      const s = expectShape(name, 'inputShape', shape)
+      if (E.isLeft(s)) return s
+      return guardAllocation(name, 'inputShape', () => init(k.right, s.right, d.right))
+    },
+  })
 
 /**
  * Builds a layer from its spec. The result validates every argument of every method as a
@@ -159,7 +160,7 @@ export const defineLayer = <P, S, In extends Axes = Axes, Out extends Axes = Axe
   }
   return {
     name,
-    ...shapeAndInit<P, S>(name, spec.outputShape, (key, shape, dtype) =>
+    ...shapeAndInit<P, S>(name, (shape) => spec.outputShape(shape), (key, shape, dtype) =>
       E.map((outputShape: Shape) => ({ ...spec.init(key, shape, dtype), outputShape }))(spec.outputShape(shape)),
     ),
     apply: applyStep<P, S, In, Out>(name, step),

@@ -10,7 +10,7 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { readTensor, uploadTensor } from '../kernel/tree.js'
-import type { AnyLayer, LayerStep } from './layer.js'
+import type { AnyLayer, LayerStep, Step } from './layer.js'
 
 /** A host value travelling through a device tree untouched (tree mapping sees a leaf). */
 export class HostValue<T> {
@@ -48,9 +48,9 @@ const hostStep = (layer: AnyLayer): LayerStep<unknown, unknown> => ({
   run: (d, params, state, x, ctx) => {
     const p = (params as unknown as HostValue<unknown>).value
     const s = (state as unknown as HostValue<unknown>).value
-    const r = layer.apply(p, s, readTensor(d, x), ctx) as E.Either<LayerError, { output: DeviceTensor; state: unknown }>
+    const r = layer.apply(p, s, readTensor(d, x), ctx) as E.Either<LayerError, Step<unknown>>
     if (E.isLeft(r)) throw new StepFailure(r.left)
-    const output = r.right.output as unknown as Parameters<typeof uploadTensor>[1]
+    const output = r.right.output
     return { output: new DeviceTensor(uploadTensor(d, output), output.shape), state: new HostValue(r.right.state) as never }
   },
 })

@@ -16,7 +16,8 @@ import { buffersOf, type OnDevice } from '../kernel/tree.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, sizeOf } from '../tensor/tensor.js'
 import { expectTensor, guardAllocation, showShape } from './check.js'
-import { checkCtx, type Ctx, childCtx, resolveBackend } from './context.js'
+import { foldIn } from '../random/key.js'
+import { checkCtx, type Ctx, resolveBackend } from './context.js'
 import { shapeAndInit } from './define.js'
 import { catchStepFailure, stepOf } from './hostStep.js'
 import type { Layer, LayerStep, Prepared, Step, StepResult, TensorInfo } from './layer.js'
@@ -50,8 +51,13 @@ export interface ScanOptions<R extends ScanRead = ScanRead> {
 export type ScanOut<Out extends Axes, R extends ScanRead> = R extends 'all' ? TimeMajor<Out> : Out
 
 /** The context of step `t` of a scan: the key folded with `t`; `draws`, if given, picked at `t`. */
-export const stepCtx = (ctx: Ctx, t: number): Ctx =>
-  ctx.draws === undefined ? childCtx(ctx, t) : { ...childCtx(ctx, t), draws: ctx.draws.pick(t) as Tensor }
+export const stepCtx = (ctx: Ctx, t: number): Ctx => ({
+  training: ctx.training,
+  key: ctx.key === undefined ? undefined : foldIn(ctx.key, t),
+  backend: ctx.backend,
+  ...(ctx.draws === undefined ? {} : { draws: ctx.draws.pick(t) as Tensor }),
+  ...(ctx.recorder === undefined ? {} : { recorder: { ...ctx.recorder, step: t } }),
+})
 
 /** The one time-major check: a leading time axis, and draws (if any) with the same one. */
 const splitTime = (name: string, shape: Shape, ctx: Ctx | undefined): E.Either<LayerError, Shape> => {
@@ -213,7 +219,8 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
           const final = loop(inner, d, p, s0, stepsFor(x.right.shape), upload, c.right, outputs.keep, outputs.dead)
           const out = outputs.done(read === 'all' ? 0 : sizeOf(stepOut), dtypeOf(x.right))
           const output = session.output(new DeviceTensor(out, prepared.right.outputShape))
-          const next = finalState === 'read' ? session.exit<S>(final) : layer.reset(state)
+          const next =
+            finalState === 'reset' ? layer.reset(state) : final === s0 ? prepared.right.state : session.exit<S>(final)
           if (finalState === 'reset') session.own(buffersOf(final))
           return E.right({ output, state: next } as Step<S, ScanOut<Out, R>>)
         } finally {

@@ -36,8 +36,20 @@ export const tensorOf =
     return E.map(() => t.right)(expectDtype(c.layer, argument, t.right, c.dtype))
   }
 
-/** A tensor shaped like the input. */
-export const likeInput: Schema<Tensor> = tensorOf((input) => input)
+/**
+ * A tensor shaped like the input: state held from earlier steps (a membrane potential, an
+ * accumulator, a mask), which a batch of another shape does not fit.
+ */
+export const likeInput: Schema<Tensor> = (value, argument, c) => {
+  const t = expectTensor(c.layer, argument, value)
+  if (E.isLeft(t)) return t
+  const shape = t.right.shape
+  if (shape.length !== c.input.length || shape.some((d, i) => d !== c.input[i])) {
+    const want = `the input's shape [${c.input.join(', ')}] (reset the state for inputs of another shape)`
+    return fail(c.layer, argument, want, `[${shape.join(', ')}]`)
+  }
+  return E.map(() => t.right)(expectDtype(c.layer, argument, t.right, c.dtype))
+}
 
 /** `null`, `undefined` (read as `null`) or a value of `schema`. */
 export const nullable =
@@ -74,10 +86,13 @@ export const record =
       return fail(c.layer, argument, keys.length === 0 ? '{} (no entries)' : shape, `the key ${JSON.stringify(unknown[0])}`)
     }
     const out: Record<string, unknown> = {}
+    // a record that is already normal comes back as itself (so an unchanged state stays the same object)
+    let same = Object.keys(given).length === keys.length
     for (const k of keys) {
       const r = (fields as Readonly<Record<string, Schema<unknown>>>)[k](given[k], `${argument}.${k}`, c)
       if (E.isLeft(r)) return r
       out[k] = r.right
+      same &&= r.right === given[k]
     }
-    return E.right(out as R)
+    return E.right((same ? given : out) as R)
   }

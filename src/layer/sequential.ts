@@ -116,7 +116,9 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...layers: Ls):
       const between: DeviceTensor<unknown>[] = []
       let h = x as DeviceTensor<unknown>
       for (let i = 0; i < n; i++) {
-        const r = steps[i].run(d, params[i] as never, state[i] as never, h as never, childCtx(ctx, i))
+        const sub = childCtx(ctx, i)
+        const r = steps[i].run(d, params[i] as never, state[i] as never, h as never, sub)
+        if (sub.recorder !== undefined) sub.recorder.sink(sub.recorder.path.join('.'), sub.recorder.step, r.output as DeviceTensor<unknown>, r.state)
         next.push(r.state)
         h = r.output as DeviceTensor<unknown>
         if (i < n - 1) between.push(h)

@@ -25,6 +25,7 @@ import {
   expectMinRank,
   expectRank,
   expectTensor,
+  expectTensorOfShape,
 } from '../layer/check.js'
 import { resolveBackend } from '../layer/context.js'
 import { defineLayer } from '../layer/define.js'
@@ -191,18 +192,12 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
     if (E.isLeft(w)) return w
     const checked = params(p, 'params', { layer: name, input: weightShape, dtype: dtypeOf(w.right) })
     if (E.isLeft(checked)) return checked
-    const delta = E.chain((t: Tensor) =>
-      E.map(() => t)(
-        E.chain(() => expectAxisSize(name, 'dw', t.shape, 0, inFeatures))(expectRank(name, 'dw', t.shape, 2, '[in, out]')),
-      ),
-    )(expectTensor(name, 'dw', dw))
-    if (E.isLeft(delta)) return delta
-    const shape = E.chain(() => expectDtype(name, 'dw', delta.right, dtypeOf(w.right), "the weight's"))(
-      expectAxisSize(name, 'dw', delta.right.shape, 1, outFeatures),
+    const delta = E.chain((t: Tensor) => E.map(() => t)(expectDtype(name, 'dw', t, dtypeOf(w.right), "the weight's")))(
+      expectTensorOfShape(name, 'dw', dw, weightShape),
     )
-    if (E.isLeft(shape)) return shape
+    if (E.isLeft(delta)) return delta
     const { weight, mask } = checked.right
-    const session = new Session(resolveBackend({ backend }))
+    const session = new Session(resolveBackend({ backend }) as Device<unknown>)
     try {
       const d = session.device
       const step = session.upload(delta.right)

@@ -79,12 +79,7 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
   const tiles =
     window.kernelH === factor && window.kernelW === factor && window.padH === 0 && window.padW === 0
   if (!allowOverlap && !tiles) {
-    rejectConfig(
-      name,
-      'config.child',
-      'a non-overlapping window (stride == kernelSize, padding 0)',
-      `kernelSize [${window.kernelH}, ${window.kernelW}], stride ${factor}, padding [${window.padH}, ${window.padW}]`,
-    )
+    rejectConfig(name, 'config.child', 'a non-overlapping window (stride == kernelSize, padding 0)', c.child)
   }
   const mode = poolMode(op)
 

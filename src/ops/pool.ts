@@ -180,7 +180,7 @@ export const pool2d = (x: Tensor, spec: PoolSpec, backend?: Device<unknown>): E.
     guardAllocation(op, 'input', () => {
       const [n, c, height, width] = input.right.shape
       const attrs = { planes: n * c, height, width, window, mode: poolMode(resolved.right.op) }
-      const d = resolveBackend({ backend })
+      const d = resolveBackend({ backend }) as Device<unknown>
       return E.right(runOp(d, input.right, out, (xb) => d.pool2d(xb, attrs)) as Tensor<Rank4>)
     }),
   )(pooledShape(op, 'input', input.right.shape, window))
@@ -232,7 +232,7 @@ export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unkn
     return fail(op, 'factor', 'an output size below 2^53', `${factor} for ${showShape(input.right.shape)}`)
   }
   return guardAllocation(op, 'factor', () => {
-    const d = resolveBackend({ backend })
+    const d = resolveBackend({ backend }) as Device<unknown>
     return E.right(
       runOp(d, input.right, outShape, (xb) => d.upsampleNearest(xb, { planes: n * c, height, width, factor })) as Tensor<Rank4>,
     )

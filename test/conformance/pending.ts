@@ -6,15 +6,6 @@
  * name to be struck from this list.
  */
 export const pendingLayers: ReadonlyMap<string, string> = new Map([
-  ['IFNode', "BrainCog's integrate-and-fire neuron, with its surrogate gradient (braincog-grad)"],
-  ['LIFNode', "BrainCog's leaky integrate-and-fire neuron, with its surrogate gradient (braincog-grad)"],
-  ['Conv2d', 'torch.nn.Conv2d (torch-nn)'],
-  ['MaxPool2d', 'torch.nn.MaxPool2d as a layer, with its gradient (torch-nn)'],
-  ['AvgPool2d', 'torch.nn.AvgPool2d as a layer, with its gradient (torch-nn)'],
-  ['Flatten', 'torch.nn.Flatten (torch-nn)'],
-  ['MeanOverTime', "the readout's mean over the time axis (torch-nn)"],
-  ['CrossEntropyLoss', 'torch.nn.functional.cross_entropy (torch-nn)'],
-  ['MSELoss', 'torch.nn.functional.mse_loss (torch-nn)'],
   ['SGD', 'torch.optim.SGD (torch-nn)'],
   ['Adam', 'torch.optim.Adam (torch-nn)'],
   ['AdamW', 'torch.optim.AdamW (torch-nn)'],

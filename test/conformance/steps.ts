@@ -5,10 +5,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { AnyLayer, Backend, Ctx, Device, Key, Tensor } from '../../src/index.js'
-import { foldIn, reshape, scanOnDevice } from '../../src/index.js'
+import { DeviceTensor, dtypeOf, flatData, foldIn, onDevice, reshape, scanOnDevice, valueAndGrad } from '../../src/index.js'
 import type { Adapter } from './adapters/adapter.js'
 import { type Comparison, compare, compareValues } from './compare.js'
-import type { Fixture, ForwardStep, ResetStep, Step, StepOp, UpdateStep } from './fixture.js'
+import type { BackwardStep, Fixture, ForwardStep, ResetStep, Step, StepOp, UpdateStep } from './fixture.js'
 
 /** What stays fixed while one case runs. */
 export interface Run {
@@ -25,6 +25,8 @@ export interface Run {
 /** A forward step as it ran: what a `backward` handler differentiates. */
 export interface ForwardRecord {
   readonly index: number
+  /** The layer the step ran (a loss's, with the step's target bound). */
+  readonly layer: AnyLayer
   readonly step: ForwardStep
   readonly ctx: Ctx
   readonly params: unknown
@@ -72,8 +74,11 @@ const applyOnDevice = (layer: AnyLayer, device: Device, params: unknown, state: 
 
 /** Calls the layer on the step's input with the carried state; checks the output and `stateAfter`. */
 const forward: StepHandler<ForwardStep> = {
-  unsupported: (step) => (step.target === undefined ? undefined : 'forward step with a target (a loss)'),
-  run: ({ fixture, adapter, layer, root, backend, device }, carry, step, index) => {
+  run: ({ fixture, adapter, layer: built, root, backend, device }, carry, step, index) => {
+    if (step.target !== undefined && adapter.withTarget === undefined) {
+      return { failure: `${fixture.layer}: a forward step with a target, but the layer is no loss` }
+    }
+    const layer = step.target === undefined ? built : adapter.withTarget!(built, step.target)
     const draws = adapter.draws?.(step)
     const ctx: Ctx = {
       training: step.training ?? fixture.training,
@@ -99,6 +104,7 @@ const forward: StepHandler<ForwardStep> = {
     }
     const record: ForwardRecord = {
       index,
+      layer,
       step,
       ctx,
       params: carry.params,
@@ -126,7 +132,52 @@ const reset: StepHandler<ResetStep> = {
 }
 
 /**
- * The step ops the runner runs. `backward` (gradients through time) and `optimizerStep` come
- * with the gradient work; until then their cases are skipped.
+ * The gradients of `L = sum_t sum(output_t * cotangents[t])` over the forward steps so far,
+ * through the public API: `valueAndGrad` of a function that re-runs the layer's step over those
+ * steps (the same params, initial state and contexts), carrying the state on the device, so the
+ * gradients flow through time. Checks `gradInputs` and `gradParams`.
  */
-export const stepHandlers: StepHandlers = { forward, update, reset }
+const backward: StepHandler<BackwardStep> = {
+  run: ({ fixture, backend }, carry, step) => {
+    const forwards = carry.forwards
+    if (forwards.length === 0 || forwards.length !== step.cotangents.length) {
+      return { failure: `backward: ${step.cotangents.length} cotangents for ${forwards.length} forward steps` }
+    }
+    if (forwards.some((f) => f.layer.step === undefined)) return { failure: `${fixture.layer} has no step to differentiate` }
+    const first = forwards[0]
+    const x0 = first.step.input
+    const prepared = first.layer.step!.prepare(first.params, first.stateBefore, { shape: x0.shape, dtype: dtypeOf(x0) }, first.ctx)
+    if (E.isLeft(prepared)) return { failure: prepared.left.message }
+    const vars = { params: prepared.right.params, inputs: forwards.map((f) => f.step.input) }
+    const loss = <B>(d: Device<B>, v: { readonly params: unknown; readonly inputs: readonly DeviceTensor<B>[] }) => {
+      let state = onDevice(d, prepared.right.state)
+      let total: B | undefined
+      forwards.forEach((f, t) => {
+        const r = f.layer.step!.run(d, v.params as never, state as never, v.inputs[t], f.ctx)
+        const term = d.sumAlongAxis(d.mul(r.output.buffer, d.upload(flatData(step.cotangents[t]))), {
+          outer: 1,
+          axis: d.lengthOf(r.output.buffer),
+          inner: 1,
+        })
+        total = total === undefined ? term : d.axpy(total, term, { alpha: 1 })
+        state = r.state as never
+      })
+      return new DeviceTensor(total!, [1])
+    }
+    const r = valueAndGrad<typeof vars>(loss as never, backend)(vars)
+    if (E.isLeft(r)) return { failure: r.left.message }
+    let compared = 0
+    for (let t = 0; t < step.gradInputs.length; t++) {
+      const c = compare(`gradInputs[${t}]`, r.right.grad.inputs[t], step.gradInputs[t], fixture.tolerance)
+      const bad = failed(c)
+      if (bad) return bad
+      compared += 'values' in c ? c.values : 0
+    }
+    const grads = r.right.grad.params as Readonly<Record<string, Tensor>>
+    const c = compareValues('gradParams', grads, step.gradParams, fixture.tolerance)
+    return failed(c) ?? { carry, compared: compared + ('values' in c ? c.values : 0) }
+  },
+}
+
+/** The step ops the runner runs. `optimizerStep` comes with the optimizers; until then its cases are skipped. */
+export const stepHandlers: StepHandlers = { forward, update, reset, backward }

@@ -64,10 +64,17 @@ describe('CustomLinear', () => {
     expect(c.params.bias?.data).toBeInstanceOf(Float64Array)
   })
 
-  it('keeps the input dtype', () => {
-    const y = orThrow(run(tensor([1, 2], [2], 'float64'))).output
+  it('keeps the input dtype, and rejects params of another dtype', () => {
+    const p64 = orThrow(customLinearParams({ weight: copy(weight, 'float64') }))
+    const y = orThrow(run(tensor([1, 2], [2], 'float64'), p64)).output
     expect(y.data).toBeInstanceOf(Float64Array)
     expect(orThrow(run(tensor([1, 2], [2]))).output.data).toBeInstanceOf(Float32Array)
+    expectLayerError(run(tensor([1, 2], [2], 'float64')), {
+      layer: 'CustomLinear',
+      argument: 'params.weight',
+      expected: "float64 (the input's dtype)",
+      got: 'float32',
+    })
   })
 
   it('rejects bad configuration at build', () => {

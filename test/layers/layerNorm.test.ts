@@ -43,7 +43,8 @@ describe('LayerNorm', () => {
   })
 
   it('keeps the input dtype', () => {
-    expect(orThrow(run(zeros([3, 2], 'float64'))).output.data).toBeInstanceOf(Float64Array)
+    const unit64 = orThrow(last.init(key(0), [2], 'float64')).params
+    expect(orThrow(run(zeros([3, 2], 'float64'), last, unit64)).output.data).toBeInstanceOf(Float64Array)
     expect(orThrow(run(zeros([3, 2]))).output.data).toBeInstanceOf(Float32Array)
   })
 

@@ -83,9 +83,9 @@ describe('NDropout', () => {
     const held = orThrow(drop.apply({}, start, zeros([2, 3]), train(key(0)))).state
     expectLayerError(drop.apply({}, held, zeros([3, 3]), train(key(1))), {
       layer: 'NDropout',
-      argument: 'input',
-      expected: "shape [2, 3] (the held mask's",
-      got: 'rank 2 [3, 3]',
+      argument: 'state.mask',
+      expected: "the input's shape [3, 3] (reset the state",
+      got: '[2, 3]',
     })
     expectLayerError(drop.apply({}, start, zeros([2, 3]), withMask(zeros([3, 2]))), {
       layer: 'NDropout',

@@ -106,7 +106,7 @@ describe('maxPool2d / avgPool2d', () => {
     expectLayerError(maxPool2d(grid, { kernelSize: 5 }), {
       layer: 'maxPool2d',
       argument: 'input',
-      expected: 'kernelSize 5',
+      expected: 'H + 2*padding >= 5',
       got: '[1, 1, 4, 4]',
     })
     expectLayerError(pool2d(grid, { op: 'minPool2d' as 'maxPool2d', kernelSize: 2 }), {
@@ -138,7 +138,18 @@ describe('upsampleNearest', () => {
 
 describe('poolSpec', () => {
   it('fills in PyTorch defaults (stride = kernelSize, padding 0)', () => {
-    expect(poolSpec({ op: 'avgPool2d', kernelSize: 3 })).toEqual({ op: 'avgPool2d', kernelSize: 3, stride: 3, padding: 0 })
+    expect(poolSpec({ op: 'avgPool2d', kernelSize: 3 })).toEqual({
+      op: 'avgPool2d',
+      window: { kernelH: 3, kernelW: 3, strideH: 3, strideW: 3, padH: 0, padW: 0 },
+    })
+    expect(poolSpec({ op: 'maxPool2d', kernelSize: [3, 2], padding: [1, 0] }).window).toEqual({
+      kernelH: 3,
+      kernelW: 2,
+      strideH: 3,
+      strideW: 2,
+      padH: 1,
+      padW: 0,
+    })
   })
 
   it('throws a ConfigError naming the layer and argument', () => {

@@ -101,7 +101,7 @@ describe('SMaxPool', () => {
     expectLayerError(layer.init(key(0), [1, 1, 2, 5]), {
       layer: name,
       argument: 'input',
-      expected: 'kernelSize 3',
+      expected: 'H + 2*padding >= 3',
       got: '[1, 1, 2, 5]',
     })
     expectLayerError(layer.apply({}, { sum: null }, zeros([3, 3]) as never, train()), {

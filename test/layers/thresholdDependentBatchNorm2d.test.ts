@@ -72,11 +72,19 @@ describe('ThresholdDependentBatchNorm2d', () => {
     })
   })
 
-  it('keeps the input dtype in the output and the state dtype in the state', () => {
+  it('keeps the input dtype, and rejects params and state of another dtype', () => {
     const x32 = copy(x, 'float32')
-    const r = orThrow(bn.apply(init.params, init.state, x32, train()))
+    const init32 = orThrow(bn.init(key(0), x.shape, 'float32'))
+    const r = orThrow(bn.apply(init32.params, init32.state, x32, train()))
     expect(r.output.data).toBeInstanceOf(Float32Array)
-    expect(r.state.runningMean.data).toBeInstanceOf(Float64Array)
+    expect(r.state.runningMean.data).toBeInstanceOf(Float32Array)
+    expectLayerError(bn.apply(init.params, init.state, x32, train()), {
+      layer: name,
+      argument: 'params.weight',
+      expected: "float32 (the input's dtype)",
+      got: 'float64',
+    })
+    expectLayerError(bn.apply(init32.params, init.state, x32, train()), { layer: name, argument: 'state.runningMean' })
   })
 
   it('modifies nothing passed in, and reads strided views as their copies', () => {
@@ -130,7 +138,7 @@ describe('ThresholdDependentBatchNorm2d', () => {
     expectLayerError(bn.apply(init.params, init.state, 'x' as never, train()), {
       layer: name,
       argument: 'input',
-      expected: 'an ndarray',
+      expected: 'a tensor',
       got: '"x"',
     })
     expectLayerError(bn.apply({ ...init.params, weight: full([3], 1) }, init.state, x, train()), {
@@ -150,13 +158,13 @@ describe('ThresholdDependentBatchNorm2d', () => {
       got: '-1',
     })
     // one value per channel: no variance to learn from (PyTorch refuses it too); eval is fine
-    expectLayerError(bn.apply(init.params, init.state, zeros([1, 2, 1, 1]), train()), {
+    expectLayerError(bn.apply(init.params, init.state, zeros([1, 2, 1, 1], 'float64'), train()), {
       layer: name,
       argument: 'input',
       expected: 'more than 1 value per channel',
       got: '1',
     })
-    const single = orThrow(bn.apply(init.params, init.state, zeros([1, 2, 1, 1]), evaluate()))
+    const single = orThrow(bn.apply(init.params, init.state, zeros([1, 2, 1, 1], 'float64'), evaluate()))
     expect(single.output.shape).toEqual([1, 2, 1, 1])
   })
 })

@@ -60,3 +60,56 @@ export const concat = (out: Data, xs: readonly Data[]): void => {
 export const slice = (out: Data, x: Data, { offset, length }: { readonly offset: number; readonly length: number }): void => {
   out.set(x.subarray(offset, offset + length))
 }
+
+/**
+ * The surrogate derivative of the spike function at `z = u - threshold`, as BrainCog's
+ * surrogate.py codes each one's backward.
+ */
+export const surrogate = (name: NeuronAttrs['surrogate'], alpha: number, z: number): number => {
+  switch (name) {
+    case 'atan': {
+      const t = (Math.PI / 2) * alpha * z
+      return alpha / 2 / (1 + t * t)
+    }
+    case 'qgate':
+      return Math.abs(z) > 1 / alpha ? 0 : alpha - alpha * alpha * Math.abs(z)
+    case 'sigmoid': {
+      const s = 1 / (1 + Math.exp(-alpha * z))
+      return alpha * s * (1 - s)
+    }
+    case 'gate':
+      return Math.abs(z) < 1 / alpha ? 1 : 0
+    case 'none':
+      return 0
+  }
+}
+
+/**
+ * The cotangents of one neuron step: the potential and spike recomputed exactly as `neuron`
+ * does, the spike's derivative replaced by the surrogate, the reset detached.
+ */
+export const neuronGrad = (
+  out: { readonly dx: Data; readonly dv: Data },
+  cotSpikes: Data | null,
+  cotV: Data | null,
+  v: Data | null,
+  x: Data,
+  attrs: NeuronAttrs,
+): void => {
+  const round = x instanceof Float32Array ? Math.fround : (n: number) => n
+  const threshold = round(attrs.threshold)
+  const tau = round(attrs.tau)
+  const lif = attrs.model === 'lif'
+  const strict = attrs.fireAt === '>'
+  const soft = attrs.reset === 'soft'
+  for (let i = 0; i < x.length; i++) {
+    const vi = v === null ? 0 : v[i]
+    const u = lif ? round(vi + round(round(x[i] - vi) / tau)) : round(vi + x[i])
+    const fired = strict ? u > threshold : u >= threshold
+    const cs = cotSpikes === null ? 0 : cotSpikes[i]
+    const cv = cotV === null ? 0 : cotV[i]
+    const gu = cs * surrogate(attrs.surrogate, attrs.alpha, round(u - threshold)) + (soft || !fired ? cv : 0)
+    out.dx[i] = lif ? gu / tau : gu
+    out.dv[i] = lif ? gu * (1 - 1 / tau) : gu
+  }
+}

@@ -7,19 +7,26 @@
 import type { Device } from '../../kernel/device.js'
 import { type HostKernels, hostDevice } from '../../kernel/host.js'
 import type { Data } from '../../tensor/tensor.js'
-import { axpy, concat, fill, mul, neuron, scale, slice } from './elementwise.js'
-import { matmul, sumAlongAxis } from './linalg.js'
+import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv.js'
+import { axpy, concat, fill, mul, neuron, neuronGrad, scale, slice } from './elementwise.js'
+import { broadcastAlongAxis, matmul, sumAlongAxis } from './linalg.js'
+import { crossEntropy, crossEntropyGrad } from './loss.js'
 import {
   channelAffine,
+  channelAffineGrad,
   channelScaleShift,
+  channelScaleShiftGrad,
   momentsAlongAxis,
+  momentsAlongAxisGrad,
   momentsPerChannel,
+  momentsPerChannelGrad,
   normalizeAlongAxis,
+  normalizeAlongAxisGrad,
   runningStats,
 } from './moments.js'
-import { liPoolStep, maxPool2dBy, pool2d, upsampleNearest } from './pool.js'
+import { liPoolStep, maxPool2dBy, maxPool2dByGrad, pool2d, pool2dGrad, upsampleNearest, upsampleNearestGrad } from './pool.js'
 import { bernoulliMask, uniform } from './random.js'
-import { groupMean, winnerTakeAll } from './select.js'
+import { groupMean, groupMeanGrad, winnerTakeAll, winnerTakeAllGrad } from './select.js'
 
 /** The reference kernels, destination-first: what `cpu` runs and what other backends fall back to by name. */
 export const cpuKernels: HostKernels = {
@@ -46,6 +53,23 @@ export const cpuKernels: HostKernels = {
   fill,
   concat,
   slice,
+  broadcastAlongAxis,
+  momentsAlongAxisGrad,
+  momentsPerChannelGrad,
+  normalizeAlongAxisGrad,
+  channelScaleShiftGrad,
+  channelAffineGrad,
+  pool2dGrad,
+  maxPool2dByGrad,
+  upsampleNearestGrad,
+  winnerTakeAllGrad,
+  groupMeanGrad,
+  neuronGrad,
+  conv2d,
+  conv2dGradInput,
+  conv2dGradWeight,
+  crossEntropy,
+  crossEntropyGrad,
 }
 
 /** The JavaScript reference device: host typed arrays, the readable kernels. */

@@ -47,3 +47,10 @@ export const sumAlongAxis = (out: Data, x: Data, { outer, axis, inner }: AxisVie
     }
   }
 }
+
+/** x `[outer, inner]` repeated along a middle axis: `out[o, c, i] = x[o, i]`. */
+export const broadcastAlongAxis = (out: Data, x: Data, { outer, axis, inner }: AxisView): void => {
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < axis; c++) out.set(x.subarray(o * inner, (o + 1) * inner), (o * axis + c) * inner)
+  }
+}

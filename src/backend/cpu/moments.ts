@@ -127,3 +127,158 @@ export const runningStats = (
     next.variance[c] = (1 - momentum) * runningVar[c] + momentum * variance[c] * correction
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// backward
+// ---------------------------------------------------------------------------------------------
+
+/** `dMean / n + dVariance * 2 (x - mean) / n` along the middle axis of [outer, axis, inner] (null: 0). */
+export const momentsAlongAxisGrad = (
+  out: Data,
+  dMean: Data | null,
+  dVariance: Data | null,
+  x: Data,
+  mean: Data,
+  { outer, axis, inner }: AxisView,
+): void => {
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < axis; c++) {
+      const base = (o * axis + c) * inner
+      for (let i = 0; i < inner; i++) {
+        const s = o * inner + i
+        const dm = dMean === null ? 0 : dMean[s]
+        const dv = dVariance === null ? 0 : dVariance[s]
+        out[base + i] = dm / axis + (dv * 2 * (x[base + i] - mean[s])) / axis
+      }
+    }
+  }
+}
+
+/** `dMean[c] / n + dVariance[c] * 2 (x - mean[c]) / n` per channel of [outer, channels, inner] (null: 0). */
+export const momentsPerChannelGrad = (
+  out: Data,
+  dMean: Data | null,
+  dVariance: Data | null,
+  x: Data,
+  mean: Data,
+  { outer, channels, inner }: ChannelView,
+): void => {
+  const n = outer * inner
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const base = (o * channels + c) * inner
+      const dm = dMean === null ? 0 : dMean[c]
+      const dv = dVariance === null ? 0 : dVariance[c]
+      for (let i = 0; i < inner; i++) out[base + i] = dm / n + (dv * 2 * (x[base + i] - mean[c])) / n
+    }
+  }
+}
+
+/**
+ * The cotangents of `normalizeAlongAxis` (`y = (x - m) r w + b`, `r = 1 / sqrt(v + eps)`):
+ * `dx = cot w r`, `dMean = -r sum_c cot w`, `dVariance = -r^3 / 2 sum_c cot w (x - m)`,
+ * `dWeight[c] = sum cot (x - m) r`, `dBias[c] = sum cot`, all sums in float64.
+ */
+export const normalizeAlongAxisGrad = (
+  out: { readonly dx: Data; readonly dMean: Data; readonly dVariance: Data; readonly dWeight: Data; readonly dBias: Data },
+  cot: Data,
+  x: Data,
+  mean: Data,
+  variance: Data,
+  weight: Data,
+  { outer, axis, inner, eps }: AxisView & { readonly eps: number },
+): void => {
+  const dWeight = new Float64Array(axis)
+  const dBias = new Float64Array(axis)
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const s = o * inner + i
+      const m = mean[s]
+      const r = 1 / Math.sqrt(variance[s] + eps)
+      let sumG = 0
+      let sumGx = 0
+      for (let c = 0; c < axis; c++) {
+        const at = (o * axis + c) * inner + i
+        const g = cot[at]
+        const centred = x[at] - m
+        const gw = g * weight[c]
+        out.dx[at] = gw * r
+        sumG += gw
+        sumGx += gw * centred
+        dWeight[c] += g * centred * r
+        dBias[c] += g
+      }
+      out.dMean[s] = -r * sumG
+      out.dVariance[s] = -0.5 * r * r * r * sumGx
+    }
+  }
+  out.dWeight.set(dWeight)
+  out.dBias.set(dBias)
+}
+
+/**
+ * The cotangents of `channelScaleShift` (`s = w / sqrt(v + eps)`, `scale[t] = s g[t]`,
+ * `shift[t] = (b - m s) g[t]`), in float64.
+ */
+export const channelScaleShiftGrad = (
+  out: { readonly dMean: Data; readonly dVariance: Data; readonly dWeight: Data; readonly dBias: Data; readonly dGains: Data },
+  dScale: Data,
+  dShift: Data,
+  mean: Data,
+  variance: Data,
+  weight: Data,
+  bias: Data,
+  gains: Data | null,
+  { channels, steps, eps }: { readonly channels: number; readonly steps: number; readonly eps: number },
+): void => {
+  const dGains = new Float64Array(steps)
+  for (let c = 0; c < channels; c++) {
+    const root = Math.sqrt(variance[c] + eps)
+    const s = weight[c] / root
+    let sumScale = 0
+    let sumShift = 0
+    for (let t = 0; t < steps; t++) {
+      const g = gains === null ? 1 : gains[t]
+      const at = t * channels + c
+      sumScale += dScale[at] * g
+      sumShift += dShift[at] * g
+      dGains[t] += dScale[at] * s + dShift[at] * (bias[c] - mean[c] * s)
+    }
+    const ds = sumScale - mean[c] * sumShift
+    out.dMean[c] = -s * sumShift
+    out.dBias[c] = sumShift
+    out.dWeight[c] = ds / root
+    out.dVariance[c] = (-0.5 * ds * weight[c]) / (root * root * root)
+  }
+  if (gains !== null) out.dGains.set(dGains)
+}
+
+/** The cotangents of `channelAffine`: `dx = cot scale`, `dScale = sum cot x`, `dShift = sum cot` per step and channel. */
+export const channelAffineGrad = (
+  out: { readonly dx: Data; readonly dScale: Data; readonly dShift: Data },
+  cot: Data,
+  x: Data,
+  scale: Data,
+  { outer, channels, inner, steps }: ChannelView & { readonly steps: number },
+): void => {
+  const block = outer / steps
+  out.dScale.fill(0)
+  out.dShift.fill(0)
+  for (let o = 0; o < outer; o++) {
+    const row = Math.floor(o / block) * channels
+    for (let c = 0; c < channels; c++) {
+      const base = (o * channels + c) * inner
+      const a = scale[row + c]
+      let sx = 0
+      let s1 = 0
+      for (let i = 0; i < inner; i++) {
+        const g = cot[base + i]
+        out.dx[base + i] = g * a
+        sx += g * x[base + i]
+        s1 += g
+      }
+      out.dScale[row + c] += sx
+      out.dShift[row + c] += s1
+    }
+  }
+}

@@ -147,3 +147,94 @@ export const liPoolStep = (
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// backward
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The cotangent of x through pooling. Max: each window's cotangent to its first maximal cell
+ * in row-major order, starting from the window's first cell (PyTorch's `maxindex`), a NaN
+ * taking it; average: `cot / (kh kw)` to every cell of the window. Cells shared by overlapping
+ * windows add up, in window order, in the output's precision (as PyTorch accumulates).
+ */
+export const pool2dGrad = (out: Data, cot: Data, x: Data, { planes, height, width, window, mode }: PoolAttrs): void => {
+  out.fill(0)
+  if (mode === 'max') {
+    forEachWindow(planes, height, width, window, (dst, c) => {
+      let best = -Infinity
+      let at = c.src + c.yLo * width + c.xLo
+      for (let y = c.yLo; y < c.yHi; y++) {
+        const row = c.src + y * width
+        for (let xx = c.xLo; xx < c.xHi; xx++) {
+          const v = x[row + xx]
+          if (v > best || v !== v) {
+            best = v
+            at = row + xx
+          }
+        }
+      }
+      out[at] += cot[dst]
+    })
+    return
+  }
+  const divisor = window.kernelH * window.kernelW
+  forEachWindow(planes, height, width, window, (dst, c) => {
+    const g = cot[dst] / divisor
+    for (let y = c.yLo; y < c.yHi; y++) {
+      const row = c.src + y * width
+      for (let xx = c.xLo; xx < c.xHi; xx++) out[row + xx] += g
+    }
+  })
+}
+
+/** The cotangent of `value` through `maxPool2dBy`: each window's to the cell whose value it passed. */
+export const maxPool2dByGrad = (
+  out: Data,
+  cot: Data,
+  key: Data,
+  value: Data,
+  { planes, height, width, window }: Omit<PoolAttrs, 'mode'>,
+): void => {
+  out.fill(0)
+  forEachWindow(planes, height, width, window, (dst, c) => {
+    let bestKey = -Infinity
+    let best = -Infinity
+    let at = c.src + c.yLo * width + c.xLo
+    for (let y = c.yLo; y < c.yHi && bestKey === bestKey; y++) {
+      const row = c.src + y * width
+      for (let xx = c.xLo; xx < c.xHi; xx++) {
+        const k = key[row + xx]
+        const v = value[row + xx]
+        if (k !== k) {
+          bestKey = Number.NaN
+          at = row + xx
+          break
+        } else if (k > bestKey || (k === bestKey && (v > best || v !== v))) {
+          bestKey = k
+          best = v
+          at = row + xx
+        }
+      }
+    }
+    out[at] += cot[dst]
+  })
+}
+
+/** The cotangent of x through nearest upsampling: the sum of each cell's block, in float64, in order. */
+export const upsampleNearestGrad = (out: Data, cot: Data, { planes, height, width, factor }: UpsampleAttrs): void => {
+  const bigW = width * factor
+  for (let p = 0; p < planes; p++) {
+    const src = p * height * factor * bigW
+    for (let y = 0; y < height; y++) {
+      for (let xx = 0; xx < width; xx++) {
+        let s = 0
+        for (let a = 0; a < factor; a++) {
+          const row = src + (y * factor + a) * bigW + xx * factor
+          for (let b = 0; b < factor; b++) s += cot[row + b]
+        }
+        out[(p * height + y) * width + xx] = s
+      }
+    }
+  }
+}

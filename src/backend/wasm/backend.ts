@@ -10,7 +10,7 @@
 import type { Device } from '../../kernel/device.js'
 import { type HostKernel, type HostKernels, hostDevice } from '../../kernel/host.js'
 import type { KernelName } from '../../kernel/kernels.js'
-import { type AttrsOf, attrsArg, bufferArgs, kernelSpecs } from '../../kernel/spec.js'
+import { type AttrsOf, attrsArg, bufferArgs, kernelSpecs, outputRule } from '../../kernel/spec.js'
 import type { Data } from '../../tensor/tensor.js'
 import { cpuKernels } from '../cpu/index.js'
 import { Arena } from './arena.js'
@@ -32,7 +32,6 @@ const rowKernel = <K extends KernelName>(
   const reference = cpuKernels[name] as (out: unknown, ...args: readonly unknown[]) => void
   const names = kernelSpecs[name].outputs
   const stats = new Set(kernelSpecs[name].stats ?? [])
-  const statsOut = kernelSpecs[name].dtype === 'stats'
   const kernel = (out: unknown, ...args: readonly unknown[]): void => {
     const buffers = bufferArgs<Data>(name, args)
     const attrs = attrsArg(name, args) as AttrsOf<K>
@@ -40,7 +39,7 @@ const rowKernel = <K extends KernelName>(
     // data in float32, statistics in float64: what the exports read and write
     const floats =
       buffers.every((b, i) => b === null || b instanceof (stats.has(i) ? Float64Array : Float32Array)) &&
-      outs.every((o) => o instanceof (statsOut ? Float64Array : Float32Array))
+      outs.every((o, i) => o instanceof (outputRule(name, i) === 'stats' ? Float64Array : Float32Array))
     if (!floats || outs.every((o) => o.length === 0) || row.when?.(attrs) === false) return reference(out, ...args)
 
     const carry = {}
@@ -78,8 +77,13 @@ const rowKernel = <K extends KernelName>(
   return kernel as HostKernel<K>
 }
 
-/** The WebAssembly kernels of an instantiated module, as a device (the reference for `unported`). */
-export const wasmDeviceFrom = (k: KernelExports): Device<Data> => {
+/**
+ * The destination-first kernel table of an instantiated module: the ported kernels through
+ * their rows, the reference for `unported` (and for whatever a row does not take). Exported
+ * for code that needs the kernels without the allocating device: tests that alias `out` with
+ * an input, or pass outputs pre-filled to see that every element is written.
+ */
+export const wasmKernels = (k: KernelExports): HostKernels => {
   const arena = new Arena(k.memory)
   const ported = Object.fromEntries(
     (Object.keys(wasmRows) as (keyof typeof wasmRows)[]).map((name) => [
@@ -87,9 +91,11 @@ export const wasmDeviceFrom = (k: KernelExports): Device<Data> => {
       rowKernel(name, wasmRows[name] as WasmRow<typeof name>, k, arena),
     ]),
   )
-  const kernels = {
+  return {
     ...ported,
     ...Object.fromEntries(unported.map((name) => [name, cpuKernels[name]])),
   } as unknown as HostKernels
-  return hostDevice('wasm', kernels)
 }
+
+/** The WebAssembly kernels of an instantiated module, as a device (the reference for `unported`). */
+export const wasmDeviceFrom = (k: KernelExports): Device<Data> => hostDevice('wasm', wasmKernels(k))

@@ -56,7 +56,8 @@ export interface Pointers {
   readonly length: number
   /** The scratch block. */
   readonly scratch: number
-  /** Shared by the slices of one call (the generator state of `uniform`). */
+  /** Shared by the slices of one call, and written by them (the generator state of `uniform`). */
+  // eslint-disable-next-line no-restricted-syntax
   readonly carry: { words?: Uint32Array }
 }
 
@@ -72,6 +73,24 @@ export const unported = [
   'fill',
   'concat',
   'slice',
+  // backward kernels
+  'broadcastAlongAxis',
+  'momentsAlongAxisGrad',
+  'momentsPerChannelGrad',
+  'normalizeAlongAxisGrad',
+  'channelScaleShiftGrad',
+  'channelAffineGrad',
+  'pool2dGrad',
+  'maxPool2dByGrad',
+  'upsampleNearestGrad',
+  'winnerTakeAllGrad',
+  'groupMeanGrad',
+  'neuronGrad',
+  'conv2d',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'crossEntropy',
+  'crossEntropyGrad',
 ] as const satisfies readonly KernelName[]
 
 /** Slices of whole items: each buffer either has `per[i]` elements per item or is whole (0). */

@@ -31,6 +31,11 @@ export interface Adapter {
   paramsView?(params: unknown): Readonly<Record<string, Tensor>>
   /** The caller-supplied draws (`ctx.draws`) of a forward step, from its `noise` or `mask`. */
   draws?(step: ForwardStep): Tensor | undefined
+  /**
+   * The layer for a forward step that carries a `target` (a loss): the loss with that target
+   * bound. Absent: such steps are not supported.
+   */
+  withTarget?(layer: AnyLayer, target: Tensor): AnyLayer
   /** A weight update (`update` steps). */
   update?(layer: AnyLayer, params: unknown, dw: Tensor): Either<LayerError, unknown>
 }

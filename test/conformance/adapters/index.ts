@@ -8,6 +8,16 @@ import { adapter as customLinear } from './customLinear.js'
 import { adapter as layerNorm } from './layerNorm.js'
 import { adapter as liPool } from './liPool.js'
 import { adapter as nDropout } from './nDropout.js'
+import { ifNodeAdapter, lifNodeAdapter } from './node.js'
+import {
+  avgPoolAdapter,
+  conv2dAdapter,
+  crossEntropyAdapter,
+  flattenAdapter,
+  maxPoolAdapter,
+  meanOverTimeAdapter,
+  mseAdapter,
+} from './torchNn.js'
 import { adapter as sMaxPool } from './sMaxPool.js'
 import { adapter as tebn } from './tebn.js'
 import { adapter as thresholdDependentBatchNorm2d } from './thresholdDependentBatchNorm2d.js'
@@ -24,6 +34,15 @@ const entries: readonly (readonly [string, Adapter | undefined])[] = [
   ['TEBN', tebn],
   ['LIPool', liPool],
   ['SMaxPool', sMaxPool],
+  ['IFNode', ifNodeAdapter],
+  ['LIFNode', lifNodeAdapter],
+  ['Conv2d', conv2dAdapter],
+  ['MaxPool2d', maxPoolAdapter],
+  ['AvgPool2d', avgPoolAdapter],
+  ['Flatten', flattenAdapter],
+  ['MeanOverTime', meanOverTimeAdapter],
+  ['CrossEntropyLoss', crossEntropyAdapter],
+  ['MSELoss', mseAdapter],
 ]
 
 export const adapters: Readonly<Record<string, Adapter>> = Object.fromEntries(

@@ -1,0 +1,22 @@
+/** Layout kernels: concatenation and slicing are each other's adjoints. */
+import type { GradRule } from '../rule.js'
+import { rule } from '../rule.js'
+
+export const concatGrad: GradRule<'concat'> = rule([], (d, [g], { lengths, needs }) => {
+  let offset = 0
+  return lengths.map((length, i) => {
+    const at = offset
+    offset += length
+    return needs[i] ? d.slice(g!, { offset: at, length }) : null
+  })
+})
+
+export const sliceGrad: GradRule<'slice'> = rule([], (d, [g], { lengths: [total], attrs: { offset, length } }) => {
+  const dtype = d.dtypeOf(g!)
+  const before = d.fill({ length: offset, value: 0, dtype })
+  const after = d.fill({ length: total - offset - length, value: 0, dtype })
+  const dx = d.concat([before, g!, after])
+  d.free(before)
+  d.free(after)
+  return [dx]
+})

@@ -1,0 +1,257 @@
+/**
+ * Reverse mode for layers, in the style of JAX: `vjp` of a layer call gives its output, its new
+ * state and a pullback from cotangents of the output (and, where wanted, of the new state) to
+ * cotangents of the input, of the params (a tree shaped like the params) and of the state;
+ * `valueAndGrad` gives a scalar function's value and its gradient with respect to a tree of
+ * params. Both run the layer's own step on a {@link Tape} over the context's device, so every
+ * layer with a step (pipelines and scans included) differentiates, through time where a scan
+ * carries state. Nothing is mutated and there is no global tape: the same arguments give the
+ * same bits, and a pullback may be called any number of times.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { NdArray } from 'ndarray'
+import { describe, fail, type LayerError, layerError } from '../errors.js'
+import { type Device, DeviceTensor } from '../kernel/device.js'
+import { mapLeaves, type OnDevice, toDevice } from '../kernel/tree.js'
+import { expectDtype, expectSameShape, expectTensor, guardAllocation } from '../layer/check.js'
+import { checkCtx, type Ctx, resolveBackend } from '../layer/context.js'
+import { catchStepFailure } from '../layer/hostStep.js'
+import type { AnyLayer, InOf, OutOf, ParamsOf, StateOf } from '../layer/layer.js'
+import type { Data, Tensor } from '../tensor/tensor.js'
+import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
+import { newTape, type Tape, type Traced } from './tape.js'
+
+/** A cotangent tree: `T` with every tensor a cotangent of its shape and dtype (numbers: 0). */
+export type Cotangent<T> = T extends NdArray<Data>
+  ? Tensor
+  : T extends null | undefined
+    ? T
+    : T extends number
+      ? number
+      : T extends string | boolean
+        ? T
+        : { readonly [K in keyof T]: Cotangent<T[K]> }
+
+/** What a pullback gives: the cotangents of the call's input, params and state. */
+export interface Cotangents<P, S> {
+  /** The input's cotangent (its shape and dtype). */
+  readonly input: Tensor
+  /** The params' cotangents, a tree shaped like the params (zeros where no gradient reaches). */
+  readonly params: Cotangent<P>
+  /** The (initial) state's cotangents: along the carried state of a scan, say. */
+  readonly state: Cotangent<S>
+}
+
+/** A layer call with its pullback. */
+export interface Vjp<P, S, Out extends readonly string[] = readonly string[]> {
+  /** The output: bit for bit what `apply` gives. */
+  readonly output: Tensor<Out>
+  /** The new state: what `apply` gives. */
+  readonly state: S
+  /**
+   * The cotangents of the call's arguments from the output's cotangent (its shape and dtype) and,
+   * optionally, the new state's (a tree shaped like the state; missing or null entries are zero).
+   */
+  pullback(output: Tensor, state?: unknown): E.Either<LayerError, Cotangents<P, S>>
+}
+
+/** Results read back from a tape: buffers the call lent are copied, so results never alias arguments. */
+const reader = <B>(d: Device<B>, lent: ReadonlySet<B>) => {
+  const seen = new Set<B>()
+  return (b: B, shape: readonly number[]): Tensor => {
+    const data = d.read(b)
+    const fresh = !lent.has(b) && !seen.has(b)
+    seen.add(b)
+    return wrap(fresh ? data : (data.slice() as Data), shape)
+  }
+}
+
+/** The tape variable of a host tensor (uploaded once; the buffer remembered as lent). */
+const variableOf = <B>(tape: Tape<B>, lent: Set<B>) => (t: NdArray<Data>): Traced<B> => {
+  const b = tape.inner.upload(flatData(t))
+  lent.add(b)
+  return tape.variable(b)
+}
+
+/** A cotangent tree from the tape's cotangents of a device tree's variables (zeros where none came). */
+const cotangentsOf = <B>(tree: unknown, cot: ReadonlyMap<number, B>, read: (b: B, shape: readonly number[]) => Tensor): unknown =>
+  mapLeaves(tree, (v) => {
+    if (v instanceof DeviceTensor) {
+      const t = v.buffer as Traced<B>
+      const c = cot.get(t.id)
+      return c === undefined ? zeros(v.shape, dtypeOf({ data: t.value } as never)) : read(c, v.shape)
+    }
+    return typeof v === 'number' ? 0 : v
+  })
+
+/**
+ * The vjp of one layer call: `apply`'s output and new state, and a pullback. The layer needs a
+ * step (every layer of this library has one; a hand-written layer with only `apply` is rejected
+ * as not differentiable, and so is a step that reads a traced value back to the host).
+ * Gradients are in the data's dtype and computed on `ctx.backend` (or the default device).
+ *
+ * @example
+ * import * as E from 'fp-ts/lib/Either.js'
+ * import { customLinear, customLinearParams, evaluate, orThrow, tensor, toNested, vjp } from 'braincog-fn'
+ * const fc = customLinear({ inFeatures: 2, outFeatures: 1 })
+ * const params = orThrow(customLinearParams({ weight: tensor([3, 4], [2, 1]) }))
+ * const r = orThrow(vjp(fc, params, {}, tensor([1, 2], [1, 2]), evaluate()))
+ * toNested(r.output) // [[11]]
+ * const g = orThrow(r.pullback(tensor([1], [1, 1])))
+ * toNested(g.input) // [[3, 4]]: W^T
+ * toNested(g.params.weight) // [[1], [2]]: x^T
+ */
+export const vjp = <L extends AnyLayer>(
+  layer: L,
+  params: ParamsOf<L>,
+  state: StateOf<L>,
+  input: Tensor<InOf<L>>,
+  ctx: Ctx,
+): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>>> => {
+  const name = typeof (layer as { readonly name?: unknown })?.name === 'string' ? layer.name : 'vjp'
+  const step = (layer as Partial<AnyLayer> | undefined)?.step
+  if (step === undefined) {
+    return fail(name, 'layer', 'a layer with a step (defineLayer): differentiable', 'a layer with only apply')
+  }
+  const c = checkCtx(name, ctx)
+  if (E.isLeft(c)) return c
+  const x = expectTensor(name, 'input', input)
+  if (E.isLeft(x)) return x
+  return catchStepFailure(() =>
+    guardAllocation(name, 'input', () => {
+      const prepared = step.prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right)
+      if (E.isLeft(prepared)) return prepared
+      const d = resolveBackend(c.right) as Device<unknown>
+      const tape = newTape(d)
+      const lent = new Set<unknown>()
+      const lift = variableOf(tape, lent)
+      const p = toDevice(prepared.right.params, lift) as OnDevice<unknown, Traced<unknown>>
+      const s = toDevice(prepared.right.state, lift) as OnDevice<unknown, Traced<unknown>>
+      const xb = new DeviceTensor(lift(x.right), x.right.shape)
+      const r = step.run(tape.device, p, s, xb, c.right)
+      if (tape.broken) {
+        return fail(name, 'layer', 'a step that keeps traced values on the device', 'a step that reads one back to the host')
+      }
+      const read = reader(d, lent)
+      const out = r.output as DeviceTensor<Traced<unknown>>
+      const output = read(out.buffer.value, out.shape)
+      const next = mapLeaves(r.state, (v) =>
+        v instanceof DeviceTensor ? read((v.buffer as Traced<unknown>).value, v.shape) : v,
+      ) as StateOf<L>
+      const pullback = (cotOutput: Tensor, cotState?: unknown): E.Either<LayerError, Cotangents<ParamsOf<L>, StateOf<L>>> => {
+        const g = E.chain((t: Tensor) =>
+          E.chain(() => expectDtype(name, 'cotangent', t, dtypeOf(output), "the output's"))(
+            expectSameShape(name, 'cotangent', t.shape, output.shape),
+          ),
+        )(expectTensor(name, 'cotangent', cotOutput))
+        if (E.isLeft(g)) return g
+        return guardAllocation(name, 'cotangent', () => {
+          const seeds = new Map<number, unknown>()
+          const seen = new Set(lent)
+          const seed = (t: Traced<unknown>, cotangent: NdArray<Data>): void => {
+            if (t.id < 0) return
+            const b = d.upload(flatData(cotangent))
+            seen.add(b)
+            const held = seeds.get(t.id)
+            seeds.set(t.id, held === undefined ? b : d.axpy(held, b, { alpha: 1 }))
+          }
+          seed(out.buffer, g.right as NdArray<Data>)
+          if (cotState !== undefined && cotState !== null) {
+            const bad = seedState(name, r.state, cotState, seed)
+            if (bad !== undefined) return E.left(bad)
+          }
+          const cot = tape.backward(seeds)
+          const readCot = reader(d, seen)
+          return E.right({
+            input: cotangentsOf(xb, cot, readCot) as Tensor,
+            params: cotangentsOf(p, cot, readCot) as Cotangent<ParamsOf<L>>,
+            state: cotangentsOf(s, cot, readCot) as Cotangent<StateOf<L>>,
+          })
+        })
+      }
+      return E.right({ output: output as Tensor<OutOf<L>>, state: next, pullback })
+    }),
+  )
+}
+
+/** Seeds the tape with the cotangents of the new state's tensors (a tree shaped like it). */
+const seedState = (
+  name: string,
+  newState: unknown,
+  cotState: unknown,
+  seed: (t: Traced<unknown>, cotangent: NdArray<Data>) => void,
+): LayerError | undefined => {
+  let bad: LayerError | undefined
+  const walk = (tree: unknown, cot: unknown, at: string): void => {
+    if (bad !== undefined || cot === undefined || cot === null) return
+    if (tree instanceof DeviceTensor) {
+      const t = expectTensor(name, at, cot)
+      if (E.isLeft(t)) bad = t.left
+      else {
+        const ok = expectSameShape(name, at, t.right.shape, tree.shape)
+        if (E.isLeft(ok)) bad = ok.left
+        else seed(tree.buffer as Traced<unknown>, t.right)
+      }
+      return
+    }
+    if (Array.isArray(tree)) {
+      if (!Array.isArray(cot)) bad = layerError(name, at, `an array of ${tree.length}`, describe(cot))
+      else tree.forEach((v, i) => walk(v, (cot as readonly unknown[])[i], `${at}[${i}]`))
+      return
+    }
+    if (typeof tree === 'object' && tree !== null) {
+      if (typeof cot !== 'object') bad = layerError(name, at, 'an object shaped like the state', describe(cot))
+      else for (const [k, v] of Object.entries(tree)) walk(v, (cot as Readonly<Record<string, unknown>>)[k], `${at}.${k}`)
+    }
+  }
+  walk(newState, cotState, 'stateCotangent')
+  return bad
+}
+
+/**
+ * The value of a scalar function of a params tree and its gradient, JAX's `value_and_grad`:
+ * `f` gets the device and the params on it (as `DeviceTensor`s of traced buffers) and returns a
+ * tensor of one element, built with kernels (a layer's `step.run`, a loss). The gradient is a
+ * tree shaped like `params` (zeros where `f` does not depend on an entry).
+ *
+ * @example
+ * import { DeviceTensor, orThrow, tensor, toNested, valueAndGrad } from 'braincog-fn'
+ * // f(w) = sum(w * w) over a [2] vector, as a 1x2 @ 2x1 product
+ * const f = valueAndGrad((d, p: { w: DeviceTensor }) =>
+ *   new DeviceTensor(d.matmul(p.w.buffer, p.w.buffer, null, { m: 1, k: 2, n: 1 }), [1]))
+ * const { value, grad } = orThrow(f({ w: tensor([3, 4], [2]) }))
+ * value // 25
+ * toNested(grad.w) // [6, 8]
+ */
+export const valueAndGrad =
+  <P>(f: <B>(device: Device<B>, params: OnDevice<P, B>) => DeviceTensor<B>, backend?: Device<unknown>) =>
+  (params: P): E.Either<LayerError, { readonly value: number; readonly grad: Cotangent<P> }> => {
+    const name = 'valueAndGrad'
+    let bad: LayerError | undefined
+    const checked = mapLeaves(params, (v) => {
+      if (v === null || v === undefined || typeof v !== 'object') return v
+      const t = expectTensor(name, 'params', v)
+      if (E.isLeft(t)) bad ??= t.left
+      return E.isRight(t) ? t.right : v
+    })
+    if (bad !== undefined) return E.left(bad)
+    return catchStepFailure(() =>
+      guardAllocation(name, 'params', () => {
+        const d = resolveBackend({ backend }) as Device<unknown>
+        const tape = newTape(d)
+        const lent = new Set<unknown>()
+        const p = toDevice(checked, variableOf(tape, lent)) as OnDevice<P, Traced<unknown>>
+        const out = f(tape.device, p)
+        if (tape.device.lengthOf(out.buffer) !== 1) {
+          return fail(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
+        }
+        if (tape.broken) return fail(name, 'f', 'a function that keeps traced values on the device', 'one that reads one back')
+        const value = d.read(out.buffer.value)[0]
+        const one = d.fill({ length: 1, value: 1, dtype: d.dtypeOf(out.buffer.value) })
+        const cot = tape.backward(out.buffer.id >= 0 ? new Map([[out.buffer.id, one]]) : new Map())
+        return E.right({ value, grad: cotangentsOf(p, cot, reader(d, lent)) as Cotangent<P> })
+      }),
+    )
+  }
