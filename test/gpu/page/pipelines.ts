@@ -12,11 +12,15 @@ import { evaluate, train } from '../../../src/layer/context.js'
 import type { AnyLayer } from '../../../src/layer/layer.js'
 import { type ScanRead, scan, scanOnDevice } from '../../../src/layer/scan.js'
 import { sequential } from '../../../src/layer/sequential.js'
+import { conv2d } from '../../../src/layers/conv2d.js'
 import { customLinear } from '../../../src/layers/customLinear.js'
 import { ifNeuron } from '../../../src/layers/ifNeuron.js'
+import { ifNode, lifNode } from '../../../src/layers/ifNode.js'
 import { layerNorm } from '../../../src/layers/layerNorm.js'
 import { liPool } from '../../../src/layers/liPool.js'
 import { nDropout } from '../../../src/layers/nDropout.js'
+import { avgPool, maxPool } from '../../../src/layers/pool.js'
+import { flatten, meanOverTime, repeatSteps, reshapeTo } from '../../../src/layers/shape.js'
 import { sMaxPool } from '../../../src/layers/sMaxPool.js'
 import { tebn } from '../../../src/layers/tebn.js'
 import { thresholdDependentBatchNorm2d } from '../../../src/layers/thresholdDependentBatchNorm2d.js'
@@ -40,7 +44,10 @@ export interface Pipeline {
   readonly tolerance: number
 }
 
-/** Pipelines that together hold every layer (and both modes of the norms and SMaxPool). */
+/**
+ * Pipelines that together hold every layer that runs step by step (and both modes of the norms
+ * and SMaxPool): the connection layers, the neurons, and the training layers.
+ */
 export const pipelines = (): readonly Pipeline[] => [
   {
     name: 'mlp',
@@ -100,6 +107,30 @@ export const pipelines = (): readonly Pipeline[] => [
     name: 'norms (eval)',
     layers: [thresholdDependentBatchNorm2d({ numFeatures: 3, alpha: 1 }), tebn({ numFeatures: 3, step: 2 })],
     stepShape: [4, 3, 2, 5],
+    training: false,
+    hostKernels: [],
+    tolerance: 1e-5,
+  },
+  {
+    name: 'conv (training layers)',
+    layers: [
+      conv2d({ inChannels: 2, outChannels: 3, kernelSize: 3, padding: 1 }),
+      lifNode({ threshold: 0.05 }),
+      maxPool({ kernelSize: 2 }),
+      avgPool({ kernelSize: 3, stride: 1, padding: 1 }),
+      flatten(),
+      customLinear({ inFeatures: 27, outFeatures: 4 }),
+      ifNode({ threshold: 0.02 }),
+    ],
+    stepShape: [2, 2, 6, 6],
+    training: false,
+    hostKernels: ['conv2d'],
+    tolerance: 1e-5,
+  },
+  {
+    name: 'shapes',
+    layers: [repeatSteps({ steps: 3 }), reshapeTo({ shape: [3, 2, -1] }), meanOverTime(), flatten({ startDim: 0 })],
+    stepShape: [2, 3, 2],
     training: false,
     hostKernels: [],
     tolerance: 1e-5,
