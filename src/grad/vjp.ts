@@ -210,6 +210,14 @@ const seedState = (
   return bad
 }
 
+/** What {@link valueAndGrad} gives. */
+export interface ValueAndGrad<P> {
+  /** The function's value. */
+  readonly value: number
+  /** Its gradient, a tree shaped like the params. */
+  readonly grad: Cotangent<P>
+}
+
 /**
  * The value of a scalar function of a params tree and its gradient, JAX's `value_and_grad`:
  * `f` gets the device and the params on it (as `DeviceTensor`s of traced buffers) and returns a
@@ -227,7 +235,7 @@ const seedState = (
  */
 export const valueAndGrad =
   <P>(f: <B>(device: Device<B>, params: OnDevice<P, B>) => DeviceTensor<B>, backend?: Device<unknown>) =>
-  (params: P): E.Either<LayerError, { readonly value: number; readonly grad: Cotangent<P> }> => {
+  (params: P): E.Either<LayerError, ValueAndGrad<P>> => {
     const name = 'valueAndGrad'
     let bad: LayerError | undefined
     const checked = mapLeaves(params, (v) => {

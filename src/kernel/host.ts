@@ -39,7 +39,15 @@ export const hostDtype = (b: Data): DType => (b instanceof Float64Array ? 'float
  */
 export const hostDevice = (name: string, kernels: HostKernels): Device<Data> =>
   deviceFrom<Data>(
-    { name, dtypeOf: hostDtype, lengthOf: (b) => b.length, upload: (d) => d, read: (b) => b, free: () => undefined },
+    {
+      name,
+      dtypeOf: hostDtype,
+      lengthOf: (b) => b.length,
+      upload: (d) => d,
+      read: (b) => b,
+      free: () => undefined,
+      garbageCollected: true,
+    },
     (kernel, args) => {
       const spec = kernelSpecs[kernel]
       const buffers = bufferArgs<Data>(kernel, args)

@@ -135,17 +135,21 @@ export interface ConvAttrs {
   readonly w: number
   /** Output channels. */
   readonly o: number
-  /** Kernel height and width. */
+  /** Kernel height. */
   readonly kh: number
+  /** Kernel width. */
   readonly kw: number
-  /** Strides. */
+  /** Vertical stride. */
   readonly sh: number
+  /** Horizontal stride. */
   readonly sw: number
-  /** Zero padding on each side. */
+  /** Rows of zero padding on the top and the bottom. */
   readonly ph: number
+  /** Columns of zero padding on the left and the right. */
   readonly pw: number
-  /** Dilations. */
+  /** Vertical dilation. */
   readonly dh: number
+  /** Horizontal dilation. */
   readonly dw: number
   /** Channel groups (c and o are multiples of it). */
   readonly groups: number
@@ -249,7 +253,12 @@ export interface Kernels<B> {
     bias: B,
     gains: B | null,
     attrs: { readonly channels: number; readonly steps: number; readonly eps: number },
-  ): { readonly scale: B; readonly shift: B }
+  ): {
+    /** Per step and channel: the multiplier. */
+    readonly scale: B
+    /** Per step and channel: the offset. */
+    readonly shift: B
+  }
   /**
    * `x * scale[t, c] + shift[t, c]` (in float64, rounded once) for x viewed as
    * `[outer, channels, inner]`, whose `outer` rows form `steps` equal consecutive blocks
@@ -282,7 +291,12 @@ export interface Kernels<B> {
    * non-overlapping `k x k` windows, `nextSum = total - upsample(out, k)`, each store rounded
    * as by separate kernels.
    */
-  liPoolStep(sum: B | null, x: B, attrs: LiPoolAttrs): { readonly out: B; readonly nextSum: B }
+  liPoolStep(sum: B | null, x: B, attrs: LiPoolAttrs): {
+    /** The pooled output. */
+    readonly out: B
+    /** The accumulator for the next step. */
+    readonly nextSum: B
+  }
   /**
    * WTALayer: `x` where the score `x * noise` (rounded to x's precision) is at least the k-th
    * largest score along `axis` (NaN ranks above every number), else 0; with `exact`, ties at the
@@ -302,7 +316,12 @@ export interface Kernels<B> {
    * One neuron step (see {@link NeuronAttrs}), `v` null for a potential of 0: the spikes (0
    * or 1) and the potential after the reset.
    */
-  neuron(v: B | null, x: B, attrs: NeuronAttrs): { readonly spikes: B; readonly v: B }
+  neuron(v: B | null, x: B, attrs: NeuronAttrs): {
+    /** The spikes, 0 or 1. */
+    readonly spikes: B
+    /** The potential after the reset. */
+    readonly v: B
+  }
 
   // -------------------------------------------------------------------------------------------
   // backward kernels: what the gradient rules (src/grad) call; none has a gradient of its own
@@ -329,10 +348,15 @@ export interface Kernels<B> {
     weight: B,
     attrs: AxisView & { readonly eps: number },
   ): {
+    /** x's cotangent. */
     readonly dx: B
+    /** The mean's cotangent. */
     readonly dMean: B
+    /** The variance's cotangent. */
     readonly dVariance: B
+    /** The weight's cotangent. */
     readonly dWeight: B
+    /** The bias's cotangent. */
     readonly dBias: B
   }
   /**
@@ -350,10 +374,15 @@ export interface Kernels<B> {
     gains: B | null,
     attrs: { readonly channels: number; readonly steps: number; readonly eps: number },
   ): {
+    /** The mean's cotangent. */
     readonly dMean: B
+    /** The variance's cotangent. */
     readonly dVariance: B
+    /** The weight's cotangent. */
     readonly dWeight: B
+    /** The bias's cotangent. */
     readonly dBias: B
+    /** The gains' cotangent (empty without gains). */
     readonly dGains: B
   }
   /** The cotangents of `channelAffine`'s x (like x), scale and shift (statistics) from the output's. */
@@ -362,7 +391,14 @@ export interface Kernels<B> {
     x: B,
     scale: B,
     attrs: ChannelView & { readonly steps: number },
-  ): { readonly dx: B; readonly dScale: B; readonly dShift: B }
+  ): {
+    /** x's cotangent. */
+    readonly dx: B
+    /** The scale's cotangent. */
+    readonly dScale: B
+    /** The shift's cotangent. */
+    readonly dShift: B
+  }
   /**
    * The cotangent of x through `pool2d`: a max window's cotangent goes to its first maximal
    * cell in row-major order (the first NaN, if any; padding never), as PyTorch routes it; an
@@ -389,7 +425,12 @@ export interface Kernels<B> {
     v: B | null,
     x: B,
     attrs: NeuronAttrs,
-  ): { readonly dx: B; readonly dv: B }
+  ): {
+    /** x's cotangent. */
+    readonly dx: B
+    /** The old potential's cotangent. */
+    readonly dv: B
+  }
 
   /**
    * 2-D convolution, PyTorch's `Conv2d` (see {@link ConvAttrs}): `out[n, o, i, j] = bias[o] +

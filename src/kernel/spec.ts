@@ -25,7 +25,14 @@ import { convOutputSize, pooledSize } from './kernels.js'
  * How an output's dtype is chosen: like the first buffer argument, like buffer argument `i`,
  * statistics precision, or `attrs.dtype`.
  */
-export type OutputDtype = 'like' | { readonly like: number } | 'stats' | 'attr'
+export type OutputDtype =
+  | 'like'
+  | {
+      /** The buffer argument whose dtype the output has. */
+      readonly like: number
+    }
+  | 'stats'
+  | 'attr'
 
 /** The run-time signature of one kernel. */
 export interface KernelSpec {
@@ -228,10 +235,12 @@ export const outputDtype = (
 
 declare const bufferBrand: unique symbol
 /** A stand-in buffer type, to read attribute types off the kernel signatures. */
-interface AnyBuffer {
+export interface AnyBuffer {
+  /** The brand. */
   readonly [bufferBrand]: true
 }
-type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never
+/** The last element type of a tuple. */
+export type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never
 
 /** The attributes argument of kernel `K` (an empty record for kernels without one). */
 export type AttrsOf<K extends KernelName> = [LastOf<Parameters<Kernels<AnyBuffer>[K]>>] extends [infer A]

@@ -29,8 +29,11 @@ export interface Recorded {
 
 /** A call's result with its records, by layer path (`"2"`: the third layer of the pipeline; `"1.0"` nested). */
 export interface Recording<S> {
+  /** The call's output, as `apply` gives it. */
   readonly output: Tensor
+  /** The new state, as `apply` gives it. */
   readonly state: S
+  /** What each layer inside computed, by path. */
   readonly records: ReadonlyMap<string, Recorded>
 }
 
@@ -60,8 +63,8 @@ export const recording =
       guardAllocation(name, 'input', () => {
         const prepared = step.prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right)
         if (E.isLeft(prepared)) return prepared
-        const d = resolveBackend(c.right) as Device<unknown>
-        const session = new Session(d)
+        const session = new Session(resolveBackend(c.right) as Device<unknown>)
+        const d = session.device
         // eslint-disable-next-line no-restricted-syntax -- filled while the step runs, handed out as Recorded
         const records = new Map<string, { outputs: Tensor[]; states: unknown[] }>()
         // a record is read at once (a copy: the step may hand the buffer on and free it later)

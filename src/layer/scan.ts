@@ -14,7 +14,7 @@ import { ConfigError, describe, fail, type LayerError, layerError } from '../err
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { buffersOf, type OnDevice } from '../kernel/tree.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
-import { dtypeOf, sizeOf } from '../tensor/tensor.js'
+import { dtypeOf, sizeOf, zeros } from '../tensor/tensor.js'
 import { expectTensor, guardAllocation, showShape } from './check.js'
 import { foldIn } from '../random/key.js'
 import { checkCtx, type Ctx, resolveBackend } from './context.js'
@@ -204,8 +204,14 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
       guardAllocation(name, 'input', () => {
         const prepared = prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right)
         if (E.isLeft(prepared)) return prepared
-        const d = (device ?? resolveBackend(c.right)) as Device<unknown>
-        const session = new Session(d)
+        if (x.right.shape[0] === 0) {
+          // no step runs: nothing goes to the device; the output is empty ('all') or zeros
+          const output = zeros(prepared.right.outputShape, dtypeOf(x.right))
+          const next = finalState === 'reset' ? layer.reset(state) : prepared.right.state
+          return E.right({ output, state: next } as Step<S, ScanOut<Out, R>>)
+        }
+        const session = new Session((device ?? resolveBackend(c.right)) as Device<unknown>)
+        const d = session.device
         try {
           const p = session.enter(prepared.right.params)
           const s0 = session.enter(prepared.right.state, true)
