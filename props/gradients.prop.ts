@@ -733,6 +733,23 @@ describe('pooling gradients', () => {
     )
   })
 
+  it('3x3 stride 2 padding 1: a spike every window holds takes all their cotangents; equal cells give each its first', () => {
+    const layer = poolLayer('max', 3, 2, 1)
+    const spike = wrap(Float64Array.from([0, 0, 0, 0, 1, 0, 0, 0, 0]), [1, 1, 3, 3]) as Tensor
+    const cot = wrap(Float64Array.from([1, 2, 4, 8]), [1, 1, 2, 2]) as Tensor
+    const g = (x: Tensor) => {
+      const r = orThrow(vjp(layer, empty, empty, x, evaluate(cpu)))
+      return Array.from(flatData(orThrow(r.pullback(cot)).input))
+    }
+    expect(g(spike)).toEqual([0, 0, 0, 0, 15, 0, 0, 0, 0])
+    // all equal: window (i, j) starts at row 2i - 1, column 2j - 1, clipped to the image, so
+    // its first cell is (0, 0), (0, 1), (1, 0), (1, 1): no two windows share one
+    const flat = wrap(new Float64Array(9).fill(0.5), [1, 1, 3, 3]) as Tensor
+    expect(g(flat)).toEqual([1, 2, 0, 4, 8, 0, 0, 0, 0])
+    const flat4 = wrap(new Float64Array(16).fill(1), [1, 1, 4, 4]) as Tensor
+    expect(g(flat4)).toEqual([1, 2, 0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+  })
+
   const spreading = 'average pooling spreads cot / (kh kw) over every window, padded ones included, on %s'
   it.each(devices)(spreading, (_device, backend) => {
     fc.assert(
