@@ -159,7 +159,7 @@ export const vjp = <L extends AnyLayer>(
           }
           seed(out.buffer, g.right as NdArray<Data>)
           if (cotState !== undefined && cotState !== null) {
-            const bad = seedState(name, r.state, cotState, seed)
+            const bad = seedState(name, d, r.state, cotState, seed)
             if (bad !== undefined) return E.left(bad)
           }
           const cot = tape.backward(seeds)
@@ -179,6 +179,7 @@ export const vjp = <L extends AnyLayer>(
 /** Seeds the tape with the cotangents of the new state's tensors (a tree shaped like it). */
 const seedState = (
   name: string,
+  inner: Device<unknown>,
   newState: unknown,
   cotState: unknown,
   seed: (t: Traced<unknown>, cotangent: NdArray<Data>) => void,
@@ -187,13 +188,13 @@ const seedState = (
   const walk = (tree: unknown, cot: unknown, at: string): void => {
     if (bad !== undefined || cot === undefined || cot === null) return
     if (tree instanceof DeviceTensor) {
-      const t = expectTensor(name, at, cot)
+      const traced = tree.buffer as Traced<unknown>
+      const dtype = inner.dtypeOf(traced.value)
+      const t = E.chain((c: Tensor) =>
+        E.chain(() => E.map(() => c)(expectDtype(name, at, c, dtype, "the state's")))(expectSameShape(name, at, c.shape, tree.shape)),
+      )(expectTensor(name, at, cot))
       if (E.isLeft(t)) bad = t.left
-      else {
-        const ok = expectSameShape(name, at, t.right.shape, tree.shape)
-        if (E.isLeft(ok)) bad = ok.left
-        else seed(tree.buffer as Traced<unknown>, t.right)
-      }
+      else seed(traced, t.right)
       return
     }
     if (Array.isArray(tree)) {
@@ -202,7 +203,7 @@ const seedState = (
       return
     }
     if (typeof tree === 'object' && tree !== null) {
-      if (typeof cot !== 'object') bad = layerError(name, at, 'an object shaped like the state', describe(cot))
+      if (typeof cot !== 'object' || Array.isArray(cot)) bad = layerError(name, at, 'an object shaped like the state', describe(cot))
       else for (const [k, v] of Object.entries(tree)) walk(v, (cot as Readonly<Record<string, unknown>>)[k], `${at}.${k}`)
     }
   }

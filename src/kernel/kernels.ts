@@ -401,7 +401,7 @@ export interface Kernels<B> {
   }
   /**
    * The cotangent of x through `pool2d`: a max window's cotangent goes to its first maximal
-   * cell in row-major order (the first NaN, if any; padding never), as PyTorch routes it; an
+   * cell in row-major order (the last NaN, if any; padding never), as PyTorch routes it; an
    * average window's is spread as `cot / (kh kw)` over its cells. Overlapping windows add up.
    */
   pool2dGrad(cot: B, x: B, attrs: PoolAttrs): B
