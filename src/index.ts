@@ -40,3 +40,17 @@ export * from './grad/vjp.js'
 export { customVjp, type CustomVjpSpec } from './grad/customVjp.js'
 export type { GradCall, GradRule, NoGradient } from './grad/rule.js'
 export { gradRules } from './grad/rules/index.js'
+export type { Buffers, TreePath } from './optim/tree.js'
+export {
+  type LearningRate,
+  type Optimizer,
+  type OptimizerState,
+  type OptimizerUpdate,
+  type Schedule,
+  type Trainable,
+  trainableExcept,
+} from './optim/optimizer.js'
+export { type SgdBuffers, type SgdConfig, sgd } from './optim/sgd.js'
+export { type AdamBuffers, type AdamConfig, adam, adamW } from './optim/adam.js'
+export { type CosineScheduleConfig, cosineSchedule } from './optim/schedule.js'
+export { type Clipped, clipByGlobalNorm } from './optim/clip.js'
