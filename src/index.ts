@@ -42,6 +42,7 @@ export type { GradCall, GradRule, NoGradient } from './grad/rule.js'
 export { gradRules } from './grad/rules/index.js'
 export type { Buffers, TreePath } from './optim/tree.js'
 export {
+  type Grads,
   type LearningRate,
   type Optimizer,
   type OptimizerState,
@@ -51,6 +52,6 @@ export {
   trainableExcept,
 } from './optim/optimizer.js'
 export { type SgdBuffers, type SgdConfig, sgd } from './optim/sgd.js'
-export { type AdamBuffers, type AdamConfig, adam, adamW } from './optim/adam.js'
+export { type AdamBuffers, type AdamConfig, type AdamOptimizer, type AmsgradBuffer, adam, adamW } from './optim/adam.js'
 export { type CosineScheduleConfig, cosineSchedule } from './optim/schedule.js'
 export { type Clipped, clipByGlobalNorm } from './optim/clip.js'

@@ -16,6 +16,7 @@ import {
   type KernelFor,
   type LearningRate,
   type Optimizer,
+  type OptimizerState,
   runUpdate,
   type Spec,
   type Trainable,
@@ -41,11 +42,11 @@ export interface AdamConfig {
   readonly trainable?: Trainable
 }
 
-/**
- * The Adam/AdamW buffers, PyTorch's state names: `expAvg` (first moment), `expAvgSq` (second
- * moment), `maxExpAvgSq` (its running maximum, amsgrad only: `null` in the state otherwise).
- */
-export type AdamBuffers = 'expAvg' | 'expAvgSq' | 'maxExpAvgSq'
+/** The Adam/AdamW buffers, PyTorch's state names: `expAvg` (first moment), `expAvgSq` (second moment). */
+export type AdamBuffers = 'expAvg' | 'expAvgSq'
+
+/** The Adam/AdamW buffer of amsgrad: `maxExpAvgSq`, the running maximum of `expAvgSq` (`null` without amsgrad). */
+export type AmsgradBuffer = 'maxExpAvgSq'
 
 // ---------------------------------------------------------------------------------------------
 // kernels
@@ -90,10 +91,10 @@ const scalarsOf = (t: number, lr: number, c: AdamOptions, weightDecay: number, d
 const adam32 =
   (c: AdamScalars) =>
   (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]): void => {
-    const [m0, v0] = b
-    const [m1, v1] = outB
-    const vmax0 = c.amsgrad ? b[2] : v0
-    const vmax1 = c.amsgrad ? outB[2] : v1
+    const m0 = b[0]
+    const v0 = b[1]
+    const m1 = outB[0]
+    const v1 = outB[1]
     const beta1 = f(c.beta1)
     const beta2 = f(c.beta2)
     const keep1 = f(1 - c.beta1)
@@ -105,7 +106,24 @@ const adam32 =
     const bc2Sqrt = f(c.bc2Sqrt)
     const decay = c.l2 !== 0
     const decoupled = c.shrink !== 1
-    for (let i = 0; i < p.length; i++) {
+    const n = p.length
+    if (!c.amsgrad) {
+      for (let i = 0; i < n; i++) {
+        let pi = p[i]
+        let gi = g[i]
+        if (decoupled) pi = f(pi * shrink)
+        if (decay) gi = f(gi + l2 * pi)
+        const m = f(f(beta1 * m0[i]) + keep1 * gi)
+        const v = f(f(beta2 * v0[i]) + f(keep2 * gi) * gi)
+        m1[i] = m
+        v1[i] = v
+        outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(v)) / bc2Sqrt) + eps)))
+      }
+      return
+    }
+    const vmax0 = b[2]
+    const vmax1 = outB[2]
+    for (let i = 0; i < n; i++) {
       let pi = p[i]
       let gi = g[i]
       if (decoupled) pi = f(pi * shrink)
@@ -114,15 +132,11 @@ const adam32 =
       const v = f(f(beta2 * v0[i]) + f(keep2 * gi) * gi)
       m1[i] = m
       v1[i] = v
-      let vhat = v
-      if (c.amsgrad) {
-        const prev = vmax0[i]
-        // torch.maximum: NaN wins
-        vhat = prev > v || Number.isNaN(prev) ? prev : v
-        vmax1[i] = vhat
-      }
-      const denom = f(f(f(Math.sqrt(vhat)) / bc2Sqrt) + eps)
-      outP[i] = f(pi + f(f(step * m) / denom))
+      // torch.maximum: NaN wins
+      const prev = vmax0[i]
+      const vmax = prev > v || prev !== prev ? prev : v
+      vmax1[i] = vmax
+      outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(vmax)) / bc2Sqrt) + eps)))
     }
   }
 
@@ -130,26 +144,32 @@ const adam32 =
 const adam64 =
   (c: AdamScalars) =>
   (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]): void => {
-    const [m0, v0] = b
-    const [m1, v1] = outB
-    const vmax0 = c.amsgrad ? b[2] : v0
-    const vmax1 = c.amsgrad ? outB[2] : v1
-    const { beta1, beta2, eps, l2, shrink, step, bc2Sqrt, amsgrad } = c
+    const m0 = b[0]
+    const v0 = b[1]
+    const m1 = outB[0]
+    const v1 = outB[1]
+    const { beta1, beta2, eps, l2, shrink, step, bc2Sqrt } = c
     const keep1 = 1 - beta1
     const keep2 = 1 - beta2
-    for (let i = 0; i < p.length; i++) {
+    const decay = l2 !== 0
+    const decoupled = shrink !== 1
+    const ams = c.amsgrad
+    const vmax0 = ams ? b[2] : v0
+    const vmax1 = ams ? outB[2] : v1
+    const n = p.length
+    for (let i = 0; i < n; i++) {
       let pi = p[i]
       let gi = g[i]
-      if (shrink !== 1) pi = pi * shrink
-      if (l2 !== 0) gi = gi + l2 * pi
+      if (decoupled) pi = pi * shrink
+      if (decay) gi = gi + l2 * pi
       const m = beta1 * m0[i] + keep1 * gi
       const v = beta2 * v0[i] + keep2 * gi * gi
       m1[i] = m
       v1[i] = v
       let vhat = v
-      if (amsgrad) {
+      if (ams) {
         const prev = vmax0[i]
-        vhat = prev > v || Number.isNaN(prev) ? prev : v
+        vhat = prev > v || prev !== prev ? prev : v
         vmax1[i] = vhat
       }
       outP[i] = pi + (step * m) / (Math.sqrt(vhat) / bc2Sqrt + eps)
@@ -160,7 +180,10 @@ const adam64 =
 // constructors
 // ---------------------------------------------------------------------------------------------
 
-const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled: boolean): Optimizer<AdamBuffers> => {
+/** The optimizer type of {@link adam} and {@link adamW}. */
+export type AdamOptimizer = Optimizer<AdamBuffers, AmsgradBuffer>
+
+const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled: boolean): AdamOptimizer => {
   const c = configObject<AdamConfig>(name, config, false)
   configKeys(name, c, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'trainable'])
   const lr = configLearningRate(name, c.lr ?? 1e-3)
@@ -180,7 +203,7 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
     const scalars = scalarsOf(t, rate, { beta1, beta2, eps, amsgrad }, weightDecay, decoupled)
     return dtype === 'float64' ? adam64(scalars) : adam32(scalars)
   }
-  const spec: Spec<AdamBuffers> = {
+  const spec: Spec<AdamBuffers | AmsgradBuffer> = {
     name,
     buffers: ['expAvg', 'expAvgSq', 'maxExpAvgSq'],
     kept: amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'],
@@ -190,7 +213,7 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
   }
   return {
     name,
-    init: (params) => initState(spec, params),
+    init: <P>(params: P) => initState<OptimizerState<P, AdamBuffers, AmsgradBuffer>>(spec, params),
     update: (grads, state, params) => runUpdate(spec, grads, state, params),
   }
 }
@@ -228,7 +251,7 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
  * // the first step moves every element by lr * sign(g) (up to eps)
  * toNested(r.params.w) // [0.9, 2.1]
  */
-export const adam = (config?: AdamConfig): Optimizer<AdamBuffers> => build('Adam', config, false)
+export const adam = (config?: AdamConfig): AdamOptimizer => build('Adam', config, false)
 
 /**
  * AdamW as `torch.optim.AdamW` (1.13) computes it: first the decoupled weight decay
@@ -242,4 +265,4 @@ export const adam = (config?: AdamConfig): Optimizer<AdamBuffers> => build('Adam
  * const r = orThrow(opt.update({ w: tensor([0], [1]) }, opt.init(params), params))
  * toNested(r.params.w) // [1.9]: a zero gradient, only the decay 2 * (1 - 0.1 * 0.5)
  */
-export const adamW = (config?: AdamConfig): Optimizer<AdamBuffers> => build('AdamW', config, true)
+export const adamW = (config?: AdamConfig): AdamOptimizer => build('AdamW', config, true)

@@ -12,9 +12,9 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { ConfigError, describe, type LayerError, layerError, rejectConfig } from '../errors.js'
-import type { Cotangent } from '../grad/vjp.js'
 import { isTensor } from '../kernel/tree.js'
 import { configNumber, expectTensor, guardAllocation } from '../layer/check.js'
+import type { NdArray } from 'ndarray'
 import type { Data, DType, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
 import { type Buffers, forEachLeaf, mapWithPath, showPath, type TreePath, valueAt } from './tree.js'
@@ -41,42 +41,59 @@ export type LearningRate = number | Schedule
 export type Trainable = (path: readonly (string | number)[], leaf: Tensor) => boolean
 
 /**
- * An optimizer's state for params `P`: its update count `step` and, per buffer name `K`, a tree
- * shaped like the params holding a buffer per trainable tensor (`null` elsewhere), or `null`
- * for a buffer this configuration does not keep (SGD without momentum, Adam without amsgrad).
- * Without `K` (`OptimizerState<P>`), any optimizer's state: one known to have a `step`.
+ * An optimizer's state for params `P`: its update count `step` and, per buffer name, a tree
+ * shaped like the params holding a buffer per trainable tensor (`null` elsewhere). `K` names the
+ * buffers every configuration keeps; `N` those a configuration may not keep, which are then
+ * `null` (SGD's momentum buffer without momentum, Adam's `maxExpAvgSq` without amsgrad).
+ * Without `K` and `N` (`OptimizerState<P>`), any optimizer's state: one known to have a `step`.
  */
-export type OptimizerState<P = unknown, K extends string = never> = {
+export type OptimizerState<P = unknown, K extends string = never, N extends string = never> = {
   /** Updates made so far (PyTorch's `state['step']`, 0 after `init`). */
   readonly step: number
-} & { readonly [B in K]: Buffers<P> | null }
+} & { readonly [B in K]: Buffers<P> } & { readonly [B in N]: Buffers<P> | null }
+
+/**
+ * The gradients `update` takes for params `T`: a tree shaped like them with a gradient for each
+ * tensor (what `valueAndGrad` returns fits). Entries for frozen tensors may be missing or
+ * `null`, and non-tensor leaves are ignored; a missing gradient of a trainable tensor is a
+ * `LayerError` at run time.
+ */
+export type Grads<T> = T extends NdArray<Data>
+  ? Tensor | null | undefined
+  : T extends null | undefined | number | string | boolean | bigint | symbol
+    ? unknown
+    : { readonly [K in keyof T]?: Grads<T[K]> }
 
 /** What `update` returns: the new params and the new state. */
-export interface OptimizerUpdate<P, K extends string = never> {
+export interface OptimizerUpdate<P, K extends string = never, N extends string = never> {
   /** Params shaped like the ones given: new tensors where updated, the same values elsewhere. */
   readonly params: P
   /** The state for the next update. */
-  readonly state: OptimizerState<P, K>
+  readonly state: OptimizerState<P, K, N>
 }
 
 /**
  * An optimizer, as optax's `GradientTransformation` but returning the new params directly
  * (PyTorch's `step()`, without the mutation): `init(params)` gives the initial state,
  * `update(grads, state, params)` one update. `grads` is a tree shaped like `params` (what
- * `valueAndGrad` returns) with a gradient of each trainable tensor's shape and dtype. `K` names
- * the state's buffers; a plain `Optimizer` is any optimizer.
+ * `valueAndGrad` returns) with a gradient of each trainable tensor's shape and dtype. `K` and `N`
+ * name the state's buffers (see {@link OptimizerState}); a plain `Optimizer` is any optimizer.
  */
-export interface Optimizer<K extends string = never> {
+export interface Optimizer<K extends string = never, N extends string = never> {
   /** `SGD`, `Adam` or `AdamW`: the name errors carry. */
   readonly name: string
   /** The initial state for `params`: step 0, zero buffers for the trainable tensors. */
-  init<P>(params: P): OptimizerState<P, K>
+  init<P>(params: P): OptimizerState<P, K, N>
   /**
    * One update. Rejects (as `LayerError`) a missing gradient of a trainable tensor, a gradient
    * or a state buffer of another shape or dtype than its param, a state that is not this
    * optimizer's, and a schedule giving a rate that is not a finite number >= 0.
    */
-  update<P>(grads: Cotangent<P>, state: OptimizerState<P, K>, params: P): E.Either<LayerError, OptimizerUpdate<P, K>>
+  update<P>(
+    grads: NoInfer<Grads<P>>,
+    state: NoInfer<OptimizerState<P, K, N>>,
+    params: P,
+  ): E.Either<LayerError, OptimizerUpdate<P, K, N>>
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,12 +201,12 @@ const expectLike = (
 const isTrainable = (spec: Spec<string>, path: TreePath, leaf: Tensor): boolean => spec.trainable(path, leaf) === true
 
 /** The initial state: step 0, a zero buffer per trainable tensor in each kept buffer tree. */
-export const initState = <P, K extends string>(spec: Spec<K>, params: P): OptimizerState<P, K> => {
+export const initState = <S>(spec: Spec<string>, params: unknown): S => {
   const zerosTree = (): unknown =>
     mapWithPath(params, (v, path) => (isTensor(v) && isTrainable(spec, path, v) ? zeros(v.shape, dtypeOf(v)) : null))
   const state: Record<string, unknown> = { step: 0 }
   for (const b of spec.buffers) state[b] = spec.kept.includes(b) ? zerosTree() : null
-  return state as OptimizerState<P, K>
+  return state as S
 }
 
 /** A leaf's new values: the param and one buffer per kept buffer (`null` for a leaf not updated). */
@@ -234,12 +251,12 @@ const checkState = <K extends string>(
  * One update of `spec`'s optimizer: validates, then runs its kernel on every trainable tensor.
  * Tensors the predicate freezes and every other leaf (`null`, numbers) pass through unchanged.
  */
-export const runUpdate = <P, K extends string>(
-  spec: Spec<K>,
+export const runUpdate = <P, S>(
+  spec: Spec<string>,
   grads: unknown,
   state: unknown,
   params: P,
-): E.Either<LayerError, OptimizerUpdate<P, K>> => {
+): E.Either<LayerError, { readonly params: P; readonly state: S }> => {
   const { name } = spec
   const s = checkState(spec, state)
   if (E.isLeft(s)) return s
@@ -311,7 +328,7 @@ export const runUpdate = <P, K extends string>(
     }
     return E.right({
       params: rebuild((r) => r.param) as P,
-      state: next as OptimizerState<P, K>,
+      state: next as S,
     })
   })
 }

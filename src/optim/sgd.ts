@@ -14,6 +14,7 @@ import {
   type KernelFor,
   type LearningRate,
   type Optimizer,
+  type OptimizerState,
   initState,
   runUpdate,
   type Spec,
@@ -148,7 +149,7 @@ const sgd64 =
  * toNested(s2.params.w) // [0.71, 2.29]: b = 0.9 * 1 + 1
  * s2.state.step // 2
  */
-export const sgd = (config: SgdConfig): Optimizer<SgdBuffers> => {
+export const sgd = (config: SgdConfig): Optimizer<never, SgdBuffers> => {
   const c = configObject<SgdConfig>(name, config, true)
   configKeys(name, c, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'trainable'])
   if (c.lr === undefined) rejectConfig(name, 'config.lr', 'a learning rate (PyTorch requires one too)', undefined)
@@ -173,7 +174,7 @@ export const sgd = (config: SgdConfig): Optimizer<SgdBuffers> => {
   }
   return {
     name,
-    init: (params) => initState(spec, params),
+    init: <P>(params: P) => initState<OptimizerState<P, never, SgdBuffers>>(spec, params),
     update: (grads, state, params) => runUpdate(spec, grads, state, params),
   }
 }
