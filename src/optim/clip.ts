@@ -4,12 +4,12 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { fail, type LayerError } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import { expectTensor, guardAllocation } from '../layer/check.js'
 import type { Data } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
-import { forEachLeaf, mapWithPath, showPath } from './tree.js'
+import { brief, forEachLeaf, mapWithPath, showPath } from './tree.js'
 
 const name = 'clipByGlobalNorm'
 
@@ -46,7 +46,7 @@ export interface Clipped<G> {
  */
 export const clipByGlobalNorm = <G>(grads: G, maxNorm: number): E.Either<LayerError, Clipped<G>> => {
   if (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm < 0) {
-    return fail(name, 'maxNorm', 'a finite number >= 0', describe(maxNorm))
+    return fail(name, 'maxNorm', 'a finite number >= 0', brief(maxNorm))
   }
   let bad: LayerError | undefined
   let sum = 0

@@ -17,7 +17,7 @@ import { configNumber, expectTensor, guardAllocation } from '../layer/check.js'
 import type { NdArray } from 'ndarray'
 import type { Data, DType, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
-import { type Buffers, forEachLeaf, mapWithPath, showPath, type TreePath, valueAt } from './tree.js'
+import { brief, type Buffers, forEachLeaf, mapWithPath, showPath, type TreePath, valueAt } from './tree.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -142,7 +142,7 @@ export const rateAt = (name: string, lr: LearningRate, step: number): E.Either<L
   const rate = typeof lr === 'number' ? lr : lr(step)
   return typeof rate === 'number' && Number.isFinite(rate) && rate >= 0
     ? E.right(rate)
-    : E.left(layerError(name, `config.lr(${step})`, 'a schedule giving finite rates >= 0', describe(rate)))
+    : E.left(layerError(name, `config.lr(${step})`, 'a schedule giving finite rates >= 0', brief(rate)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,12 +171,8 @@ export interface Spec<K extends string> {
   readonly kernel: KernelFor
 }
 
-/** `a float32 tensor [3, 4]`, `nothing`, or the value described. */
-const shown = (v: unknown): string => {
-  if (v === undefined) return 'nothing'
-  if (isTensor(v)) return `a ${dtypeOf(v)} tensor [${v.shape.join(', ')}]`
-  return describe(v)
-}
+/** `a float32 tensor [3, 4]`, `nothing`, or the value in a few words. */
+const shown = brief
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i])
@@ -223,7 +219,7 @@ const checkState = <K extends string>(
   const { name } = spec
   const fields = `{ step, ${spec.buffers.join(', ')} }`
   if (typeof state !== 'object' || state === null || Array.isArray(state)) {
-    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, describe(state)))
+    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, brief(state)))
   }
   const s = state as Readonly<Record<string, unknown>>
   const unknown = Object.keys(s).filter((k) => k !== 'step' && !(spec.buffers as readonly string[]).includes(k))
@@ -231,14 +227,14 @@ const checkState = <K extends string>(
     return E.left(layerError(name, 'state', `the ${name} state ${fields}`, `the key ${JSON.stringify(unknown[0])}`))
   }
   if (typeof s.step !== 'number' || !Number.isSafeInteger(s.step) || s.step < 0) {
-    return E.left(layerError(name, 'state.step', 'an integer >= 0 (the updates made so far)', describe(s.step)))
+    return E.left(layerError(name, 'state.step', 'an integer >= 0 (the updates made so far)', brief(s.step)))
   }
   for (const b of spec.buffers) {
     const kept = spec.kept.includes(b)
     const v = s[b]
     if (kept && (v === null || v === undefined)) {
       const want = `a tree of buffers shaped like the params (this ${name} keeps ${b})`
-      return E.left(layerError(name, `state.${b}`, want, describe(v)))
+      return E.left(layerError(name, `state.${b}`, want, brief(v)))
     }
     if (!kept && v !== null && v !== undefined) {
       return E.left(layerError(name, `state.${b}`, `null (this ${name} keeps no ${b})`, 'a value'))

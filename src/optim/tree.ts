@@ -85,3 +85,33 @@ export const showPath = (path: TreePath): string =>
 
 /** A path as a checkpoint names it: `0.weight` (PyTorch's `state_dict` style). */
 export const dottedName = (path: TreePath): string => path.join('.')
+
+/** A primitive as errors show it. */
+const primitive = (v: unknown): string | undefined => {
+  if (v === undefined) return 'nothing'
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null) return String(v)
+  return undefined
+}
+
+/**
+ * A value as an error shows it, in a few words whatever it is: a tensor by dtype and shape, a
+ * primitive as itself (cut short), an array or a record by its first entries. Bounded in time
+ * and length, unlike a JSON rendering, so a hostile file's megabytes (or a nesting a million
+ * deep) never reach a message.
+ */
+export const brief = (v: unknown): string => {
+  const p = primitive(v)
+  if (p !== undefined) return p
+  if (isTensor(v)) return `a ${v.data instanceof Float64Array ? 'float64' : 'float32'} tensor [${v.shape.join(', ')}]`
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`
+  if (Array.isArray(v)) {
+    const shown = v.slice(0, 4).map((e) => primitive(e) ?? (Array.isArray(e) ? '[...]' : '{...}'))
+    return `[${shown.join(', ')}${v.length > 4 ? `, ... (${v.length} entries)` : ''}]`
+  }
+  if (typeof v === 'object') {
+    const keys = Object.keys(v as object)
+    return `{ ${keys.slice(0, 4).map((k) => JSON.stringify(k.length > 20 ? `${k.slice(0, 17)}...` : k)).join(', ')}${keys.length > 4 ? ', ...' : ''} }`
+  }
+  return typeof v
+}
