@@ -21,6 +21,7 @@ import {
   thresholdDependentBatchNorm2d,
   toArray,
   toNested,
+  votingLayer,
   zeros,
 } from '../../src/index.js'
 import { expectLayerError } from '../layers/layerError.js'
@@ -121,6 +122,15 @@ describe('importStateDict maps names', () => {
     expect(toNested(r.params[1].weight)).toEqual([2, 3])
     expect(toNested(r.state[1].runningVar)).toEqual([2, 2])
     expect(r.state[1].numBatchesTracked).toBe(7)
+  })
+
+  it('walks a Sequential inside a Sequential (2.0.weight)', () => {
+    const nested = sequential(votingLayer({ voterNum: 1 }), sequential(customLinear({ inFeatures: 2, outFeatures: 2 })))
+    const r = orThrow(importStateDict({ '1.0.weight': tensor([1, 2, 3, 4], [2, 2]) }, orThrow(nested.init(key(0), [1, 2]))))
+    expect(toNested(r.params[1][0].weight)).toEqual([
+      [1, 3],
+      [2, 4],
+    ])
   })
 
   it('converts to the template dtype, and leaves entries out with rename or strict: false', () => {
