@@ -188,7 +188,7 @@ export const importStateDict = <P, S>(
   source: Uint8Array | ArrayBuffer | NamedEntries,
   template: ParamsAndState<P, S>,
   options: StateDictOptions = {},
-): E.Either<LayerError, { readonly params: P; readonly state: S }> => {
+): E.Either<LayerError, ParamsAndState<P, S>> => {
   if (typeof options !== 'object' || options === null) return fail(name, 'options', 'an options object', brief(options))
   const o = options
   const linear = o.linear ?? 'torch'
@@ -243,7 +243,7 @@ export const importStateDict = <P, S>(
     if (filled.has(k)) return filled.get(k)
     if (isTensor(leaf) || typeof leaf === 'number') missing.push(k)
     return leaf
-  }) as { readonly params: P; readonly state: S }
+  }) as ParamsAndState<P, S>
   if (!strict) missing = []
   if (missing.length > 0) {
     const others = `${missing.slice(1, 4).join(', ')}${missing.length > 4 ? ', ...' : ''}`
