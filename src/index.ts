@@ -51,3 +51,28 @@ export * from './layer/timeMerged.js'
 export * from './loss/loss.js'
 export * from './grad/lossAndGrad.js'
 export * from './layer/recording.js'
+export type { Buffers, TreePath } from './optim/tree.js'
+export {
+  type Grads,
+  type LearningRate,
+  type Optimizer,
+  type OptimizerState,
+  type OptimizerUpdate,
+  type Schedule,
+  type Trainable,
+  trainableExcept,
+} from './optim/optimizer.js'
+export { type SgdBuffers, type SgdConfig, sgd } from './optim/sgd.js'
+export { type AdamBuffers, type AdamConfig, type AdamOptimizer, type AmsgradBuffer, adam, adamW } from './optim/adam.js'
+export { type CosineScheduleConfig, cosineSchedule } from './optim/schedule.js'
+export { type Clipped, clipByGlobalNorm } from './optim/clip.js'
+export { flattenTree, type NamedEntries, unflattenTree } from './checkpoint/tree.js'
+export {
+  fromSafetensors,
+  MAX_HEADER_BYTES,
+  type Safetensors,
+  toSafetensors,
+  treeFromSafetensors,
+} from './checkpoint/safetensors.js'
+export { loadCheckpoint, saveCheckpoint } from './checkpoint/file.js'
+export { importStateDict, type ParamsAndState, type StateDictOptions } from './checkpoint/stateDict.js'

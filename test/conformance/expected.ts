@@ -20,8 +20,7 @@ export const expectedCounts: Readonly<Record<string, Expected>> = {
   'braincog-grad-f64': { passed: 35, skipped: 0, checkedBeforeSkip: 0 },
   // timeAware tdBN, TEBN on [T, N, C, H, W], NDropout, VotingLayer on [T, N, L], with gradients
   spikingjelly: { passed: 18, skipped: 0, checkedBeforeSkip: 0 },
-  // Conv2d, the pools, Flatten, MeanOverTime and the losses (forward and backward); the
-  // optimizers' cases are skipped until optimizerStep is supported
-  'torch-nn': { passed: 20, skipped: 9, checkedBeforeSkip: 0 },
-  'torch-nn-f64': { passed: 20, skipped: 9, checkedBeforeSkip: 0 },
+  // Conv2d, the pools, Flatten, MeanOverTime, the losses (forward and backward) and the optimizers
+  'torch-nn': { passed: 29, skipped: 0, checkedBeforeSkip: 0 },
+  'torch-nn-f64': { passed: 29, skipped: 0, checkedBeforeSkip: 0 },
 }

@@ -1,14 +1,16 @@
 /**
  * What the runner does with each step op of the format. A case whose steps include an op with
- * no handler here (today `backward` and `optimizerStep`) is skipped with that reason; adding the
- * op's handler to {@link stepHandlers} is what brings those cases in.
+ * no handler here is skipped with that reason; adding the op's handler to {@link stepHandlers}
+ * is what brings those cases in. Layer cases run `forward`, `update`, `reset` and `backward`
+ * steps on a {@link Run}; optimizer cases (SGD, Adam, AdamW) run `optimizerStep`s on an
+ * {@link OptimizerRun}, with no layer.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnyLayer, Backend, Ctx, Device, Key, Tensor } from '../../src/index.js'
+import type { AnyLayer, Backend, Ctx, Device, Key, Optimizer, OptimizerState, Tensor } from '../../src/index.js'
 import { DeviceTensor, dtypeOf, flatData, foldIn, onDevice, reshape, scanOnDevice, valueAndGrad } from '../../src/index.js'
 import type { Adapter } from './adapters/adapter.js'
 import { type Comparison, compare, compareValues } from './compare.js'
-import type { BackwardStep, Fixture, ForwardStep, ResetStep, Step, StepOp, UpdateStep } from './fixture.js'
+import type { BackwardStep, Fixture, ForwardStep, OptimizerStep, ResetStep, Step, StepOp, UpdateStep } from './fixture.js'
 
 /** What stays fixed while one case runs. */
 export interface Run {
@@ -43,8 +45,8 @@ export interface Carry {
 }
 
 /** A step's result: the next carry and how many recorded values it matched, or why it failed. */
-export type StepOutcome =
-  | { readonly carry: Carry; readonly compared: number }
+export type StepOutcome<C = Carry> =
+  | { readonly carry: C; readonly compared: number }
   | { readonly failure: string; readonly deviation?: number }
 
 export interface StepHandler<S extends Step> {
@@ -56,10 +58,35 @@ export interface StepHandler<S extends Step> {
   readonly run: (run: Run, carry: Carry, step: S, index: number) => StepOutcome
 }
 
-/** A handler per step op; an op without one is not supported yet. */
-export type StepHandlers = { readonly [Op in StepOp]?: StepHandler<Extract<Step, { readonly op: Op }>> }
+/** What stays fixed while one optimizer case runs. */
+export interface OptimizerRun {
+  readonly fixture: Fixture
+  readonly optimizer: Optimizer
+}
 
-const failed = (c: Comparison): StepOutcome | undefined =>
+/** What carries from one optimizer step to the next: the runner's own params and the optimizer's state. */
+export interface OptimizerCarry {
+  readonly params: unknown
+  readonly state: unknown
+}
+
+/** The handler of `optimizerStep`, which runs on an optimizer rather than a layer. */
+export interface OptimizerStepHandler {
+  readonly unsupported?: (step: OptimizerStep) => string | undefined
+  readonly run: (
+    run: OptimizerRun,
+    carry: OptimizerCarry,
+    step: OptimizerStep,
+    index: number,
+  ) => StepOutcome<OptimizerCarry>
+}
+
+/** A handler per step op; an op without one is not supported yet. */
+export type StepHandlers = {
+  readonly [Op in Exclude<StepOp, 'optimizerStep'>]?: StepHandler<Extract<Step, { readonly op: Op }>>
+} & { readonly optimizerStep?: OptimizerStepHandler }
+
+const failed = (c: Comparison): StepOutcome<never> | undefined =>
   'values' in c ? undefined : { failure: c.what, deviation: c.deviation }
 
 /** A step as a scan of one step on `device`: the tensors (and draws) get a time axis of 1. */
@@ -179,5 +206,18 @@ const backward: StepHandler<BackwardStep> = {
   },
 }
 
-/** The step ops the runner runs. `optimizerStep` comes with the optimizers; until then its cases are skipped. */
-export const stepHandlers: StepHandlers = { forward, update, reset, backward }
+/**
+ * One update of the case's optimizer with the step's gradients, from the runner's own params
+ * (not the recorded ones) and the state carried; checks every parameter against `paramsAfter`.
+ */
+const optimizerStep: OptimizerStepHandler = {
+  run: ({ fixture, optimizer }, carry, step) => {
+    const r = optimizer.update(step.grads, carry.state as OptimizerState, carry.params)
+    if (E.isLeft(r)) return { failure: r.left.message }
+    const c = compareValues('params', r.right.params as Readonly<Record<string, Tensor>>, step.paramsAfter, fixture.tolerance)
+    return failed(c) ?? { carry: { params: r.right.params, state: r.right.state }, compared: 'values' in c ? c.values : 0 }
+  },
+}
+
+/** The step ops the runner runs. */
+export const stepHandlers: StepHandlers = { forward, update, reset, backward, optimizerStep }

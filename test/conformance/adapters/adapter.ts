@@ -3,7 +3,7 @@
  * public API (`src/index.ts`); the runner does the rest the same way for every layer.
  */
 import type { Either } from 'fp-ts/lib/Either.js'
-import type { AnyLayer, DType, LayerError, Tensor } from '../../../src/index.js'
+import type { AnyLayer, DType, LayerError, Optimizer, Tensor } from '../../../src/index.js'
 import type { ForwardStep } from '../fixture.js'
 
 /** Fixture values by name: tensors, or plain numbers (e.g. `numBatchesTracked`). */
@@ -38,4 +38,16 @@ export interface Adapter {
   withTarget?(layer: AnyLayer, target: Tensor): AnyLayer
   /** A weight update (`update` steps). */
   update?(layer: AnyLayer, params: unknown, dw: Tensor): Either<LayerError, unknown>
+}
+
+/**
+ * How an optimizer's fixture (`SGD`, `Adam`, `AdamW`) maps onto one of our optimizers. Such a
+ * case has no layer: its params are the tree the optimizer updates, and its steps are
+ * `optimizerStep`s.
+ */
+export interface OptimizerAdapter {
+  /** The config keys the adapter reads; a fixture with any other key fails. */
+  readonly configKeys: readonly string[]
+  /** Builds the optimizer from the fixture's camelCase config (a `ConfigError` fails the case). */
+  build(config: Readonly<Record<string, unknown>>): Optimizer
 }
