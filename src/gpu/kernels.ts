@@ -33,6 +33,8 @@ export const gpuUnported = [
   'conv2dGradWeight',
   'crossEntropy',
   'crossEntropyGrad',
+  'relu',
+  'reluGrad',
   'broadcastAlongAxis',
   'momentsAlongAxisGrad',
   'momentsPerChannelGrad',

@@ -312,6 +312,8 @@ export interface Kernels<B> {
   axpy(a: B, b: B, attrs: { readonly alpha: number }): B
   /** `alpha * x` elementwise, computed in float64 and rounded once. */
   scale(x: B, attrs: { readonly alpha: number }): B
+  /** `max(x, 0)` elementwise (NaN stays NaN, -0 becomes +0), as PyTorch's `relu`. */
+  relu(x: B): B
   /**
    * One neuron step (see {@link NeuronAttrs}), `v` null for a potential of 0: the spikes (0
    * or 1) and the potential after the reset.
@@ -411,6 +413,8 @@ export interface Kernels<B> {
   upsampleNearestGrad(cot: B, attrs: UpsampleAttrs): B
   /** The cotangent of x through `winnerTakeAll`: the output's where the cell won, else 0 (noise is constant). */
   winnerTakeAllGrad(cot: B, x: B, noise: B, attrs: WinnerAttrs): B
+  /** The cotangent of x through `relu`: `cot` where `x > 0`, else 0. */
+  reluGrad(cot: B, x: B): B
   /** The cotangent of x through `groupMean`: `cot / size` to each member of a group, 0 to the remainder. */
   groupMeanGrad(cot: B, attrs: { readonly rows: number; readonly length: number; readonly size: number }): B
   /**

@@ -110,6 +110,8 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
   mul: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   axpy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   scale: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  relu: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  reluGrad: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   neuron: { inputs: 2, outputs: ['spikes', 'v'], dtype: 'like', lengths: (_: unknown, n) => [n[1] ?? 0, n[1] ?? 0] },
   broadcastAlongAxis: {
     inputs: 1,

@@ -160,3 +160,21 @@ export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState,
     }),
   })
 }
+
+/**
+ * ReLU, PyTorch's `nn.ReLU`: `max(x, 0)` elementwise, any shape. The activation of the ANNs
+ * that ANN-to-SNN conversion turns into spiking networks.
+ *
+ * @example
+ * import { evaluate, orThrow, relu, tensor, toNested } from 'braincog-fn'
+ * toNested(orThrow(relu().apply({}, {}, tensor([-1, 2], [2]), evaluate())).output) // [0, 2]
+ */
+export const relu = (): Layer<NoParams, NoState, Axes, Axes> =>
+  defineLayer<NoParams, NoState>({
+    name: 'ReLU',
+    outputShape: (shape) => E.right(shape),
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    run: (d, _params, state, x) => ({ output: new DeviceTensor(d.relu(x.buffer), x.shape), state }),
+  })

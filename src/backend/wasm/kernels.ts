@@ -91,6 +91,8 @@ export const unported = [
   'conv2dGradWeight',
   'crossEntropy',
   'crossEntropyGrad',
+  'relu',
+  'reluGrad',
 ] as const satisfies readonly KernelName[]
 
 /** Slices of whole items: each buffer either has `per[i]` elements per item or is whole (0). */

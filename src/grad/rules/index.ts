@@ -6,7 +6,7 @@
  */
 import type { KernelName } from '../../kernel/kernels.js'
 import type { GradRule, NoGradient } from '../rule.js'
-import { axpyGrad, mulGrad, neuronGrad, scaleGrad } from './elementwise.js'
+import { axpyGrad, mulGrad, neuronGrad, reluGrad, scaleGrad } from './elementwise.js'
 import { conv2dGrad } from './conv.js'
 import { concatGrad, sliceGrad } from './layout.js'
 import { crossEntropyGrad } from './loss.js'
@@ -61,4 +61,6 @@ export const gradRules: { readonly [K in KernelName]: GradRule<K> | NoGradient }
   conv2dGradWeight: backward,
   crossEntropy: crossEntropyGrad,
   crossEntropyGrad: backward,
+  relu: reluGrad,
+  reluGrad: backward,
 }
