@@ -22,21 +22,18 @@ import {
   flatData,
   foldIn,
   key,
-  type Key,
   loadCheckpoint,
   lossAndGrad,
   orThrow,
   recording,
   saveCheckpoint,
   type Tensor,
-  tensor,
   train as trainCtx,
-  uniform,
-  wrap,
 } from '../../src/index.js'
 import { commonOptions, intFlag, progressBar, runAsScript } from '../digits/cli.js'
-import { CLASSES, type Digits, loadSplit, PIXELS } from '../digits/data.js'
+import { CLASSES, type Digits, loadSplit } from '../digits/data.js'
 import { document, image, lineChart, text } from '../digits/svg.js'
+import { argmax, batchOf, permutation } from './batches.js'
 import { type SpikingCnn, spikingCnn, spikingLayers } from './network.js'
 
 /** Command-line options. */
@@ -102,42 +99,6 @@ export const parseOptions = (argv: readonly string[]): TrainOptions | undefined 
     evalOnly: values.eval,
     progress: !values['no-progress'],
   }
-}
-
-/** Images `[from, from + count)` (in `order`) as `[count, 1, 28, 28]`, and their labels `[count]`. */
-const batchOf = (digits: Digits, order: readonly number[], from: number, count: number): { x: Tensor; y: Tensor } => {
-  const src = flatData(digits.images)
-  const x = new Float32Array(count * PIXELS)
-  const y: number[] = []
-  for (let i = 0; i < count; i++) {
-    const n = order[from + i]
-    x.set(src.subarray(n * PIXELS, (n + 1) * PIXELS), i * PIXELS)
-    y.push(digits.labels[n])
-  }
-  return { x: wrap(x, [count, 1, 28, 28]), y: tensor(y, [count]) }
-}
-
-/** A permutation of `[0, n)` drawn from `k`. */
-const permutation = (n: number, k: Key): number[] => {
-  const order = Array.from({ length: n }, (_, i) => i)
-  const u = uniform(k, n, 'float64')
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(u[i] * (i + 1))
-    ;[order[i], order[j]] = [order[j], order[i]]
-  }
-  return order
-}
-
-/** The index of the largest of `c` scores in each row. */
-const argmax = (scores: Tensor, c: number): number[] => {
-  const d = flatData(scores)
-  const out: number[] = []
-  for (let r = 0; r < d.length / c; r++) {
-    let best = 0
-    for (let k = 1; k < c; k++) if (d[r * c + k] > d[r * c + best]) best = k
-    out.push(best)
-  }
-  return out
 }
 
 type Model = { readonly params: SpikingCnnParams; readonly state: SpikingCnnState }
