@@ -9,7 +9,7 @@
 /** Each export's number of parameters. */
 export const exportArity = {
   matmulScratchBytes: 3,
-  matmul: 8,
+  matmul: 10,
   mul: 4,
   axpy: 5,
   pool2d: 12,

@@ -6,7 +6,7 @@
  * here until it has a row or is listed.
  *
  * Every row is float32-only (the wrapper runs float64 data on the reference); a row's `when`
- * narrows it further (the transposed matmul, WTALayer's k > 1).
+ * narrows it further (WTALayer's k > 1).
  *
  * @module
  */
@@ -103,9 +103,9 @@ const byItem = <A>(items: number, per: readonly number[], attrs: (count: number)
 /** The rows. */
 export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[number]>]: WasmRow<K> } = {
   matmul: {
-    when: (a) => a.transA !== true && a.transB !== true,
     scratch: (k, a) => k.matmulScratchBytes(a.m, a.k, a.n),
-    call: (k, { outs: [out], ins: [a, b, bias], scratch }, { m, k: kk, n }) => k.matmul(out, a, b, m, kk, n, bias, scratch),
+    call: (k, { outs: [out], ins: [a, b, bias], scratch }, { m, k: kk, n, transA, transB }) =>
+      k.matmul(out, a, b, m, kk, n, bias, scratch, transA === true ? 1 : 0, transB === true ? 1 : 0),
   },
   momentsAlongAxis: {
     slices: (a) =>
