@@ -11,3 +11,4 @@ export { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis 
 export { groupMean, keepMaxAlongAxis, maxAlongAxis } from './select'
 export { liPoolStep } from './liPool'
 export { uniformFill } from './random'
+export { conv2d, conv2dGradInput, conv2dGradWeight, conv2dScratchBytes } from './conv'

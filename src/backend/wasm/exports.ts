@@ -23,6 +23,10 @@ export const exportArity = {
   liPoolStep: 9,
   uniformFill: 3,
   groupMean: 5,
+  conv2dScratchBytes: 15,
+  conv2d: 19,
+  conv2dGradInput: 18,
+  conv2dGradWeight: 18,
 } as const
 
 /** The instantiated module's exports. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { KernelName } from '../../kernel/kernels.js'
+import type { ConvAttrs, KernelName } from '../../kernel/kernels.js'
 import { pooledSize } from '../../kernel/kernels.js'
 import type { AttrsOf } from '../../kernel/spec.js'
 import type { KernelExports } from './exports.js'
@@ -86,9 +86,6 @@ export const unported = [
   'winnerTakeAllGrad',
   'groupMeanGrad',
   'neuronGrad',
-  'conv2d',
-  'conv2dGradInput',
-  'conv2dGradWeight',
   'crossEntropy',
   'crossEntropyGrad',
 ] as const satisfies readonly KernelName[]
@@ -100,12 +97,28 @@ const byItem = <A>(items: number, per: readonly number[], attrs: (count: number)
   part: (s, c) => ({ ranges: per.map((p) => (p === 0 ? undefined : ([s * p, c * p] as const))), attrs: attrs(c) }),
 })
 
+/** A convolution's geometry, in the order the conv exports take it. */
+const convGeometry = (a: ConvAttrs) =>
+  [a.n, a.c, a.h, a.w, a.o, a.kh, a.kw, a.sh, a.sw, a.ph, a.pw, a.dh, a.dw, a.groups] as const
+
 /** The rows. */
 export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[number]>]: WasmRow<K> } = {
   matmul: {
     scratch: (k, a) => k.matmulScratchBytes(a.m, a.k, a.n),
     call: (k, { outs: [out], ins: [a, b, bias], scratch }, { m, k: kk, n, transA, transB }) =>
       k.matmul(out, a, b, m, kk, n, bias, scratch, transA === true ? 1 : 0, transB === true ? 1 : 0),
+  },
+  conv2d: {
+    scratch: (k, a) => k.conv2dScratchBytes(0, ...convGeometry(a)),
+    call: (k, { outs: [out], ins: [x, w, bias], scratch }, a) => k.conv2d(out, x, w, bias, ...convGeometry(a), scratch),
+  },
+  conv2dGradInput: {
+    scratch: (k, a) => k.conv2dScratchBytes(1, ...convGeometry(a)),
+    call: (k, { outs: [out], ins: [cot, w], scratch }, a) => k.conv2dGradInput(out, cot, w, ...convGeometry(a), scratch),
+  },
+  conv2dGradWeight: {
+    scratch: (k, a) => k.conv2dScratchBytes(2, ...convGeometry(a)),
+    call: (k, { outs: [out], ins: [cot, x], scratch }, a) => k.conv2dGradWeight(out, cot, x, ...convGeometry(a), scratch),
   },
   momentsAlongAxis: {
     slices: (a) =>
