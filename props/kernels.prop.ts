@@ -21,7 +21,7 @@ import { keyArb, stridedViewArb, tensorArb } from '../src/arbitraries/index.js'
 import { wasmKernels } from '../src/backend/wasm/backend.js'
 import type { KernelExports } from '../src/backend/wasm/exports.js'
 import { kernelsUrl } from '../src/backend/wasm/load.js'
-import { attrsArg, bufferArgs, kernelNames, kernelSpecs } from '../src/kernel/spec.js'
+import { attrsArg, bufferArgs, kernelNames, kernelSpecs, outputRule } from '../src/kernel/spec.js'
 import type { Data, Device, DType, HostKernels, KernelName, Tensor } from '../src/index.js'
 import { alloc, copy, cpu, cpuKernels, evaluate, key, layerNorm, maxPool2d, orThrow, uniform } from '../src/index.js'
 import { customLinear, customLinearParams, upsampleNearest, wasmBackend } from '../src/index.js'
@@ -193,21 +193,21 @@ describe.each(kernelNames.map((name) => [name] as const))('kernel %s', (name) =>
           const buffers = bufferArgs<Data>(name, a)
           const attrs = attrsArg(name, a)
           const lengths = spec.lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length)))
-          const first = buffers.find((b): b is Data => b !== null)
-          const dtype: DType =
-            spec.dtype === 'stats'
-              ? 'float64'
-              : spec.dtype === 'attr'
-                ? (attrs as { readonly dtype: DType }).dtype
-                : first === undefined
-                  ? 'float32'
-                  : dtypeOfData(first)
+          const inputDtypes = buffers.map((b) => (b === null ? undefined : dtypeOfData(b)))
+          // each output's rule: statistics, the attributes' dtype, like the first buffer or like buffer i
+          const dtypeOf = (o: number): DType => {
+            const rule = outputRule(name, o)
+            if (rule === 'stats') return 'float64'
+            if (rule === 'attr') return (attrs as { readonly dtype: DType }).dtype
+            if (rule === 'like') return inputDtypes.find((d) => d !== undefined) ?? 'float32'
+            return inputDtypes[rule.like] ?? 'float32'
+          }
           for (const [, device] of devices) {
             const result = (device[name] as (...x: AnyArgs) => unknown)(...a)
             if (spec.outputs.length > 1) expect(Object.keys(result as object).sort()).toEqual([...spec.outputs].sort())
             const outs = outputsOf(name, result)
             expect(outs.map((o) => o.length)).toEqual(lengths)
-            for (const o of outs) expect(dtypeOfData(o), `${device.name} output dtype`).toBe(dtype)
+            outs.forEach((o, i) => expect(dtypeOfData(o), `${device.name} output ${spec.outputs[i]} dtype`).toBe(dtypeOf(i)))
             // new buffers: no storage shared with an argument or another output
             const storages = new Set([...buffers, ...outs].map((b) => b?.buffer))
             expect(storages.size, `${device.name} outputs in fresh storage`).toBe(
