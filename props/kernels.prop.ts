@@ -12,7 +12,8 @@
  * 8. where a case gives one, the cpu reference equals the doc comment computed another way.
  *
  * Also the checks that belong to no single kernel: strided views through layer ops give the
- * contiguous result on wasm, and `uniform` on both devices draws exactly `uniform(key, n)`.
+ * contiguous result on wasm, `uniform` on both devices draws exactly `uniform(key, n)`, and the
+ * wasm sigmoid surrogate's `exp` is `Math.exp` bit for bit.
  */
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
@@ -302,6 +303,31 @@ describe('uniform draws', () => {
           }
         },
       ),
+    )
+  })
+})
+
+describe("the sigmoid surrogate's exp (asm/neuron.ts)", () => {
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(kernelsUrl())), {})
+    .exports as unknown as KernelExports
+  it('is Math.exp bit for bit: any double, the reduction ranges, their edges, tiny, huge, NaN, the infinities', () => {
+    const ln2 = Math.LN2
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double(),
+          fc.double({ min: -746, max: 710 }),
+          fc.double({ min: -1.5 * ln2, max: 1.5 * ln2 }),
+          fc.constantFrom(1, -1, 0, -0, 0.5 * ln2, 1.5 * ln2, -0.5 * ln2, -1.5 * ln2, 2 ** -28, -(2 ** -28)),
+          fc.constantFrom(709.782712893384, -745.1332191019411, Number.NaN, Infinity, -Infinity),
+          fc.double({ min: -(2 ** -27), max: 2 ** -27 }),
+          fc.double({ min: -746, max: -707 }),
+        ),
+        (x) => {
+          expect(Object.is(exports.exp64(x), Math.exp(x)), `exp(${x}): ${exports.exp64(x)} vs ${Math.exp(x)}`).toBe(true)
+        },
+      ),
+      { numRuns: 2000 },
     )
   })
 })

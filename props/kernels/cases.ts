@@ -150,7 +150,12 @@ const dtypeArb = fc.constantFrom('float32', 'float64')
 const poolInput = (n: number) => mostly(f32(n), f32(n, ties))
 
 /** Output cells of a pooling geometry. */
-const pooledCells = (g: { readonly planes: number; readonly height: number; readonly width: number; readonly window: PoolWindow }) => {
+const pooledCells = (g: {
+  readonly planes: number
+  readonly height: number
+  readonly width: number
+  readonly window: PoolWindow
+}) => {
   const [oh, ow] = pooledSize(g.height, g.width, g.window)
   return g.planes * oh * ow
 }
@@ -278,7 +283,8 @@ const convTaps = (a: ConvAttrs, visit: (outAt: number, xAt: number, wAt: number)
               for (let q = 0; q < a.kw; q++) {
                 const x = j * a.sw - a.pw + q * a.dw
                 if (x < 0 || x >= a.w) continue
-                visit(((n * a.o + o) * oh + i) * ow + j, ((n * a.c + g * cg + c) * a.h + y) * a.w + x, ((o * cg + c) * a.kh + p) * a.kw + q)
+                const outAt = ((n * a.o + o) * oh + i) * ow + j
+                visit(outAt, ((n * a.c + g * cg + c) * a.h + y) * a.w + x, ((o * cg + c) * a.kh + p) * a.kw + q)
               }
             }
           }
@@ -287,6 +293,17 @@ const convTaps = (a: ConvAttrs, visit: (outAt: number, xAt: number, wAt: number)
     }
   }
 }
+
+/** Cross-entropy's sizes and label smoothing. */
+const crossEntropyAttrs = fc.record({
+  n: size(6),
+  c: size(12),
+  smoothing: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+})
+
+/** Class indices held as floats, one per row. */
+const classesOf = (a: { readonly n: number; readonly c: number }) =>
+  fc.array(int(0, a.c - 1), { minLength: a.n, maxLength: a.n }).map((t) => Float32Array.from(t))
 
 /** WTALayer's winners, by a full sort of each column's scores (NaN first), as the doc says. */
 const wtaWinners = (x: Data, noise: Data, { outer, axis, inner, k, exact }: WinnerAttrs): readonly boolean[] => {
@@ -742,8 +759,8 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
 
   // unported: channels-sized
   channelScaleShiftGrad: {
-    args: fc.tuple(sizeOrEmpty(12), size(4), mostly(fc.constant(true), fc.constant(false))).chain(([c, steps, gains]) => {
-      const t = gains ? steps : 1
+    args: fc.tuple(sizeOrEmpty(12), size(4), mostly(fc.constant(true), fc.constant(false))).chain(([c, n, gains]) => {
+      const t = gains ? n : 1
       return fc.tuple(
         f64(t * c, statValues),
         f64(t * c, statValues),
@@ -751,7 +768,7 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
         f64(c, varianceValues),
         f32(c),
         f32(c),
-        gains ? f32(steps) : fc.constant(null),
+        gains ? f32(n) : fc.constant(null),
         fc.record({ channels: fc.constant(c), steps: fc.constant(t), eps: epsArb }),
       )
     }),
@@ -862,21 +879,13 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
 
   // unported: a few hundred logits, exp and log per logit
   crossEntropy: {
-    args: fc.record({ n: size(6), c: size(12), smoothing: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })) }).chain(
-      (a) => fc.tuple(f32(a.n * a.c, between(-20, 20)), fc.array(int(0, a.c - 1), { minLength: a.n, maxLength: a.n }).map((t) => Float32Array.from(t)), fc.constant(a)),
-    ),
+    args: crossEntropyAttrs.chain((a) => fc.tuple(f32(a.n * a.c, between(-20, 20)), classesOf(a), fc.constant(a))),
   },
 
   // unported
   crossEntropyGrad: {
-    args: fc.record({ n: size(6), c: size(12), smoothing: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })) }).chain(
-      (a) =>
-        fc.tuple(
-          f32(1, between(-2, 2)),
-          f32(a.n * a.c, between(-20, 20)),
-          fc.array(int(0, a.c - 1), { minLength: a.n, maxLength: a.n }).map((t) => Float32Array.from(t)),
-          fc.constant(a),
-        ),
+    args: crossEntropyAttrs.chain((a) =>
+      fc.tuple(f32(1, between(-2, 2)), f32(a.n * a.c, between(-20, 20)), classesOf(a), fc.constant(a)),
     ),
   },
 }
