@@ -5,12 +5,12 @@
  */
 import { gemmBlock, KC, MC, MR, NR, packA, packB, roundUp } from './gemm'
 
-/** Scratch bytes `matmul` needs for these sizes (an A block, a B block, the padded C grid). */
+/** Scratch bytes `matmul` needs for these sizes (an A block, a B block, the padded C grid unless `out` can be it). */
 export function matmulScratchBytes(m: i32, k: i32, n: i32): i32 {
   const mPad = roundUp(m, MR)
   const nPad = roundUp(n, NR)
   const kc = min(k, KC)
-  return (min(mPad, MC) * kc + kc * nPad + mPad * nPad) * 4
+  return (min(mPad, MC) * kc + kc * nPad + (m == mPad && n == nPad ? 0 : mPad * nPad)) * 4
 }
 
 /**
@@ -26,7 +26,9 @@ export function matmul(
   const kcMax = min(k, KC)
   const ap = scratch
   const bp = ap + <usize>(min(mPad, MC) * kcMax) * 4
-  const cp = bp + <usize>(kcMax * nPad) * 4
+  // whole tiles: accumulate in `out` itself, saving a pass over the output
+  const direct = m == mPad && n == nPad
+  const cp = direct ? out : bp + <usize>(kcMax * nPad) * 4
   const ldc = <usize>nPad * 4
   for (let i = 0; i < mPad; i++) {
     const row = cp + <usize>i * ldc
@@ -44,5 +46,5 @@ export function matmul(
       gemmBlock(cp + <usize>ic * ldc, ldc, ap, bp, roundUp(rows, MR), nPad, kc)
     }
   }
-  for (let i = 0; i < m; i++) memory.copy(out + <usize>(i * n) * 4, cp + <usize>i * ldc, <usize>n * 4)
+  if (!direct) for (let i = 0; i < m; i++) memory.copy(out + <usize>(i * n) * 4, cp + <usize>i * ldc, <usize>n * 4)
 }
