@@ -40,7 +40,8 @@ let KH: i32 = 0, KW: i32 = 0, SH: i32 = 0, SW: i32 = 0, PH: i32 = 0, PW: i32 = 0
 let OH: i32 = 0, OW: i32 = 0, P: i32 = 0, CG: i32 = 0, OG: i32 = 0, K: i32 = 0, HP: i32 = 0, WP: i32 = 0
 
 function geometry(
-  n: i32, c: i32, h: i32, w: i32, o: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+  n: i32, c: i32, h: i32, w: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
 ): void {
   N = n; C = c; H = h; W = w; O = o; KH = kh; KW = kw; SH = sh; SW = sw; PH = ph; PW = pw; DH = dh; DW = dw; G = groups
   OH = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1
@@ -69,8 +70,8 @@ function geometry(
  * geometry.
  */
 export function conv2dScratchBytes(
-  kind: i32, n: i32, c: i32, h: i32, w: i32, o: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32,
-  groups: i32,
+  kind: i32, n: i32, c: i32, h: i32, w: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
 ): i32 {
   geometry(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
   const ogPad = roundUp(OG, MR)
@@ -85,8 +86,8 @@ export function conv2dScratchBytes(
   }
   const kc = min(P, KC)
   const nc = roundUp(min(K, NC_W), NR)
-  return <i32>(bytes(2 * O * K) + bytes(ogPad * kc) + bytes(kc * nc) + bytes(ogPad * nc) + bytes(8 * (roundUp(kc, 4) + 8)) +
-    bytes(padFloats()))
+  return <i32>(bytes(2 * O * K) + bytes(ogPad * kc) + bytes(kc * nc) + bytes(ogPad * nc) +
+    bytes(8 * (roundUp(kc, 4) + 8)) + bytes(padFloats()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +166,10 @@ function maxAbs(x: usize, len: i32): f32 {
   let acc = f32x4.splat(0)
   let i = 0
   for (; i + 4 <= len; i += 4) acc = f32x4.max(acc, f32x4.abs(v128.load(x + <usize>i * 4)))
-  let m = max(max(f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1)), max(f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3)))
+  let m = max(
+    max(f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1)),
+    max(f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3)),
+  )
   for (; i < len; i++) m = max(m, abs(load<f32>(x + <usize>i * 4)))
   return m
 }
@@ -208,7 +212,8 @@ function convPlaneExact(out: usize, x: usize, w: usize, bias: usize, img: i32, o
 /** `out [n, o, oh, ow]` = conv2d(x [n, c, h, w], w [o, c / groups, kh, kw]) + bias (0: none). */
 export function conv2d(
   out: usize, x: usize, w: usize, bias: usize,
-  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
   scratch: usize,
 ): void {
   geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
@@ -238,7 +243,8 @@ export function conv2d(
   // the weights, packed once: group g's block of rows [pc, pc + kc) at g * ogPad * K + pc * ogPad
   for (let g = 0; g < G; g++) {
     for (let pc = 0; pc < K; pc += KC) {
-      packA(wp + <usize>(g * ogPad * K + pc * ogPad) * 4, w + <usize>(g * OG * K + pc) * 4, K, false, OG, min(KC, K - pc))
+      const dst = wp + <usize>(g * ogPad * K + pc * ogPad) * 4
+      packA(dst, w + <usize>(g * OG * K + pc) * 4, K, false, OG, min(KC, K - pc))
     }
   }
   for (let img = 0; img < N; img++) {
@@ -318,7 +324,8 @@ function gradInputExact(out: usize, cot: usize, w: usize, img: i32): void {
 /** `out [n, c, h, w]`: the cotangent of conv2d's x from the output's `cot [n, o, oh, ow]`. */
 export function conv2dGradInput(
   out: usize, cot: usize, w: usize,
-  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
   scratch: usize,
 ): void {
   geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
@@ -332,7 +339,8 @@ export function conv2dGradInput(
   // w^T per group, packed once: the block of output channels [pc, pc + kc) at g * kPad * OG + pc * kPad
   for (let g = 0; g < G; g++) {
     for (let pc = 0; pc < OG; pc += KC) {
-      packA(wt + <usize>(g * kPad * OG + pc * kPad) * 4, w + <usize>((g * OG + pc) * K) * 4, K, true, K, min(KC, OG - pc))
+      const dst = wt + <usize>(g * kPad * OG + pc * kPad) * 4
+      packA(dst, w + <usize>((g * OG + pc) * K) * 4, K, true, K, min(KC, OG - pc))
     }
   }
   const maxW = <f64>maxAbs(w, O * K)
@@ -350,7 +358,8 @@ export function conv2dGradInput(
         const ldc = <usize>nbPad * 4
         // cot's block of positions, every output channel of the group, packed once
         for (let pc = 0; pc < OG; pc += KC) {
-          packB(bAll + <usize>(pc * nbPad) * 4, cot + <usize>((img * O + g * OG + pc) * P + t0) * 4, P, false, nb, min(KC, OG - pc))
+          const src = cot + <usize>((img * O + g * OG + pc) * P + t0) * 4
+          packB(bAll + <usize>(pc * nbPad) * 4, src, P, false, nb, min(KC, OG - pc))
         }
         // four (c, p, q) rows at a time: their dcol strip (all of B, a few KiB per output
         // channel, stays in L1) is summed over every block of output channels, then added
@@ -361,7 +370,9 @@ export function conv2dGradInput(
             const kc = min(KC, OG - pc)
             const aPanel = wt + <usize>(g * kPad * OG + pc * kPad + ir * kc) * 4
             const b = bAll + <usize>(pc * nbPad) * 4
-            for (let jr = 0; jr < nbPad; jr += NR) kernel4x8(cp + <usize>jr * 4, ldc, aPanel, b + <usize>(jr * kc) * 4, kc)
+            for (let jr = 0; jr < nbPad; jr += NR) {
+              kernel4x8(cp + <usize>jr * 4, ldc, aPanel, b + <usize>(jr * kc) * 4, kc)
+            }
           }
           const rows = min(MR, K - ir)
           for (let r = 0; r < rows; r++) {
@@ -386,7 +397,10 @@ export function conv2dGradInput(
 // the weight's cotangent
 // ---------------------------------------------------------------------------------------------
 
-/** Image `img`, group `g`: every tap's `cot * x` added in float64 to `acc`, in the reference's order (the exact fallback). */
+/**
+ * Image `img`, group `g`: every tap's `cot * x` added in float64 to `acc`, in the reference's
+ * order (the exact fallback).
+ */
 function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32): void {
   for (let r = 0; r < OG; r++) {
     const oc = g * OG + r
@@ -415,7 +429,8 @@ function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32): vo
 /** `out [o, c / groups, kh, kw]`: the cotangent of conv2d's weight from the output's `cot` and x. */
 export function conv2dGradWeight(
   out: usize, cot: usize, x: usize,
-  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
   scratch: usize,
 ): void {
   geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
@@ -474,7 +489,8 @@ export function conv2dGradWeight(
               const v = v128.load(cr + <usize>j * 4)
               const a = ar + <usize>j * 8
               v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(v)))
-              v128.store(a, f64x2.add(v128.load(a, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))), 16)
+              const high = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))
+              v128.store(a, f64x2.add(v128.load(a, 16), high), 16)
             }
             for (; j < nc; j++) {
               const a = ar + <usize>j * 8

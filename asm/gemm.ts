@@ -46,7 +46,8 @@ export function packA(dst: usize, a: usize, lda: i32, trans: bool, rows: i32, kc
       } else {
         for (let p = 0; p < kc; p++) {
           for (let i = 0; i < MR; i++) {
-            store<f32>(panel + <usize>(p * MR + i) * 4, ir + i < rows ? load<f32>(src + <usize>p * stride + <usize>i * 4) : 0)
+            const v: f32 = ir + i < rows ? load<f32>(src + <usize>p * stride + <usize>i * 4) : 0
+            store<f32>(panel + <usize>(p * MR + i) * 4, v)
           }
         }
       }
@@ -117,7 +118,9 @@ export function packB(dst: usize, b: usize, ldb: i32, trans: bool, cols: i32, kc
       } else {
         for (let p = 0; p < kc; p++) {
           const s = src + <usize>p * stride
-          for (let j = 0; j < NR; j++) store<f32>(panel + <usize>(p * NR + j) * 4, jr + j < cols ? load<f32>(s + <usize>j * 4) : 0)
+          for (let j = 0; j < NR; j++) {
+            store<f32>(panel + <usize>(p * NR + j) * 4, jr + j < cols ? load<f32>(s + <usize>j * 4) : 0)
+          }
         }
       }
       continue

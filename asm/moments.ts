@@ -285,7 +285,8 @@ export function momentsAlongAxisGrad(
         const dm = dMean != 0 ? v128.load(dMean + s) : zero
         const dv = dVariance != 0 ? v128.load(dVariance + s) : zero
         const d = f64x2.sub(pair(x + row + <usize>i * 4), v128.load(mean + s))
-        storePair(out + row + <usize>i * 4, f64x2.add(f64x2.div(dm, vn), f64x2.div(f64x2.mul(f64x2.mul(dv, two), d), vn)))
+        const g = f64x2.add(f64x2.div(dm, vn), f64x2.div(f64x2.mul(f64x2.mul(dv, two), d), vn))
+        storePair(out + row + <usize>i * 4, g)
       }
       for (; i < inner; i++) {
         const s = s0 + <usize>i * 8

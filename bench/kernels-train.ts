@@ -100,8 +100,16 @@ const scaleShift = new Float64Array(4 * 32).map((_, i) => 0.5 + i / 256)
 
 const rows: readonly Row[] = [
   { name: `matmul [${m}, ${k}] @ [${k}, ${n}]`, flops: mmFlops, run: (d) => d.matmul(x, w, null, { m, k, n }) },
-  { name: 'matmul transA (a stored [k, m])', flops: mmFlops, run: (d) => d.matmul(x, w, null, { m, k, n, transA: true }) },
-  { name: 'matmul transB (b stored [n, k])', flops: mmFlops, run: (d) => d.matmul(x, w, null, { m, k, n, transB: true }) },
+  {
+    name: 'matmul transA (a stored [k, m])',
+    flops: mmFlops,
+    run: (d) => d.matmul(x, w, null, { m, k, n, transA: true }),
+  },
+  {
+    name: 'matmul transB (b stored [n, k])',
+    flops: mmFlops,
+    run: (d) => d.matmul(x, w, null, { m, k, n, transB: true }),
+  },
   {
     name: `W1b dX = g W^T (transB)`,
     flops: mmFlops,

@@ -208,7 +208,9 @@ describe.each(kernelNames.map((name) => [name] as const))('kernel %s', (name) =>
             if (spec.outputs.length > 1) expect(Object.keys(result as object).sort()).toEqual([...spec.outputs].sort())
             const outs = outputsOf(name, result)
             expect(outs.map((o) => o.length)).toEqual(lengths)
-            outs.forEach((o, i) => expect(dtypeOfData(o), `${device.name} output ${spec.outputs[i]} dtype`).toBe(dtypeOf(i)))
+            outs.forEach((o, i) => {
+              expect(dtypeOfData(o), `${device.name} output ${spec.outputs[i]} dtype`).toBe(dtypeOf(i))
+            })
             // new buffers: no storage shared with an argument or another output
             const storages = new Set([...buffers, ...outs].map((b) => b?.buffer))
             expect(storages.size, `${device.name} outputs in fresh storage`).toBe(
@@ -324,7 +326,8 @@ describe("the sigmoid surrogate's exp (asm/neuron.ts)", () => {
           fc.double({ min: -746, max: -707 }),
         ),
         (x) => {
-          expect(Object.is(exports.exp64(x), Math.exp(x)), `exp(${x}): ${exports.exp64(x)} vs ${Math.exp(x)}`).toBe(true)
+          const got = exports.exp64(x)
+          expect(Object.is(got, Math.exp(x)), `exp(${x}): ${got} vs ${Math.exp(x)}`).toBe(true)
         },
       ),
       { numRuns: 2000 },

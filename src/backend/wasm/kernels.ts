@@ -96,7 +96,8 @@ const poolGeometry = ({ planes, height, width, window: w }: Omit<PoolAttrs, 'mod
 /** Slices of whole planes: per plane, `cells` (the image) or `pooled` (the pooled image) elements of each buffer. */
 const byPlane = <A extends Omit<PoolAttrs, 'mode'>>(a: A, kinds: readonly ('cells' | 'pooled')[]): Slicing<A> => {
   const [oh, ow] = pooledSize(a.height, a.width, a.window)
-  return byItem(a.planes, kinds.map((k) => (k === 'cells' ? a.height * a.width : oh * ow)), (planes) => ({ ...a, planes }))
+  const per = kinds.map((k) => (k === 'cells' ? a.height * a.width : oh * ow))
+  return byItem(a.planes, per, (planes) => ({ ...a, planes }))
 }
 
 /** The neuron exports' flags: LIF, strict threshold, soft reset. */
@@ -104,7 +105,10 @@ const neuronFlags = (a: NeuronAttrs) =>
   [a.model === 'lif' ? 1 : 0, a.tau, a.threshold, a.fireAt === '>' ? 1 : 0, a.reset === 'soft' ? 1 : 0] as const
 
 /** asm/neuron.ts's surrogate codes ('none' and any other: 4, no gradient through the spike). */
-const surrogateCode = { atan: 0, qgate: 1, sigmoid: 2, gate: 3, none: 4 } as const satisfies Record<NeuronAttrs['surrogate'], number>
+const surrogateCode = { atan: 0, qgate: 1, sigmoid: 2, gate: 3, none: 4 } as const satisfies Record<
+  NeuronAttrs['surrogate'],
+  number
+>
 
 /** A momentsPerChannelGrad slice: its rows, and the count of the whole call's (outer, inner) cells. */
 type PerChannelSlice = ChannelView & { readonly count?: number }
@@ -280,7 +284,8 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
   },
   pool2dGrad: {
     slices: (a) => byPlane(a, ['pooled', 'cells', 'cells']),
-    call: (k, { outs: [out], ins: [cot, x] }, a) => k.pool2dGrad(out, cot, x, ...poolGeometry(a), a.mode === 'max' ? 1 : 0),
+    call: (k, { outs: [out], ins: [cot, x] }, a) =>
+      k.pool2dGrad(out, cot, x, ...poolGeometry(a), a.mode === 'max' ? 1 : 0),
   },
   maxPool2dByGrad: {
     slices: (a) => byPlane(a, ['pooled', 'cells', 'cells', 'cells']),
