@@ -12,7 +12,8 @@
  * 8. where a case gives one, the cpu reference equals the doc comment computed another way.
  *
  * Also the checks that belong to no single kernel: strided views through layer ops give the
- * contiguous result on wasm, and `uniform` on both devices draws exactly `uniform(key, n)`.
+ * contiguous result on wasm, `uniform` on both devices draws exactly `uniform(key, n)`, and the
+ * wasm sigmoid surrogate's `exp` is `Math.exp` bit for bit.
  */
 import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
@@ -21,7 +22,7 @@ import { keyArb, stridedViewArb, tensorArb } from '../src/arbitraries/index.js'
 import { wasmKernels } from '../src/backend/wasm/backend.js'
 import type { KernelExports } from '../src/backend/wasm/exports.js'
 import { kernelsUrl } from '../src/backend/wasm/load.js'
-import { attrsArg, bufferArgs, kernelNames, kernelSpecs } from '../src/kernel/spec.js'
+import { attrsArg, bufferArgs, kernelNames, kernelSpecs, outputRule } from '../src/kernel/spec.js'
 import type { Data, Device, DType, HostKernels, KernelName, Tensor } from '../src/index.js'
 import { alloc, copy, cpu, cpuKernels, evaluate, key, layerNorm, maxPool2d, orThrow, uniform } from '../src/index.js'
 import { customLinear, customLinearParams, upsampleNearest, wasmBackend } from '../src/index.js'
@@ -193,21 +194,23 @@ describe.each(kernelNames.map((name) => [name] as const))('kernel %s', (name) =>
           const buffers = bufferArgs<Data>(name, a)
           const attrs = attrsArg(name, a)
           const lengths = spec.lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length)))
-          const first = buffers.find((b): b is Data => b !== null)
-          const dtype: DType =
-            spec.dtype === 'stats'
-              ? 'float64'
-              : spec.dtype === 'attr'
-                ? (attrs as { readonly dtype: DType }).dtype
-                : first === undefined
-                  ? 'float32'
-                  : dtypeOfData(first)
+          const inputDtypes = buffers.map((b) => (b === null ? undefined : dtypeOfData(b)))
+          // each output's rule: statistics, the attributes' dtype, like the first buffer or like buffer i
+          const dtypeOf = (o: number): DType => {
+            const rule = outputRule(name, o)
+            if (rule === 'stats') return 'float64'
+            if (rule === 'attr') return (attrs as { readonly dtype: DType }).dtype
+            if (rule === 'like') return inputDtypes.find((d) => d !== undefined) ?? 'float32'
+            return inputDtypes[rule.like] ?? 'float32'
+          }
           for (const [, device] of devices) {
             const result = (device[name] as (...x: AnyArgs) => unknown)(...a)
             if (spec.outputs.length > 1) expect(Object.keys(result as object).sort()).toEqual([...spec.outputs].sort())
             const outs = outputsOf(name, result)
             expect(outs.map((o) => o.length)).toEqual(lengths)
-            for (const o of outs) expect(dtypeOfData(o), `${device.name} output dtype`).toBe(dtype)
+            outs.forEach((o, i) => {
+              expect(dtypeOfData(o), `${device.name} output ${spec.outputs[i]} dtype`).toBe(dtypeOf(i))
+            })
             // new buffers: no storage shared with an argument or another output
             const storages = new Set([...buffers, ...outs].map((b) => b?.buffer))
             expect(storages.size, `${device.name} outputs in fresh storage`).toBe(
@@ -302,6 +305,32 @@ describe('uniform draws', () => {
           }
         },
       ),
+    )
+  })
+})
+
+describe("the sigmoid surrogate's exp (asm/neuron.ts)", () => {
+  const exports = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(kernelsUrl())), {})
+    .exports as unknown as KernelExports
+  it('is Math.exp bit for bit: any double, the reduction ranges, their edges, tiny, huge, NaN, the infinities', () => {
+    const ln2 = Math.LN2
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.double(),
+          fc.double({ min: -746, max: 710 }),
+          fc.double({ min: -1.5 * ln2, max: 1.5 * ln2 }),
+          fc.constantFrom(1, -1, 0, -0, 0.5 * ln2, 1.5 * ln2, -0.5 * ln2, -1.5 * ln2, 2 ** -28, -(2 ** -28)),
+          fc.constantFrom(709.782712893384, -745.1332191019411, Number.NaN, Infinity, -Infinity),
+          fc.double({ min: -(2 ** -27), max: 2 ** -27 }),
+          fc.double({ min: -746, max: -707 }),
+        ),
+        (x) => {
+          const got = exports.exp64(x)
+          expect(Object.is(got, Math.exp(x)), `exp(${x}): ${got} vs ${Math.exp(x)}`).toBe(true)
+        },
+      ),
+      { numRuns: 2000 },
     )
   })
 })

@@ -10,8 +10,20 @@
  */
 import fc from 'fast-check'
 import { keyArb } from '../../src/arbitraries/index.js'
-import type { AxisView, ChannelView, Data, KernelName, Kernels, NeuronAttrs, PoolMode, PoolWindow } from '../../src/index.js'
-import { cpu } from '../../src/index.js'
+import type {
+  AxisView,
+  ChannelView,
+  ConvAttrs,
+  Data,
+  KernelName,
+  Kernels,
+  NeuronAttrs,
+  PoolMode,
+  PoolWindow,
+  WinnerAttrs,
+} from '../../src/index.js'
+import { cpu, pooledSize } from '../../src/index.js'
+import { convOutputSize } from '../../src/kernel/kernels.js'
 import {
   among,
   between,
@@ -26,6 +38,7 @@ import {
   size,
   sized,
   sizeOrEmpty,
+  ties,
   unitValues,
 } from './values.js'
 
@@ -133,6 +146,198 @@ const neuronAttrs: fc.Arbitrary<NeuronAttrs> = fc.record({
 
 const dtypeArb = fc.constantFrom('float32', 'float64')
 
+/** Pooling inputs: the usual mixture, or only ties (spike trains: every window ties, max routing's common case). */
+const poolInput = (n: number) => mostly(f32(n), f32(n, ties))
+
+/** Output cells of a pooling geometry. */
+const pooledCells = (g: {
+  readonly planes: number
+  readonly height: number
+  readonly width: number
+  readonly window: PoolWindow
+}) => {
+  const [oh, ow] = pooledSize(g.height, g.width, g.window)
+  return g.planes * oh * ow
+}
+
+/** A convolution geometry with at least one output cell; `cg`, `og` channels per group. */
+const convArb = (r: {
+  readonly n: fc.Arbitrary<number>
+  readonly groups: fc.Arbitrary<number>
+  readonly cg: fc.Arbitrary<number>
+  readonly og: fc.Arbitrary<number>
+  readonly k: fc.Arbitrary<number>
+  readonly stride: fc.Arbitrary<number>
+  readonly dilation: fc.Arbitrary<number>
+  readonly pad: fc.Arbitrary<number>
+  readonly extra: fc.Arbitrary<number>
+}): fc.Arbitrary<ConvAttrs> =>
+  fc
+    .record({
+      n: r.n,
+      groups: r.groups,
+      cg: r.cg,
+      og: r.og,
+      kh: r.k,
+      kw: r.k,
+      sh: r.stride,
+      sw: r.stride,
+      dh: r.dilation,
+      dw: r.dilation,
+      ph: r.pad,
+      pw: r.pad,
+      eh: r.extra,
+      ew: r.extra,
+    })
+    .map(({ cg, og, eh, ew, ...a }) => ({
+      ...a,
+      c: cg * a.groups,
+      o: og * a.groups,
+      // the smallest image the dilated kernel fits, plus `extra`
+      h: Math.max(1, a.dh * (a.kh - 1) + 1 - 2 * a.ph) + eh,
+      w: Math.max(1, a.dw * (a.kw - 1) + 1 - 2 * a.pw) + ew,
+    }))
+
+/**
+ * Convolutions: small ones of every kind (groups, strides, dilations, padding, 1 x 1 images);
+ * the demo's kind (5 x 5, padding 2, stride 1); and, now and then, sizes past the wasm GEMM's
+ * blocks: more than 256 (c, p, q) rows (KC) and 256 output positions (NC) with output channels
+ * off the 4-row tile, more than 512 weight columns (the weight gradient's NC), more than 256
+ * output channels (the input gradient's KC).
+ */
+const convGeometry: fc.Arbitrary<ConvAttrs> = sized(
+  convArb({
+    n: sizeOrEmpty(2),
+    groups: fc.constantFrom(1, 1, 2, 3),
+    cg: size(3),
+    og: size(3),
+    k: size(4),
+    stride: mostly(fc.constant(1), size(3)),
+    dilation: mostly(fc.constant(1), fc.constant(2)),
+    pad: int(0, 2),
+    extra: int(0, 8),
+  }),
+  convArb({
+    n: size(2),
+    groups: fc.constant(1),
+    cg: fc.constant(4),
+    og: int(5, 9),
+    k: fc.constant(5),
+    stride: fc.constant(1),
+    dilation: fc.constant(1),
+    pad: fc.constant(2),
+    extra: int(6, 12),
+  }),
+  convArb({
+    n: fc.constant(1),
+    groups: fc.constantFrom(1, 2),
+    cg: int(11, 12),
+    og: int(5, 9),
+    k: fc.constant(5),
+    stride: fc.constant(1),
+    dilation: fc.constant(1),
+    pad: fc.constant(2),
+    extra: fc.constant(13),
+  }),
+  convArb({
+    n: fc.constant(1),
+    groups: fc.constant(1),
+    cg: fc.constant(21),
+    og: int(3, 5),
+    k: fc.constant(5),
+    stride: fc.constant(1),
+    dilation: fc.constant(1),
+    pad: fc.constant(2),
+    extra: int(1, 3),
+  }),
+  convArb({
+    n: fc.constant(1),
+    groups: fc.constant(1),
+    cg: fc.constant(2),
+    og: int(257, 264),
+    k: size(2),
+    stride: fc.constant(1),
+    dilation: fc.constant(1),
+    pad: int(0, 1),
+    extra: int(2, 4),
+  }),
+)
+
+/**
+ * Visits every tap of a convolution whose input cell is inside the image (padding contributes
+ * nothing): flat offsets into the output, the input and the weight.
+ */
+const convTaps = (a: ConvAttrs, visit: (outAt: number, xAt: number, wAt: number) => void): void => {
+  const [oh, ow] = convOutputSize(a)
+  const cg = a.c / a.groups
+  const og = a.o / a.groups
+  for (let n = 0; n < a.n; n++) {
+    for (let o = 0; o < a.o; o++) {
+      const g = Math.floor(o / og)
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          for (let c = 0; c < cg; c++) {
+            for (let p = 0; p < a.kh; p++) {
+              const y = i * a.sh - a.ph + p * a.dh
+              if (y < 0 || y >= a.h) continue
+              for (let q = 0; q < a.kw; q++) {
+                const x = j * a.sw - a.pw + q * a.dw
+                if (x < 0 || x >= a.w) continue
+                const outAt = ((n * a.o + o) * oh + i) * ow + j
+                visit(outAt, ((n * a.c + g * cg + c) * a.h + y) * a.w + x, ((o * cg + c) * a.kh + p) * a.kw + q)
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Cross-entropy's sizes and label smoothing. */
+const crossEntropyAttrs = fc.record({
+  n: size(6),
+  c: size(12),
+  smoothing: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1, noNaN: true })),
+})
+
+/** Class indices held as floats, one per row. */
+const classesOf = (a: { readonly n: number; readonly c: number }) =>
+  fc.array(int(0, a.c - 1), { minLength: a.n, maxLength: a.n }).map((t) => Float32Array.from(t))
+
+/** WTALayer's winners, by a full sort of each column's scores (NaN first), as the doc says. */
+const wtaWinners = (x: Data, noise: Data, { outer, axis, inner, k, exact }: WinnerAttrs): readonly boolean[] => {
+  const round = x instanceof Float32Array ? Math.fround : (v: number) => v
+  const wins: boolean[] = new Array<boolean>(x.length).fill(false)
+  for (let column = 0; column < outer * inner; column++) {
+    const at = (c: number) => (Math.floor(column / inner) * axis + c) * inner + (column % inner)
+    const scores = Array.from({ length: axis }, (_, c) => round(x[at(c)] * noise[at(c)]))
+    const kth = [...scores].sort((p, q) => (Number.isNaN(p) ? -1 : Number.isNaN(q) ? 1 : q - p))[k - 1]
+    let places = k - scores.filter((s) => s > kth).length
+    scores.forEach((s, c) => {
+      wins[at(c)] = exact && s === kth ? places-- > 0 : s >= kth
+    })
+  }
+  return wins
+}
+
+/** `values` where the cell won, else 0, in x's precision. */
+const selected = (values: Data, x: Data, wins: readonly boolean[]): Data => {
+  const out = x instanceof Float32Array ? new Float32Array(x.length) : new Float64Array(x.length)
+  wins.forEach((w, i) => {
+    out[i] = w ? values[i] : 0
+  })
+  return out
+}
+
+/** WTALayer's arguments: x, noise (a uniform draw in the layer; the kernel takes any values) and the attributes. */
+const winnerArb = sized(
+  axisView(sizeOrEmpty(4), size(20), innerSize).chain((v) =>
+    fc.tuple(mostly(fc.constant(1), int(1, v.axis)), rarely).map(([k, exact]) => ({ ...v, k, exact })),
+  ),
+  axisView(int(40, 90), fc.constant(4), fc.constant(256)).map((v) => ({ ...v, k: 1, exact: false })),
+)
+
 // ---------------------------------------------------------------------------------------------
 // tolerances
 // ---------------------------------------------------------------------------------------------
@@ -182,6 +387,49 @@ const perChannel = (x: Data, { outer, channels, inner }: ChannelView) =>
     Array.from({ length: outer * inner }, (_, s) => x[(Math.floor(s / inner) * channels + c) * inner + (s % inner)]),
   )
 
+/** Unit roundoff of float32, and its smallest subnormal. */
+const U32 = 2 ** -24
+const TINY32 = 2 ** -149
+
+/**
+ * Bounds on |wasm - cpu| for the input cotangent of a convolution. The reference adds each
+ * tap's exact product to its input cell, rounding each sum to float32: it errs by at most
+ * T u S (T the cell's taps, S the sum of their |products|). wasm first sums each (c, p, q, t)
+ * entry of `w^T cot` over the og output channels in float32 (products rounded too: 2 og u),
+ * then adds at most kh kw such entries into the cell (kh kw u). So the two differ by at most
+ * (T + 2 og + kh kw) u S, plus 2^-149 per operation where results are subnormal; doubled.
+ * (Images that could overflow, or hold NaN or an infinity, run the reference's loop: bits.)
+ */
+const convInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Comparison => {
+  const sum = new Float64Array(a.n * a.c * a.h * a.w)
+  const taps = new Float64Array(sum.length)
+  convTaps(a, (o, x, w) => {
+    sum[x] += Math.abs(cot[o] * weight[w])
+    taps[x]++
+  })
+  const extra = (2 * a.o) / a.groups + a.kh * a.kw
+  return { within: [sum.map((s, i) => 2 * (taps[i] + extra + 2) * (U32 * s + TINY32))] }
+}
+
+/**
+ * Bounds on |wasm - cpu| for the weight cotangent of a convolution. The reference sums every
+ * tap's exact product in float64 and rounds once; wasm sums blocks of at most L = min(oh ow,
+ * 256) taps (one image's block of output positions) in float32, products rounded, then adds the
+ * blocks in float64 and rounds once. The difference is at most (2 L + 2) u S (S the sum of the
+ * |products|, the final roundings included), plus 2^-149 per float32 operation; doubled.
+ */
+const convWeightBounds = (cot: Data, x: Data, a: ConvAttrs): Comparison => {
+  const [oh, ow] = convOutputSize(a)
+  const sum = new Float64Array((a.o * a.c * a.kh * a.kw) / a.groups)
+  const taps = new Float64Array(sum.length)
+  convTaps(a, (o, xi, w) => {
+    sum[w] += Math.abs(cot[o] * x[xi])
+    taps[w]++
+  })
+  const block = Math.min(oh * ow, 256)
+  return { within: [sum.map((s, i) => 2 * ((2 * block + 2) * U32 * s + 2 * taps[i] * TINY32))] }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the table
 // ---------------------------------------------------------------------------------------------
@@ -189,18 +437,26 @@ const perChannel = (x: Data, { outer, channels, inner }: ChannelView) =>
 /** Every kernel's case. */
 export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
   // bits: the reference accumulates float32 in float32 from the bias, in order of the summed
-  // index, as the 4x8 micro-kernel does (m, n up to 9 and 21 cross its tile edges; one run in
-  // three has k past 256, its KC block). Transposed operands run the reference on wasm.
+  // index, as the 4x8 micro-kernel does, whichever layout its packers read (transposed operands
+  // are read in place: half the runs have transA, half transB). m, n up to 9 and 21 cross the
+  // tile edges; one run in four has k past 256 (the KC block), one in eight m past 256 (MC).
   matmul: {
     args: fc.oneof(
-      { weight: 2, arbitrary: fc.record({ m: sizeOrEmpty(9), k: int(0, 40), n: sizeOrEmpty(21) }) },
-      { weight: 1, arbitrary: fc.record({ m: size(6), k: int(250, 600), n: size(12) }) },
+      { weight: 4, arbitrary: fc.record({ m: sizeOrEmpty(9), k: int(0, 40), n: sizeOrEmpty(21) }) },
+      { weight: 2, arbitrary: fc.record({ m: size(6), k: int(250, 600), n: size(12) }) },
+      { weight: 1, arbitrary: fc.record({ m: int(250, 300), k: size(20), n: size(12) }) },
     ).chain(({ m, k, n }) =>
       fc.tuple(
         f32(m * k),
         f32(k * n),
         mostly(f32(n), fc.constant(null)),
-        fc.record({ m: fc.constant(m), k: fc.constant(k), n: fc.constant(n), transA: rarely, transB: rarely }),
+        fc.record({
+          m: fc.constant(m),
+          k: fc.constant(k),
+          n: fc.constant(n),
+          transA: fc.boolean(),
+          transB: fc.boolean(),
+        }),
       ),
     ),
   },
@@ -354,31 +610,14 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
   },
 
   winnerTakeAll: {
-    args: sized(
-      axisView(sizeOrEmpty(4), size(20), innerSize).chain((v) =>
-        fc.tuple(mostly(fc.constant(1), int(1, v.axis)), rarely).map(([k, exact]) => ({ ...v, k, exact })),
-      ),
-      axisView(int(40, 90), fc.constant(4), fc.constant(256)).map((v) => ({ ...v, k: 1, exact: false })),
-    ).chain((a) => {
+    args: winnerArb.chain((a) => {
       const n = a.outer * a.axis * a.inner
-      // noise is a uniform draw in the layer; the kernel takes any values
       return fc.tuple(f32(n), mostly(f32(n, unitValues), f32(n)), fc.constant(a))
     }),
     // each column ranked by a full sort (NaN first), then selected as the doc says
-    oracle: ([x, noise, { outer, axis, inner, k, exact }]) => {
-      const round = x instanceof Float32Array ? Math.fround : (v: number) => v
-      const out = x instanceof Float32Array ? new Float32Array(x.length) : new Float64Array(x.length)
-      for (let column = 0; column < outer * inner; column++) {
-        const at = (c: number) => (Math.floor(column / inner) * axis + c) * inner + (column % inner)
-        const scores = Array.from({ length: axis }, (_, c) => round(x[at(c)] * noise[at(c)]))
-        const kth = [...scores].sort((p, q) => (Number.isNaN(p) ? -1 : Number.isNaN(q) ? 1 : q - p))[k - 1]
-        let places = k - scores.filter((s) => s > kth).length
-        scores.forEach((s, c) => {
-          const wins = exact && s === kth ? places-- > 0 : s >= kth
-          out[at(c)] = wins ? x[at(c)] : 0
-        })
-      }
-      return [out]
+    oracle: ([x, noise, a]) => {
+      const wins = wtaWinners(x, noise, a)
+      return [selected(x, x, wins)]
     },
   },
 
@@ -452,6 +691,201 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
   slice: {
     args: int(0, 40).chain((n) =>
       int(0, n).chain((offset) => fc.tuple(f32(n), int(0, n - offset).map((length) => ({ offset, length })))),
+    ),
+  },
+
+  // -------------------------------------------------------------------------------------------
+  // backward kernels
+  // -------------------------------------------------------------------------------------------
+
+  broadcastAlongAxis: {
+    args: sized(
+      axisView(sizeOrEmpty(4), int(0, 12), innerSize),
+      axisView(int(2, 4), int(30, 60), fc.constant(256)),
+    ).chain((v) => fc.tuple(f32(v.outer * v.inner), fc.constant(v))),
+  },
+
+  // float64 lanes in the reference's operation order: bits, on strided (inner > 1) and
+  // contiguous axes alike
+  momentsAlongAxisGrad: {
+    args: sized(
+      axisView(sizeOrEmpty(4), int(0, 30), innerSize),
+      axisView(int(40, 90), fc.constant(4), fc.constant(256)),
+    ).chain((v) => {
+      const stats = v.outer * v.inner
+      return fc.tuple(
+        mostly(f64(stats, statValues), fc.constant(null)),
+        mostly(f64(stats, statValues), fc.constant(null)),
+        f32(v.outer * v.axis * v.inner),
+        f64(stats, statValues),
+        fc.constant(v),
+      )
+    }),
+  },
+
+  momentsPerChannelGrad: {
+    args: sized(
+      fc.record({ outer: sizeOrEmpty(4), channels: size(8), inner: fc.oneof(innerSize, int(14, 40)) }),
+      fc.record({ outer: int(8, 16), channels: fc.constant(4), inner: fc.constant(784) }),
+    ).chain((v) =>
+      fc.tuple(
+        mostly(f64(v.channels, statValues), fc.constant(null)),
+        mostly(f64(v.channels, statValues), fc.constant(null)),
+        f32(v.outer * v.channels * v.inner),
+        f64(v.channels, statValues),
+        fc.constant(v),
+      ),
+    ),
+  },
+
+  // every sum in the reference's order (the per-position sums along the axis, the per-channel
+  // sums over (outer, inner) in that order): bits
+  normalizeAlongAxisGrad: {
+    args: sized(
+      axisView(sizeOrEmpty(4), sizeOrEmpty(40), innerSize),
+      axisView(int(40, 90), fc.constant(4), fc.constant(256)),
+      axisView(int(40, 90), fc.constant(300), fc.constant(1)),
+    ).chain((v) =>
+      fc.tuple(
+        f32(v.outer * v.axis * v.inner),
+        f32(v.outer * v.axis * v.inner),
+        f64(v.outer * v.inner, statValues),
+        f64(v.outer * v.inner, varianceValues),
+        f32(v.axis),
+        fc.record({ outer: fc.constant(v.outer), axis: fc.constant(v.axis), inner: fc.constant(v.inner), eps: epsArb }),
+      ),
+    ),
+  },
+
+  // unported: channels-sized
+  channelScaleShiftGrad: {
+    args: fc.tuple(sizeOrEmpty(12), size(4), mostly(fc.constant(true), fc.constant(false))).chain(([c, n, gains]) => {
+      const t = gains ? n : 1
+      return fc.tuple(
+        f64(t * c, statValues),
+        f64(t * c, statValues),
+        f64(c, statValues),
+        f64(c, varianceValues),
+        f32(c),
+        f32(c),
+        gains ? f32(n) : fc.constant(null),
+        fc.record({ channels: fc.constant(c), steps: fc.constant(t), eps: epsArb }),
+      )
+    }),
+  },
+
+  // dx in float64 lanes rounded once; each (row, channel)'s sums over inner in order: bits
+  channelAffineGrad: {
+    args: sized(
+      fc.record({ steps: size(4), block: int(0, 4), channels: size(6), inner: fc.oneof(innerSize, int(14, 40)) }),
+      fc.record({ steps: fc.constant(1), block: int(40, 90), channels: fc.constant(4), inner: fc.constant(256) }),
+      fc.record({ steps: fc.constant(4), block: int(4, 8), channels: fc.constant(8), inner: fc.constant(196) }),
+    ).chain(({ steps, block, channels, inner }) => {
+      const outer = steps * block
+      return fc.tuple(
+        f32(outer * channels * inner),
+        f32(outer * channels * inner),
+        f64(steps * channels, statValues),
+        fc.constant({ outer, channels, inner, steps }),
+      )
+    }),
+  },
+
+  // bits: the 2x2 stride-2 max path routes as the reference's loop does (first maximal cell in
+  // row-major order, a later NaN taking it) and adds each cotangent to +0 as the reference's
+  // zero-filled output does; every other window is the reference's loop, in its order (the 3x3
+  // stride-1 windows overlap, so sums of several cotangents round as the reference's do)
+  pool2dGrad: {
+    args: poolGeometry.chain((g) =>
+      fc.tuple(f32(pooledCells(g)), poolInput(g.planes * g.height * g.width), modeArb.map((mode) => ({ ...g, mode }))),
+    ),
+  },
+
+  maxPool2dByGrad: {
+    args: poolGeometry.chain((g) => {
+      const n = g.planes * g.height * g.width
+      return fc.tuple(f32(pooledCells(g)), poolInput(n), poolInput(n), fc.constant(g))
+    }),
+  },
+
+  upsampleNearestGrad: {
+    args: sized(
+      fc.record({ planes: sizeOrEmpty(3), height: size(7), width: size(11), factor: mostly(fc.constant(2), size(3)) }),
+      fc.record({ planes: int(40, 90), height: fc.constant(16), width: fc.constant(16), factor: fc.constant(2) }),
+    ).chain((a) => fc.tuple(f32(a.planes * a.height * a.width * a.factor * a.factor), fc.constant(a))),
+  },
+
+  winnerTakeAllGrad: {
+    args: winnerArb.chain((a) => {
+      const n = a.outer * a.axis * a.inner
+      return fc.tuple(f32(n), f32(n), mostly(f32(n, unitValues), f32(n)), fc.constant(a))
+    }),
+    // the output's cotangent where the doc's selection (a full sort) says the cell won
+    oracle: ([cot, x, noise, a]) => {
+      const wins = wtaWinners(x, noise, a)
+      return [selected(cot, x, wins)]
+    },
+  },
+
+  groupMeanGrad: {
+    args: sized(
+      fc.record({ rows: sizeOrEmpty(5), length: int(0, 60), size: size(12) }),
+      fc.record({ rows: int(40, 90), length: fc.constant(1024), size: fc.constant(10) }),
+    ).chain((a) => fc.tuple(f32(a.rows * Math.floor(a.length / a.size)), fc.constant(a))),
+  },
+
+  neuronGrad: {
+    args: lengthArb.chain((n) =>
+      fc.tuple(
+        mostly(f32(n), fc.constant(null)),
+        mostly(f32(n), fc.constant(null)),
+        mostly(f32(n), fc.constant(null)),
+        f32(n),
+        neuronAttrs,
+      ),
+    ),
+    elementwise: true,
+  },
+
+  // bits: the taps in the reference's order, padding's exact zeros aside (see asm/conv.ts)
+  conv2d: {
+    args: convGeometry.chain((a) =>
+      fc.tuple(
+        f32(a.n * a.c * a.h * a.w),
+        f32((a.o * a.c * a.kh * a.kw) / a.groups),
+        mostly(f32(a.o), fc.constant(null)),
+        fc.constant(a),
+      ),
+    ),
+  },
+
+  // within convInputBounds: dcol = w^T cot, then col2im, sums in another order than the reference's
+  conv2dGradInput: {
+    args: convGeometry.chain((a) => {
+      const [oh, ow] = convOutputSize(a)
+      return fc.tuple(f32(a.n * a.o * oh * ow), f32((a.o * a.c * a.kh * a.kw) / a.groups), fc.constant(a))
+    }),
+    compare: ([cot, weight, a]) => convInputBounds(cot, weight, a),
+  },
+
+  // within convWeightBounds: float32 blocks of at most 256 positions, added in float64
+  conv2dGradWeight: {
+    args: convGeometry.chain((a) => {
+      const [oh, ow] = convOutputSize(a)
+      return fc.tuple(f32(a.n * a.o * oh * ow), f32(a.n * a.c * a.h * a.w), fc.constant(a))
+    }),
+    compare: ([cot, x, a]) => convWeightBounds(cot, x, a),
+  },
+
+  // unported: a few hundred logits, exp and log per logit
+  crossEntropy: {
+    args: crossEntropyAttrs.chain((a) => fc.tuple(f32(a.n * a.c, between(-20, 20)), classesOf(a), fc.constant(a))),
+  },
+
+  // unported
+  crossEntropyGrad: {
+    args: crossEntropyAttrs.chain((a) =>
+      fc.tuple(f32(1, between(-2, 2)), f32(a.n * a.c, between(-20, 20)), classesOf(a), fc.constant(a)),
     ),
   },
 }
