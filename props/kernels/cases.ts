@@ -646,6 +646,17 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
     elementwise: true,
   },
 
+  // unported (elementwise, cheap in JavaScript)
+  relu: {
+    args: lengthArb.chain((n) => fc.tuple(f32(n))),
+    elementwise: true,
+  },
+
+  reluGrad: {
+    args: lengthArb.chain((n) => fc.tuple(f32(n), f32(n))),
+    elementwise: true,
+  },
+
   // unported
   neuron: {
     args: lengthArb.chain((n) => fc.tuple(mostly(f32(n), fc.constant(null)), f32(n), neuronAttrs)),
