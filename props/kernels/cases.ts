@@ -705,6 +705,10 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
     ),
   },
 
+  split: {
+    args: fc.tuple(int(1, 6), int(0, 12)).chain(([count, part]) => fc.tuple(f32(count * part), fc.constant({ count }))),
+  },
+
   // -------------------------------------------------------------------------------------------
   // backward kernels
   // -------------------------------------------------------------------------------------------

@@ -146,6 +146,7 @@ const attempt = (
     const run = row.run as (g: Launcher, ...rest: readonly unknown[]) => unknown
     const out = run(store.launcher(made), ...args)
     const names = kernelSpecs[name].outputs
+    if (names === 'list') return out as readonly GpuBuffer[]
     return names.length === 1 ? [out as GpuBuffer] : names.map((n) => (out as Readonly<Record<string, GpuBuffer>>)[n])
   } catch (e) {
     for (const b of made) if (store.has(b)) store.free(b)

@@ -35,6 +35,7 @@ export const gpuUnported = [
   'crossEntropyGrad',
   'relu',
   'reluGrad',
+  'split',
   'broadcastAlongAxis',
   'momentsAlongAxisGrad',
   'momentsPerChannelGrad',

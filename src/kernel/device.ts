@@ -66,7 +66,9 @@ export const deviceFrom = <B>(ops: BufferOps<B>, run: RunKernel<B>): Device<B> =
   for (const name of kernelNames) {
     const names = kernelSpecs[name].outputs
     methods[name] =
-      names.length === 1
+      names === 'list'
+        ? (...args) => run(name, args)
+        : names.length === 1
         ? (...args) => run(name, args)[0]
         : (...args) => {
           const outs = run(name, args)

@@ -465,6 +465,8 @@ export interface Kernels<B> {
   concat(xs: readonly B[]): B
   /** Values `[offset, offset + length)` of x. */
   slice(x: B, attrs: { readonly offset: number; readonly length: number }): B
+  /** x cut into `count` equal consecutive parts (a scan's time steps), the inverse of `concat`. */
+  split(x: B, attrs: { readonly count: number }): readonly B[]
 }
 
 /** A kernel's name. */

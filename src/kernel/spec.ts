@@ -42,8 +42,11 @@ export interface KernelSpec {
    * attributes object (absent for kernels without attributes).
    */
   readonly inputs: number | 'list'
-  /** Output names; a kernel with one output returns the buffer itself. */
-  readonly outputs: readonly string[]
+  /**
+   * Output names; a kernel with one output returns the buffer itself. `'list'`: the kernel
+   * returns an array of buffers, as many as `lengths` gives.
+   */
+  readonly outputs: readonly string[] | 'list'
   /** Each output's length, from the attributes and the buffer arguments' lengths (`null` for a null argument). */
   readonly lengths: (attrs: never, inputLengths: readonly (number | null)[]) => readonly number[]
   /** The outputs' dtype rule (one for all, or one per output). */
@@ -192,6 +195,12 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
     lengths: (_: unknown, n) => [n.reduce<number>((s, x) => s + (x ?? 0), 0)],
   },
   slice: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (a: { readonly length: number }) => [a.length] },
+  split: {
+    inputs: 1,
+    outputs: 'list',
+    dtype: 'like',
+    lengths: (a: { readonly count: number }, n) => Array.from({ length: a.count }, () => (n[0] ?? 0) / a.count),
+  },
 }
 
 /** Every kernel's name, in the order of {@link kernelSpecs}. */

@@ -179,15 +179,17 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
     prepare,
     run: <B>(d: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx) => {
       const stepShape = x.shape.slice(1)
-      const size = sizeOf(stepShape)
       // the loop may free what it made, never what it was given
       const given = new Set([...buffersOf<B>(state), ...buffersOf<B>(params), x.buffer])
       const release = (b: B): void => {
         if (!given.has(b)) d.free(b)
       }
       const outputs = collector(d, read, release)
-      const slice = (t: number) => new DeviceTensor(d.slice(x.buffer, { offset: t * size, length: size }), stepShape)
-      const s = loop(inner, d, params, state, stepsFor(x.shape), slice, ctx, outputs.keep, outputs.dead)
+      // all steps' inputs in one call: its gradient is one concatenation, not T padded slices
+      const parts = d.split(x.buffer, { count: x.shape[0] })
+      const steps = stepsFor(x.shape)
+      parts.slice(steps).forEach((part) => d.free(part))
+      const s = loop(inner, d, params, state, steps, (t) => new DeviceTensor(parts[t], stepShape), ctx, outputs.keep, outputs.dead)
       // prepare has checked the shapes
       const outShape = E.getOrElseW((): Shape => [])(layer.outputShape(stepShape))
       const shape = read === 'all' ? [x.shape[0], ...outShape] : outShape

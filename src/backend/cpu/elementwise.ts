@@ -69,6 +69,15 @@ export const concat = (out: Data, xs: readonly Data[]): void => {
   }
 }
 
+/** x cut into equal consecutive parts, one per output. */
+export const split = (outs: readonly Data[], x: Data): void => {
+  let at = 0
+  for (const o of outs) {
+    o.set(x.subarray(at, at + o.length))
+    at += o.length
+  }
+}
+
 /** `x[offset, offset + length)`. */
 export const slice = (out: Data, x: Data, { offset, length }: { readonly offset: number; readonly length: number }): void => {
   out.set(x.subarray(offset, offset + length))

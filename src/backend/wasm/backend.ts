@@ -35,7 +35,8 @@ const rowKernel = <K extends KernelName>(
   const kernel = (out: unknown, ...args: readonly unknown[]): void => {
     const buffers = bufferArgs<Data>(name, args)
     const attrs = attrsArg(name, args) as AttrsOf<K>
-    const outs: readonly Data[] = names.length === 1 ? [out as Data] : names.map((n) => (out as Record<string, Data>)[n])
+    const outs: readonly Data[] =
+      names === 'list' ? (out as readonly Data[]) : names.length === 1 ? [out as Data] : names.map((n) => (out as Record<string, Data>)[n])
     // data in float32, statistics in float64: what the exports read and write
     const floats =
       buffers.every((b, i) => b === null || b instanceof (stats.has(i) ? Float64Array : Float32Array)) &&

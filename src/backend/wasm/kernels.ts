@@ -82,6 +82,7 @@ export const unported = [
   'crossEntropyGrad',
   'relu',
   'reluGrad',
+  'split',
 ] as const satisfies readonly KernelName[]
 
 /** Slices of whole items: each buffer either has `per[i]` elements per item or is whole (0). */

@@ -8,7 +8,7 @@ import type { KernelName } from '../../kernel/kernels.js'
 import type { GradRule, NoGradient } from '../rule.js'
 import { axpyGrad, mulGrad, neuronGrad, reluGrad, scaleGrad } from './elementwise.js'
 import { conv2dGrad } from './conv.js'
-import { concatGrad, sliceGrad } from './layout.js'
+import { concatGrad, sliceGrad, splitGrad } from './layout.js'
 import { crossEntropyGrad } from './loss.js'
 import { matmulGrad } from './matmul.js'
 import { channelAffineGrad, channelScaleShiftGrad, normalizeAlongAxisGrad } from './normalize.js'
@@ -63,4 +63,5 @@ export const gradRules: { readonly [K in KernelName]: GradRule<K> | NoGradient }
   crossEntropyGrad: backward,
   relu: reluGrad,
   reluGrad: backward,
+  split: splitGrad,
 }
