@@ -14,7 +14,7 @@
  *    layer's input summed over the steps so far) beside the ANN's accuracy, and draw
  *    `OUT/conversion.svg`.
  *
- *   npm run demo:conversion -- --train 8000 --test 1000 --epochs 2 --seed 0 --out out
+ *   npm run demo:conversion -- --train 8000 --test 1000 --epochs 3 --seed 0 --out out
  *
  * @module
  */
@@ -25,6 +25,7 @@ import {
   adam,
   conv2d,
   type Conv2dParams,
+  cosineSchedule,
   crossEntropyLoss,
   customLinear,
   type CustomLinearParams,
@@ -91,7 +92,7 @@ export const parseConversionOptions = (argv: readonly string[]): ConversionOptio
       ...commonOptions,
       train: { type: 'string', default: '8000' },
       test: { type: 'string', default: '1000' },
-      epochs: { type: 'string', default: '2' },
+      epochs: { type: 'string', default: '3' },
       batch: { type: 'string', default: '64' },
       steps: { type: 'string', default: '8,16,32,64,128,256' },
     },
@@ -188,11 +189,11 @@ export const conversionMain = (argv: readonly string[], log: (line: string) => v
   // 1. the ANN
   const ann = reluCnn()
   const init = orThrow(ann.init(foldIn(root, 0), [o.batch, 1, 28, 28]))
-  const optimizer = adam({ lr: 1e-3 })
+  const batches = Math.floor(o.train / o.batch)
+  const optimizer = adam({ lr: cosineSchedule({ base: 2e-3, steps: o.epochs * batches, min: 1e-4 }) })
   let params = init.params
   let opt = optimizer.init(params)
   const step = lossAndGrad(ann, crossEntropyLoss())
-  const batches = Math.floor(o.train / o.batch)
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const order = permutation(o.train, foldIn(foldIn(root, 1), epoch))
     const bar = progressBar(o.progress, `ANN epoch ${epoch + 1}/${o.epochs}`, batches, ['loss'])
