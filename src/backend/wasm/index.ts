@@ -1,7 +1,8 @@
 /**
  * Backend selection: the WebAssembly SIMD kernels where they are built and the engine runs
- * them, else the JavaScript reference. `BRAINCOG_BACKEND=cpu|wasm` in the environment forces a
- * choice (conformance and benchmarks run both).
+ * them, else the JavaScript reference. The default device is the resident one (tensors stay in
+ * the module's memory between kernels); `BRAINCOG_BACKEND=cpu|wasm|wasm-copy` in the environment
+ * forces a choice (conformance and benchmarks run each).
  *
  * @module
  */
@@ -9,25 +10,38 @@ import type { Device } from '../../kernel/device.js'
 import type { Data } from '../../tensor/tensor.js'
 import { cpu } from '../cpu/index.js'
 import { nodeProcess } from './host.js'
-import { loadWasmSync } from './load.js'
+import { loadWasmSync, type WasmDevices } from './load.js'
+import type { ResidentDevice } from './resident.js'
 
-export { kernelsUrl, loadWasmBackend } from './load.js'
+export { kernelsUrl, loadResidentBackend, loadWasmBackend } from './load.js'
 
-let cached: { readonly wasm: Device<Data> | undefined } | undefined
+let cached: { readonly devices: WasmDevices | undefined } | undefined
+const devices = (): WasmDevices | undefined => (cached ??= { devices: loadWasmSync() }).devices
 
 /**
- * The WebAssembly SIMD backend, compiled once on first use; `undefined` when the binary was
- * not built (`npm run build:wasm`), the engine lacks SIMD, or this is not Node (browsers:
- * `loadWasmBackend`).
+ * The WebAssembly SIMD kernels as a backend over host arrays (each call copies its inputs into
+ * the module's memory and its outputs back), compiled once on first use; `undefined` when the
+ * binary was not built (`npm run build:wasm`), the engine lacks SIMD, or this is not Node
+ * (browsers: `loadWasmBackend`). For calling kernels on host arrays directly; runners are
+ * faster on {@link residentBackend}, the default.
  *
  * @example
  * import { evaluate, wasmBackend } from 'braincog-fn'
- * const ctx = evaluate(wasmBackend()) // the CPU kernels if it is undefined
+ * const ctx = evaluate(wasmBackend()) // the default device if it is undefined
  */
-export const wasmBackend = (): Device<Data> | undefined => {
-  cached ??= { wasm: loadWasmSync() }
-  return cached.wasm
-}
+export const wasmBackend = (): Device<Data> | undefined => devices()?.copy
+
+/**
+ * The WebAssembly SIMD kernels as a device whose buffers stay in the module's memory (the same
+ * instance and memory as {@link wasmBackend}): the default device where the module loads.
+ * `undefined` where {@link wasmBackend} is. Its buffers live until freed; runners (`apply`,
+ * `scan`, `vjp`, `lossAndGrad`) free everything they make.
+ *
+ * @example
+ * import { evaluate, residentBackend } from 'braincog-fn'
+ * const ctx = evaluate(residentBackend())
+ */
+export const residentBackend = (): ResidentDevice | undefined => devices()?.resident
 
 const requested = (): string | undefined => nodeProcess()?.env?.BRAINCOG_BACKEND?.trim().toLowerCase() || undefined
 
