@@ -49,26 +49,28 @@ const requested = (): string | undefined => nodeProcess()?.env?.BRAINCOG_BACKEND
 const warn = (message: string): void => console.warn(`braincog-fn: ${message}; using the cpu kernels`)
 
 /** Reads `BRAINCOG_BACKEND` and what loads; says why when a forced choice cannot be honoured. */
-const choose = (): Device<Data> => {
+const choose = (): Device<unknown> => {
   const choice = requested()
-  if (choice === 'cpu') return cpu
-  if (choice !== undefined && choice !== 'wasm') {
-    warn(`BRAINCOG_BACKEND: expected 'cpu' or 'wasm', got ${JSON.stringify(choice)}`)
-    return cpu
+  if (choice === 'cpu') return cpu as Device<unknown>
+  if (choice !== undefined && choice !== 'wasm' && choice !== 'wasm-copy') {
+    warn(`BRAINCOG_BACKEND: expected 'cpu', 'wasm' or 'wasm-copy', got ${JSON.stringify(choice)}`)
+    return cpu as Device<unknown>
   }
-  const wasm = wasmBackend()
-  if (choice === 'wasm' && wasm === undefined) {
-    warn('BRAINCOG_BACKEND=wasm: the WebAssembly kernels did not load (run `npm run build:wasm`)')
+  const loaded = devices()
+  if (choice !== undefined && loaded === undefined) {
+    warn(`BRAINCOG_BACKEND=${choice}: the WebAssembly kernels did not load (run \`npm run build:wasm\`)`)
   }
-  return wasm ?? cpu
+  if (loaded === undefined) return cpu as Device<unknown>
+  return (choice === 'wasm-copy' ? loaded.copy : loaded.resident) as Device<unknown>
 }
 
 /** Decided once per process: layers ask on every step, and the environment does not change. */
-let chosen: Device<Data> | undefined
+let chosen: Device<unknown> | undefined
 
 /**
- * The backend used when a context names none: `wasm` when available, else `cpu`, unless
- * `BRAINCOG_BACKEND` says otherwise (an unknown value, or `wasm` where it cannot load, warns
- * once and uses `cpu`).
+ * The device used when a context names none: the resident WebAssembly device when available,
+ * else `cpu`, unless `BRAINCOG_BACKEND` says otherwise (`cpu`; `wasm`, the resident device;
+ * `wasm-copy`, the copy backend; an unknown value, or a WebAssembly choice where it cannot
+ * load, warns once and uses `cpu`).
  */
-export const bestBackend = (): Device<Data> => (chosen ??= choose())
+export const bestBackend = (): Device<unknown> => (chosen ??= choose())
