@@ -188,7 +188,8 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
       },
       read: (b) => {
         expectLive('read', b)
-        return view(b).slice()
+        // a copy into a fresh (never shared) ArrayBuffer
+        return b.dtype === 'float64' ? new Float64Array(view(b)) : new Float32Array(view(b))
       },
       free: release,
       addInPlace: (target, x) => {
