@@ -177,13 +177,20 @@ export const heapOverTraining = (
 ): TrainingHeapReport => {
   const gc = collector()
   const net = sequential(
-    scan(sequential(customLinear({ inFeatures: inF, outFeatures: hidden }), lifNode(), customLinear({ inFeatures: hidden, outFeatures: 10 }))),
+    scan(
+      sequential(
+        customLinear({ inFeatures: inF, outFeatures: hidden }),
+        lifNode(),
+        customLinear({ inFeatures: hidden, outFeatures: 10 }),
+      ),
+    ),
     meanOverTime(),
   )
   const init = orThrow(net.init(key(0), [timeSteps, batch, inF]))
   const opt = adam({ lr: 1e-3 })
   const step = lossAndGrad(net, crossEntropyLoss())
-  const inputs = [0, 1, 2, 3].map((i) => wrap(uniformData(timeSteps * batch * inF, 30 + i, 0, 1), [timeSteps, batch, inF]) as Tensor)
+  const shape = [timeSteps, batch, inF]
+  const inputs = [0, 1, 2, 3].map((i) => wrap(uniformData(timeSteps * batch * inF, 30 + i, 0, 1), shape) as Tensor)
   const targets = [0, 1, 2, 3].map((i) => tensor(Array.from({ length: batch }, (_, j) => (i + j) % 10), [batch]))
   let params = init.params
   let state = init.state

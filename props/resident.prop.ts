@@ -38,7 +38,10 @@ const widen = (name: KernelName, args: AnyArgs): AnyArgs => {
 }
 
 /** `args` with every host buffer uploaded to the resident device, and the uploads. */
-const uploaded = (name: KernelName, args: AnyArgs): { readonly args: AnyArgs; readonly buffers: readonly WasmBuffer[] } => {
+const uploaded = (
+  name: KernelName,
+  args: AnyArgs,
+): { readonly args: AnyArgs; readonly buffers: readonly WasmBuffer[] } => {
   const buffers: WasmBuffer[] = []
   const up = (d: Data | null): WasmBuffer | null => {
     if (d === null) return null

@@ -47,7 +47,11 @@ export class Traced<B> {
 export type CustomRule<B> = (device: Device<B>, cotangents: readonly (B | null)[]) => readonly (B | null)[]
 
 /** A recorded call's backward function: the inputs' cotangents, computed on `device`. */
-export type Backward<B> = (device: Device<B>, cotangents: readonly (B | null)[], needs: readonly boolean[]) => readonly (B | null)[]
+export type Backward<B> = (
+  device: Device<B>,
+  cotangents: readonly (B | null)[],
+  needs: readonly boolean[],
+) => readonly (B | null)[]
 
 /** One recorded call. */
 interface Node<B> {

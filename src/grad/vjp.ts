@@ -375,7 +375,8 @@ export const valueAndGrad =
           seeds.push(one)
           const back = tape.backward(out.buffer.id >= 0 ? new Map([[out.buffer.id, one]]) : new Map(), { last: true })
           owned = back.owned
-          return E.right({ value, grad: cotangentsOf(d, p, back.cotangents, reader(d, new Set([...lent, one]))) as Cotangent<P> })
+          const grad = cotangentsOf(d, p, back.cotangents, reader(d, new Set([...lent, one]))) as Cotangent<P>
+          return E.right({ value, grad })
         } finally {
           freeAll(d, [...seeds, ...owned])
           cleanup()

@@ -63,6 +63,7 @@ export interface ResidentDevice extends Device<WasmBuffer> {
 const bytesPer = (dtype: DType): number => (dtype === 'float64' ? 8 : 4)
 
 /** Per kernel: which buffer arguments and outputs a row reads and writes as float64 statistics. */
+type StatsPositions = { readonly inputs: ReadonlySet<number>; readonly outputs: readonly boolean[] }
 const statsPositions = Object.fromEntries(
   kernelNames.map((name) => {
     const spec = kernelSpecs[name]
@@ -75,7 +76,7 @@ const statsPositions = Object.fromEntries(
       },
     ]
   }),
-) as unknown as Readonly<Record<KernelName, { readonly inputs: ReadonlySet<number>; readonly outputs: readonly boolean[] }>>
+) as unknown as Readonly<Record<KernelName, StatsPositions>>
 
 /**
  * The resident device over an instantiated module and the heap over its memory (shared with
