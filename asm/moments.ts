@@ -1,8 +1,9 @@
 /**
  * Moments and normalization: float32 data, float64 statistics (pointers to f64 arrays).
  * Where the reduction runs along a strided axis (inner > 1) the lanes are independent
- * (outer, inner) pairs summed in the reference's order, so results are bit-identical; a
- * contiguous reduction (inner == 1) uses several float64 accumulators, equal within rounding.
+ * (outer, inner) pairs summed in the reference's order; a contiguous run of values (a row
+ * when inner == 1, each channel's runs of `inner`) is summed by `sumRun`, float32 blocks into
+ * float64, as the reference does it: bit-identical either way.
  * The normalize/affine kernels compute in float64 lanes in the reference's operation order.
  */
 
@@ -15,52 +16,84 @@
   return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))
 }
 // @ts-ignore: decorator
+@inline function lo2(v: v128): v128 {
+  return lo(v)
+}
+// @ts-ignore: decorator
+@inline function hi2(v: v128): v128 {
+  return hi(v)
+}
+// @ts-ignore: decorator
 @inline function pack(l: v128, h: v128): v128 {
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(l), f32x4.demote_f64x2_zero(h), 0, 1, 4, 5)
 }
 
 /**
- * Sum of `len` contiguous floats in float64, or (`square`) of their squared distances to
- * `shift`. Four float64x2 accumulators, eight elements a step: four independent addition
- * chains, so the loop runs at the adder's throughput rather than its latency.
+ * Sum of `len` contiguous float32 values shifted by `hi`, `f32(x - hi)` (`hi` a float32 near
+ * the values: the first one, so that offsets far above the spread cancel exactly), or
+ * (`square`) of their squared deviations from the two-float mean `hi + lo`:
+ * `d = f32(f32(x - hi) - lo)`, `f32(d * d)`. Blocks of 16 values are summed in float32 lanes
+ * first (lane l: `(v[l] + v[4 + l]) + (v[8 + l] + v[12 + l])`), each block's four lane sums
+ * added into float64 accumulators (lanes 0 and 2, 1 and 3 combined at the end); the tail is
+ * added one value at a time in float64. The reference (src/backend/cpu/moments.ts,
+ * `blockedSum`) computes the same operations in the same order: bit-identical.
  */
-function sumRun(x: usize, len: i32, shift: f64, square: bool): f64 {
-  const s = f64x2.splat(shift)
-  let a0 = f64x2.splat(0)
-  let a1 = a0
-  let a2 = a0
-  let a3 = a0
+function sumRun(x: usize, len: i32, hi: f32, lo: f32, square: bool): f64 {
+  const h = f32x4.splat(hi)
+  const l = f32x4.splat(lo)
+  let a = f64x2.splat(0)
+  let b = a
   let i = 0
   if (square) {
-    for (; i + 8 <= len; i += 8) {
-      const v = v128.load(x + <usize>i * 4)
-      const w = v128.load(x + <usize>i * 4, 16)
-      const d0 = f64x2.sub(lo(v), s)
-      const d1 = f64x2.sub(hi(v), s)
-      const d2 = f64x2.sub(lo(w), s)
-      const d3 = f64x2.sub(hi(w), s)
-      a0 = f64x2.add(a0, f64x2.mul(d0, d0))
-      a1 = f64x2.add(a1, f64x2.mul(d1, d1))
-      a2 = f64x2.add(a2, f64x2.mul(d2, d2))
-      a3 = f64x2.add(a3, f64x2.mul(d3, d3))
+    for (; i + 16 <= len; i += 16) {
+      const p = x + <usize>i * 4
+      let v0 = f32x4.sub(f32x4.sub(v128.load(p), h), l)
+      let v1 = f32x4.sub(f32x4.sub(v128.load(p, 16), h), l)
+      let v2 = f32x4.sub(f32x4.sub(v128.load(p, 32), h), l)
+      let v3 = f32x4.sub(f32x4.sub(v128.load(p, 48), h), l)
+      v0 = f32x4.mul(v0, v0)
+      v1 = f32x4.mul(v1, v1)
+      v2 = f32x4.mul(v2, v2)
+      v3 = f32x4.mul(v3, v3)
+      const t = f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3))
+      a = f64x2.add(a, lo2(t))
+      b = f64x2.add(b, hi2(t))
     }
   } else {
-    for (; i + 8 <= len; i += 8) {
-      const v = v128.load(x + <usize>i * 4)
-      const w = v128.load(x + <usize>i * 4, 16)
-      a0 = f64x2.add(a0, lo(v))
-      a1 = f64x2.add(a1, hi(v))
-      a2 = f64x2.add(a2, lo(w))
-      a3 = f64x2.add(a3, hi(w))
+    for (; i + 16 <= len; i += 16) {
+      const p = x + <usize>i * 4
+      const v0 = f32x4.sub(v128.load(p), h)
+      const v1 = f32x4.sub(v128.load(p, 16), h)
+      const v2 = f32x4.sub(v128.load(p, 32), h)
+      const v3 = f32x4.sub(v128.load(p, 48), h)
+      const t = f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3))
+      a = f64x2.add(a, lo2(t))
+      b = f64x2.add(b, hi2(t))
     }
   }
-  const a = f64x2.add(f64x2.add(a0, a1), f64x2.add(a2, a3))
-  let total = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1)
+  const c = f64x2.add(a, b)
+  let total = f64x2.extract_lane(c, 0) + f64x2.extract_lane(c, 1)
   for (; i < len; i++) {
-    const d = <f64>load<f32>(x + <usize>i * 4) - shift
-    total += square ? d * d : d
+    const v = load<f32>(x + <usize>i * 4) - hi
+    if (square) {
+      const d = v - lo
+      total += <f64>(d * d)
+    } else total += <f64>v
   }
   return total
+}
+
+/** A float32 shift for a run starting at `x`: its first value, or 0 if that is not finite. */
+// @ts-ignore: decorator
+@inline function shiftOf(x: usize): f32 {
+  const v = load<f32>(x)
+  return v - v == 0 ? v : 0
+}
+
+/** The mean of n values shifted by `shift` from the sum of their shifted values. */
+// @ts-ignore: decorator
+@inline function unshift(shift: f32, sum: f64, n: f64): f64 {
+  return <f64>shift + sum / n
 }
 
 /** Mean and biased variance along the middle axis of [outer, axis, inner], two-pass. */
@@ -69,9 +102,11 @@ export function momentsAlongAxis(mean: usize, variance: usize, x: usize, outer: 
   if (inner == 1) {
     for (let o = 0; o < outer; o++) {
       const row = x + <usize>(o * axis) * 4
-      const mu = sumRun(row, axis, 0, false) / n
+      const shift: f32 = axis > 0 ? shiftOf(row) : 0
+      const mu = unshift(shift, sumRun(row, axis, shift, 0, false), n)
+      const hi = <f32>mu
       store<f64>(mean + <usize>o * 8, mu)
-      store<f64>(variance + <usize>o * 8, sumRun(row, axis, mu, true) / n)
+      store<f64>(variance + <usize>o * 8, sumRun(row, axis, hi, <f32>(mu - <f64>hi), true) / n)
     }
     return
   }
@@ -122,11 +157,14 @@ export function momentsAlongAxis(mean: usize, variance: usize, x: usize, outer: 
 export function momentsPerChannel(mean: usize, variance: usize, x: usize, outer: i32, channels: i32, inner: i32): void {
   const count = <f64>outer * <f64>inner
   for (let c = 0; c < channels; c++) {
+    const shift: f32 = outer > 0 && inner > 0 ? shiftOf(x + <usize>(c * inner) * 4) : 0
     let sum: f64 = 0
-    for (let o = 0; o < outer; o++) sum += sumRun(x + <usize>((o * channels + c) * inner) * 4, inner, 0, false)
-    const mu = sum / count
+    for (let o = 0; o < outer; o++) sum += sumRun(x + <usize>((o * channels + c) * inner) * 4, inner, shift, 0, false)
+    const mu = unshift(shift, sum, count)
+    const hi = <f32>mu
+    const lo = <f32>(mu - <f64>hi)
     let squares: f64 = 0
-    for (let o = 0; o < outer; o++) squares += sumRun(x + <usize>((o * channels + c) * inner) * 4, inner, mu, true)
+    for (let o = 0; o < outer; o++) squares += sumRun(x + <usize>((o * channels + c) * inner) * 4, inner, hi, lo, true)
     store<f64>(mean + <usize>c * 8, mu)
     store<f64>(variance + <usize>c * 8, squares / count)
   }

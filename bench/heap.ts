@@ -2,21 +2,31 @@
  * W8's memory behaviour over a long run: the network stepped one time step at a time (what a
  * scan does), the heap sampled after a forced GC every `every` steps. A flat line means
  * nothing accumulates; the allocation per step is compared with what the step must allocate
- * (its outputs and new state).
+ * (its outputs and new state). On the resident device the WebAssembly memory is sampled too
+ * (its size, and the bytes in live blocks), and so is a training loop's (lossAndGrad + adam).
  *
  * @module
  */
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import {
-  type Backend,
+  adam,
+  crossEntropyLoss,
   customLinear,
   customLinearParams,
+  type Device,
   ifNeuron,
   key,
+  lifNode,
+  lossAndGrad,
+  meanOverTime,
   orThrow,
+  type ResidentDevice,
+  scan,
   sequential,
   type Tensor,
+  tensor,
+  train,
   votingLayer,
   wrap,
 } from '../src/index.js'
@@ -32,10 +42,22 @@ export interface HeapRun {
   readonly every: number
 }
 
+/** The WebAssembly memory at each sample, on the resident device. */
+export interface WasmMemorySamples {
+  /** The memory's size, MiB. */
+  readonly memoryMiB: readonly number[]
+  /** Bytes in live heap blocks, MiB (between calls: what the caller holds, plus the copy backend's scratch). */
+  readonly liveMiB: readonly number[]
+}
+
 export interface HeapReport {
   readonly steps: number
+  /** The device's name. */
+  readonly device: string
   /** heapUsed + arrayBuffers after GC, MiB, at each sample. */
   readonly retainedMiB: readonly number[]
+  /** On the resident device: its WebAssembly memory at each sample. */
+  readonly wasm?: WasmMemorySamples
   /** Array-buffer growth of one step, KiB (median over 15 steps, so a GC during one does not count). */
   readonly allocatedPerStepKiB: number
   /** The step's outputs and new state, KiB. */
@@ -57,8 +79,24 @@ const mib = (): number => {
   return (m.heapUsed + m.arrayBuffers) / 2 ** 20
 }
 
+/** Samples of the resident device's memory, or nothing on other devices. */
+const wasmSampler = (backend: Device<unknown>) => {
+  const stats = (backend as Partial<ResidentDevice>).heapStats
+  const memoryMiB: number[] = []
+  const liveMiB: number[] = []
+  return {
+    sample: (): void => {
+      if (stats === undefined) return
+      const s = stats()
+      memoryMiB.push(s.memoryBytes / 2 ** 20)
+      liveMiB.push(s.liveBytes / 2 ** 20)
+    },
+    report: (): { readonly wasm?: WasmMemorySamples } => (stats === undefined ? {} : { wasm: { memoryMiB, liveMiB } }),
+  }
+}
+
 export const heapOverLongScan = (
-  backend: Backend,
+  backend: Device<unknown>,
   { batch, inF, outF, voters, steps, every }: HeapRun,
 ): HeapReport => {
   const gc = collector()
@@ -74,13 +112,16 @@ export const heapOverLongScan = (
   const ctx = { training: false, backend }
   let state = init.state
   const retained: number[] = []
+  const wasm = wasmSampler(backend)
   gc()
   retained.push(mib())
+  wasm.sample()
   for (let t = 1; t <= steps; t++) {
     state = orThrow(net.apply(params, state, x, ctx)).state
     if (t % every === 0) {
       gc()
       retained.push(mib())
+      wasm.sample()
     }
   }
   // per-step growth of array buffers; the median ignores the steps during which a GC ran
@@ -96,8 +137,84 @@ export const heapOverLongScan = (
   const needed = (batch * outF * 3 + batch * (outF / voters)) * 4
   return {
     steps,
+    device: backend.name,
     retainedMiB: retained,
+    ...wasm.report(),
     allocatedPerStepKiB: deltas[deltas.length >> 1] / 1024,
     outputsAndStateKiB: needed / 1024,
   }
+}
+
+/** A small training run: sizes, steps, how often the heap is sampled. */
+export interface TrainingRun {
+  readonly batch: number
+  readonly inF: number
+  readonly hidden: number
+  readonly timeSteps: number
+  readonly steps: number
+  readonly every: number
+}
+
+export interface TrainingHeapReport {
+  readonly steps: number
+  readonly device: string
+  /** heapUsed + arrayBuffers after GC, MiB, at each sample. */
+  readonly retainedMiB: readonly number[]
+  /** On the resident device: its WebAssembly memory at each sample. */
+  readonly wasm?: WasmMemorySamples
+  /** Median ms per training step (lossAndGrad + adam update). */
+  readonly stepMs: number
+}
+
+/**
+ * A training loop's memory: a small spiking network (CustomLinear, LIFNode, CustomLinear over
+ * T steps, the mean over time, cross-entropy) trained by `lossAndGrad` and Adam for `steps`
+ * batches, the heap sampled after a forced GC every `every` steps.
+ */
+export const heapOverTraining = (
+  backend: Device<unknown>,
+  { batch, inF, hidden, timeSteps, steps, every }: TrainingRun,
+): TrainingHeapReport => {
+  const gc = collector()
+  const net = sequential(
+    scan(
+      sequential(
+        customLinear({ inFeatures: inF, outFeatures: hidden }),
+        lifNode(),
+        customLinear({ inFeatures: hidden, outFeatures: 10 }),
+      ),
+    ),
+    meanOverTime(),
+  )
+  const init = orThrow(net.init(key(0), [timeSteps, batch, inF]))
+  const opt = adam({ lr: 1e-3 })
+  const step = lossAndGrad(net, crossEntropyLoss())
+  const shape = [timeSteps, batch, inF]
+  const inputs = [0, 1, 2, 3].map((i) => wrap(uniformData(timeSteps * batch * inF, 30 + i, 0, 1), shape) as Tensor)
+  const targets = [0, 1, 2, 3].map((i) => tensor(Array.from({ length: batch }, (_, j) => (i + j) % 10), [batch]))
+  let params = init.params
+  let state = init.state
+  let o = opt.init(params)
+  const retained: number[] = []
+  const wasm = wasmSampler(backend)
+  const times: number[] = []
+  gc()
+  retained.push(mib())
+  wasm.sample()
+  for (let t = 1; t <= steps; t++) {
+    const t0 = performance.now()
+    const r = orThrow(step(params, state, inputs[t % 4], targets[t % 4], train(key(t), backend)))
+    const u = orThrow(opt.update(r.grads, o, params))
+    params = u.params
+    o = u.state
+    state = net.reset(r.state)
+    times.push(performance.now() - t0)
+    if (t % every === 0) {
+      gc()
+      retained.push(mib())
+      wasm.sample()
+    }
+  }
+  times.sort((a, b) => a - b)
+  return { steps, device: backend.name, retainedMiB: retained, ...wasm.report(), stepMs: times[times.length >> 1] }
 }

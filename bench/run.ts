@@ -1,14 +1,14 @@
 /**
- * Runs every workload on braincog-fn (cpu and wasm kernels) and the tfjs peers in one
- * process: checks each output against braincog-fn's CPU reference, then times all of them
- * round-robin.
+ * Runs every workload on braincog-fn (cpu kernels, the wasm copy backend, and the resident
+ * wasm device, the default) and the tfjs peers in one process: checks each output against
+ * braincog-fn's CPU reference, then times all of them round-robin.
  *
  * @module
  */
-import { cpu, wasmBackend } from '../src/index.js'
+import { cpu, type Device, residentBackend, wasmBackend } from '../src/index.js'
 import { type CopyCost, measureCopies } from './copies.js'
 import { type Contender, fullPlan, mismatchFraction, quickPlan, timeInterleaved } from './harness.js'
-import { type HeapReport, heapOverLongScan } from './heap.js'
+import { type HeapReport, heapOverLongScan, heapOverTraining, type TrainingHeapReport } from './heap.js'
 import { peers, setupTfjs, usePeer } from './peers.js'
 import { runTorch, torchStatus } from './torch.js'
 import { type Side, workloads } from './workloads.js'
@@ -25,6 +25,10 @@ export interface Row {
   readonly ratio?: number
   /** braincog-fn's wasm backend over single-thread PyTorch, where it ran. */
   readonly torchRatio?: number
+  /** braincog-fn's resident wasm device (the default) over the fastest tfjs peer. */
+  readonly residentRatio?: number
+  /** braincog-fn's resident wasm device over single-thread PyTorch, where it ran. */
+  readonly residentTorchRatio?: number
 }
 
 export interface BenchResult {
@@ -33,12 +37,17 @@ export interface BenchResult {
   readonly rows: readonly Row[]
   readonly copies?: CopyCost
   readonly heap?: HeapReport
+  /** W8's heap rows on the resident device. */
+  readonly residentHeap?: HeapReport
+  /** A training loop's heap, on the copy backend and on the resident device. */
+  readonly trainingHeap?: readonly TrainingHeapReport[]
   readonly torch: string
   readonly node: string
 }
 
 const OURS_CPU = 'braincog-fn cpu'
 const OURS_WASM = 'braincog-fn wasm'
+const OURS_RESIDENT = 'braincog-fn wasm-resident'
 const TORCH = 'pytorch (1 thread)'
 
 export interface BenchOptions {
@@ -53,8 +62,9 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
   const plan = opts.quick ? quickPlan : fullPlan
   const tf = await setupTfjs()
   const wasm = wasmBackend()
+  const resident = residentBackend() as Device<unknown> | undefined
   const torch = torchStatus()
-  const columns = [OURS_CPU, OURS_WASM, ...peers.map((p) => p.name), ...(torch.version ? [TORCH] : [])]
+  const columns = [OURS_CPU, OURS_WASM, OURS_RESIDENT, ...peers.map((p) => p.name), ...(torch.version ? [TORCH] : [])]
   const rows: Row[] = []
   const list = workloads(opts.quick)
   const references = new Map<string, Float32Array>()
@@ -80,6 +90,8 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     enlist(OURS_CPU, w.ours(cpu), stay)
     if (wasm) enlist(OURS_WASM, w.ours(wasm), stay)
     else cells[OURS_WASM] = { skipped: 'wasm kernels not built (npm run build:wasm)' }
+    if (resident) enlist(OURS_RESIDENT, w.ours(resident), stay)
+    else cells[OURS_RESIDENT] = { skipped: 'wasm kernels not built (npm run build:wasm)' }
     // tensors the peer sides create live until the scope ends, after timing
     tf.engine().startScope()
     try {
@@ -95,6 +107,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     const shown = (c: Cell | undefined): string => (c === undefined ? '-' : 'ms' in c ? c.ms.toFixed(3) : 'skipped')
     log(`  ${w.id}: ${columns.map((c) => `${c} ${shown(cells[c])}`).join(', ')}`)
     const ours = cells[OURS_WASM]
+    const mine = cells[OURS_RESIDENT]
     const best = Math.min(...peers.map((p) => cells[p.name]).map((c) => ('ms' in c ? c.ms : Infinity)))
     rows.push({
       id: w.id,
@@ -102,6 +115,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
       ...(w.flops === undefined ? {} : { flops: w.flops }),
       cells,
       ...('ms' in ours && Number.isFinite(best) ? { ratio: ours.ms / best } : {}),
+      ...('ms' in mine && Number.isFinite(best) ? { residentRatio: mine.ms / best } : {}),
     })
   }
 
@@ -123,26 +137,37 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
             : { ms: r.ms, mismatch }
       }
       const ours = cells[OURS_WASM]
+      const mine = cells[OURS_RESIDENT]
       const theirs = cells[TORCH]
-      if (ours && 'ms' in ours && 'ms' in theirs) rows[i] = { ...row, torchRatio: ours.ms / theirs.ms }
+      if ('ms' in theirs) {
+        rows[i] = {
+          ...row,
+          ...(ours && 'ms' in ours ? { torchRatio: ours.ms / theirs.ms } : {}),
+          ...(mine && 'ms' in mine ? { residentTorchRatio: mine.ms / theirs.ms } : {}),
+        }
+      }
     })
   }
 
   const copies = wasm ? measureCopies(wasm, cpu, opts.quick ? 4096 : 2 ** 21, plan) : undefined
-  const heap = wasm
-    ? heapOverLongScan(
-        wasm,
-        opts.quick
-          ? { batch: 2, inF: 16, outF: 20, voters: 10, steps: 40, every: 10 }
-          : { batch: 64, inF: 784, outF: 1000, voters: 10, steps: 2000, every: 250 },
-      )
-    : undefined
+  const w8 = opts.quick
+    ? { batch: 2, inF: 16, outF: 20, voters: 10, steps: 40, every: 10 }
+    : { batch: 64, inF: 784, outF: 1000, voters: 10, steps: 2000, every: 250 }
+  log('  heap rows...')
+  const heap = wasm ? heapOverLongScan(wasm, w8) : undefined
+  const residentHeap = resident ? heapOverLongScan(resident, w8) : undefined
+  const training = opts.quick
+    ? { batch: 4, inF: 16, hidden: 20, timeSteps: 2, steps: 20, every: 5 }
+    : { batch: 32, inF: 256, hidden: 128, timeSteps: 4, steps: 2000, every: 250 }
+  const trainingHeap = [wasm, resident].flatMap((d) => (d ? [heapOverTraining(d as Device<unknown>, training)] : []))
   return {
     quick: opts.quick,
     columns,
     rows,
     ...(copies ? { copies } : {}),
     ...(heap ? { heap } : {}),
+    ...(residentHeap ? { residentHeap } : {}),
+    ...(trainingHeap.length > 0 ? { trainingHeap } : {}),
     torch: torch.version
       ? `torch ${torch.version}, one thread (timed in its own process)`
       : `not available: ${torch.reason ?? ''}`,
@@ -154,14 +179,17 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
 export const format = (r: BenchResult): string => {
   const cell = (c: Cell | undefined): string => (c === undefined ? '-' : 'ms' in c ? c.ms.toFixed(3) : 'skip')
   const withTorch = r.columns.includes(TORCH)
-  const ratios = ['wasm/best tfjs', ...(withTorch ? ['wasm/pytorch'] : [])]
-  const header = ['id', ...r.columns, ...ratios, 'GFLOP/s wasm', 'workload']
+  const ratios = ['wasm/best tfjs', ...(withTorch ? ['wasm/pytorch'] : []), 'resident/best tfjs', ...(withTorch ? ['resident/pytorch'] : [])]
+  const header = ['id', ...r.columns, ...ratios, 'GFLOP/s wasm', 'GFLOP/s resident', 'workload']
   const lines = r.rows.map((row) => {
-    const w = row.cells[OURS_WASM]
-    const gflops = row.flops !== undefined && w && 'ms' in w ? (row.flops / w.ms / 1e6).toFixed(1) : ''
+    const rate = (c: Cell | undefined): string =>
+      row.flops !== undefined && c && 'ms' in c ? (row.flops / c.ms / 1e6).toFixed(1) : ''
+    const gflops = [rate(row.cells[OURS_WASM]), rate(row.cells[OURS_RESIDENT])]
     const versusTorch = withTorch ? [row.torchRatio?.toFixed(2) ?? '-'] : []
+    const residentVersusTorch = withTorch ? [row.residentTorchRatio?.toFixed(2) ?? '-'] : []
     const times = r.columns.map((c) => cell(row.cells[c]))
-    return [row.id, ...times, row.ratio?.toFixed(2) ?? '-', ...versusTorch, gflops, row.what]
+    const resident = [row.residentRatio?.toFixed(2) ?? '-', ...residentVersusTorch]
+    return [row.id, ...times, row.ratio?.toFixed(2) ?? '-', ...versusTorch, ...resident, ...gflops, row.what]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const fmt = (l: readonly string[]) => l.map((s, i) => (i === l.length - 1 ? s : s.padStart(widths[i]))).join('  ')
@@ -179,14 +207,30 @@ export const format = (r: BenchResult): string => {
         `${ms(c.backendMs)}, cpu reference ${ms(c.cpuMs)}`,
     )
   }
-  if (r.heap) {
-    const h = r.heap
-    const samples = h.retainedMiB.map((m) => m.toFixed(1)).join(' ')
+  const series = (xs: readonly number[]): string => xs.map((m) => m.toFixed(1)).join(' ')
+  for (const h of [r.heap, r.residentHeap]) {
+    if (h === undefined) continue
     out.push(
-      `W8 heap over ${h.steps} single steps (wasm), heapUsed+arrayBuffers after GC, MiB: ${samples}`,
-      `W8 allocation per step ~${h.allocatedPerStepKiB.toFixed(1)} KiB; ` +
+      `W8 heap over ${h.steps} single steps (${h.device}), heapUsed+arrayBuffers after GC, MiB: ${series(h.retainedMiB)}`,
+      `W8 allocation per step (${h.device}) ~${h.allocatedPerStepKiB.toFixed(1)} KiB; ` +
         `outputs + new state need ${h.outputsAndStateKiB.toFixed(1)} KiB`,
     )
+    if (h.wasm) {
+      out.push(
+        `W8 WebAssembly memory (${h.device}), MiB: ${series(h.wasm.memoryMiB)}; in live blocks: ${series(h.wasm.liveMiB)}`,
+      )
+    }
+  }
+  for (const h of r.trainingHeap ?? []) {
+    out.push(
+      `training loop (lossAndGrad + adam) over ${h.steps} steps (${h.device}), ${h.stepMs.toFixed(2)} ms a step; ` +
+        `heapUsed+arrayBuffers after GC, MiB: ${series(h.retainedMiB)}`,
+    )
+    if (h.wasm) {
+      out.push(
+        `training loop WebAssembly memory (${h.device}), MiB: ${series(h.wasm.memoryMiB)}; in live blocks: ${series(h.wasm.liveMiB)}`,
+      )
+    }
   }
   out.push(`PyTorch column: ${r.torch}`)
   return out.join('\n')

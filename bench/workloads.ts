@@ -7,8 +7,8 @@
  */
 import type * as TF from '@tensorflow/tfjs-core'
 import {
-  type Backend,
   type Ctx,
+  type Device,
   customLinear,
   customLinearParams,
   flatData,
@@ -57,7 +57,8 @@ export interface Workload {
   readonly flops?: number
   /** Fraction of elements allowed to differ in the check (discrete outputs at a threshold). */
   readonly allowFlips?: number
-  readonly ours: (backend: Backend) => Side
+  /** Our side on a device (the cpu reference, the copy backend, the resident device). */
+  ours(backend: Device<unknown>): Side
   readonly peer: (tf: typeof TF) => Side
   readonly torch?: TorchSpec
 }

@@ -9,10 +9,11 @@ import fc from 'fast-check'
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { keyArb, spikeTrainArb, stridedViewArb, tensorArb } from '../src/arbitraries/index.js'
-import type { AnyLayer, Backend, Ctx, Data, DType, Key, Shape, Tensor } from '../src/index.js'
+import type { AnyLayer, Ctx, Data, Device, DType, Key, Shape, Tensor } from '../src/index.js'
 import {
   alloc,
   bestBackend,
+  wasmBackend,
   astype,
   cpu,
   customLinear,
@@ -127,8 +128,12 @@ const pipelines: readonly LayerDescriptor[] = [
 // cases
 // ---------------------------------------------------------------------------------------------
 
-/** The reference kernels, and the WebAssembly ones where they load (the default backend). */
-const backends: readonly Backend[] = bestBackend() === cpu ? [cpu] : [cpu, bestBackend()]
+/** The reference kernels, and where they load the WebAssembly ones: copying, and resident (the default device). */
+const backends: readonly Device<unknown>[] = [
+  cpu as Device<unknown>,
+  ...(wasmBackend() === undefined ? [] : [wasmBackend() as Device<unknown>]),
+  ...(bestBackend() === cpu ? [] : [bestBackend()]),
+]
 
 interface Case {
   readonly shape: Shape
@@ -140,7 +145,7 @@ interface Case {
   readonly dtype: DType
   readonly training: boolean
   /** The kernels of the context and of the host device alike. */
-  readonly backend: Backend
+  readonly backend: Device<unknown>
   /** Replace the params' values by draws (init's are often constants: ones, zeros). */
   readonly noisyParams: boolean
 }

@@ -11,8 +11,6 @@
 import fc from 'fast-check'
 import { keyArb } from '../../src/arbitraries/index.js'
 import type {
-  AxisView,
-  ChannelView,
   ConvAttrs,
   Data,
   KernelName,
@@ -342,51 +340,6 @@ const winnerArb = sized(
 // tolerances
 // ---------------------------------------------------------------------------------------------
 
-/** Unit roundoff of float64. */
-const U = 2 ** -53
-
-/**
- * Bounds on |wasm - cpu| for the two-pass mean and biased variance of each group of n values,
- * when the two sum in different orders (wasm: several float64 accumulators). A sum of n terms
- * errs by at most (n - 1) u sum|x| in any order, so the two sums differ by at most twice that
- * and the means (divided by n, each division rounded) by at most 2 u sum|x|. The variances
- * differ by at most (2n + 6) u var plus second-order terms in the means' difference; with
- * var <= sum (|x| + |mean|)^2 / n that is within 4 u sum (|x| + |mean|)^2. Both bounds are
- * doubled: a bound, not an estimate, so a real difference in the arithmetic still fails.
- */
-const momentBounds = (groups: readonly (readonly number[])[]): Comparison => {
-  const mean = new Float64Array(groups.length)
-  const variance = new Float64Array(groups.length)
-  groups.forEach((g, j) => {
-    let abs = 0
-    let sum = 0
-    for (const v of g) {
-      abs += Math.abs(v)
-      sum += v
-    }
-    const mu = Math.abs(sum / g.length)
-    let spread = 0
-    for (const v of g) spread += (Math.abs(v) + mu) ** 2
-    mean[j] = 4 * U * abs
-    variance[j] = 8 * U * spread
-  })
-  return { within: [mean, variance] }
-}
-
-/** The values each (outer, inner) pair reduces along the axis. */
-const alongAxis = (x: Data, { outer, axis, inner }: AxisView) =>
-  Array.from({ length: outer * inner }, (_, s) => {
-    const o = Math.floor(s / inner)
-    const i = s % inner
-    return Array.from({ length: axis }, (_, c) => x[(o * axis + c) * inner + i])
-  })
-
-/** The values of each channel. */
-const perChannel = (x: Data, { outer, channels, inner }: ChannelView) =>
-  Array.from({ length: channels }, (_, c) =>
-    Array.from({ length: outer * inner }, (_, s) => x[(Math.floor(s / inner) * channels + c) * inner + (s % inner)]),
-  )
-
 /** Unit roundoff of float32, and its smallest subnormal. */
 const U32 = 2 ** -24
 const TINY32 = 2 ** -149
@@ -474,9 +427,9 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
       axisView(int(40, 90), fc.constant(4), fc.constant(256)),
       axisView(int(2, 4), int(20_000, 30_000), fc.constant(1)),
     ).chain((v) => fc.tuple(f32(v.outer * v.axis * v.inner), fc.constant(v))),
-    // a strided axis (inner > 1) sums each lane in the reference's order: bits. A contiguous
-    // one sums with eight float64 accumulators once it has 8 values: float64 rounding differs.
-    compare: ([x, v]) => (v.inner > 1 || v.axis < 8 ? 'bits' : momentBounds(alongAxis(x, v))),
+    // a strided axis (inner > 1) sums each lane in the reference's order; a contiguous one
+    // (inner = 1) sums float32 blocks into float64 as the reference's blockedSum does: bits
+    // either way (props/moments.prop.ts bounds the reference against float64 two-pass moments)
   },
 
   momentsPerChannel: {
@@ -484,10 +437,8 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
       fc.record({ outer: sizeOrEmpty(4), channels: size(8), inner: fc.oneof(innerSize, int(14, 40)) }),
       fc.record({ outer: fc.constant(2), channels: fc.constant(3), inner: int(20_000, 30_000) }),
     ).chain((v) => fc.tuple(f32(v.outer * v.channels * v.inner), fc.constant(v))),
-    // wasm sums each run of `inner` values on its own (eight accumulators from 8 values on),
-    // then adds the runs: the same order as the reference's one running sum only for a single
-    // run of fewer than 8. Otherwise float64 rounding differs.
-    compare: ([x, v]) => (v.outer <= 1 && v.inner < 8 ? 'bits' : momentBounds(perChannel(x, v))),
+    // each run of `inner` values summed by blockedSum (float32 blocks into float64), the runs
+    // added in order, as the reference does: bits
   },
 
   normalizeAlongAxis: {

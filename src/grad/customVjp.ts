@@ -39,6 +39,12 @@ export const customVjp =
     if (tape === undefined) return spec.forward(device, inputs)
     const traced = inputs as unknown as readonly Traced<unknown>[]
     const values = traced.map((t) => t.value)
-    const outputs = spec.forward(tape.inner, values)
-    return tape.record(traced, outputs, (cotangents) => spec.backward(tape.inner, cotangents, values, outputs)) as unknown as readonly B[]
+    // untraced, the tape owning what it makes; the inputs and outputs are the rule's residuals
+    const outputs = spec.forward(tape.untraced, values)
+    return tape.record(
+      traced,
+      outputs,
+      (d, cotangents) => spec.backward(d, cotangents, values, outputs),
+      [...values, ...outputs],
+    ) as unknown as readonly B[]
   }

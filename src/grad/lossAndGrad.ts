@@ -28,7 +28,9 @@ export interface LossAndGrad<P, S> {
 
 /**
  * The loss of `model`'s output against `target` and its gradient with respect to the model's
- * params, through everything the model does (`scan`: backpropagation through time).
+ * params, through everything the model does (`scan`: backpropagation through time). Owns its
+ * two vjps: each pullback runs once, freeing the residuals as it goes, and both are disposed
+ * before it returns, so on the default (resident) device a training loop's memory stays flat.
  *
  * @example
  * import { crossEntropyLoss, customLinear, key, lossAndGrad, orThrow, tensor, train } from 'braincog-fn'
@@ -47,17 +49,28 @@ export const lossAndGrad =
     target: Tensor,
     ctx: Ctx,
   ): E.Either<LayerError, LossAndGrad<ParamsOf<L>, StateOf<L>>> => {
+    // both vjps are ours: each pullback runs once (residuals freed as it goes), then both are disposed
     const m = vjp(model, params, state, input, ctx)
     if (E.isLeft(m)) return m
-    const l = vjp(withTarget(loss, target), empty, empty, m.right.output, ctx)
-    if (E.isLeft(l)) return l
-    const value = flatData(l.right.output)[0]
-    const atOutput = l.right.pullback(full([], 1, dtypeOf(l.right.output)))
-    if (E.isLeft(atOutput)) return atOutput
-    return E.map((g: { readonly params: Cotangent<ParamsOf<L>> }) => ({
-      loss: value,
-      grads: g.params,
-      state: m.right.state,
-      output: m.right.output,
-    }))(m.right.pullback(atOutput.right.input))
+    try {
+      const l = vjp(withTarget(loss, target), empty, empty, m.right.output, ctx)
+      if (E.isLeft(l)) return l
+      let value: number
+      let atOutput: ReturnType<typeof l.right.pullback>
+      try {
+        value = flatData(l.right.output)[0]
+        atOutput = l.right.pullback(full([], 1, dtypeOf(l.right.output)), undefined, { last: true })
+      } finally {
+        l.right.dispose()
+      }
+      if (E.isLeft(atOutput)) return atOutput
+      return E.map((g: { readonly params: Cotangent<ParamsOf<L>> }) => ({
+        loss: value,
+        grads: g.params,
+        state: m.right.state,
+        output: m.right.output,
+      }))(m.right.pullback(atOutput.right.input, undefined, { last: true }))
+    } finally {
+      m.right.dispose()
+    }
   }

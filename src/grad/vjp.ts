@@ -18,7 +18,7 @@ import { mapLeaves, type OnDevice, toDevice } from '../kernel/tree.js'
 import { expectDtype, expectSameShape, expectTensor, guardAllocation } from '../layer/check.js'
 import { checkCtx, type Ctx, resolveBackend } from '../layer/context.js'
 import { catchStepFailure } from '../layer/hostStep.js'
-import type { AnyLayer, InOf, OutOf, ParamsOf, StateOf } from '../layer/layer.js'
+import type { AnyLayer, InOf, LayerStep, OutOf, ParamsOf, Prepared, StateOf } from '../layer/layer.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
 import { newTape, type Tape, type Traced } from './tape.js'
@@ -44,7 +44,25 @@ export interface Cotangents<P, S> {
   readonly state: Cotangent<S>
 }
 
-/** A layer call with its pullback. */
+/** Options of a pullback. */
+export interface PullbackOptions {
+  /**
+   * This is the last call of the pullback: the forward pass's residuals are freed as the
+   * backward pass goes (less memory at once on a device whose `free` matters), and a later call
+   * is a `LayerError`. Default false.
+   */
+  readonly last?: boolean
+}
+
+/**
+ * A layer call with its pullback.
+ *
+ * Memory: the pullback keeps the forward pass's residuals (on the default, resident device: in
+ * WebAssembly memory) until `dispose()` is called, which frees them (a no-op where the garbage
+ * collector owns the buffers, as on `cpu`); a pullback after it is a `LayerError`. A result
+ * dropped without `dispose()` is freed once the garbage collector finalizes it, at some later
+ * time: call `dispose()` in loops. `lossAndGrad` and `valueAndGrad` do it themselves.
+ */
 export interface Vjp<P, S, Out extends readonly string[] = readonly string[]> {
   /** The output: bit for bit what `apply` gives. */
   readonly output: Tensor<Out>
@@ -54,7 +72,32 @@ export interface Vjp<P, S, Out extends readonly string[] = readonly string[]> {
    * The cotangents of the call's arguments from the output's cotangent (its shape and dtype) and,
    * optionally, the new state's (a tree shaped like the state; missing or null entries are zero).
    */
-  pullback(output: Tensor, state?: unknown): E.Either<LayerError, Cotangents<P, S>>
+  pullback(output: Tensor, state?: unknown, options?: PullbackOptions): E.Either<LayerError, Cotangents<P, S>>
+  /** Frees what the pullback keeps (the forward pass's residuals); idempotent. */
+  dispose(): void
+}
+
+/** Frees a disposed-of-never vjp's device buffers when the garbage collector finalizes its result. */
+const finalizer = new FinalizationRegistry<() => void>((cleanup) => cleanup())
+
+/**
+ * What one vjp owns on a device whose `free` matters: its tape and the uploads it lent the tape
+ * (its variables). `cleanup` frees both, once.
+ */
+const ownership = <B>(d: Device<B>, tape: Tape<B>, lent: ReadonlySet<B>) => {
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    tape.dispose()
+    if (d.garbageCollected !== true) for (const b of lent) d.free(b)
+  }
+}
+
+/** Frees buffers the caller owns (distinct ones once), unless the garbage collector owns them. */
+const freeAll = <B>(d: Device<B>, buffers: Iterable<B>): void => {
+  if (d.garbageCollected === true) return
+  for (const b of new Set(buffers)) d.free(b)
 }
 
 /** Results read back from a tape: buffers the call lent are copied, so results never alias arguments. */
@@ -76,15 +119,22 @@ const variableOf = <B>(tape: Tape<B>, lent: Set<B>) => (t: NdArray<Data>): Trace
 }
 
 /** A cotangent tree from the tape's cotangents of a device tree's variables (zeros where none came). */
-const cotangentsOf = <B>(tree: unknown, cot: ReadonlyMap<number, B>, read: (b: B, shape: readonly number[]) => Tensor): unknown =>
-  mapLeaves(tree, (v) => {
+const cotangentsOf = <B>(
+  d: Device<B>,
+  tree: unknown,
+  cot: ReadonlyMap<number, B>,
+  read: (b: B, shape: readonly number[]) => Tensor,
+): unknown => {
+  const leaf = (v: unknown): unknown => {
     if (v instanceof DeviceTensor) {
       const t = v.buffer as Traced<B>
       const c = cot.get(t.id)
-      return c === undefined ? zeros(v.shape, dtypeOf({ data: t.value } as never)) : read(c, v.shape)
+      return c === undefined ? zeros(v.shape, d.dtypeOf(t.value)) : read(c, v.shape)
     }
     return typeof v === 'number' ? 0 : v
-  })
+  }
+  return mapLeaves(tree, leaf)
+}
 
 /**
  * The vjp of one layer call: `apply`'s output and new state, and a pullback. The layer needs a
@@ -126,21 +176,39 @@ export const vjp = <L extends AnyLayer>(
       const d = resolveBackend(c.right) as Device<unknown>
       const tape = newTape(d)
       const lent = new Set<unknown>()
-      const lift = variableOf(tape, lent)
-      const p = toDevice(prepared.right.params, lift) as OnDevice<unknown, Traced<unknown>>
-      const s = toDevice(prepared.right.state, lift) as OnDevice<unknown, Traced<unknown>>
-      const xb = new DeviceTensor(lift(x.right), x.right.shape)
-      const r = step.run(tape.device, p, s, xb, c.right)
-      if (tape.broken) {
-        return fail(name, 'layer', 'a step that keeps traced values on the device', 'a step that reads one back to the host')
+      const cleanup = ownership(d, tape, lent)
+      let forward
+      try {
+        forward = traceForward(name, step, prepared.right, x.right, c.right, tape, lent)
+      } catch (e) {
+        cleanup()
+        throw e
       }
+      if (E.isLeft(forward)) {
+        cleanup()
+        return forward
+      }
+      const { xb, p, s, r } = forward.right
       const read = reader(d, lent)
       const out = r.output as DeviceTensor<Traced<unknown>>
-      const output = read(out.buffer.value, out.shape)
-      const next = mapLeaves(r.state, (v) =>
-        v instanceof DeviceTensor ? read((v.buffer as Traced<unknown>).value, v.shape) : v,
-      ) as StateOf<L>
-      const pullback = (cotOutput: Tensor, cotState?: unknown): E.Either<LayerError, Cotangents<ParamsOf<L>, StateOf<L>>> => {
+      let output: Tensor
+      let next: StateOf<L>
+      try {
+        output = read(out.buffer.value, out.shape)
+        next = mapLeaves(r.state, (v) =>
+          v instanceof DeviceTensor ? read((v.buffer as Traced<unknown>).value, v.shape) : v,
+        ) as StateOf<L>
+      } catch (e) {
+        cleanup()
+        throw e
+      }
+      let spent = false
+      const pullback = (
+        cotOutput: Tensor,
+        cotState?: unknown,
+        options: PullbackOptions = {},
+      ): E.Either<LayerError, Cotangents<ParamsOf<L>, StateOf<L>>> => {
+        if (spent) return fail(name, 'pullback', 'a pullback before dispose() and not after a last one', 'a later call')
         const g = E.chain((t: Tensor) =>
           E.chain(() => expectDtype(name, 'cotangent', t, dtypeOf(output), "the output's"))(
             expectSameShape(name, 'cotangent', t.shape, output.shape),
@@ -149,31 +217,72 @@ export const vjp = <L extends AnyLayer>(
         if (E.isLeft(g)) return g
         return guardAllocation(name, 'cotangent', () => {
           const seeds = new Map<number, unknown>()
-          const seen = new Set(lent)
+          const seedBuffers: unknown[] = []
           const seed = (t: Traced<unknown>, cotangent: NdArray<Data>): void => {
             if (t.id < 0) return
             const b = d.upload(flatData(cotangent))
-            seen.add(b)
+            seedBuffers.push(b)
             const held = seeds.get(t.id)
-            seeds.set(t.id, held === undefined ? b : d.axpy(held, b, { alpha: 1 }))
+            const sum = held === undefined ? b : d.axpy(held, b, { alpha: 1 })
+            if (sum !== b) seedBuffers.push(sum)
+            seeds.set(t.id, sum)
           }
-          seed(out.buffer, g.right as NdArray<Data>)
-          if (cotState !== undefined && cotState !== null) {
-            const bad = seedState(name, d, r.state, cotState, seed)
-            if (bad !== undefined) return E.left(bad)
+          let owned: ReadonlySet<unknown> = new Set()
+          try {
+            seed(out.buffer, g.right as NdArray<Data>)
+            if (cotState !== undefined && cotState !== null) {
+              const bad = seedState(name, d, r.state, cotState, seed)
+              if (bad !== undefined) return E.left(bad)
+            }
+            if (options.last === true) spent = true
+            const back = tape.backward(seeds, { last: options.last === true })
+            owned = back.owned
+            const readCot = reader(d, new Set([...lent, ...seedBuffers]))
+            return E.right({
+              input: cotangentsOf(d, xb, back.cotangents, readCot) as Tensor,
+              params: cotangentsOf(d, p, back.cotangents, readCot) as Cotangent<ParamsOf<L>>,
+              state: cotangentsOf(d, s, back.cotangents, readCot) as Cotangent<StateOf<L>>,
+            })
+          } finally {
+            freeAll(d, [...seedBuffers, ...owned])
           }
-          const cot = tape.backward(seeds)
-          const readCot = reader(d, seen)
-          return E.right({
-            input: cotangentsOf(xb, cot, readCot) as Tensor,
-            params: cotangentsOf(p, cot, readCot) as Cotangent<ParamsOf<L>>,
-            state: cotangentsOf(s, cot, readCot) as Cotangent<StateOf<L>>,
-          })
         })
       }
-      return E.right({ output: output as Tensor<OutOf<L>>, state: next, pullback })
+      const result: Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>> = {
+        output: output as Tensor<OutOf<L>>,
+        state: next,
+        pullback,
+        dispose: () => {
+          spent = true
+          finalizer.unregister(cleanup)
+          cleanup()
+        },
+      }
+      if (d.garbageCollected !== true) finalizer.register(result, cleanup, cleanup)
+      return E.right(result)
     }),
   )
+}
+
+/** The forward pass of a vjp on `tape`: the variables, and the step's result on the tape. */
+const traceForward = <P, S>(
+  name: string,
+  step: LayerStep<P, S>,
+  prepared: Prepared<P, S>,
+  x: Tensor,
+  ctx: Ctx,
+  tape: Tape<unknown>,
+  lent: Set<unknown>,
+) => {
+  const lift = variableOf(tape, lent)
+  const p = toDevice(prepared.params, lift) as OnDevice<unknown, Traced<unknown>>
+  const s = toDevice(prepared.state, lift) as OnDevice<unknown, Traced<unknown>>
+  const xb = new DeviceTensor(lift(x), x.shape)
+  const r = step.run(tape.device, p as never, s as never, xb, ctx)
+  if (tape.broken) {
+    return fail(name, 'layer', 'a step that keeps traced values on the device', 'a step that reads one back to the host')
+  }
+  return E.right({ xb, p, s, r })
 }
 
 /** Seeds the tape with the cotangents of the new state's tensors (a tree shaped like it). */
@@ -251,16 +360,27 @@ export const valueAndGrad =
         const d = resolveBackend({ backend }) as Device<unknown>
         const tape = newTape(d)
         const lent = new Set<unknown>()
-        const p = toDevice(checked, variableOf(tape, lent)) as OnDevice<P, Traced<unknown>>
-        const out = f(tape.device, p)
-        if (tape.device.lengthOf(out.buffer) !== 1) {
-          return fail(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
+        const cleanup = ownership(d, tape, lent)
+        const seeds: unknown[] = []
+        let owned: ReadonlySet<unknown> = new Set()
+        try {
+          const p = toDevice(checked, variableOf(tape, lent)) as OnDevice<P, Traced<unknown>>
+          const out = f(tape.device, p)
+          if (tape.device.lengthOf(out.buffer) !== 1) {
+            return fail(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
+          }
+          if (tape.broken) return fail(name, 'f', 'a function that keeps traced values on the device', 'one that reads one back')
+          const value = d.read(out.buffer.value)[0]
+          const one = d.fill({ length: 1, value: 1, dtype: d.dtypeOf(out.buffer.value) })
+          seeds.push(one)
+          const back = tape.backward(out.buffer.id >= 0 ? new Map([[out.buffer.id, one]]) : new Map(), { last: true })
+          owned = back.owned
+          const grad = cotangentsOf(d, p, back.cotangents, reader(d, new Set([...lent, one]))) as Cotangent<P>
+          return E.right({ value, grad })
+        } finally {
+          freeAll(d, [...seeds, ...owned])
+          cleanup()
         }
-        if (tape.broken) return fail(name, 'f', 'a function that keeps traced values on the device', 'one that reads one back')
-        const value = d.read(out.buffer.value)[0]
-        const one = d.fill({ length: 1, value: 1, dtype: d.dtypeOf(out.buffer.value) })
-        const cot = tape.backward(out.buffer.id >= 0 ? new Map([[out.buffer.id, one]]) : new Map())
-        return E.right({ value, grad: cotangentsOf(p, cot, reader(d, lent)) as Cotangent<P> })
       }),
     )
   }

@@ -43,6 +43,12 @@ export interface BufferOps<B> {
    * runners need not track them.
    */
   readonly garbageCollected?: boolean
+  /**
+   * Optional: `target += x` elementwise, in place, bit for bit what `axpy(target, x, { alpha: 1 })`
+   * gives (same length and dtype). Only for a caller that owns `target` alone and may change it:
+   * the gradient tape accumulates cotangents this way instead of allocating each sum.
+   */
+  addInPlace?(target: B, x: B): void
 }
 
 /**
@@ -83,6 +89,7 @@ export const deviceFrom = <B>(ops: BufferOps<B>, run: RunKernel<B>): Device<B> =
     read: (b) => ops.read(b),
     free: (b) => ops.free(b),
     ...(ops.garbageCollected === true ? { garbageCollected: true } : {}),
+    ...(ops.addInPlace === undefined ? {} : { addInPlace: (t: B, x: B) => ops.addInPlace!(t, x) }),
     ...(methods as unknown as Kernels<B>),
     run,
   }

@@ -50,12 +50,14 @@ export interface Recorder {
 
 /**
  * The device a call runs on: `ctx.backend` when given, else the default, chosen once per
- * process: the WebAssembly SIMD kernels where they are built and the engine supports them, else
- * the JavaScript reference; `BRAINCOG_BACKEND=cpu|wasm` in the environment forces one.
+ * process: the resident WebAssembly device (its tensors stay in the module's memory from kernel
+ * to kernel, so a pipeline, a scan or a training step copies only its inputs in and its results
+ * out) where the kernels are built and the engine supports them, else the JavaScript reference;
+ * `BRAINCOG_BACKEND=cpu|wasm|wasm-copy` in the environment forces one.
  *
  * @example
  * import { evaluate, resolveBackend } from 'braincog-fn'
- * resolveBackend(evaluate()).name // 'wasm' where built, else 'cpu'
+ * resolveBackend(evaluate()).name // 'wasm-resident' where built, else 'cpu'
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const resolveBackend = (ctx: Pick<Ctx, 'backend'> | undefined): Device<any> => ctx?.backend ?? bestBackend()

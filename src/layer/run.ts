@@ -17,6 +17,48 @@ import type { Data, Tensor } from '../tensor/tensor.js'
 import { flatData, wrap } from '../tensor/tensor.js'
 
 /**
+ * One counting wrapper per device whose `free` matters, shared by every session on it: each
+ * kernel output goes to the innermost open session (`open`'s last entry), a free is struck off
+ * whichever open session holds the buffer. Building a wrapper (a method per kernel) costs more
+ * than a small layer call, and sessions on one device nest only as calls do (a host-only layer
+ * applied inside a scan's step), so the innermost session is the one a kernel call belongs to.
+ */
+interface Counting<B> {
+  readonly device: Device<B>
+  readonly open: Set<B>[]
+}
+
+const counting = new WeakMap<Device<unknown>, Counting<unknown>>()
+
+const countingFor = <B>(inner: Device<B>): Counting<B> => {
+  const known = counting.get(inner as Device<unknown>) as Counting<B> | undefined
+  if (known !== undefined) return known
+  const open: Set<B>[] = []
+  const device = deviceFrom<B>(
+    {
+      name: inner.name,
+      dtypeOf: (b) => inner.dtypeOf(b),
+      lengthOf: (b) => inner.lengthOf(b),
+      upload: (data) => inner.upload(data),
+      read: (b) => inner.read(b),
+      free: (b) => {
+        for (let i = open.length - 1; i >= 0; i--) if (open[i].delete(b)) break
+        inner.free(b)
+      },
+    },
+    (name, args) => {
+      const outs = inner.run(name, args)
+      const made = open[open.length - 1]
+      if (made !== undefined) for (const o of outs) made.add(o)
+      return outs
+    },
+  )
+  const entry: Counting<B> = { device, open }
+  counting.set(inner as Device<unknown>, entry as Counting<unknown>)
+  return entry
+}
+
+/**
  * The buffers one host call lends a device, remembered with the tensors they came from, and
  * every buffer it makes, so that all can be freed once the call's results are read: on success
  * and when a step fails midway (a step of a layer without one throws), whatever the steps made
@@ -26,6 +68,7 @@ export class Session<B> {
   /** Lent buffers, with the tensor each came from and whether a result may be that tensor itself. */
   private readonly lent = new Map<B, { readonly tensor: NdArray<Data>; readonly reusable: boolean; readonly early: boolean }>()
   private readonly made = new Set<B>()
+  private readonly counting: Counting<B> | undefined
   /**
    * The device to run on: the one given when its buffers are garbage-collected, else a wrapper
    * that counts every kernel output as made (until freed).
@@ -33,27 +76,9 @@ export class Session<B> {
   readonly device: Device<B>
 
   constructor(private readonly inner: Device<B>) {
-    this.device =
-      inner.garbageCollected === true
-        ? inner
-        : deviceFrom<B>(
-          {
-            name: inner.name,
-            dtypeOf: (b) => inner.dtypeOf(b),
-            lengthOf: (b) => inner.lengthOf(b),
-            upload: (data) => inner.upload(data),
-            read: (b) => inner.read(b),
-            free: (b) => {
-              this.made.delete(b)
-              inner.free(b)
-            },
-          },
-          (name, args) => {
-            const outs = inner.run(name, args)
-            for (const o of outs) this.made.add(o)
-            return outs
-          },
-        )
+    this.counting = inner.garbageCollected === true ? undefined : countingFor(inner)
+    this.counting?.open.push(this.made)
+    this.device = this.counting?.device ?? inner
   }
 
   /**
@@ -109,8 +134,11 @@ export class Session<B> {
     })
   }
 
-  /** Frees every buffer the session lent or saw made (reads are done by now). */
+  /** Frees every buffer the session lent or saw made (reads are done by now); closes it. */
   close(): void {
+    const open = this.counting?.open
+    const at = open?.lastIndexOf(this.made) ?? -1
+    if (at >= 0) open!.splice(at, 1)
     for (const b of this.lent.keys()) this.inner.free(b)
     for (const b of this.made) if (!this.lent.has(b)) this.inner.free(b)
     this.lent.clear()

@@ -1,21 +1,22 @@
 /**
  * Every in-repo case set (test/fixtures) on each kernel backend, explicitly: the JavaScript
- * reference and the WebAssembly SIMD kernels (built by `npm run build:wasm`, which `npm test`
- * runs first). The counts must be exactly those of `expected.ts`: nothing fails, and no case
+ * reference and the WebAssembly SIMD kernels, copying and resident (built by
+ * `npm run build:wasm`, which `npm test` runs first). The counts must be exactly those of `expected.ts`: nothing fails, and no case
  * passes, is skipped or drops out unnoticed.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { type Backend, cpu, wasmBackend } from '../../src/index.js'
+import { cpu, type Device, residentBackend, wasmBackend } from '../../src/index.js'
 import { expectedCounts } from './expected.js'
 import { findSets, formatFailure, runDirectory } from './runner.js'
 
 const FIXTURES = resolve(import.meta.dirname, '../fixtures')
 const sets = Object.keys(expectedCounts)
-const backends: readonly (readonly [string, () => Backend | undefined])[] = [
-  ['cpu', () => cpu],
-  ['wasm', wasmBackend],
+const backends: readonly (readonly [string, () => Device<unknown> | undefined])[] = [
+  ['cpu', () => cpu as Device<unknown>],
+  ['wasm', wasmBackend as () => Device<unknown> | undefined],
+  ['wasm-resident', residentBackend as () => Device<unknown> | undefined],
 ]
 
 describe('the in-repo case sets', () => {

@@ -1,16 +1,17 @@
 /**
- * `npm run conformance -- [DIR ...] [--backend cpu|wasm] [--verbose]`: runs the fixture sets in
- * each DIR (default: every set in test/fixtures) on the chosen kernel backend (default: the best
- * available, or `BRAINCOG_BACKEND`). A DIR holding `*.json` files is one set; a DIR of such
+ * `npm run conformance -- [DIR ...] [--backend cpu|wasm|resident] [--verbose]`: runs the fixture sets in
+ * each DIR (default: every set in test/fixtures) on the chosen kernel backend (`wasm`: the copy
+ * backend, `resident`: the resident WebAssembly device; default: the best available, the
+ * resident one, or `BRAINCOG_BACKEND`). A DIR holding `*.json` files is one set; a DIR of such
  * folders is one set per folder. Per set it prints its counts, one line per failing case and
  * one per reason cases were skipped (`--verbose`: with their names); it ends with the total,
  * `N passed, M skipped, K failed`. Exits 1 on any failure.
  */
 import { resolve } from 'node:path'
-import { type Backend, cpu, wasmBackend } from '../../src/index.js'
+import { cpu, type Device, residentBackend, wasmBackend } from '../../src/index.js'
 import { findSets, formatCounts, formatFailure, formatSkips, runSets } from './runner.js'
 
-const usage = 'usage: npm run conformance -- [DIR ...] [--backend cpu|wasm] [--verbose]'
+const usage = 'usage: npm run conformance -- [DIR ...] [--backend cpu|wasm|resident] [--verbose]'
 const args = process.argv.slice(2)
 const flag = args.indexOf('--backend')
 const choice = flag >= 0 ? args.splice(flag, 2)[1] : undefined
@@ -22,10 +23,14 @@ if (unknown.length > 0) {
   console.error(`unknown option ${unknown.join(' ')}\n${usage}`)
   process.exit(2)
 }
-const backends: Readonly<Record<string, () => Backend | undefined>> = { cpu: () => cpu, wasm: wasmBackend }
+const backends: Readonly<Record<string, () => Device<unknown> | undefined>> = {
+  cpu: () => cpu as Device<unknown>,
+  wasm: wasmBackend as () => Device<unknown> | undefined,
+  resident: residentBackend as () => Device<unknown> | undefined,
+}
 const backend = choice !== undefined && Object.hasOwn(backends, choice) ? backends[choice]() : undefined
 if (choice !== undefined && backend === undefined) {
-  console.error(`--backend: expected cpu or wasm (built by npm run build:wasm), got ${JSON.stringify(choice ?? null)}`)
+  console.error(`--backend: expected cpu, wasm or resident (built by npm run build:wasm), got ${JSON.stringify(choice ?? null)}`)
   process.exit(2)
 }
 

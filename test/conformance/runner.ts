@@ -14,7 +14,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnyLayer, Backend, Device } from '../../src/index.js'
+import type { AnyLayer, Device } from '../../src/index.js'
 import { ConfigError, foldIn, key } from '../../src/index.js'
 import type { Adapter, OptimizerAdapter } from './adapters/adapter.js'
 import { adapters as defaultAdapters, optimizerAdapters } from './adapters/index.js'
@@ -62,7 +62,7 @@ export interface RunOptions {
   /** Layers known but not implemented yet; default `pending.ts`. */
   readonly pending?: ReadonlyMap<string, string>
   /** The kernels (default: the best available). */
-  readonly backend?: Backend
+  readonly backend?: Device<unknown>
   /** Run each forward step as a one-step `scanOnDevice` on this device. */
   readonly device?: Device
 }

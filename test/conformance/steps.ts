@@ -6,7 +6,7 @@
  * {@link OptimizerRun}, with no layer.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnyLayer, Backend, Ctx, Device, Key, Optimizer, OptimizerState, Tensor } from '../../src/index.js'
+import type { AnyLayer, Ctx, Device, Key, Optimizer, OptimizerState, Tensor } from '../../src/index.js'
 import { DeviceTensor, dtypeOf, flatData, foldIn, onDevice, reshape, scanOnDevice, valueAndGrad } from '../../src/index.js'
 import type { Adapter } from './adapters/adapter.js'
 import { type Comparison, compare, compareValues } from './compare.js'
@@ -19,7 +19,7 @@ export interface Run {
   readonly layer: AnyLayer
   /** Step `i` runs with `foldIn(root, i)` as its key. */
   readonly root: Key
-  readonly backend?: Backend
+  readonly backend?: Device<unknown>
   /** Run forward steps as one-step `scanOnDevice` scans there. */
   readonly device?: Device
 }

@@ -4,7 +4,8 @@
  * through, so a test can check that a scan read back only at its end, that every buffer it
  * made was freed, which kernels ran, and what kind each buffer was. Using a buffer that is not
  * live (freed, or never made here), freeing one twice, or a kernel handing back a live buffer
- * throws, so ownership mistakes fail loudly.
+ * throws, so ownership mistakes fail loudly. A device's in-place accumulation (`addInPlace`) is
+ * passed on, with the same checks.
  */
 import { type Device, deviceFrom } from '../../src/kernel/device.js'
 import type { KernelName } from '../../src/kernel/kernels.js'
@@ -84,6 +85,15 @@ export const traced = <B>(
         frees++
         device.free(b)
       },
+      ...(device.addInPlace === undefined
+        ? {}
+        : {
+          addInPlace: (target: B, x: B) => {
+            use('added into', target)
+            use('added', x)
+            device.addInPlace!(target, x)
+          },
+        }),
     },
     (name, args) => {
       kernels++

@@ -1,58 +1,61 @@
 /**
- * Scratch space in a WebAssembly memory for one kernel call at a time.
+ * Scratch space in a WebAssembly memory for one kernel call at a time: the copy backend's.
  *
- * Tensors live in ordinary JavaScript typed arrays (layers allocate them, callers keep them),
- * so a call copies its inputs into this memory, runs, and copies its outputs back. Keeping
- * tensors inside the memory instead would save those copies but tie every tensor's lifetime
- * to a manual allocator, and growing a non-shared memory detaches every view of it. The copies
- * are plain memcpy (`TypedArray.set`), measured by `npm run bench` next to the kernels.
- * The memory only grows (to the largest call seen) and holds nothing between calls.
+ * The copy backend's tensors live in ordinary JavaScript typed arrays (layers allocate them,
+ * callers keep them), so a call copies its inputs into this space, runs, and copies its outputs
+ * back; the resident device (`resident.ts`) keeps tensors in the memory instead. The space is
+ * one block of the module's {@link Heap}, shared with the resident device: it grows (to the
+ * largest call seen) and is kept between calls, holding nothing a later call reads.
  *
  * @module
  */
-
-/** Where scratch starts: above anything the compiled module might place at low addresses. */
-const BASE = 65536
-const PAGE = 65536
+import type { Heap } from './heap.js'
 
 /** 16-byte alignment keeps v128 and float64 accesses aligned. */
 const align = (bytes: number): number => (bytes + 15) & ~15
 
-/** A view of a memory's buffer, re-made whenever growth replaced the buffer. */
+/** A scratch block of a heap, with views re-made whenever growth replaced the memory's buffer. */
 export class Arena {
-  private buffer: ArrayBuffer | undefined
+  private block = 0
+  private size = 0
+  private buffer: ArrayBufferLike | undefined
   private f32view = new Float32Array(0)
   private f64view = new Float64Array(0)
 
-  constructor(private readonly memory: WebAssembly.Memory) {}
+  constructor(private readonly heap: Heap) {}
 
   /**
-   * Byte offsets for blocks of the given byte sizes, laid out one after another, growing the
-   * memory first if needed. `undefined` when the memory cannot grow that far.
+   * Byte offsets for blocks of the given byte sizes, laid out one after another in the scratch
+   * block, growing it first if needed. `undefined` when the memory cannot grow that far.
    */
   reserve(sizes: readonly number[]): number[] | undefined {
-    const offsets: number[] = []
-    let at = BASE
-    for (const size of sizes) {
-      offsets.push(at)
-      at += align(size)
-    }
-    const have = this.memory.buffer.byteLength
-    if (at > have) {
+    const total = sizes.reduce((s, size) => s + align(size), 0)
+    if (total > this.size) {
+      if (this.block !== 0) this.heap.free(this.block)
+      this.block = 0
+      this.size = 0
       try {
-        this.memory.grow(Math.ceil((at - have) / PAGE))
+        this.block = this.heap.alloc(total)
       } catch {
         return undefined
       }
+      this.size = align(total)
+    }
+    const offsets: number[] = []
+    let at = this.block
+    for (const size of sizes) {
+      offsets.push(at)
+      at += align(size)
     }
     return offsets
   }
 
   private refresh(): void {
-    if (this.buffer !== this.memory.buffer) {
-      this.buffer = this.memory.buffer
-      this.f32view = new Float32Array(this.buffer)
-      this.f64view = new Float64Array(this.buffer)
+    const buffer = this.heap.memory.buffer
+    if (this.buffer !== buffer || this.f32view.byteLength !== buffer.byteLength) {
+      this.buffer = buffer
+      this.f32view = new Float32Array(buffer)
+      this.f64view = new Float64Array(buffer)
     }
   }
 

@@ -15,6 +15,7 @@ import type { Data } from '../../tensor/tensor.js'
 import { cpuKernels } from '../cpu/index.js'
 import { Arena } from './arena.js'
 import type { KernelExports } from './exports.js'
+import { Heap } from './heap.js'
 import { type Range, type Slice, unported, type WasmRow, wasmRows } from './kernels.js'
 
 /** Bytes of input plus output per slice of a bandwidth-bound call: well inside a 512 KiB L2. */
@@ -84,8 +85,8 @@ const rowKernel = <K extends KernelName>(
  * for code that needs the kernels without the allocating device: tests that alias `out` with
  * an input, or pass outputs pre-filled to see that every element is written.
  */
-export const wasmKernels = (k: KernelExports): HostKernels => {
-  const arena = new Arena(k.memory)
+export const wasmKernels = (k: KernelExports, heap: Heap = new Heap(k.memory)): HostKernels => {
+  const arena = new Arena(heap)
   const ported = Object.fromEntries(
     (Object.keys(wasmRows) as (keyof typeof wasmRows)[]).map((name) => [
       name,
@@ -98,5 +99,9 @@ export const wasmKernels = (k: KernelExports): HostKernels => {
   } as unknown as HostKernels
 }
 
-/** The WebAssembly kernels of an instantiated module, as a device (the reference for `unported`). */
-export const wasmDeviceFrom = (k: KernelExports): Device<Data> => hostDevice('wasm', wasmKernels(k))
+/**
+ * The WebAssembly kernels of an instantiated module, as a device over host arrays (the reference
+ * for `unported`), its scratch taken from `heap` (shared with the module's resident device).
+ */
+export const wasmDeviceFrom = (k: KernelExports, heap: Heap = new Heap(k.memory)): Device<Data> =>
+  hostDevice('wasm', wasmKernels(k, heap))

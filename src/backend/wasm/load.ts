@@ -14,23 +14,38 @@ import type { Device } from '../../kernel/device.js'
 import type { Data } from '../../tensor/tensor.js'
 import { wasmDeviceFrom } from './backend.js'
 import type { KernelExports } from './exports.js'
+import { Heap } from './heap.js'
 import { nodeProcess } from './host.js'
+import { type ResidentDevice, residentDeviceFrom } from './resident.js'
 
 /** Where the generated binary lives (next to this module). */
 export const kernelsUrl = (): URL => new URL('./kernels.wasm', import.meta.url)
 
-/** The device of a compiled module, or `undefined` if it does not instantiate. */
-export const fromModule = (module: WebAssembly.Module): Device<Data> | undefined => {
+/**
+ * The two devices of one instance of the module, over one heap: the copy backend (host arrays,
+ * copied in and out per call) and the resident device (buffers in the module's memory).
+ */
+export interface WasmDevices {
+  /** Host arrays in and out of every call (`wasmBackend()`). */
+  readonly copy: Device<Data>
+  /** Buffers that stay in the module's memory (`residentBackend()`, the default device). */
+  readonly resident: ResidentDevice
+}
+
+/** The devices of a compiled module, or `undefined` if it does not instantiate. */
+export const fromModule = (module: WebAssembly.Module): WasmDevices | undefined => {
   try {
     const instance = new WebAssembly.Instance(module, {})
-    return wasmDeviceFrom(instance.exports as unknown as KernelExports)
+    const k = instance.exports as unknown as KernelExports
+    const heap = new Heap(k.memory)
+    return { copy: wasmDeviceFrom(k, heap), resident: residentDeviceFrom(k, heap) }
   } catch {
     return undefined
   }
 }
 
 /** Compiles `bytes` synchronously; `undefined` without SIMD support or on a bad binary. */
-export const fromBytes = (bytes: BufferSource): Device<Data> | undefined => {
+export const fromBytes = (bytes: BufferSource): WasmDevices | undefined => {
   try {
     return fromModule(new WebAssembly.Module(bytes))
   } catch {
@@ -39,7 +54,7 @@ export const fromBytes = (bytes: BufferSource): Device<Data> | undefined => {
 }
 
 /** Reads and compiles a `file:` URL in Node; `undefined` elsewhere or when there is no file. */
-const fromFile = (url: URL): Device<Data> | undefined => {
+const fromFile = (url: URL): WasmDevices | undefined => {
   if (typeof WebAssembly === 'undefined') return undefined
   const fs = nodeProcess()?.getBuiltinModule?.('node:fs')
   if (fs === undefined || url.protocol !== 'file:') return undefined
@@ -51,20 +66,10 @@ const fromFile = (url: URL): Device<Data> | undefined => {
 }
 
 /** The generated binary, compiled synchronously in Node; `undefined` elsewhere or when not built. */
-export const loadWasmSync = (): Device<Data> | undefined => fromFile(kernelsUrl())
+export const loadWasmSync = (): WasmDevices | undefined => fromFile(kernelsUrl())
 
-/**
- * Fetches and compiles the kernels (browsers, or any bytes/URL given), for use as
- * `ctx.backend`. Resolves to `undefined` when the binary is missing or SIMD is unsupported.
- *
- * @example
- * import { loadWasmBackend, train, key } from 'braincog-fn'
- * const backend = await loadWasmBackend()
- * const ctx = train(key(0), backend) // undefined backend: the CPU kernels
- */
-export const loadWasmBackend = async (
-  source: URL | string | BufferSource = kernelsUrl(),
-): Promise<Device<Data> | undefined> => {
+/** The devices of `source` (a URL, or the bytes), compiled asynchronously; `undefined` as the loaders say. */
+const loadDevices = async (source: URL | string | BufferSource): Promise<WasmDevices | undefined> => {
   try {
     if (typeof source !== 'string' && !(source instanceof URL)) return fromModule(await WebAssembly.compile(source))
     const url = new URL(source, import.meta.url)
@@ -76,3 +81,31 @@ export const loadWasmBackend = async (
     return undefined
   }
 }
+
+/**
+ * Fetches and compiles the kernels (browsers, or any bytes/URL given), as the copy backend:
+ * buffers are host arrays, copied into the module's memory and back on every call. Resolves to
+ * `undefined` when the binary is missing or SIMD is unsupported.
+ *
+ * @example
+ * import { loadWasmBackend, train, key } from 'braincog-fn'
+ * const backend = await loadWasmBackend()
+ * const ctx = train(key(0), backend) // undefined backend: the default device
+ */
+export const loadWasmBackend = async (
+  source: URL | string | BufferSource = kernelsUrl(),
+): Promise<Device<Data> | undefined> => (await loadDevices(source))?.copy
+
+/**
+ * Fetches and compiles the kernels as the resident device: buffers stay in the module's memory
+ * between kernels (what Node's default device is; in a browser, pass it as `ctx.backend`).
+ * Resolves to `undefined` when the binary is missing or SIMD is unsupported.
+ *
+ * @example
+ * import { loadResidentBackend, train, key } from 'braincog-fn'
+ * const device = await loadResidentBackend()
+ * const ctx = train(key(0), device)
+ */
+export const loadResidentBackend = async (
+  source: URL | string | BufferSource = kernelsUrl(),
+): Promise<ResidentDevice | undefined> => (await loadDevices(source))?.resident
