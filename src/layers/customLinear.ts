@@ -18,6 +18,7 @@ import { type LayerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import {
   configBoolean,
+  configFail,
   configInt,
   configObject,
   expectAxisSize,
@@ -26,6 +27,7 @@ import {
   expectRank,
   expectTensor,
   expectTensorOfShape,
+  MAX_ELEMENTS,
 } from '../layer/check.js'
 import { resolveBackend } from '../layer/context.js'
 import { defineLayer } from '../layer/define.js'
@@ -133,10 +135,13 @@ export const customLinearParams = (args: {
  * next.weight // [[2, 2], [3, 5]]: the masked-out weights did not move
  */
 export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
-  const c = configObject<CustomLinearConfig>(name, config, true)
+  const c = configObject<CustomLinearConfig>(name, config, true, ['inFeatures', 'outFeatures', 'bias'])
   const inFeatures = configInt(name, 'config.inFeatures', c.inFeatures)
   const outFeatures = configInt(name, 'config.outFeatures', c.outFeatures)
   const withBias = configBoolean(name, 'config.bias', c.bias ?? false)
+  if (inFeatures * outFeatures > MAX_ELEMENTS) {
+    configFail(name, 'config.outFeatures', 'inFeatures * outFeatures <= 2^32 (the weight)', `${inFeatures} * ${outFeatures}`)
+  }
   const weightShape: Shape = [inFeatures, outFeatures]
   const params = paramsOf(inFeatures, outFeatures)
 
