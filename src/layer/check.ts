@@ -11,6 +11,8 @@ import * as E from 'fp-ts/lib/Either.js'
 import type { NdArray } from 'ndarray'
 import { ConfigError, describe, fail, isLayerError, type LayerError, layerError, rejectConfig, typedArrayName } from '../errors.js'
 import type { Data, DType, Shape, Tensor } from '../tensor/tensor.js'
+import { bestBackend } from '../backend/wasm/index.js'
+import type { Device } from '../kernel/device.js'
 import { kernelNames } from '../kernel/spec.js'
 import { AllocationError, type Checked, MAX_ELEMENTS, readShape, readTensor } from '../tensor/view.js'
 
@@ -139,6 +141,19 @@ export const deviceProblem = (v: unknown): string | undefined => {
 }
 
 const bufferOps = ['run', 'dtypeOf', 'lengthOf', 'upload', 'read', 'free']
+
+/** The device of an op's `backend` argument (`undefined`: the default), or why it is not a device. */
+export const expectBackend = (
+  layer: string,
+  argument: string,
+  backend: unknown,
+): E.Either<LayerError, Device<unknown>> => {
+  if (backend === undefined) return E.right(bestBackend() as Device<unknown>)
+  const problem = deviceProblem(backend)
+  return problem === undefined
+    ? E.right(backend as Device<unknown>)
+    : fail(layer, argument, 'a device (cpu, wasmBackend(), a GPU device)', problem)
+}
 
 // ---------------------------------------------------------------------------------------------
 // results of a caller's code (a hand-written layer may return anything)

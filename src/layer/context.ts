@@ -35,17 +35,6 @@ export interface Ctx {
   readonly backend?: Device<any> // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** The device of `backend` (`undefined`: the default), or why it is not a device. */
-export const expectBackend = (
-  layer: string,
-  argument: string,
-  backend: unknown,
-): E.Either<LayerError, Device<any>> => { // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (backend === undefined) return E.right(bestBackend())
-  const problem = deviceProblem(backend)
-  return problem === undefined ? E.right(backend as Device<unknown>) : fail(layer, argument, deviceExpected, problem)
-}
-
 const deviceExpected = 'a device (cpu, wasmBackend(), a GPU device)'
 
 /** Throws the `RangeError` of a context helper `fn`. */

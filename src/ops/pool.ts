@@ -13,10 +13,10 @@ import { ConfigError, describe, fail, type LayerError } from '../errors.js'
 import type { Device } from '../kernel/device.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { type PoolMode, type PoolWindow, pooledSize } from '../kernel/kernels.js'
-import { expectTensor, guardAllocation, showShape } from '../layer/check.js'
-import { resolveBackend } from '../layer/context.js'
+import { expectBackend, expectShape, expectTensor, guardAllocation, showShape } from '../layer/check.js'
 import { Session } from '../layer/run.js'
 import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
+import { ArgumentError } from '../tensor/view.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -78,10 +78,17 @@ export const checkPoolSpec = (
   argument: string,
   spec: unknown,
 ): E.Either<LayerError, ResolvedPoolSpec> => {
-  if (typeof spec !== 'object' || spec === null) {
-    return fail(layer, argument, '{ op, kernelSize, stride?, padding? }', describe(spec))
+  const expected = '{ op, kernelSize, stride?, padding? }'
+  if (typeof spec !== 'object' || spec === null) return fail(layer, argument, expected, describe(spec))
+  let s: Readonly<Record<string, unknown>>
+  try {
+    // each field read once; a Size2 pair's entries too
+    const o = spec as Readonly<Record<string, unknown>>
+    const copyPair = (v: unknown): unknown => (Array.isArray(v) ? Array.from(v as readonly unknown[]) : v)
+    s = { op: o.op, kernelSize: copyPair(o.kernelSize), stride: copyPair(o.stride), padding: copyPair(o.padding) }
+  } catch (e) {
+    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
   }
-  const s = spec as Readonly<Record<string, unknown>>
   if (s.op !== 'maxPool2d' && s.op !== 'avgPool2d') {
     return fail(layer, `${argument}.op`, 'one of "maxPool2d", "avgPool2d"', describe(s.op))
   }
@@ -120,14 +127,45 @@ export const poolSpec = (spec: PoolSpec, layer = 'poolSpec', argument = 'spec'):
   return r.right
 }
 
-/** The kernel's mode for an operation. */
-export const poolMode = (op: PoolOp): PoolMode => (op === 'maxPool2d' ? 'max' : 'avg')
+/** The kernel's mode for an operation; a `RangeError` (`poolMode: op: …`) for anything but the two ops. */
+export const poolMode = (op: PoolOp): PoolMode => {
+  if (op === 'maxPool2d') return 'max'
+  if (op === 'avgPool2d') return 'avg'
+  throw new ArgumentError('poolMode', 'op', 'one of "maxPool2d", "avgPool2d"', describe(op))
+}
+
+/** The window fields, in order. */
+const windowFields = ['kernelH', 'kernelW', 'strideH', 'strideW', 'padH', 'padW'] as const
+
+/** A {@link PoolWindow} as a caller may pass it: kernel and stride integers >= 1, padding >= 0. */
+const readWindow = (layer: string, w: unknown): E.Either<LayerError, PoolWindow> => {
+  const expected = '{ kernelH, kernelW, strideH, strideW >= 1; padH, padW >= 0 } (integers)'
+  try {
+    if (typeof w !== 'object' || w === null) return fail(layer, 'window', expected, describe(w))
+    const o = w as Readonly<Record<string, unknown>>
+    const v = windowFields.map((k) => o[k])
+    const ok = v.every((x, i) => isInt(x, i < 4 ? 1 : 0))
+    return ok
+      ? E.right(Object.fromEntries(windowFields.map((k, i) => [k, v[i]])) as unknown as PoolWindow)
+      : fail(layer, 'window', expected, describe(w))
+  } catch (e) {
+    return fail(layer, 'window', expected, `a value whose property access threw (${describe(e)})`)
+  }
+}
 
 /**
  * The output shape of pooling `[N, C, H, W]` with a window, or why that input cannot be
  * pooled: wrong rank, empty image, or a window larger than the padded image.
  */
-export const pooledShape = (layer: string, argument: string, shape: Shape, w: PoolWindow): E.Either<LayerError, Shape> => {
+export const pooledShape = (layer: string, argument: string, shape: Shape, window: PoolWindow): E.Either<LayerError, Shape> => {
+  const s = expectShape(layer, argument, shape)
+  if (E.isLeft(s)) return s
+  const checked = readWindow(layer, window)
+  if (E.isLeft(checked)) return checked
+  return windowedShape(layer, argument, s.right, checked.right)
+}
+
+const windowedShape = (layer: string, argument: string, shape: Shape, w: PoolWindow): E.Either<LayerError, Shape> => {
   if (shape.length !== 4) return fail(layer, argument, 'rank 4 [N, C, H, W]', showShape(shape))
   const [n, c, h, wd] = shape
   if (h < 1 || wd < 1) return fail(layer, argument, 'H >= 1 and W >= 1', showShape(shape))
@@ -169,21 +207,28 @@ const runOp = <B>(device: Device<B>, x: Tensor, shape: Shape, body: (xb: B) => B
  */
 export const pool2d = (x: Tensor, spec: PoolSpec, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> => {
   // errors name the op the caller asked for, or `pool2d` when that is not a pooling op
-  const asked = (spec as Partial<PoolSpec> | undefined)?.op
+  let asked: unknown
+  try {
+    asked = typeof spec === 'object' && spec !== null ? spec.op : undefined
+  } catch {
+    asked = undefined
+  }
   const op = asked === 'maxPool2d' || asked === 'avgPool2d' ? asked : 'pool2d'
   const resolved = checkPoolSpec(op, 'options', spec)
   if (E.isLeft(resolved)) return resolved
   const input = expectTensor(op, 'input', x)
   if (E.isLeft(input)) return input
+  const device = expectBackend(op, 'backend', backend)
+  if (E.isLeft(device)) return device
+  const d = device.right
   const { window } = resolved.right
   return E.chain((out: Shape) =>
     guardAllocation(op, 'input', () => {
       const [n, c, height, width] = input.right.shape
       const attrs = { planes: n * c, height, width, window, mode: poolMode(resolved.right.op) }
-      const d = resolveBackend({ backend }) as Device<unknown>
       return E.right(runOp(d, input.right, out, (xb) => d.pool2d(xb, attrs)) as Tensor<Rank4>)
     }),
-  )(pooledShape(op, 'input', input.right.shape, window))
+  )(windowedShape(op, 'input', input.right.shape, window))
 }
 
 /**
@@ -225,6 +270,9 @@ export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unkn
   if (!isInt(factor, 1) || factor > 65536) return fail(op, 'factor', 'an integer in [1, 65536]', describe(factor))
   const input = expectTensor(op, 'input', x)
   if (E.isLeft(input)) return input
+  const device = expectBackend(op, 'backend', backend)
+  if (E.isLeft(device)) return device
+  const d = device.right
   if (input.right.shape.length !== 4) return fail(op, 'input', 'rank 4 [N, C, H, W]', showShape(input.right.shape))
   const [n, c, height, width] = input.right.shape
   const outShape = [n, c, height * factor, width * factor] as const
@@ -232,7 +280,6 @@ export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unkn
     return fail(op, 'factor', 'an output size below 2^53', `${factor} for ${showShape(input.right.shape)}`)
   }
   return guardAllocation(op, 'factor', () => {
-    const d = resolveBackend({ backend }) as Device<unknown>
     return E.right(
       runOp(d, input.right, outShape, (xb) => d.upsampleNearest(xb, { planes: n * c, height, width, factor })) as Tensor<Rank4>,
     )
