@@ -7,6 +7,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { typedArrayLength, typedArrayName } from './typedArray.js'
 
 /** What went wrong, as plain data. */
 export interface LayerError {
@@ -109,28 +110,6 @@ const SHOWN = 6
 
 /** Nesting shown before `…`. */
 const DEPTH = 2
-
-const typedArrayProto = Object.getPrototypeOf(Int8Array.prototype) as object
-// the intrinsic getters, called on the value itself (a descriptor's `get` is not a bound method)
-// eslint-disable-next-line @typescript-eslint/unbound-method
-const tagGetter = Object.getOwnPropertyDescriptor(typedArrayProto, Symbol.toStringTag)?.get
-// eslint-disable-next-line @typescript-eslint/unbound-method
-const lengthGetter = Object.getOwnPropertyDescriptor(typedArrayProto, 'length')?.get
-
-/**
- * The real name of a typed array's type, or undefined for anything else: read through the
- * intrinsic getter, which neither `Symbol.toStringTag` nor an own property can spoof.
- */
-export const typedArrayName = (v: unknown): string | undefined => {
-  try {
-    return tagGetter?.call(v) as string | undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** A typed array's length through the intrinsic getter (an own `length` property cannot lie). */
-export const typedArrayLength = (v: ArrayBufferView): number => (lengthGetter?.call(v) as number | undefined) ?? 0
 
 const numberText = (n: number): string => (Object.is(n, -0) ? '-0' : String(n))
 

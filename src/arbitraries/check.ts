@@ -36,7 +36,11 @@ export const checkDrawnShape = (arbitrary: string, argument: string, shape: unkn
 }
 
 /** The options object of an arbitrary, its `keys` read once (a `RangeError` for anything else). */
-export const checkOptions = <C>(arbitrary: string, options: unknown, keys: readonly (keyof C & string)[]): Partial<C> => {
+export const checkOptions = <C>(
+  arbitrary: string,
+  options: unknown,
+  keys: readonly (keyof C & string)[],
+): Partial<C> => {
   if (options === undefined) return {}
   const expected = `an options object { ${keys.join(', ')} }`
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -54,7 +58,14 @@ export const checkOptions = <C>(arbitrary: string, options: unknown, keys: reado
 }
 
 /** An integer option in [min, max] (`fallback` when absent). */
-export const intOption = (arbitrary: string, argument: string, v: unknown, fallback: number, min: number, max: number): number => {
+export const intOption = (
+  arbitrary: string,
+  argument: string,
+  v: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number => {
   const x = v ?? fallback
   return typeof x === 'number' && Number.isInteger(x) && x >= min && x <= max
     ? x

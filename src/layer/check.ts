@@ -9,8 +9,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { NdArray } from 'ndarray'
-import { ConfigError, describe, fail, isLayerError, type LayerError, layerError, rejectConfig, typedArrayName } from '../errors.js'
+import { ConfigError, describe, fail, isLayerError, type LayerError, layerError, rejectConfig } from '../errors.js'
+import { textOf } from '../text.js'
 import type { Data, DType, Shape, Tensor } from '../tensor/tensor.js'
+import type { Init } from './layer.js'
 import { bestBackend } from '../backend/wasm/index.js'
 import type { Device } from '../kernel/device.js'
 import { kernelNames } from '../kernel/spec.js'
@@ -50,7 +52,7 @@ export const expectRank = (
   axes?: string,
 ): E.Either<LayerError, Shape> =>
   onShape(layer, argument, shape, (s) =>
-    s.length === rank ? E.right(s) : fail(layer, argument, rankWords('', rank, axes), showShape(s)),
+    typeof rank === 'number' && s.length === rank ? E.right(s) : fail(layer, argument, rankWords('', rank, axes), showShape(s)),
   )
 
 /** Checks that `shape` has at least `rank` axes. */
@@ -62,7 +64,7 @@ export const expectMinRank = (
   axes?: string,
 ): E.Either<LayerError, Shape> =>
   onShape(layer, argument, shape, (s) =>
-    s.length >= rank ? E.right(s) : fail(layer, argument, rankWords('>= ', rank, axes), showShape(s)),
+    typeof rank === 'number' && s.length >= rank ? E.right(s) : fail(layer, argument, rankWords('>= ', rank, axes), showShape(s)),
   )
 
 /** Checks the size of one axis (negative `axis` counts from the end; an axis outside the rank fails). */
@@ -89,7 +91,7 @@ export const expectSameShape = (
   expected: Shape,
 ): E.Either<LayerError, Shape> => {
   const want = readShape(expected)
-  if (!want.ok) return fail(layer, `${describe(argument)} (the expected shape)`, want.expected, want.got)
+  if (!want.ok) return fail(layer, `${textOf(argument)} (the expected shape)`, want.expected, want.got)
   return onShape(layer, argument, shape, (s) =>
     s.length === want.value.length && s.every((d, i) => d === want.value[i])
       ? E.right(s)
@@ -101,7 +103,7 @@ export { MAX_ELEMENTS, MAX_RANK } from '../tensor/view.js'
 
 /** A checked value of `layer`'s `argument` as an Either. */
 const asEither = <T>(layer: string, argument: string, c: Checked<T>): E.Either<LayerError, T> =>
-  c.ok ? E.right(c.value) : fail(layer, `${argument}${c.at}`, c.expected, c.got)
+  c.ok ? E.right(c.value) : fail(layer, `${textOf(argument)}${c.at}`, c.expected, c.got)
 
 /**
  * Checks a shape as a caller may pass it (to `init`, `outputShape`): an array of at most
@@ -201,6 +203,16 @@ export const readFields = <K extends string>(
   }
 }
 
+/** What a layer's `init` returned, checked: params, state and a shape. */
+export const initResult = <P, S>(name: string, argument: string, r: unknown): E.Either<LayerError, Init<P, S>> =>
+  expectResult(name, argument, r, (v) =>
+    E.chain((f: { readonly params: unknown; readonly state: unknown; readonly outputShape: unknown }) =>
+      E.map((outputShape: Shape) => ({ params: f.params as P, state: f.state as S, outputShape }))(
+        expectShape(name, `${argument}.outputShape`, f.outputShape),
+      ),
+    )(readFields(name, argument, v, ['params', 'state', 'outputShape'])),
+  )
+
 /** Checks a tensor's shape exactly. */
 export const expectTensorOfShape = (
   layer: string,
@@ -267,14 +279,16 @@ export const configObject = <C>(
 ): C => {
   if (config === undefined && !required) return Object.freeze({}) as C
   const expected = `a configuration object { ${keys.join(', ')} }`
-  if (typeof config !== 'object' || config === null || Array.isArray(config) || typedArrayName(config) !== undefined) {
-    return rejectConfig(layer, 'config', expected, config)
-  }
   const c = config as Readonly<Record<string, unknown>>
   let own: readonly string[] = []
   try {
+    // a plain object or a class instance; not an array, a Map, a Date, a boxed value, a typed array
+    if (typeof config !== 'object' || config === null || Object.prototype.toString.call(config) !== '[object Object]') {
+      return rejectConfig(layer, 'config', expected, config)
+    }
     own = Object.keys(c)
   } catch (e) {
+    if (e instanceof ConfigError) throw e
     configFail(layer, 'config', expected, `an object whose keys cannot be listed (${describe(e)})`)
   }
   const stray = own.find((k) => !(keys as readonly string[]).includes(k))

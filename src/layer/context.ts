@@ -144,9 +144,9 @@ export const childCtx = (ctx: Ctx, index: number): Ctx => {
  */
 export const checkCtx = (layer: string, ctx: unknown): E.Either<LayerError, Ctx> => {
   const expected = '{ training, key?, draws?, backend? } (train() or evaluate())'
-  if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return fail(layer, 'ctx', expected, describe(ctx))
   let fields: { readonly training: unknown; readonly key: unknown; readonly draws: unknown; readonly backend: unknown }
   try {
+    if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return fail(layer, 'ctx', expected, describe(ctx))
     const c = ctx as Readonly<Record<string, unknown>>
     fields = { training: c.training, key: c.key, draws: c.draws, backend: c.backend }
   } catch (e) {

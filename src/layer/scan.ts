@@ -15,14 +15,14 @@ import { type Device, DeviceTensor } from '../kernel/device.js'
 import { buffersOf, type OnDevice } from '../kernel/tree.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, sizeOf } from '../tensor/tensor.js'
-import { deviceProblem, expectResult, expectShape, expectTensor, guardAllocation, showShape } from './check.js'
+import { deviceProblem, expectResult, expectShape, expectTensor, guardAllocation, initResult, showShape } from './check.js'
 import { ArgumentError } from '../tensor/view.js'
 import { checkCtx, type Ctx, childCtx, resolveBackend } from './context.js'
 import { shapeAndInit } from './define.js'
 import { catchStepFailure, stepOf } from './hostStep.js'
 import type { Layer, LayerStep, Prepared, Step, StepResult, TensorInfo } from './layer.js'
 import { deadBuffers, Session } from './run.js'
-import { expectLayer, initResult } from './sequential.js'
+import { expectLayer } from './sequential.js'
 
 /** Time-major axes: a leading time axis before the axes of one step. */
 export type TimeMajor<A extends Axes> = readonly [string, ...A]

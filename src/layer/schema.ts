@@ -142,14 +142,14 @@ export const record = <R>(fields: Fields<R>): Schema<R> => {
   const shape = keys.length === 0 ? '{} (no entries)' : `{ ${keys.join(', ')} }`
   return schema('record', (value, argument, c) => {
     if (value === undefined) value = {}
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlain(value)) {
-      return fail(c.layer, argument, `${shape} (a plain object)`, describe(value))
-    }
     const given = value as Readonly<Record<string, unknown>>
     let entries: Readonly<Record<string, unknown>>
     // a record that is already normal comes back as itself (so an unchanged state stays the same object)
     let same: boolean
     try {
+      if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlain(value)) {
+        return fail(c.layer, argument, `${shape} (a plain object)`, describe(value))
+      }
       const present = Object.keys(given)
       const stray = present.find((k) => !Object.hasOwn(schemas, k))
       if (stray !== undefined) return fail(c.layer, argument, shape, `the key ${JSON.stringify(stray)}`)

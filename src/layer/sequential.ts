@@ -9,7 +9,7 @@ import type { DeviceTensor } from '../kernel/device.js'
 import { buffersOf } from '../kernel/tree.js'
 import { split } from '../random/key.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
-import { expectResult, expectShape, readFields } from './check.js'
+import { expectResult, expectShape, initResult } from './check.js'
 import { childCtx } from './context.js'
 import { applyStep, shapeAndInit } from './define.js'
 import { stepOf } from './hostStep.js'
@@ -96,16 +96,6 @@ const entries = (name: string, argument: string, v: unknown, n: number): E.Eithe
 /** A shape a layer of the pipeline returned, checked. */
 const shapeResult = (name: string, argument: string, r: unknown): E.Either<LayerError, Shape> =>
   expectResult(name, argument, r, (v) => expectShape(name, argument, v))
-
-/** What a layer's `init` returned, checked: params, state and a shape. */
-export const initResult = <P, S>(name: string, argument: string, r: unknown): E.Either<LayerError, Init<P, S>> =>
-  expectResult(name, argument, r, (v) =>
-    E.chain((f: { readonly params: unknown; readonly state: unknown; readonly outputShape: unknown }) =>
-      E.map((outputShape: Shape) => ({ params: f.params as P, state: f.state as S, outputShape }))(
-        expectShape(name, `${argument}.outputShape`, f.outputShape),
-      ),
-    )(readFields(name, argument, v, ['params', 'state', 'outputShape'])),
-  )
 
 /**
  * Composes layers left to right. Params and state are tuples with one entry per layer; layer

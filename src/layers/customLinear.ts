@@ -113,9 +113,9 @@ export const customLinearParams = (args: {
  */
 const snapshot = (p: unknown): E.Either<LayerError, Readonly<Record<string, unknown>>> => {
   if (typeof p !== 'object' || p === null) return fail(name, 'params', '{ weight, mask?, bias? }', describe(p))
-  const proto = Object.getPrototypeOf(p) as unknown
-  if (proto !== Object.prototype && proto !== null) return E.right(p as Readonly<Record<string, unknown>>)
   try {
+    const proto = Object.getPrototypeOf(p) as unknown
+    if (proto !== Object.prototype && proto !== null) return E.right(p as Readonly<Record<string, unknown>>)
     const o = p as Readonly<Record<string, unknown>>
     return E.right(Object.fromEntries(Object.keys(o).map((k) => [k, o[k]])))
   } catch (e) {

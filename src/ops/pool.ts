@@ -16,6 +16,7 @@ import { type PoolMode, type PoolWindow, pooledSize } from '../kernel/kernels.js
 import { expectBackend, expectShape, expectTensor, guardAllocation, showShape } from '../layer/check.js'
 import { Session } from '../layer/run.js'
 import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
+import { textOf } from '../text.js'
 import { ArgumentError } from '../tensor/view.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -77,15 +78,23 @@ export const checkPoolSpec = (
   layer: string,
   argument: string,
   spec: unknown,
+): E.Either<LayerError, ResolvedPoolSpec> => resolvePool(layer, textOf(argument), spec, undefined)
+
+/** {@link checkPoolSpec}, with the op fixed (`maxPool2d`'s options have none) or read from the spec. */
+const resolvePool = (
+  layer: string,
+  argument: string,
+  spec: unknown,
+  op: PoolOp | undefined,
 ): E.Either<LayerError, ResolvedPoolSpec> => {
-  const expected = '{ op, kernelSize, stride?, padding? }'
-  if (typeof spec !== 'object' || spec === null) return fail(layer, argument, expected, describe(spec))
+  const expected = op === undefined ? '{ op, kernelSize, stride?, padding? }' : '{ kernelSize, stride?, padding? }'
   let s: Readonly<Record<string, unknown>>
   try {
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return fail(layer, argument, expected, describe(spec))
     // each field read once; a Size2 pair's entries too
     const o = spec as Readonly<Record<string, unknown>>
     const copyPair = (v: unknown): unknown => (Array.isArray(v) ? Array.from(v as readonly unknown[]) : v)
-    s = { op: o.op, kernelSize: copyPair(o.kernelSize), stride: copyPair(o.stride), padding: copyPair(o.padding) }
+    s = { op: op ?? o.op, kernelSize: copyPair(o.kernelSize), stride: copyPair(o.stride), padding: copyPair(o.padding) }
   } catch (e) {
     return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
   }
@@ -157,7 +166,12 @@ const readWindow = (layer: string, w: unknown): E.Either<LayerError, PoolWindow>
  * The output shape of pooling `[N, C, H, W]` with a window, or why that input cannot be
  * pooled: wrong rank, empty image, or a window larger than the padded image.
  */
-export const pooledShape = (layer: string, argument: string, shape: Shape, window: PoolWindow): E.Either<LayerError, Shape> => {
+export const pooledShape = (
+  layer: string,
+  argument: string,
+  shape: Shape,
+  window: PoolWindow,
+): E.Either<LayerError, Shape> => {
   const s = expectShape(layer, argument, shape)
   if (E.isLeft(s)) return s
   const checked = readWindow(layer, window)
@@ -214,7 +228,16 @@ export const pool2d = (x: Tensor, spec: PoolSpec, backend?: Device<unknown>): E.
     asked = undefined
   }
   const op = asked === 'maxPool2d' || asked === 'avgPool2d' ? asked : 'pool2d'
-  const resolved = checkPoolSpec(op, 'options', spec)
+  return poolWith(op, x, resolvePool(op, 'options', spec, undefined), backend)
+}
+
+/** Pools `x` with a checked spec (or its error), on `backend`; errors name `op`. */
+const poolWith = (
+  op: string,
+  x: unknown,
+  resolved: E.Either<LayerError, ResolvedPoolSpec>,
+  backend: unknown,
+): E.Either<LayerError, Tensor<Rank4>> => {
   if (E.isLeft(resolved)) return resolved
   const input = expectTensor(op, 'input', x)
   if (E.isLeft(input)) return input
@@ -241,7 +264,7 @@ export const pool2d = (x: Tensor, spec: PoolSpec, backend?: Device<unknown>): E.
  * toNested(orThrow(maxPool2d(x, { kernelSize: 2 }))) // [[[[5]]]]
  */
 export const maxPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> =>
-  pool2d(x, { ...options, op: 'maxPool2d' }, backend)
+  poolWith('maxPool2d', x, resolvePool('maxPool2d', 'options', options, 'maxPool2d'), backend)
 
 /**
  * Average pooling of `[N, C, H, W]`, PyTorch's `F.avg_pool2d` with its defaults: floor mode,
@@ -254,7 +277,7 @@ export const maxPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unkn
  * toNested(orThrow(avgPool2d(x, { kernelSize: 2, stride: 1, padding: 1 }))) // [[[[1, 1], [1, 1]]]]
  */
 export const avgPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> =>
-  pool2d(x, { ...options, op: 'avgPool2d' }, backend)
+  poolWith('avgPool2d', x, resolvePool('avgPool2d', 'options', options, 'avgPool2d'), backend)
 
 /**
  * Nearest upsampling of `[N, C, H, W]` by an integer `factor` on both spatial axes, giving

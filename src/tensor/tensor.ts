@@ -11,7 +11,8 @@
  */
 import ndarray, { type NdArray } from 'ndarray'
 import ops from 'ndarray-ops'
-import { describe, typedArrayLength, typedArrayName } from '../errors.js'
+import { describe } from '../errors.js'
+import { typedArrayLength, typedArrayName } from '../typedArray.js'
 import {
   allocate,
   ArgumentError,

@@ -11,7 +11,8 @@
  * @module
  */
 import ndarray, { type NdArray } from 'ndarray'
-import { describe, layerError, typedArrayLength, typedArrayName } from '../errors.js'
+import { describe, layerError } from '../errors.js'
+import { typedArrayLength, typedArrayName } from '../typedArray.js'
 
 /** Float storage (as `tensor.ts`'s `Data`, restated to keep this module a leaf). */
 type Data = Float32Array | Float64Array
@@ -214,10 +215,12 @@ const readView = (x: unknown): Checked<NdArray<Data>> => {
   const t = x as Readonly<Record<'data' | 'shape' | 'stride' | 'offset', unknown>>
   const data = readData(t.data)
   if (!data.ok) return bad('.data', data.expected, data.got)
-  // read through the prototype: a 0-d ndarray keeps its shape and stride there
+  // read through the prototype: a 0-d ndarray keeps its shape and stride there, so its
+  // structured clone has neither (`{ data, offset }`): that is rank 0
   const { shape, stride, offset } = t
-  const s = indexArray(shape)
-  const st = indexArray(stride)
+  const scalar = shape === undefined && stride === undefined
+  const s = scalar ? [] : indexArray(shape)
+  const st = scalar ? [] : indexArray(stride)
   if (s === undefined || st === undefined || typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
     return bad('', `${tensorExpected} with integer shape, stride and offset (rank <= ${MAX_RANK})`, describe({ shape, stride, offset }))
   }
