@@ -21,8 +21,8 @@ import { rows as tensors } from './hostile/rows/tensor.js'
 
 const table: readonly Row[] = [...basics, ...tensors, ...layers, ...compose, ...gradRows]
 
-/** Runs of a row: its own count (default 60) times HOSTILE_SCALE (default 1; raise it to search harder). */
-const scale = Number(process.env.HOSTILE_SCALE ?? 1)
+/** Runs of a row: its own count (default 60) times HOSTILE_SCALE (default 2; raise it to search harder). */
+const scale = Number(process.env.HOSTILE_SCALE ?? 2)
 const runsOf = (r: Row): number => Math.max(1, Math.round((r.runs ?? 60) * scale))
 
 /**

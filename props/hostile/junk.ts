@@ -18,6 +18,7 @@
 import fc from 'fast-check'
 import ndarray from 'ndarray'
 import type { Key, Shape, Tensor } from '../../src/index.js'
+import * as lib from '../../src/index.js'
 import { cpu, key, tensor, train, wrap, zeros } from '../../src/index.js'
 import { stridedViewArb } from '../../src/arbitraries/index.js'
 
@@ -273,6 +274,17 @@ export const tensorOfShape = (shape: Shape, dtype: 'float32' | 'float64' = 'floa
     .array(fc.integer({ min: -2048, max: 2048 }), { minLength: n, maxLength: n })
     .map((v) => tensor(v.map((i) => i / 1024), shape, dtype) as Tensor)
 }
+
+/** `t` with some elements NaN, ±Infinity, -0 or the largest float32: valid values every layer must survive. */
+export const withSpecialValues = (t: Tensor): fc.Arbitrary<Tensor> =>
+  fc
+    .array(fc.constantFrom(Number.NaN, Infinity, -Infinity, -0, 3.4e38, -3.4e38, 1e-45), { minLength: t.size, maxLength: t.size })
+    .chain((specials) => fc.array(fc.boolean(), { minLength: t.size, maxLength: t.size }).map((pick) => ({ specials, pick })))
+    .map(({ specials, pick }) => {
+      const out = lib.copy(t)
+      for (let i = 0; i < t.size; i++) if (pick[i]) out.data[i] = specials[i]
+      return out
+    })
 
 /** A zero-size tensor of `shape` (which has a 0 somewhere). */
 export const emptyTensor = (shape: Shape, dtype: 'float32' | 'float64' = 'float32'): Tensor => zeros(shape, dtype) as Tensor

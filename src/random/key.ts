@@ -23,8 +23,11 @@ export type Key = readonly [number, number, number, number] & {
   readonly [keyBrand]: true
 }
 
-/** More keys than this from one split would be a mistake (and an allocation that fails). */
-const MAX_SPLIT = 2 ** 24
+/**
+ * The most keys one split gives: 2^20 take about a second; more would be a call that seems to
+ * hang (2^24 take a quarter of a minute). For more, fold an index in: `foldIn(k, i)`.
+ */
+const MAX_SPLIT = 2 ** 20
 
 const SPLIT_DOMAIN = 0x5851f42d
 const FOLD_DOMAIN = 0x2545f491
@@ -75,7 +78,8 @@ export const key = (seed: number): Key => {
 }
 
 /**
- * `n` independent keys derived from `k` (default 2).
+ * `n` independent keys derived from `k` (default 2, at most 2^20; `foldIn(k, i)` gives a key for
+ * any index `i`). Throws a `RangeError` (`split: …`) for a non-key or another `n`.
  *
  * @example
  * import { key, split } from 'braincog-fn'

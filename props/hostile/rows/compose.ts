@@ -27,6 +27,7 @@ import {
   numberArb,
   smallShapeArb,
   tensorOfShape,
+  withSpecialValues,
   Late,
   throwers,
   withThrowingGetter,
@@ -316,7 +317,8 @@ const badOptions = fc.oneof(
 const imageAlternatives = {
   bad: badTensorArb,
   neutral: (t: unknown) => neutralTensorArb(t as Tensor),
-  wild: () => fc.oneof(fc.constant(emptyTensor([2 ** 40, 3, 0, 2])), smallShapeArb.chain((s) => tensorOfShape(s))),
+  wild: (t: unknown) =>
+    fc.oneof(fc.constant(emptyTensor([2 ** 40, 3, 0, 2])), smallShapeArb.chain((s) => tensorOfShape(s)), withSpecialValues(t as Tensor)),
 }
 const optionalDevice = fc.option(deviceArb, { nil: undefined })
 const poolNames = ['pool2d', 'maxPool2d', 'avgPool2d']

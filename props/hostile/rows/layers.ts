@@ -28,6 +28,7 @@ import {
   neutralTensorArb,
   smallShapeArb,
   tensorOfShape,
+  withSpecialValues,
   withThrowingGetter,
 } from '../junk.js'
 import { dtypeOfTensor, sameShape, storages, tensorProblem } from '../oracle.js'
@@ -143,6 +144,7 @@ const inputAlternatives = (shape: fc.Arbitrary<Shape>) => ({
   wild: (t: unknown) =>
     fc.oneof(
       fc.constant(emptyTensor(emptyLike((t as Tensor).shape))),
+      withSpecialValues(t as Tensor),
       shape.chain((s) => tensorOfShape(s)),
       smallShapeArb.chain((s) => tensorOfShape(s, 'float64')),
     ),
