@@ -6,8 +6,20 @@
  */
 export { matmul, matmulScratchBytes } from './matmul'
 export { axpy, mul } from './elementwise'
-export { pool2d, upsampleNearest } from './pool'
-export { channelAffine, momentsAlongAxis, momentsPerChannel, normalizeAlongAxis } from './moments'
-export { groupMean, keepMaxAlongAxis, maxAlongAxis } from './select'
+export { exp64, neuron, neuronGrad, scale } from './neuron'
+export { broadcastAlongAxis, sumAlongAxis } from './axis'
+export { maxPool2dBy, maxPool2dByGrad, pool2d, pool2dGrad, upsampleNearest, upsampleNearestGrad } from './pool'
+export {
+  channelAffine,
+  channelAffineGrad,
+  momentsAlongAxis,
+  momentsAlongAxisGrad,
+  momentsPerChannel,
+  momentsPerChannelGrad,
+  normalizeAlongAxis,
+  normalizeAlongAxisGrad,
+} from './moments'
+export { groupMean, groupMeanGrad, keepMaxAlongAxis, maxAlongAxis } from './select'
 export { liPoolStep } from './liPool'
 export { uniformFill } from './random'
+export { conv2d, conv2dGradInput, conv2dGradWeight, conv2dScratchBytes } from './conv'

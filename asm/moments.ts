@@ -226,3 +226,312 @@ export function channelAffine(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// backward
+// ---------------------------------------------------------------------------------------------
+
+/** Two float32s at `p` as float64 lanes. */
+// @ts-ignore: decorator
+@inline function pair(p: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p))
+}
+
+/** Two float64 lanes stored as float32s at `p`. */
+// @ts-ignore: decorator
+@inline function storePair(p: usize, v: v128): void {
+  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0)
+}
+
+/**
+ * The cotangent of x through momentsAlongAxis: `dMean / n + (dVariance * 2 * (x - mean)) / n`
+ * in float64 (a 0 pointer: zero), the reference's expression in its order.
+ */
+export function momentsAlongAxisGrad(
+  out: usize, dMean: usize, dVariance: usize, x: usize, mean: usize, outer: i32, axis: i32, inner: i32,
+): void {
+  const n = <f64>axis
+  const vn = f64x2.splat(n)
+  const two = f64x2.splat(2)
+  const zero = f64x2.splat(0)
+  for (let o = 0; o < outer; o++) {
+    const base = <usize>(o * axis * inner) * 4
+    if (inner == 1) {
+      const dm: f64 = dMean != 0 ? load<f64>(dMean + <usize>o * 8) : 0
+      const dv: f64 = dVariance != 0 ? load<f64>(dVariance + <usize>o * 8) : 0
+      const m = load<f64>(mean + <usize>o * 8)
+      const t = f64x2.splat(dm / n)
+      const dv2 = f64x2.splat(dv * 2)
+      const vm = f64x2.splat(m)
+      let c = 0
+      for (; c + 4 <= axis; c += 4) {
+        const xv = v128.load(x + base + <usize>c * 4)
+        const l = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(lo(xv), vm)), vn))
+        const h = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(hi(xv), vm)), vn))
+        v128.store(out + base + <usize>c * 4, pack(l, h))
+      }
+      for (; c < axis; c++) {
+        const at = base + <usize>c * 4
+        store<f32>(out + at, <f32>(dm / n + (dv * 2 * (<f64>load<f32>(x + at) - m)) / n))
+      }
+      continue
+    }
+    const s0 = <usize>(o * inner) * 8
+    for (let c = 0; c < axis; c++) {
+      const row = base + <usize>(c * inner) * 4
+      let i = 0
+      for (; i + 2 <= inner; i += 2) {
+        const s = s0 + <usize>i * 8
+        const dm = dMean != 0 ? v128.load(dMean + s) : zero
+        const dv = dVariance != 0 ? v128.load(dVariance + s) : zero
+        const d = f64x2.sub(pair(x + row + <usize>i * 4), v128.load(mean + s))
+        const g = f64x2.add(f64x2.div(dm, vn), f64x2.div(f64x2.mul(f64x2.mul(dv, two), d), vn))
+        storePair(out + row + <usize>i * 4, g)
+      }
+      for (; i < inner; i++) {
+        const s = s0 + <usize>i * 8
+        const dm: f64 = dMean != 0 ? load<f64>(dMean + s) : 0
+        const dv: f64 = dVariance != 0 ? load<f64>(dVariance + s) : 0
+        const at = row + <usize>i * 4
+        store<f32>(out + at, <f32>(dm / n + (dv * 2 * (<f64>load<f32>(x + at) - load<f64>(mean + s))) / n))
+      }
+    }
+  }
+}
+
+/** The cotangent of x through momentsPerChannel: momentsAlongAxisGrad's expression per channel, n = outer * inner. */
+export function momentsPerChannelGrad(
+  out: usize, dMean: usize, dVariance: usize, x: usize, mean: usize, outer: i32, channels: i32, inner: i32, count: f64,
+): void {
+  const vn = f64x2.splat(count)
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const dm: f64 = dMean != 0 ? load<f64>(dMean + <usize>c * 8) : 0
+      const dv: f64 = dVariance != 0 ? load<f64>(dVariance + <usize>c * 8) : 0
+      const m = load<f64>(mean + <usize>c * 8)
+      const t = f64x2.splat(dm / count)
+      const dv2 = f64x2.splat(dv * 2)
+      const vm = f64x2.splat(m)
+      const row = <usize>((o * channels + c) * inner) * 4
+      let i = 0
+      for (; i + 4 <= inner; i += 4) {
+        const xv = v128.load(x + row + <usize>i * 4)
+        const l = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(lo(xv), vm)), vn))
+        const h = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(hi(xv), vm)), vn))
+        v128.store(out + row + <usize>i * 4, pack(l, h))
+      }
+      for (; i < inner; i++) {
+        const at = row + <usize>i * 4
+        store<f32>(out + at, <f32>(dm / count + (dv * 2 * (<f64>load<f32>(x + at) - m)) / count))
+      }
+    }
+  }
+}
+
+/**
+ * The cotangents of normalizeAlongAxis (see the reference): dx (float32), dMean and dVariance
+ * per (outer, inner) (float64), dWeight and dBias per channel (float32, summed in float64).
+ * Every sum runs in the reference's order: the per-position sums along the axis in lanes of
+ * positions, the per-channel sums over (outer, inner) in order (lanes of channels when
+ * inner = 1, one chain per channel otherwise). `scratch`: 8 * (2 axis + 3 inner) bytes.
+ */
+export function normalizeAlongAxisGrad(
+  dx: usize, dMean: usize, dVariance: usize, dWeight: usize, dBias: usize,
+  cot: usize, x: usize, mean: usize, variance: usize, weight: usize,
+  outer: i32, axis: i32, inner: i32, eps: f64, scratch: usize,
+): void {
+  const dW = scratch
+  const dB = dW + <usize>axis * 8
+  const rs = dB + <usize>axis * 8
+  const sumG = rs + <usize>inner * 8
+  const sumGx = sumG + <usize>inner * 8
+  memory.fill(dW, 0, <usize>(2 * axis) * 8)
+  for (let o = 0; o < outer; o++) {
+    if (inner == 1) {
+      const m = load<f64>(mean + <usize>o * 8)
+      const r = 1 / sqrt<f64>(load<f64>(variance + <usize>o * 8) + eps)
+      const vm = f64x2.splat(m)
+      const vr = f64x2.splat(r)
+      let g1: f64 = 0
+      let gx: f64 = 0
+      const row = <usize>(o * axis) * 4
+      let c = 0
+      for (; c + 2 <= axis; c += 2) {
+        const at = row + <usize>c * 4
+        const g = pair(cot + at)
+        const centred = f64x2.sub(pair(x + at), vm)
+        const gw = f64x2.mul(g, pair(weight + <usize>c * 4))
+        storePair(dx + at, f64x2.mul(gw, vr))
+        const gwx = f64x2.mul(gw, centred)
+        g1 = g1 + f64x2.extract_lane(gw, 0)
+        gx = gx + f64x2.extract_lane(gwx, 0)
+        g1 = g1 + f64x2.extract_lane(gw, 1)
+        gx = gx + f64x2.extract_lane(gwx, 1)
+        const w = dW + <usize>c * 8
+        const b = dB + <usize>c * 8
+        v128.store(w, f64x2.add(v128.load(w), f64x2.mul(f64x2.mul(g, centred), vr)))
+        v128.store(b, f64x2.add(v128.load(b), g))
+      }
+      for (; c < axis; c++) {
+        const at = row + <usize>c * 4
+        const g = <f64>load<f32>(cot + at)
+        const centred = <f64>load<f32>(x + at) - m
+        const gw = g * <f64>load<f32>(weight + <usize>c * 4)
+        store<f32>(dx + at, <f32>(gw * r))
+        g1 += gw
+        gx += gw * centred
+        store<f64>(dW + <usize>c * 8, load<f64>(dW + <usize>c * 8) + g * centred * r)
+        store<f64>(dB + <usize>c * 8, load<f64>(dB + <usize>c * 8) + g)
+      }
+      store<f64>(dMean + <usize>o * 8, -r * g1)
+      store<f64>(dVariance + <usize>o * 8, -0.5 * r * r * r * gx)
+      continue
+    }
+    const s0 = <usize>(o * inner) * 8
+    for (let i = 0; i < inner; i++) {
+      store<f64>(rs + <usize>i * 8, 1 / sqrt<f64>(load<f64>(variance + s0 + <usize>i * 8) + eps))
+    }
+    memory.fill(sumG, 0, <usize>(2 * inner) * 8)
+    for (let c = 0; c < axis; c++) {
+      const w = <f64>load<f32>(weight + <usize>c * 4)
+      const vw = f64x2.splat(w)
+      let dWc = load<f64>(dW + <usize>c * 8)
+      let dBc = load<f64>(dB + <usize>c * 8)
+      const row = <usize>((o * axis + c) * inner) * 4
+      let i = 0
+      for (; i + 2 <= inner; i += 2) {
+        const at = row + <usize>i * 4
+        const s = <usize>i * 8
+        const g = pair(cot + at)
+        const centred = f64x2.sub(pair(x + at), v128.load(mean + s0 + s))
+        const gw = f64x2.mul(g, vw)
+        const r = v128.load(rs + s)
+        storePair(dx + at, f64x2.mul(gw, r))
+        v128.store(sumG + s, f64x2.add(v128.load(sumG + s), gw))
+        v128.store(sumGx + s, f64x2.add(v128.load(sumGx + s), f64x2.mul(gw, centred)))
+        const t = f64x2.mul(f64x2.mul(g, centred), r)
+        dWc = dWc + f64x2.extract_lane(t, 0)
+        dBc = dBc + f64x2.extract_lane(g, 0)
+        dWc = dWc + f64x2.extract_lane(t, 1)
+        dBc = dBc + f64x2.extract_lane(g, 1)
+      }
+      for (; i < inner; i++) {
+        const at = row + <usize>i * 4
+        const s = <usize>i * 8
+        const g = <f64>load<f32>(cot + at)
+        const centred = <f64>load<f32>(x + at) - load<f64>(mean + s0 + s)
+        const gw = g * w
+        const r = load<f64>(rs + s)
+        store<f32>(dx + at, <f32>(gw * r))
+        store<f64>(sumG + s, load<f64>(sumG + s) + gw)
+        store<f64>(sumGx + s, load<f64>(sumGx + s) + gw * centred)
+        dWc += g * centred * r
+        dBc += g
+      }
+      store<f64>(dW + <usize>c * 8, dWc)
+      store<f64>(dB + <usize>c * 8, dBc)
+    }
+    for (let i = 0; i < inner; i++) {
+      const s = <usize>i * 8
+      const r = load<f64>(rs + s)
+      store<f64>(dMean + s0 + s, -r * load<f64>(sumG + s))
+      store<f64>(dVariance + s0 + s, -0.5 * r * r * r * load<f64>(sumGx + s))
+    }
+  }
+  for (let c = 0; c < axis; c++) {
+    store<f32>(dWeight + <usize>c * 4, <f32>load<f64>(dW + <usize>c * 8))
+    store<f32>(dBias + <usize>c * 4, <f32>load<f64>(dB + <usize>c * 8))
+  }
+}
+
+/**
+ * The cotangents of channelAffine: `dx = cot * scale` (float64, rounded once), and per step
+ * and channel `dScale += sum cot * x`, `dShift += sum cot` (float64), each (row, channel)'s
+ * sums over inner in order as the reference's. Two channels run side by side in the float64
+ * lanes (two independent chains, the same additions in the same order).
+ */
+export function channelAffineGrad(
+  dx: usize, dScale: usize, dShift: usize, cot: usize, x: usize, scale: usize,
+  outer: i32, channels: i32, inner: i32, steps: i32,
+): void {
+  const block = outer / steps
+  memory.fill(dScale, 0, <usize>(steps * channels) * 8)
+  memory.fill(dShift, 0, <usize>(steps * channels) * 8)
+  for (let o = 0; o < outer; o++) {
+    const row = (o / block) * channels
+    let c = 0
+    for (; c + 2 <= channels; c += 2) {
+      const r0 = <usize>((o * channels + c) * inner) * 4
+      const r1 = r0 + <usize>inner * 4
+      const a0 = load<f64>(scale + <usize>(row + c) * 8)
+      const a1 = load<f64>(scale + <usize>(row + c + 1) * 8)
+      const va0 = f64x2.splat(a0)
+      const va1 = f64x2.splat(a1)
+      let sx = f64x2.splat(0)
+      let s1 = sx
+      let i = 0
+      for (; i + 4 <= inner; i += 4) {
+        const o4 = <usize>i * 4
+        const g0 = v128.load(cot + r0 + o4)
+        const g1 = v128.load(cot + r1 + o4)
+        const x0 = v128.load(x + r0 + o4)
+        const x1 = v128.load(x + r1 + o4)
+        v128.store(dx + r0 + o4, pack(f64x2.mul(lo(g0), va0), f64x2.mul(hi(g0), va0)))
+        v128.store(dx + r1 + o4, pack(f64x2.mul(lo(g1), va1), f64x2.mul(hi(g1), va1)))
+        // lanes (channel c, channel c + 1) for each of the four positions
+        const ga = v128.shuffle<f32>(g0, g1, 0, 4, 1, 5)
+        const gb = v128.shuffle<f32>(g0, g1, 2, 6, 3, 7)
+        const xa = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5)
+        const xb = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7)
+        const p0 = lo(ga)
+        const p1 = hi(ga)
+        const p2 = lo(gb)
+        const p3 = hi(gb)
+        sx = f64x2.add(sx, f64x2.mul(p0, lo(xa)))
+        s1 = f64x2.add(s1, p0)
+        sx = f64x2.add(sx, f64x2.mul(p1, hi(xa)))
+        s1 = f64x2.add(s1, p1)
+        sx = f64x2.add(sx, f64x2.mul(p2, lo(xb)))
+        s1 = f64x2.add(s1, p2)
+        sx = f64x2.add(sx, f64x2.mul(p3, hi(xb)))
+        s1 = f64x2.add(s1, p3)
+      }
+      let sx0 = f64x2.extract_lane(sx, 0)
+      let sx1 = f64x2.extract_lane(sx, 1)
+      let s10 = f64x2.extract_lane(s1, 0)
+      let s11 = f64x2.extract_lane(s1, 1)
+      for (; i < inner; i++) {
+        const o4 = <usize>i * 4
+        const g0 = <f64>load<f32>(cot + r0 + o4)
+        const g1 = <f64>load<f32>(cot + r1 + o4)
+        store<f32>(dx + r0 + o4, <f32>(g0 * a0))
+        store<f32>(dx + r1 + o4, <f32>(g1 * a1))
+        sx0 += g0 * <f64>load<f32>(x + r0 + o4)
+        sx1 += g1 * <f64>load<f32>(x + r1 + o4)
+        s10 += g0
+        s11 += g1
+      }
+      const at = <usize>(row + c) * 8
+      store<f64>(dScale + at, load<f64>(dScale + at) + sx0)
+      store<f64>(dScale + at, load<f64>(dScale + at, 8) + sx1, 8)
+      store<f64>(dShift + at, load<f64>(dShift + at) + s10)
+      store<f64>(dShift + at, load<f64>(dShift + at, 8) + s11, 8)
+    }
+    for (; c < channels; c++) {
+      const r0 = <usize>((o * channels + c) * inner) * 4
+      const a = load<f64>(scale + <usize>(row + c) * 8)
+      let sx: f64 = 0
+      let s1: f64 = 0
+      for (let i = 0; i < inner; i++) {
+        const o4 = <usize>i * 4
+        const g = <f64>load<f32>(cot + r0 + o4)
+        store<f32>(dx + r0 + o4, <f32>(g * a))
+        sx += g * <f64>load<f32>(x + r0 + o4)
+        s1 += g
+      }
+      const at = <usize>(row + c) * 8
+      store<f64>(dScale + at, load<f64>(dScale + at) + sx)
+      store<f64>(dShift + at, load<f64>(dShift + at) + s1)
+    }
+  }
+}

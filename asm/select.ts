@@ -78,16 +78,19 @@ export function groupMean(out: usize, x: usize, rows: i32, length: i32, size: i3
 }
 
 /**
- * WTALayer's k = 1 selection: out = x where x * noise is its column's max along the middle axis
- * of [outer, axis, inner], else 0. f32x4.mul rounds as the reference's float32 score does; the
+ * WTALayer's k = 1 selection: out = `values` where x * noise is its column's max along the
+ * middle axis of [outer, axis, inner], else 0 (`values` is x for the forward, the output's
+ * cotangent for the backward). f32x4.mul rounds as the reference's float32 score does; the
  * max propagates NaN (a NaN column selects nothing, since nothing is >= NaN) and the sign of a
  * zero max does not matter to `>=`, so the result is bit-identical. `best` is scratch for
  * `inner` floats: one pass finds the column maxima row by row (contiguous loads), a second
  * pass selects.
  */
-export function keepMaxAlongAxis(out: usize, x: usize, noise: usize, outer: i32, axis: i32, inner: i32, best: usize): void {
+export function keepMaxAlongAxis(
+  out: usize, values: usize, x: usize, noise: usize, outer: i32, axis: i32, inner: i32, best: usize,
+): void {
   if (inner == 1) {
-    keepMaxAlongRows(out, x, noise, outer, axis)
+    keepMaxAlongRows(out, values, x, noise, outer, axis)
     return
   }
   for (let o = 0; o < outer; o++) {
@@ -115,21 +118,20 @@ export function keepMaxAlongAxis(out: usize, x: usize, noise: usize, outer: i32,
       i = 0
       for (; i + 4 <= inner; i += 4) {
         const at = row + <usize>i * 4
-        const v = v128.load(x + at)
-        const wins = f32x4.ge(f32x4.mul(v, v128.load(noise + at)), v128.load(best + <usize>i * 4))
-        v128.store(out + at, v128.and(v, wins))
+        const wins = f32x4.ge(f32x4.mul(v128.load(x + at), v128.load(noise + at)), v128.load(best + <usize>i * 4))
+        v128.store(out + at, v128.and(v128.load(values + at), wins))
       }
       for (; i < inner; i++) {
         const at = row + <usize>i * 4
-        const v = load<f32>(x + at)
-        store<f32>(out + at, v * load<f32>(noise + at) >= load<f32>(best + <usize>i * 4) ? v : 0)
+        const wins = load<f32>(x + at) * load<f32>(noise + at) >= load<f32>(best + <usize>i * 4)
+        store<f32>(out + at, wins ? load<f32>(values + at) : 0)
       }
     }
   }
 }
 
 /** keepMaxAlongAxis with inner = 1: each row's max across SIMD lanes, then the selection. */
-function keepMaxAlongRows(out: usize, x: usize, noise: usize, rows: i32, length: i32): void {
+function keepMaxAlongRows(out: usize, values: usize, x: usize, noise: usize, rows: i32, length: i32): void {
   for (let r = 0; r < rows; r++) {
     const row = <usize>(r * length) * 4
     let acc = f32x4.splat(-Infinity)
@@ -144,13 +146,34 @@ function keepMaxAlongRows(out: usize, x: usize, noise: usize, rows: i32, length:
     c = 0
     for (; c + 4 <= length; c += 4) {
       const at = row + <usize>c * 4
-      const v = v128.load(x + at)
-      v128.store(out + at, v128.and(v, f32x4.ge(f32x4.mul(v, v128.load(noise + at)), top)))
+      const wins = f32x4.ge(f32x4.mul(v128.load(x + at), v128.load(noise + at)), top)
+      v128.store(out + at, v128.and(v128.load(values + at), wins))
     }
     for (; c < length; c++) {
       const at = row + <usize>c * 4
-      const v = load<f32>(x + at)
-      store<f32>(out + at, v * load<f32>(noise + at) >= m ? v : 0)
+      store<f32>(out + at, load<f32>(x + at) * load<f32>(noise + at) >= m ? load<f32>(values + at) : 0)
     }
+  }
+}
+
+/**
+ * The cotangent of x through groupMean: `cot / size` (in float64, rounded once, as the
+ * reference) to each member of a group, 0 to the remainder.
+ */
+export function groupMeanGrad(out: usize, cot: usize, rows: i32, length: i32, size: i32): void {
+  const groups = length / size
+  const n = <f64>size
+  for (let r = 0; r < rows; r++) {
+    const row = out + <usize>(r * length) * 4
+    const src = cot + <usize>(r * groups) * 4
+    for (let g = 0; g < groups; g++) {
+      const share = <f32>(<f64>load<f32>(src + <usize>g * 4) / n)
+      const v = f32x4.splat(share)
+      const d = row + <usize>(g * size) * 4
+      let j = 0
+      for (; j + 4 <= size; j += 4) v128.store(d + <usize>j * 4, v)
+      for (; j < size; j++) store<f32>(d + <usize>j * 4, share)
+    }
+    for (let j = groups * size; j < length; j++) store<f32>(row + <usize>j * 4, 0)
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/gpu.ts [--quick] [--mode gpu|webgl2|webasm|cpu|...] [--only W1a,W4a]
- * [--browser] [--pack]`: the GPU backend's rows (bench/gpuRows.ts), first call apart from the
+ * [--browser] [--pack]`: the GPU device's rows (bench/gpuRows.ts), first call apart from the
  * steady state; `--pack` runs the resident rows with packed textures (`packTextures`). In
  * Node, gpu.js picks its WebAssembly backend where there is no GL; `--browser` bundles
  * bench/gpu-page with vite and runs the same rows in headless Chromium (CHROMIUM_PATH,

@@ -1,8 +1,9 @@
 /**
- * GPU-backend rows for the benchmark (issue 8): the workloads of bench/workloads.ts on the
- * gpu.js backend, with the first call (kernel compilation for the shape, plus the call) reported
- * apart from the median of later calls, beside braincog-fn's CPU kernels. No Node-only import:
- * the same code runs in Node (bench/gpu.ts) and in a browser page (bench/gpu-page).
+ * GPU rows for the benchmark (issue 8): the workloads of bench/workloads.ts with the gpu.js
+ * device as their context's device (each call uploading its arguments and reading its results
+ * back), with the first call (kernel compilation for the shape, plus the call) reported apart
+ * from the median of later calls, beside braincog-fn's CPU kernels. No Node-only import: the
+ * same code runs in Node (bench/gpu.ts) and in a browser page (bench/gpu-page).
  *
  * From the bench runner: `const r = await runGpuBench({ quick }); console.log(formatGpu(r))`.
  * Where gpu.js is not installed the rows are skipped with the reason, nothing fails.
@@ -10,13 +11,13 @@
  * @module
  */
 import { cpu } from '../src/index.js'
-import type { GpuMode } from '../src/gpu/index.js'
-import { loadGpuBackend } from '../src/gpu/index.js'
+import type { GpuDevice, GpuMode } from '../src/gpu/index.js'
+import { gpuUnported, loadGpuBackend } from '../src/gpu/index.js'
 import { fullPlan, mismatchFraction, quickPlan, timeIt } from './harness.js'
 import { type CallRow, type ScanRow, formatCallRows, formatScanRows, runCallRows, runScanRows } from './scanRows.js'
 import { workloads } from './workloads.js'
 
-/** One workload on the GPU backend; times in ms. */
+/** One workload on the GPU device; times in ms. */
 export type GpuRow = {
   readonly id: string
   readonly what: string
@@ -32,7 +33,10 @@ export type GpuRow = {
       readonly kernels: number
       /** Fraction of output elements off the CPU reference (see harness.mismatchFraction). */
       readonly mismatch: number
-      /** Kernels that did not run in the backend's mode (gpu.js fell back), or fell back to the CPU kernels. */
+      /**
+       * Kernels that did not run in the device's mode (gpu.js fell back), that gpu.js failed
+       * on, or that ran on the host although the device ports them.
+       */
       readonly degraded: readonly string[]
     }
   | { readonly skipped: string }
@@ -60,11 +64,26 @@ export interface GpuBenchOptions {
   /** Where it runs, for the table's title (default: the Node version). */
   readonly where?: string
   readonly log?: (line: string) => void
-  /** The resident rows' backends pack their textures (`packTextures`, four values per texel). */
+  /** The resident rows' devices pack their textures (`packTextures`, four values per texel). */
   readonly packTextures?: boolean
 }
 
-/** Runs the workloads on a fresh GPU backend each, so every first call pays its compilation. */
+/**
+ * The kernels that did not run as they should have: in another mode than the device's (gpu.js
+ * fell back), failed on gpu.js, or ported but run on the host.
+ */
+const degradedOf = (gpu: GpuDevice): string[] => {
+  const hostCalls = gpu.hostCalls()
+  return [
+    ...gpu.kernelModes().filter((k) => k.mode !== gpu.mode).map((k) => `${k.kernel} ran on ${k.mode}`),
+    ...gpu.fallbacks().map((f) => `${f.kernel} fell back to the CPU kernel: ${f.reason}`),
+    ...(Object.keys(hostCalls) as (keyof typeof hostCalls)[])
+      .filter((k) => !(gpuUnported as readonly string[]).includes(k))
+      .map((k) => `${k} ran on the host (${hostCalls[k]} calls)`),
+  ]
+}
+
+/** Runs the workloads on a fresh GPU device each, so every first call pays its compilation. */
 export const runGpuBench = async (opts: GpuBenchOptions): Promise<GpuBenchResult> => {
   const log = opts.log ?? (() => undefined)
   const plan = opts.quick ? quickPlan : fullPlan
@@ -73,26 +92,24 @@ export const runGpuBench = async (opts: GpuBenchOptions): Promise<GpuBenchResult
   let mode = 'none'
   for (const w of workloads(opts.quick)) {
     if (opts.only && !opts.only.includes(w.id)) continue
-    let backend
+    let gpu: GpuDevice
     try {
-      backend = await loadGpuBackend({ mode: requested })
+      gpu = await loadGpuBackend({ mode: requested })
     } catch (e) {
       rows.push({ id: w.id, what: w.what, skipped: (e as Error).message })
       continue
     }
-    mode = backend.mode
+    mode = gpu.mode
     try {
       const reference = w.ours(cpu).check()
       const cpuMs = timeIt(w.ours(cpu).run, plan)
       const t0 = performance.now()
-      const side = w.ours(backend)
+      // the workloads pass their argument on as the context's device, which takes any device
+      const side = w.ours(gpu as unknown as Parameters<typeof w.ours>[0])
       side.run()
       const firstMs = performance.now() - t0
-      const kernels = backend.cachedKernels()
-      const degraded = [
-        ...backend.kernelModes().filter((k) => k.mode !== backend.mode).map((k) => `${k.kernel} ran on ${k.mode}`),
-        ...backend.fallbacks().map((f) => `${f.kernel} fell back to the CPU kernel: ${f.reason}`),
-      ]
+      const kernels = gpu.cachedKernels()
+      const degraded = degradedOf(gpu)
       const mismatch = mismatchFraction(side.check(), reference)
       if (mismatch > (w.allowFlips ?? 0)) {
         rows.push({ id: w.id, what: w.what, skipped: `output differs from cpu (${(mismatch * 100).toFixed(3)}%)` })
@@ -103,7 +120,7 @@ export const runGpuBench = async (opts: GpuBenchOptions): Promise<GpuBenchResult
       const last = rows[rows.length - 1]
       log(`  ${w.id} gpu.js ${mode}: ${'skipped' in last ? last.skipped : `first ${last.firstMs.toFixed(1)} ms, then ${last.medianMs.toFixed(3)} ms`}`)
     } finally {
-      backend.destroy()
+      gpu.destroy()
     }
   }
   const resident = () => loadGpuBackend({ mode: requested, packTextures: opts.packTextures === true })
@@ -133,7 +150,7 @@ export const formatGpu = (r: GpuBenchResult): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const fmt = (l: readonly string[]) => l.map((s, i) => (i === l.length - 1 ? s : s.padStart(widths[i]))).join('  ')
   const out = [
-    `GPU backend (gpu.js mode '${r.requested}', compiled for '${r.mode}') on ${r.where}, ms per call, ` +
+    `GPU device (gpu.js mode '${r.requested}', compiled for '${r.mode}') on ${r.where}, ms per call, ` +
       `${r.quick ? 'quick sizes' : 'issue sizes'}; 'first call' = fresh kernel cache: set-up + first call, compilation included`,
     fmt(header),
     ...lines.map(fmt),

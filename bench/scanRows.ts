@@ -1,13 +1,13 @@
 /**
- * Resident-scan rows of the GPU bench (issue 8): whole time scans on the GPU backend, once
- * with every kernel call uploading its inputs and reading its output back (`scan` with the GPU
- * backend in the context) and once with the tensors kept on the GPU between layers and steps
- * (`scanOnDevice(net, gpu.device)`), beside braincog-fn's CPU kernels. No Node-only import: the
- * same code runs in Node and in the bench page.
+ * Resident-scan rows of the GPU bench (issue 8): whole time scans on the GPU device, once with
+ * every layer call uploading its arguments and reading its results back (`scan` with the GPU
+ * device in the context) and once with the tensors kept on the GPU between layers and steps
+ * (`scanOnDevice(net, gpu)`), beside braincog-fn's CPU kernels. No Node-only import: the same
+ * code runs in Node and in the bench page.
  *
  * @module
  */
-import type { AnyLayer, Ctx, Device, DeviceRead, Shape, Tensor } from '../src/index.js'
+import type { AnyLayer, Ctx, Device, ScanRead, Shape, Tensor } from '../src/index.js'
 import {
   cpu,
   customLinear,
@@ -23,7 +23,8 @@ import {
   votingLayer,
   wrap,
 } from '../src/index.js'
-import type { GpuBackend } from '../src/gpu/index.js'
+import type { GpuDevice } from '../src/gpu/index.js'
+import { deviceFrom } from '../src/kernel/device.js'
 import { type TimingPlan, mismatchFraction, timeIt, uniformData } from './harness.js'
 
 /** A scanned network with its inputs. */
@@ -36,7 +37,7 @@ interface ScanWorkload {
   readonly state: unknown
   /** Time-major input `[T, ...]`. */
   readonly input: Tensor
-  readonly read: DeviceRead
+  readonly read: ScanRead
   /** Whether the resident scan reads the final state back (`scanOnDevice`'s `state` option). */
   readonly finalState: 'read' | 'reset'
   /** Fraction of output elements allowed to differ (spikes at a threshold flip under float32 sums). */
@@ -51,7 +52,7 @@ export type ScanRow = {
   | {
       /** Median of the scan on the CPU reference kernels. */
       readonly cpuMs: number
-      /** First call and median with per-call GPU kernels (upload and readback every call). */
+      /** First call and median with the GPU device in the context (upload and readback every layer call). */
       readonly perCallFirstMs: number
       readonly perCallMs: number
       /** First call and median with the tensors resident on the GPU. */
@@ -60,9 +61,9 @@ export type ScanRow = {
       /** Fraction of output elements off the CPU reference, per call / resident. */
       readonly mismatch: readonly [number, number]
       /**
-       * One resident scan, by device method: calls and the JavaScript time spent in them (a GL
-       * device queues its work, so a kernel's time is gpu.js's and the driver's overhead, and
-       * the GPU's own time shows up in the `read` that waits for it).
+       * One resident scan, by buffer operation and kernel: calls and the JavaScript time spent
+       * in them (a GL device queues its work, so a kernel's time is gpu.js's and the driver's
+       * overhead, and the GPU's own time shows up in the `read` that waits for it).
        */
       readonly breakdown: readonly MethodTime[]
     }
@@ -113,32 +114,38 @@ const poolIf = (quick: boolean, state: 'read' | 'reset'): ScanWorkload => {
   }
 }
 
-/** Time spent in one device method during a scan. */
+/** Time spent in one buffer operation or kernel of the device during a scan. */
 export interface MethodTime {
   readonly method: string
   readonly calls: number
   readonly ms: number
 }
 
-/** `device` with every method timed into `times` (wall clock around each call). */
-const timedDevice = <B>(device: Device<B>, times: Map<string, { calls: number; ms: number }>): Device<B> =>
-  new Proxy(device, {
-    get: (target, prop, receiver) => {
-      const value: unknown = Reflect.get(target, prop, receiver)
-      if (typeof value !== 'function' || typeof prop !== 'string') return value
-      return (...args: unknown[]) => {
-        const t0 = performance.now()
-        try {
-          return (value as (...a: unknown[]) => unknown).apply(target, args)
-        } finally {
-          const entry = times.get(prop) ?? { calls: 0, ms: 0 }
-          entry.calls++
-          entry.ms += performance.now() - t0
-          times.set(prop, entry)
-        }
-      }
+/** `device` with every buffer operation and kernel timed into `times` (wall clock around each call). */
+const timedDevice = <B>(device: Device<B>, times: Map<string, { calls: number; ms: number }>): Device<B> => {
+  const time = <R>(name: string, f: () => R): R => {
+    const t0 = performance.now()
+    try {
+      return f()
+    } finally {
+      const entry = times.get(name) ?? { calls: 0, ms: 0 }
+      entry.calls++
+      entry.ms += performance.now() - t0
+      times.set(name, entry)
+    }
+  }
+  return deviceFrom<B>(
+    {
+      name: device.name,
+      dtypeOf: (b) => device.dtypeOf(b),
+      lengthOf: (b) => device.lengthOf(b),
+      upload: (d) => time('upload', () => device.upload(d)),
+      read: (b) => time('read', () => device.read(b)),
+      free: (b) => time('free', () => device.free(b)),
     },
-  })
+    (kernel, args) => time(kernel, () => device.run(kernel, args)),
+  )
+}
 
 /** The resident-scan workloads, at full or (quick) tiny sizes. */
 export const scanWorkloads = (quick: boolean): readonly ScanWorkload[] => [
@@ -148,7 +155,7 @@ export const scanWorkloads = (quick: boolean): readonly ScanWorkload[] => [
 ]
 
 /** The output `read` asks for, computed from a plain scan's per-step outputs. */
-const readOf = (all: Tensor, read: DeviceRead): Float32Array => {
+const readOf = (all: Tensor, read: ScanRead): Float32Array => {
   const data = Float32Array.from(flatData(all))
   const T = all.shape[0]
   const step = T === 0 ? 0 : data.length / T
@@ -160,13 +167,13 @@ const readOf = (all: Tensor, read: DeviceRead): Float32Array => {
 }
 
 /**
- * Runs the scan workloads on `makeBackend()` (a fresh GPU backend per workload, so first calls
- * pay their compilation): per-call kernels, then resident tensors.
+ * Runs the scan workloads on `makeDevice()` (a fresh GPU device per workload, so first calls
+ * pay their compilation): per-call, then resident tensors.
  */
 export const runScanRows = async (
   quick: boolean,
   plan: TimingPlan,
-  makeBackend: () => Promise<GpuBackend>,
+  makeDevice: () => Promise<GpuDevice>,
   only?: readonly string[],
 ): Promise<ScanRow[]> => {
   const rows: ScanRow[] = []
@@ -176,10 +183,10 @@ export const runScanRows = async (
     const plain = scan(w.net)
     const reference = readOf(orThrow(plain.apply(w.params, w.state, w.input, ctx(cpu))).output, w.read)
     const cpuMs = timeIt(() => plain.apply(w.params, w.state, w.input, ctx(cpu)), plan)
-    let perCall: GpuBackend | undefined
-    let resident: GpuBackend | undefined
+    let perCall: GpuDevice | undefined
+    let resident: GpuDevice | undefined
     try {
-      perCall = await makeBackend()
+      perCall = await makeDevice()
       const gpuCtx = ctx(perCall)
       const runPerCall = (): Tensor => orThrow(plain.apply(w.params, w.state, w.input, gpuCtx)).output
       let t0 = performance.now()
@@ -187,8 +194,8 @@ export const runScanRows = async (
       const perCallFirstMs = performance.now() - t0
       const perCallMs = timeIt(runPerCall, plan)
 
-      resident = await makeBackend()
-      const onDevice = scanOnDevice(w.net, resident.device, { read: w.read, state: w.finalState })
+      resident = await makeDevice()
+      const onDevice = scanOnDevice(w.net, resident, { read: w.read, state: w.finalState })
       const residentCtx = ctx(resident)
       const runResident = (): Tensor => orThrow(onDevice.apply(w.params, w.state, w.input, residentCtx)).output
       t0 = performance.now()
@@ -197,10 +204,9 @@ export const runScanRows = async (
       const residentMs = timeIt(runResident, plan)
 
       const times = new Map<string, { calls: number; ms: number }>()
-      const timed = scanOnDevice(w.net, timedDevice(resident.device, times), { read: w.read, state: w.finalState })
+      const timed = scanOnDevice(w.net, timedDevice(resident, times), { read: w.read, state: w.finalState })
       orThrow(timed.apply(w.params, w.state, w.input, residentCtx))
       const breakdown = [...times]
-        .filter(([method]) => method !== 'dtypeOf' && method !== 'lengthOf')
         .map(([method, t]) => ({ method, calls: t.calls, ms: t.ms }))
         .sort((a, b) => b.ms - a.ms)
 
@@ -251,12 +257,12 @@ export const formatScanRows = (rows: readonly ScanRow[]): string => {
   )
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   const fmt = (l: readonly string[]) => l.map((s, i) => (i === l.length - 1 ? s : s.padStart(widths[i]))).join('  ')
-  const out = ['Resident scans (ms per scan; per-call = upload and readback every kernel call)', fmt(header), ...lines.map(fmt)]
+  const out = ['Resident scans (ms per scan; per-call = upload and readback every layer call)', fmt(header), ...lines.map(fmt)]
   for (const r of rows) {
     if ('skipped' in r) out.push(`  ${r.id}: ${r.skipped}`)
     else {
       const parts = r.breakdown.map((t) => `${t.method} ${t.ms.toFixed(1)} ms/${t.calls}`)
-      out.push(`  ${r.id} one resident scan by device method (ms/calls): ${parts.join(', ')}`)
+      out.push(`  ${r.id} one resident scan by device operation and kernel (ms/calls): ${parts.join(', ')}`)
     }
   }
   return out.join('\n')
@@ -283,7 +289,7 @@ export type CallRow = { readonly id: string; readonly what: string } & (
 export const runCallRows = async (
   quick: boolean,
   plan: TimingPlan,
-  makeBackend: () => Promise<GpuBackend>,
+  makeDevice: () => Promise<GpuDevice>,
   only?: readonly string[],
 ): Promise<CallRow[]> => {
   const cases = [
@@ -295,29 +301,29 @@ export const runCallRows = async (
   for (const c of cases) {
     if (only && !only.includes(c.id)) continue
     const what = `${calls} chained device.axpy on ${c.length} values, one read`
-    let backend: GpuBackend | undefined
+    let device: GpuDevice | undefined
     try {
-      backend = await makeBackend()
-      const device = backend.device
-      const x = device.upload(uniformData(c.length, 17, 0, 1))
+      device = await makeDevice()
+      const d = device
+      const x = d.upload(uniformData(c.length, 17, 0, 1))
       const chain = (): unknown => {
-        let acc = device.axpy(x, 1, x)
+        let acc = d.axpy(x, x, { alpha: 1 })
         for (let i = 1; i < calls; i++) {
-          const next = device.axpy(acc, 1, x)
-          device.free(acc)
+          const next = d.axpy(acc, x, { alpha: 1 })
+          d.free(acc)
           acc = next
         }
-        const values = device.read(acc)
-        device.free(acc)
+        const values = d.read(acc)
+        d.free(acc)
         return values
       }
       const msPerCall = timeIt(chain, plan) / calls
-      device.free(x)
+      d.free(x)
       rows.push({ id: c.id, what, length: c.length, calls, msPerCall })
     } catch (e) {
       rows.push({ id: c.id, what, skipped: e instanceof Error ? e.message : String(e) })
     } finally {
-      backend?.destroy()
+      device?.destroy()
     }
   }
   return rows

@@ -7,8 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { conversionMain } from '../examples/digits/conversion.js'
 import { main } from '../examples/digits/main.js'
+import { conversionMain } from '../examples/train/conversion.js'
+import { main as trainMain } from '../examples/train/main.js'
 
 const dirs: string[] = []
 const tempDir = (): string => {
@@ -26,7 +27,7 @@ const expectSvg = (path: string): void => {
   expect(svg.trimEnd().endsWith('</svg>')).toBe(true)
 }
 
-describe('npm run demo (spiking digit classifier)', () => {
+describe('npm run demo:local (a spiking digit classifier trained by a local rule)', () => {
   const tiny = ['--train', '100', '--test', '50', '--steps', '4', '--voters', '3', '--epochs', '2', '--no-progress']
 
   it('trains, prints the accuracy per epoch and the final test accuracy, and writes digits.svg', () => {
@@ -56,32 +57,64 @@ describe('npm run demo (spiking digit classifier)', () => {
   })
 })
 
-describe('npm run demo:conversion (LIPool vs SMaxPool)', () => {
-  it('prints the error table and the conclusions, and writes conversion.svg', () => {
+describe('npm run demo (a spiking CNN trained with BPTT)', () => {
+  const tiny = ['--train', '320', '--test', '64', '--epochs', '2', '--batch', '32', '--no-progress']
+
+  it('trains: the loss falls, per-epoch lines, the final accuracy, train.svg and the checkpoint', () => {
     const out = tempDir()
     const lines: string[] = []
-    const r = conversionMain(['--digits', '10', '--steps', '4,16', '--no-progress', '--out', out], (l) => lines.push(l))
-    expect(r.rows.map((row) => row.steps)).toEqual([4, 16])
-    expect(lines.some((l) => /^\s+4\s+[\d.]+\s+[\d.]+/.test(l))).toBe(true)
-    expect(lines.some((l) => /^\s+16\s+[\d.]+\s+[\d.]+/.test(l))).toBe(true)
-    expect(lines.some((l) => l.startsWith('LIPool: '))).toBe(true)
-    expect(lines.some((l) => l.startsWith('SMaxPool: overestimates'))).toBe(true)
-    // LIPool passes exactly the largest input count: only the encoding noise remains
-    for (const row of r.rows) {
-      expect(row.liPoolVsSpikes).toBeLessThan(1e-6)
-      expect(row.sMaxPoolBias).toBeGreaterThanOrEqual(row.liPoolBias)
-    }
+    const r = trainMain([...tiny, '--check', '--out', out], (l) => lines.push(l))!
+    expect(r.loss).toHaveLength(2)
+    expect(r.loss[1]).toBeLessThan(r.loss[0])
+    expect(lines.some((l) => /^epoch 1: loss [\d.]+, test accuracy [\d.]+%$/.test(l))).toBe(true)
+    expect(lines.some((l) => /^final test accuracy: [\d.]+% on 64 held-out digits$/.test(l))).toBe(true)
+    expect(r.imagesPerSecond).toBeGreaterThan(0)
     expectSvg(r.svgPath)
+    expect(existsSync(r.checkpointPath)).toBe(true)
+    // --eval reloads the checkpoint and gives the same accuracy
+    const again = trainMain([...tiny, '--eval', '--out', out], () => undefined)!
+    expect(again.testAccuracy).toEqual([r.testAccuracy[1]])
+  }, 120_000)
+
+  it('gives the same numbers for the same seed, and --resume continues from the checkpoint', () => {
+    const run = (extra: readonly string[], out = tempDir()) => trainMain([...tiny, '--epochs', '1', ...extra, '--out', out], () => undefined)!
+    const [a, b] = [run(['--seed', '3']), run(['--seed', '3'])]
+    expect(b.loss).toEqual(a.loss)
+    expect(b.testAccuracy).toEqual(a.testAccuracy)
+    const out = tempDir()
+    run(['--seed', '3'], out)
+    const resumed = run(['--seed', '3', '--resume'], out)
+    expect(resumed.loss[0]).toBeLessThan(a.loss[0])
+  }, 120_000)
+
+  it('rejects bad flags with the usage', () => {
+    expect(() => trainMain(['--epochs', '0'], () => undefined)).toThrow(/--epochs/)
+    expect(() => trainMain(['--lr', '-1'], () => undefined)).toThrow(/--lr/)
+    expect(() => trainMain(['--eval', '--out', tempDir()], () => undefined)).toThrow(/no .*model\.safetensors/)
   })
+})
+
+describe('npm run demo:conversion (ANN to SNN with LIPool and SMaxPool)', () => {
+  it('trains the ANN, converts it, prints the accuracy against T and writes conversion.svg', () => {
+    const out = tempDir()
+    const lines: string[] = []
+    const r = conversionMain(['--train', '256', '--test', '40', '--epochs', '1', '--steps', '4,8', '--no-progress', '--out', out], (l) =>
+      lines.push(l),
+    )!
+    expect(r.rows.map((row) => row.steps)).toEqual([4, 8])
+    expect(lines.some((l) => /^ANN test accuracy: [\d.]+%$/.test(l))).toBe(true)
+    expect(lines.some((l) => /^\s+8\s+[\d.]+%\s+[\d.]+%/.test(l))).toBe(true)
+    for (const row of r.rows) for (const a of [row.liPool, row.sMaxPool]) expect(a).toBeGreaterThanOrEqual(0)
+    expectSvg(r.svgPath)
+  }, 120_000)
 
   it('runs as a script (the npm entry point)', () => {
     const out = tempDir()
-    const script = join(import.meta.dirname, '..', 'examples', 'digits', 'conversion.ts')
-    const run = spawnSync(process.execPath, ['--import', 'tsx', script, '--digits', '10', '--steps', '2', '--out', out], {
-      encoding: 'utf8',
-    })
+    const script = join(import.meta.dirname, '..', 'examples', 'train', 'conversion.ts')
+    const args = ['--train', '128', '--test', '20', '--epochs', '1', '--steps', '2', '--out', out]
+    const run = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8' })
     expect(run.status, run.stderr).toBe(0)
-    expect(run.stdout).toContain('LIPool: ')
+    expect(run.stdout).toContain('ANN test accuracy')
     expectSvg(join(out, 'conversion.svg'))
-  })
+  }, 120_000)
 })

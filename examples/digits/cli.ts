@@ -19,15 +19,23 @@ export const intFlag = (name: string, value: string, min: number, usage: string)
   return n
 }
 
-/** A progress bar on stderr, drawn only on a terminal (so logs and tests stay clean). */
-export const progressBar = (enabled: boolean, label: string, total: number) => {
+/**
+ * A progress bar on stderr, drawn only on a terminal (so logs and tests stay clean). `fields`
+ * are extra values shown after the count (`loss`, `img/s`), given with each `tick`.
+ */
+export const progressBar = (enabled: boolean, label: string, total: number, fields: readonly string[] = []) => {
+  const extra = fields.map((f) => ` | ${f} {${f}}`).join('')
   const bar = new cliProgress.SingleBar(
-    { format: `${label} [{bar}] {percentage}% | {value}/{total} | {duration}s`, hideCursor: true, clearOnComplete: false },
+    { format: `${label} [{bar}] {percentage}% | {value}/{total}${extra} | {duration}s`, hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
   )
   const on = enabled && process.stderr.isTTY
-  if (on) bar.start(total, 0)
-  return { active: on, tick: (n = 1) => on && bar.increment(n), stop: () => on && bar.stop() }
+  if (on) bar.start(total, 0, Object.fromEntries(fields.map((f) => [f, '-'])))
+  return {
+    active: on,
+    tick: (n = 1, values: Readonly<Record<string, string>> = {}) => on && bar.increment(n, values),
+    stop: () => on && bar.stop(),
+  }
 }
 
 /** Runs `main` when `moduleUrl` is the script node was started with; errors print as one line. */

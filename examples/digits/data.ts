@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { type Tensor, wrap } from '../../src/index.js'
+import { key, type Tensor, uniform, wrap } from '../../src/index.js'
 
 /** Pixels per digit. */
 export const PIXELS = 28 * 28
@@ -65,4 +65,37 @@ export const loadDigits = (trainPerClass: number, testPerClass: number): { train
     train: gather(raw, () => 0, trainPerClass),
     test: gather(raw, (c) => counts[c] - testPerClass, testPerClass),
   }
+}
+
+/**
+ * Every digit of the package in one fixed order (a permutation drawn from a constant key, so
+ * the same for every run and every `--seed`), split into the first `train` digits for training
+ * and the last `test` for testing. Throws a `RangeError` when the package holds fewer than
+ * `train + test` digits.
+ */
+export const loadSplit = (train: number, test: number): { train: Digits; test: Digits } => {
+  const raw = loadRaw()
+  const all: { readonly c: number; readonly i: number }[] = []
+  raw.forEach((r, c) => {
+    for (let i = 0; i < r.length / PIXELS; i++) all.push({ c, i })
+  })
+  if (train + test > all.length) {
+    throw new RangeError(`digits: expected train + test <= ${all.length} (the package's digits), got ${train} + ${test}`)
+  }
+  const u = uniform(key(20261201), all.length, 'float64')
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(u[i] * (i + 1))
+    ;[all[i], all[j]] = [all[j], all[i]]
+  }
+  const pick = (from: number, count: number): Digits => {
+    const images = new Float32Array(count * PIXELS)
+    const labels: number[] = []
+    for (let n = 0; n < count; n++) {
+      const { c, i } = all[from + n]
+      images.set(raw[c].subarray(i * PIXELS, (i + 1) * PIXELS), n * PIXELS)
+      labels.push(c)
+    }
+    return { images: wrap(images, [count, PIXELS]), labels }
+  }
+  return { train: pick(0, train), test: pick(all.length - test, test) }
 }

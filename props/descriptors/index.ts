@@ -2,6 +2,7 @@
 import type { LayerDescriptor } from './descriptor.js'
 import { descriptors as customLinear } from './customLinear.js'
 import { descriptors as ifNeuron } from './ifNeuron.js'
+import { descriptors as ifNode } from './ifNode.js'
 import { descriptors as layerNorm } from './layerNorm.js'
 import { descriptors as liPool } from './liPool.js'
 import { descriptors as nDropout } from './nDropout.js'
@@ -13,6 +14,7 @@ import { descriptors as wtaLayer } from './wtaLayer.js'
 
 export const allDescriptors: readonly LayerDescriptor[] = [
   ...ifNeuron,
+  ...ifNode,
   ...customLinear,
   ...votingLayer,
   ...wtaLayer,

@@ -16,6 +16,7 @@ export const descriptors: readonly LayerDescriptor[] = [
     make: () => liPool({ child: { op: 'maxPool2d', kernelSize: 2, stride: 2, padding: 0 } }),
     inputShape: shapeFor(2),
     stateful: true,
+    gradient: { kind: 'piecewise' },
   },
   {
     name: 'LIPool max 3x3, spikes',
@@ -23,6 +24,7 @@ export const descriptors: readonly LayerDescriptor[] = [
     inputShape: shapeFor(3),
     input: (shape) => spikeTrainArb(shape, 0.4),
     stateful: true,
+    gradient: { kind: 'piecewise' },
   },
   {
     name: 'LIPool avg 2x2, floats',

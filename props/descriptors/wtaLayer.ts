@@ -12,8 +12,17 @@ const shape = (k: number) =>
     )
     .map(([n, c, rest]) => [n, c, ...rest])
 
+/** Winners change at ties of the scores `x * u`: the output jumps there. */
+const piecewise = { kind: 'piecewise' } as const
+
 export const descriptors: readonly LayerDescriptor[] = [
-  { name: 'WTALayer k=1', make: () => wtaLayer(), inputShape: shape(1), stateful: false },
-  { name: 'WTALayer k=2', make: () => wtaLayer({ k: 2 }), inputShape: shape(2), stateful: false },
-  { name: 'WTALayer k=2 exact', make: () => wtaLayer({ k: 2, exact: true }), inputShape: shape(2), stateful: false },
+  { name: 'WTALayer k=1', make: () => wtaLayer(), inputShape: shape(1), stateful: false, gradient: piecewise },
+  { name: 'WTALayer k=2', make: () => wtaLayer({ k: 2 }), inputShape: shape(2), stateful: false, gradient: piecewise },
+  {
+    name: 'WTALayer k=2 exact',
+    make: () => wtaLayer({ k: 2, exact: true }),
+    inputShape: shape(2),
+    stateful: false,
+    gradient: piecewise,
+  },
 ]

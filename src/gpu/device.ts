@@ -1,525 +1,235 @@
 /**
- * The GPU device: a {@link Device} on gpu.js whose buffers stay on the GPU, so that
- * `scanOnDevice(net, gpu.device)` hands tensors from layer to layer and from step to step
- * without reading them back.
+ * The GPU device: a {@link Device} on gpu.js whose buffers stay on the GPU between kernels.
  *
- * Buffers. Every device kernel is compiled with gpu.js's `pipeline: true, immutable: true`:
- * a call returns a new gpu.js `Texture` (in the GL modes: `webgl2`, `webgl`, `headlessgl`),
- * which goes straight into the next kernel as an argument. `read` is the only readback
- * (`texture.toArray()`), `free` deletes the texture. `upload` runs an identity kernel, so every
- * buffer argument of a compiled kernel is a texture (gpu.js compiles a kernel for the argument
- * types of its first call, so they must never change). In gpu.js's 'cpu' and 'webasm' modes a
- * pipeline result is a plain `Float32Array`, and the same code passes those along instead.
+ * Every kernel goes through one `run`: a kernel with a row in `kernels.ts` runs there, on
+ * compiled gpu.js kernels, when its sizes fit (every buffer argument and output holds between
+ * 1 and {@link GpuDevice.maxResidentLength} values, so that float32 index arithmetic is exact)
+ * and the row's `when` agrees; everything else (the kernels of `gpuUnported`, empty or larger
+ * calls, a kernel gpu.js fails to compile or run) runs on the host, through `fallbackTo` and
+ * the `cpu` reference: its arguments read back, its outputs uploaded. A gpu.js failure is
+ * remembered (`fallbacks()`), and that kernel and shape runs on the host from then on; a
+ * failed attempt frees what it made first. So every call works, and `hostCalls()` says which
+ * ran on the host.
  *
- * Layout. Every device kernel has a 1-D output `[n]`, so every buffer is a 1-D texture of its
- * length and indexes like a flat array in any kernel (see `deviceKernels.ts` for how a thread
- * splits its flat index into coordinates exactly).
- *
- * Limits and fallbacks. Index arithmetic is exact in float32 while a buffer holds at most
- * `2^23` values ({@link GpuDevice.maxResidentLength}); a kernel call with a larger (or an
- * empty) argument or output runs on the host instead, on the CPU reference kernels in float32,
- * and its output is a host buffer (`kind: 'host'`); a kernel gpu.js fails to compile or run
- * does the same (and is listed by the backend's `fallbacks()`). A host buffer given to a GPU
- * kernel is uploaded for that call. So every call works, and `kind` says where a buffer is.
- *
- * Precision. Buffers hold float32 (`dtypeOf` is always `'float32'`): uploading float64 data
- * rounds it. Sums (matmul, average pooling, group means) accumulate in float32, where the CPU
- * kernels accumulate in float64 and round once: results agree within float32 rounding of the
- * summed magnitudes. Integrate-and-fire compares with the threshold rounded up to float32 (the
- * same decision as the host's float64 comparison of a float32 potential) and subtracts it as
- * two float32 parts.
- *
- * Compiled kernels share the backend's cache (one per kernel, shape and argument lengths; the
- * least recently used freed past `maxKernels`), except that a kernel whose output textures are
- * still alive is freed only when the last of them is (gpu.js frees a kernel's textures with it).
- * The backend's `minElements` and `float64` options do not apply here: every call within the
- * size limit runs on gpu.js (a small tensor on the host would cost a readback and an upload),
- * and data is float32 on the device.
+ * Precision. GPU buffers hold float32 (`dtypeOf` says `'float32'`), statistics included; sums
+ * (matmul, pooling averages, moments, group means) accumulate in float32, where the reference
+ * accumulates statistics in float64: results agree within float32 rounding of the summed
+ * magnitudes. Float64 data (the `float64` option): by default it is kept exact, on the host,
+ * and every call with a float64 argument (or a float64 draw) runs on the `cpu` reference in
+ * float64, so a float64 model gives exactly the reference's bits; with `float64: 'gpu'` it is
+ * rounded to float32 on upload and runs on the GPU like float32 data (and reads back float32).
  *
  * @module
  */
-import type { PoolMode, PoolWindow, Stats } from '../backend/backend.js'
-import { pooledSize } from '../backend/backend.js'
 import { cpu } from '../backend/cpu/index.js'
-import type { Device } from '../device/device.js'
-import { hostDevice } from '../device/host.js'
-import type { Data } from '../tensor/tensor.js'
-import * as D from './deviceKernels.js'
-import { type GpuJsKernel, type KernelCache, copyOut, f32 } from './kernelCache.js'
-import { windowConstants } from './kernels.js'
+import { type BufferOps, type Device, deviceFrom, type RunKernel } from '../kernel/device.js'
+import { fallbackTo } from '../kernel/fallback.js'
+import type { KernelName } from '../kernel/kernels.js'
+import { attrsArg, bufferArgs, kernelSpecs } from '../kernel/spec.js'
+import type { DType } from '../tensor/tensor.js'
+import { type GpuBuffer, type GpuBuffers, gpuBuffers, type Launcher } from './buffers.js'
+import { type GpuFallback, type GpuJs, kernelCache } from './kernelCache.js'
+import { type GpuRow, gpuKernels } from './kernels.js'
+import { type KernelMode, kernelMode, modeOf } from './mode.js'
+import { MAX_RESIDENT_LENGTH } from './sources.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
 // ---------------------------------------------------------------------------------------------
 
-/**
- * A buffer of the GPU device: `length` float32 values, opaque to everything but the device.
- * Pass it to the device's kernels, read it with `device.read`, free it with `device.free`.
- */
-export interface GpuBuffer {
-  /** The number of values. */
-  readonly length: number
+/** How the GPU device is built. */
+export interface GpuBackendOptions {
   /**
-   * Where the values are: `'texture'`, a gpu.js texture on the GPU (GL modes); `'array'`, a
-   * gpu.js pipeline result that is a host array ('cpu' and 'webasm' modes, which have no GPU
-   * memory); `'host'`, held on the host because it is past the size limit or came from a call
-   * that fell back to the CPU kernels.
+   * Where float64 data runs: `'cpu'` (default) keeps it exact, on the host, running every call
+   * with a float64 argument on the `cpu` reference; `'gpu'` rounds it to float32 on upload and
+   * runs it on the GPU (results then read back as float32).
    */
-  readonly kind: 'texture' | 'array' | 'host'
+  readonly float64?: 'cpu' | 'gpu'
   /**
-   * What holds the values: a gpu.js `Texture` (kind `'texture'`), else a `Float32Array`. For
-   * inspection only: never delete or change it (the device does both).
+   * How many compiled kernels (one per kernel and shape) to keep; the least recently used goes
+   * first (one whose textures are still alive is freed with the last of them). Default 64.
    */
-  readonly value: unknown
+  readonly maxKernels?: number
+  /**
+   * Whether buffers are gpu.js memory-optimized textures, four float32 values per texel, rather
+   * than one value per texel. Default `false`. Faster for bandwidth-bound (pooling, elementwise)
+   * pipelines, slower for matmul-heavy ones, whose fragments then compute four dot products
+   * each; README's GPU section has the measurements.
+   */
+  readonly packTextures?: boolean
 }
 
-/** The GPU device: a {@link Device} over {@link GpuBuffer}s; see the module doc. */
+/** The GPU device: a {@link Device} over {@link GpuBuffer}s on gpu.js; see the module doc. */
 export interface GpuDevice extends Device<GpuBuffer> {
-  /** The gpu.js mode the kernels compile for (the backend's `mode`). */
+  /** The gpu.js mode the kernels compile for: `'webgl2'`, `'webgl'`, `'headlessgl'`, `'webasm'`, `'cpu'`, ... */
   readonly mode: string
   /** The most values a buffer holds on the GPU (`2^23`); larger ones are kept on the host. */
   readonly maxResidentLength: number
   /** How many buffers this device made that are not freed yet: 0 after a scan that freed all it made. */
   readonly liveBuffers: () => number
+  /** The number of compiled kernels held in the cache now. */
+  readonly cachedKernels: () => number
+  /**
+   * The kernels (name and sizes) gpu.js failed to compile or run, with its message. Such a
+   * call runs on the host instead, and so does every later call of that kernel and shape;
+   * empty when everything ran on gpu.js.
+   */
+  readonly fallbacks: () => readonly GpuFallback[]
+  /**
+   * How many calls of each kernel ran on the host since the device was made: the kernels of
+   * `gpuUnported`, float64 data kept exact, empty calls and calls past the size limit, and the
+   * kernels of `fallbacks()`.
+   */
+  readonly hostCalls: () => Readonly<Partial<Record<KernelName, number>>>
+  /**
+   * Each cached kernel (name and sizes) with the gpu.js mode it actually runs in, to check that
+   * nothing degraded: gpu.js may replace a kernel that cannot build in its mode by its CPU
+   * kernel, with no more than a console warning.
+   */
+  readonly kernelModes: () => readonly KernelMode[]
+  /**
+   * Frees every compiled kernel (one whose textures are still alive goes when the last of them
+   * is freed); the device stays usable and compiles again on demand.
+   */
+  readonly clearCache: () => void
+  /**
+   * Frees the kernels (the device's textures die with them) and, when the device created the
+   * gpu.js instance, that instance too.
+   */
+  readonly destroy: () => void
 }
+
+/** The same value as {@link GpuDevice}: the name the GPU entry had when it was a per-call backend. */
+export type GpuBackend = GpuDevice
 
 // ---------------------------------------------------------------------------------------------
 // utils
 // ---------------------------------------------------------------------------------------------
 
-/** The gpu.js modes whose pipeline results are textures in GPU memory. */
-const TEXTURE_MODES: ReadonlySet<string> = new Set(['webgl2', 'webgl', 'headlessgl'])
-
-/** What a gpu.js texture offers. */
-interface TextureLike {
-  readonly type?: string
-  toArray(): unknown
-  delete(): void
+/** gpu.js modes whose kernels return Promises: the kernel interface is synchronous. */
+const refuseAsync = (gpu: GpuJs, mode: string): void => {
+  if (mode === 'webgpu' || gpu.mode === 'async' || gpu.mode === 'webgpu') {
+    throw new TypeError(
+      `braincog-fn/gpu: gpu.js mode '${gpu.mode ?? mode}' returns Promises, and the kernel interface is synchronous; ` +
+        "use 'gpu' (default), 'webgl2', 'webgl', 'headlessgl', 'webasm' or 'cpu'",
+    )
+  }
 }
 
-const isTexture = (v: unknown): v is TextureLike =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as TextureLike).toArray === 'function' &&
-  typeof (v as TextureLike).delete === 'function'
+const fitsResident = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= MAX_RESIDENT_LENGTH
 
-/** The smallest float32 at least `x`: `u >= up(x)` decides as `u >= x` for every float32 `u`. */
-const roundUpF32 = (x: number): number => {
-  const f = Math.fround(x)
-  if (!(f < x)) return f
-  const bits = new Int32Array(Float32Array.of(f).buffer)
-  bits[0] += f > 0 || Object.is(f, 0) ? 1 : -1
-  return new Float32Array(bits.buffer)[0]
+type Buffers = readonly (GpuBuffer | null)[]
+
+/** Whether a call of `row` fits the GPU: every buffer and output within limits, and the row's own condition. */
+const fits = (name: KernelName, row: GpuRow<KernelName>, buffers: Buffers, attrs: object): boolean =>
+  buffers.every((b) => b === null || fitsResident(b.length)) &&
+  kernelSpecs[name].lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length))).every(fitsResident) &&
+  (row.when?.(attrs as never) ?? true)
+
+/** Whether a call computes in float64: a float64 argument, or a float64 dtype asked for. */
+const isFloat64Call = (store: GpuBuffers, name: KernelName, buffers: Buffers, attrs: object): boolean =>
+  buffers.some((b) => b !== null && store.dtypeOf(b) === 'float64') ||
+  (kernelSpecs[name].dtype === 'attr' && (attrs as { readonly dtype?: DType }).dtype === 'float64')
+
+/**
+ * Runs `row` on the launcher's kernels, its outputs in the spec's order; if anything throws,
+ * frees every buffer the attempt made that is still alive before the error goes on.
+ */
+const attempt = (
+  store: GpuBuffers,
+  name: KernelName,
+  row: GpuRow<KernelName>,
+  args: readonly unknown[],
+): readonly GpuBuffer[] => {
+  const made: GpuBuffer[] = []
+  try {
+    const run = row.run as (g: Launcher, ...rest: readonly unknown[]) => unknown
+    const out = run(store.launcher(made), ...args)
+    const names = kernelSpecs[name].outputs
+    if (names === 'list') return out as readonly GpuBuffer[]
+    return names.length === 1 ? [out as GpuBuffer] : names.map((n) => (out as Readonly<Record<string, GpuBuffer>>)[n])
+  } catch (e) {
+    for (const b of made) if (store.has(b)) store.free(b)
+    throw e
+  }
 }
-
-/** Argument of a device kernel call: a buffer, a scalar, or a small host array. */
-type Arg = GpuBuffer | number | Float32Array
-
-const isBuffer = (a: Arg): a is GpuBuffer => typeof a === 'object' && !ArrayBuffer.isView(a)
-
-const DEVICE_SOURCES = {
-  fireSpikes: { withV: D.fireSpikes(true), fresh: D.fireSpikes(false) },
-  fireV: {
-    soft: { withV: D.fireV(true, 'soft'), fresh: D.fireV(false, 'soft') },
-    hard: { withV: D.fireV(true, 'hard'), fresh: D.fireV(false, 'hard') },
-  },
-  pool2d: { max: D.pool2d('max'), avg: D.pool2d('avg') },
-  liPoolOut: {
-    max: { withSum: D.liPoolOut(true, 'max'), fresh: D.liPoolOut(false, 'max') },
-    avg: { withSum: D.liPoolOut(true, 'avg'), fresh: D.liPoolOut(false, 'avg') },
-  },
-  liPoolNext: { withSum: D.liPoolNext(true), fresh: D.liPoolNext(false) },
-  place: { into: D.place(true), fresh: D.place(false) },
-} as const
 
 // ---------------------------------------------------------------------------------------------
 // constructor
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The GPU device over a kernel cache of a gpu.js instance in `mode`; the GPU backend builds it
- * as its `device`, sharing its cache.
+ * The GPU device over a gpu.js instance you created (`new GPU({ mode })`). Kernels compile on
+ * first use for each shape. Prefer `loadGpuBackend` from `braincog-fn/gpu`, which loads gpu.js
+ * for you.
+ *
+ * @param ownsGpu whether {@link GpuDevice.destroy} also destroys `gpu`.
+ * @param gpuModule the gpu.js module `gpu` came from, to name its GL mode exactly.
+ * @throws TypeError for gpu.js's asynchronous modes (`'webgpu'`, `'async'`).
  */
-export const makeGpuDevice = (cache: KernelCache, mode: string): GpuDevice => {
-  const textures = TEXTURE_MODES.has(mode)
-  const max = D.MAX_RESIDENT_LENGTH
-  const host = hostDevice(cpu)
-  const live = new Set<GpuBuffer>()
-  const makers = new WeakMap<GpuBuffer, GpuJsKernel>()
+export const makeGpuDevice = (
+  gpu: GpuJs,
+  options: GpuBackendOptions = {},
+  ownsGpu = false,
+  gpuModule?: Readonly<Record<string, unknown>>,
+): GpuDevice => {
+  const mode = modeOf(gpu, gpuModule)
+  refuseAsync(gpu, mode)
+  const cache = kernelCache(gpu, Math.max(1, options.maxKernels ?? 64), options.packTextures === true)
+  const store = gpuBuffers(cache, mode)
+  const exact = options.float64 !== 'gpu'
+  const name = `gpu(${mode})`
 
-  const make = (kind: GpuBuffer['kind'], value: unknown, length: number, maker?: GpuJsKernel): GpuBuffer => {
-    const b: GpuBuffer = { length, kind, value }
-    live.add(b)
-    if (maker) {
-      makers.set(b, maker)
-      cache.retain(maker)
-    }
-    return b
-  }
-
-  const check = (what: string, ...bs: readonly (GpuBuffer | null | undefined)[]): void => {
-    for (const b of bs) {
-      if (b != null && !live.has(b)) {
-        throw new Error(`braincog-fn/gpu: device.${what}: a buffer already freed, or not made by this device`)
-      }
-    }
-  }
-
-  const free = (b: GpuBuffer): void => {
-    check('free', b)
-    live.delete(b)
-    if (isTexture(b.value)) {
-      try {
-        b.value.delete()
-      } catch {
-        // a texture whose context is gone holds nothing left to free
-      }
-    }
-    const maker = makers.get(b)
-    if (maker) {
-      makers.delete(b)
-      cache.release(maker)
-    }
-  }
-
-  /** A buffer's values on the host: the array itself (never changed), or a readback. */
-  const hostData = (b: GpuBuffer): Float32Array => {
-    if (!isTexture(b.value)) return b.value as Float32Array
-    const out = new Float32Array(b.length)
-    copyOut('read', out, b.value.toArray())
-    return out
-  }
-
-  const onHost = (data: Data): GpuBuffer =>
-    make('host', data instanceof Float32Array ? data : Float32Array.from(data), data.length)
-
-  /** Wraps what a pipeline kernel returned for an output of `n` values. */
-  const wrap = (result: unknown, n: number, k: GpuJsKernel): GpuBuffer => {
-    if (isTexture(result)) return make('texture', result, n, k)
-    const out = result instanceof Float32Array && result.length === n ? result : new Float32Array(n)
-    if (out !== result) copyOut('device', out, result)
-    return make('array', out, n)
-  }
-
-  /**
-   * Calls a pipeline kernel with output [n]; buffers it makes go into `made`. A buffer argument
-   * goes in as it is (texture in GL modes, array otherwise); a host buffer in a GL mode is
-   * uploaded for the call and freed after it.
-   */
-  const call = (
-    name: string,
-    src: D.DeviceSource,
-    n: number,
-    constants: Readonly<Record<string, number>>,
-    loopMax: number,
-    args: readonly Arg[],
-    made: GpuBuffer[],
-  ): GpuBuffer => {
-    const temps: GpuBuffer[] = []
-    try {
-      const values = args.map((a): unknown => {
-        if (!isBuffer(a)) return a
-        if (!textures) return hostData(a)
-        if (isTexture(a.value)) return a.value
-        const t = uploadTexture(hostData(a))
-        temps.push(t)
-        return t.value
-      })
-      const argumentTypes = Object.fromEntries(
-        src.params.map(([param, kind], j) => {
-          const v = values[j]
-          const type = kind === 'float' ? 'Float' : isTexture(v) ? (v.type ?? 'NumberTexture') : 'Array'
-          return [param, type]
-        }),
-      )
-      const lengths = args.filter(isBuffer).map((b) => b.length)
-      const key = `device.${name}(${lengths.join(',')})`
-      const k = cache.kernel(key, { source: src.source, argumentTypes }, [n], constants, loopMax, true)
-      const b = wrap(k(...values), n, k)
-      made.push(b)
-      return b
-    } finally {
-      temps.forEach(free)
-    }
-  }
-
-  /** A texture holding `data` (GL modes), by the identity kernel. */
-  const uploadTexture = (data: Float32Array): GpuBuffer => call('upload', D.upload, data.length, {}, 1, [data], [])
-
-  /**
-   * Runs a device operation on gpu.js when every size is a whole number within limits, else
-   * (or when gpu.js fails) on the host; a failed gpu.js attempt frees what it made first.
-   */
-  const run = <R>(sizes: readonly number[], onGpu: (made: GpuBuffer[]) => R, onCpu: () => R): R => {
-    if (!sizes.every((s) => Number.isInteger(s) && s >= 1 && s <= max)) return onCpu()
-    return cache.guarded(() => {
-      const made: GpuBuffer[] = []
-      try {
-        return onGpu(made)
-      } catch (e) {
-        made.forEach((b) => live.has(b) && free(b))
-        throw e
-      }
-    }, onCpu)
-  }
-
-  const lengths = (...bs: readonly (GpuBuffer | null | undefined)[]): number[] =>
-    bs.flatMap((b) => (b == null ? [] : [b.length]))
-
-  const poolConstants = (
-    height: number,
-    width: number,
-    w: PoolWindow,
-    oh: number,
-    ow: number,
-    mode: PoolMode,
-  ): Record<string, number> => ({
-    ...windowConstants(height, width, w),
-    oh,
-    ow,
-    invOh: 1 / oh,
-    invOw: 1 / ow,
-    ...(mode === 'avg' ? { divisor: w.kernelH * w.kernelW } : {}),
-  })
-
-  const device: GpuDevice = {
-    name: `gpu(${mode})`,
-    mode,
-    maxResidentLength: max,
-    liveBuffers: () => live.size,
-    dtypeOf: () => 'float32',
+  /** The buffer operations, uploading float64 data exactly (kept on the host) or rounded. */
+  const ops = (keepFloat64: boolean): BufferOps<GpuBuffer> => ({
+    name,
+    dtypeOf: store.dtypeOf,
     lengthOf: (b) => b.length,
+    upload: (data) => store.upload(data, keepFloat64),
+    read: store.read,
+    free: store.free,
+  })
+  // float32 calls give float32 outputs, on the GPU; float64 calls keep float64 outputs exact
+  const onHostRounded = fallbackTo(cpu, ops(false))
+  const onHostExact = fallbackTo(cpu, ops(true))
+  const hostCalls = new Map<KernelName, number>()
+  const onHost = (kernel: KernelName, args: readonly unknown[], float64: boolean): readonly GpuBuffer[] => {
+    hostCalls.set(kernel, (hostCalls.get(kernel) ?? 0) + 1)
+    return (float64 ? onHostExact : onHostRounded)(kernel, args)
+  }
+  const rows = gpuKernels as Readonly<Partial<Record<KernelName, GpuRow<KernelName>>>>
 
-    upload: (data) => {
-      const n = data.length
-      if (n === 0 || n > max) return onHost(data)
-      if (!textures) return make('array', Float32Array.from(data), n)
-      const x = f32(data, n)
-      return cache.guarded(
-        () => uploadTexture(x),
-        () => onHost(data),
-      )
-    },
+  const run: RunKernel<GpuBuffer> = (kernel, args) => {
+    const buffers = bufferArgs<GpuBuffer>(kernel, args)
+    store.check(kernel, buffers)
+    const attrs = attrsArg(kernel, args)
+    if (exact && isFloat64Call(store, kernel, buffers, attrs)) return onHost(kernel, args, true)
+    const row = rows[kernel]
+    if (row === undefined || !fits(kernel, row, buffers, attrs)) return onHost(kernel, args, false)
+    return cache.guarded(
+      () => attempt(store, kernel, row, args),
+      () => onHost(kernel, args, false),
+    )
+  }
 
-    read: (b) => {
-      check('read', b)
-      const d = hostData(b)
-      return isTexture(b.value) ? d : d.slice()
-    },
-
-    free,
-
-    // each readback waits for the GPU (milliseconds on a real one, whatever the size), so
-    // textures that fit one buffer are gathered into it on the GPU and read back once
-    readAll: (bs) => {
-      check('readAll', ...bs)
-      const total = bs.reduce((n, b) => n + b.length, 0)
-      const out = new Float32Array(total)
-      const gather = textures && bs.length > 1 && total <= max && bs.every((b) => isTexture(b.value))
-      const gathered = gather
-        ? cache.guarded(
-            () => {
-              let acc: GpuBuffer | undefined
-              let offset = 0
-              try {
-                for (const b of bs) {
-                  const args = acc ? [acc, b, offset] : [b, offset]
-                  const src = DEVICE_SOURCES.place[acc ? 'into' : 'fresh']
-                  const next = call(acc ? 'place.into' : 'place.fresh', src, total, { len: b.length }, 1, args, [])
-                  if (acc) free(acc)
-                  acc = next
-                  offset += b.length
-                }
-                out.set(hostData(acc as GpuBuffer))
-                return true
-              } finally {
-                if (acc) free(acc)
-              }
-            },
-            () => false,
-          )
-        : false
-      if (!gathered) {
-        let offset = 0
-        for (const b of bs) {
-          out.set(hostData(b), offset)
-          offset += b.length
-        }
+  return {
+    ...deviceFrom(ops(exact), run),
+    mode,
+    maxResidentLength: MAX_RESIDENT_LENGTH,
+    liveBuffers: store.count,
+    cachedKernels: () => cache.entries().length,
+    fallbacks: cache.fallbacks,
+    hostCalls: () => Object.fromEntries(hostCalls),
+    kernelModes: () => cache.entries().map(([kernel, k]) => ({ kernel, mode: kernelMode(k, gpuModule) })),
+    clearCache: cache.clear,
+    destroy: () => {
+      cache.destroy()
+      if (!ownsGpu) return
+      try {
+        void Promise.resolve(gpu.destroy?.()).catch(() => undefined)
+      } catch {
+        // nothing left to free
       }
-      return out
-    },
-
-    matmul: (a, b, m, k, n, bias) => {
-      check('matmul', a, b, bias)
-      return run(
-        [m, k, n, m * n, ...lengths(a, b, bias)],
-        (made) =>
-          call(
-            bias ? 'matmulBias' : 'matmul',
-            bias ? D.matmulBias : D.matmul,
-            m * n,
-            { k, n, invN: 1 / n },
-            k,
-            bias ? [a, b, bias] : [a, b],
-            made,
-          ),
-        () => onHost(host.matmul(hostData(a), hostData(b), m, k, n, bias && hostData(bias))),
-      )
-    },
-
-    fire: (v, x, threshold, reset, vReset) => {
-      check('fire', v, x)
-      const thrUp = roundUpF32(threshold)
-      const thrHi = Math.fround(threshold)
-      const thrLo = Math.fround(threshold - thrHi)
-      const n = x.length
-      const inputs = v ? [v, x] : [x]
-      const which = v ? 'withV' : 'fresh'
-      return run(
-        [n, ...lengths(v)],
-        (made) => ({
-          spikes: call(`fireSpikes.${which}`, DEVICE_SOURCES.fireSpikes[which], n, {}, 1, [...inputs, thrUp], made),
-          v: call(
-            `fireV.${reset}.${which}`,
-            DEVICE_SOURCES.fireV[reset][which],
-            n,
-            {},
-            1,
-            [...inputs, thrUp, ...(reset === 'soft' ? [thrHi, thrLo] : [vReset])],
-            made,
-          ),
-        }),
-        () => {
-          const r = host.fire(v && hostData(v), hostData(x), threshold, reset, vReset)
-          return { spikes: onHost(r.spikes), v: onHost(r.v) }
-        },
-      )
-    },
-
-    liPoolStep: (sum, x, planes, height, width, k, mode) => {
-      check('liPoolStep', sum, x)
-      const [oh, ow] = [height / k, width / k]
-      const n = planes * height * width
-      const window: PoolWindow = { kernelH: k, kernelW: k, strideH: k, strideW: k, padH: 0, padW: 0 }
-      const inputs = sum ? [sum, x] : [x]
-      const which = sum ? 'withSum' : 'fresh'
-      return run(
-        [n, planes * oh * ow, ...lengths(sum, x)],
-        (made) => {
-          const out = call(
-            `liPoolOut.${mode}.${which}`,
-            DEVICE_SOURCES.liPoolOut[mode][which],
-            planes * oh * ow,
-            poolConstants(height, width, window, oh, ow, mode),
-            k,
-            inputs,
-            made,
-          )
-          const nextConstants = { h: height, w: width, k, oh, ow, invH: 1 / height, invW: 1 / width, invK: 1 / k }
-          const next = DEVICE_SOURCES.liPoolNext[which]
-          const nextSum = call(`liPoolNext.${which}`, next, n, nextConstants, 1, [...inputs, out], made)
-          return { out, nextSum }
-        },
-        () => {
-          const r = host.liPoolStep(sum && hostData(sum), hostData(x), planes, height, width, k, mode)
-          return { out: onHost(r.out), nextSum: onHost(r.nextSum) }
-        },
-      )
-    },
-
-    pool2d: (x, planes, height, width, window, mode) => {
-      check('pool2d', x)
-      const [oh, ow] = pooledSize(height, width, window)
-      return run(
-        [planes, oh, ow, planes * oh * ow, x.length],
-        (made) =>
-          call(
-            `pool2d.${mode}`,
-            DEVICE_SOURCES.pool2d[mode],
-            planes * oh * ow,
-            poolConstants(height, width, window, oh, ow, mode),
-            Math.max(window.kernelH, window.kernelW),
-            [x],
-            made,
-          ),
-        () => onHost(host.pool2d(hostData(x), planes, height, width, window, mode)),
-      )
-    },
-
-    maxPool2dBy: (key, value, planes, height, width, window) => {
-      check('maxPool2dBy', key, value)
-      const [oh, ow] = pooledSize(height, width, window)
-      return run(
-        [planes, oh, ow, planes * oh * ow, key.length, value.length],
-        (made) =>
-          call(
-            'maxPool2dBy',
-            D.maxPool2dBy,
-            planes * oh * ow,
-            poolConstants(height, width, window, oh, ow, 'max'),
-            Math.max(window.kernelH, window.kernelW),
-            [key, value],
-            made,
-          ),
-        () => onHost(host.maxPool2dBy(hostData(key), hostData(value), planes, height, width, window)),
-      )
-    },
-
-    axpy: (a, alpha, b) => {
-      check('axpy', a, b)
-      return run(
-        lengths(a, b),
-        (made) => call('axpy', D.axpy, a.length, {}, 1, [a, alpha, b], made),
-        () => onHost(host.axpy(hostData(a), alpha, hostData(b))),
-      )
-    },
-
-    mul: (a, b) => {
-      check('mul', a, b)
-      return run(
-        lengths(a, b),
-        (made) => call('mul', D.mul, a.length, {}, 1, [a, b], made),
-        () => onHost(host.mul(hostData(a), hostData(b))),
-      )
-    },
-
-    channelAffine: (x, outer, channels, inner, scale: Stats, shift: Stats) => {
-      check('channelAffine', x)
-      const n = outer * channels * inner
-      return run(
-        [outer, channels, inner, n, x.length],
-        (made) =>
-          call(
-            'channelAffine',
-            D.channelAffine,
-            n,
-            { channels, inner, invChannels: 1 / channels, invInner: 1 / inner },
-            1,
-            [x, f32(scale, channels), f32(shift, channels)],
-            made,
-          ),
-        () => onHost(host.channelAffine(hostData(x), outer, channels, inner, scale, shift)),
-      )
-    },
-
-    groupMean: (x, rows, length, size) => {
-      check('groupMean', x)
-      const groups = Math.floor(length / size)
-      return run(
-        [rows, groups, size, rows * groups, x.length],
-        (made) =>
-          call(
-            'groupMean',
-            D.groupMean,
-            rows * groups,
-            { rowLength: length, size, groups, invGroups: 1 / groups },
-            size,
-            [x],
-            made,
-          ),
-        () => onHost(host.groupMean(hostData(x), rows, length, size)),
-      )
     },
   }
-  return device
 }

@@ -1,17 +1,15 @@
 /**
- * The compiled-kernel cache that the GPU backend and the GPU device share: one gpu.js kernel per
- * kernel name and shape, the least recently used freed past a bound, the kernels gpu.js failed
- * on remembered (their calls take the CPU path from then on), and the helpers that move data
- * into and out of gpu.js.
+ * The GPU device's cache of compiled kernels: one gpu.js kernel per kernel name and shape, the
+ * least recently used freed past a bound, the kernels gpu.js failed on remembered (their calls
+ * take the host path from then on), and the helpers that move data out of gpu.js.
  *
- * Pipeline kernels (the device's) hand out textures that still belong to the kernel that made
+ * Pipeline kernels hand out textures that still belong to the kernel that made
  * them: gpu.js frees a kernel's textures with the kernel. So a kernel with outputs still alive
  * (counted by {@link KernelCache.retain} and {@link KernelCache.release}) is not freed when it
  * leaves the cache: it is retired, and freed when its last output is.
  *
  * @module
  */
-import type { Stats } from '../backend/backend.js'
 import type { Data } from '../tensor/tensor.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -19,7 +17,7 @@ import type { Data } from '../tensor/tensor.js'
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The part of a gpu.js kernel that the backend calls. A kernel returned by gpu.js's
+ * The part of a gpu.js kernel that the device calls. A kernel returned by gpu.js's
  * `createKernel` fits.
  */
 export interface GpuJsKernel {
@@ -30,7 +28,7 @@ export interface GpuJsKernel {
 }
 
 /**
- * The part of a gpu.js `GPU` instance that the backend uses; `new GPU(...)` from gpu.js fits.
+ * The part of a gpu.js `GPU` instance that the device uses; `new GPU(...)` from gpu.js fits.
  * Structural, so that neither this module nor its declarations import gpu.js.
  */
 export interface GpuJs {
@@ -77,7 +75,7 @@ export interface KernelCache {
   ) => GpuJsKernel
   /**
    * Runs the gpu.js path; if gpu.js fails, records the kernel last asked for as broken (freeing
-   * it) and runs the CPU path instead.
+   * it) and runs the host path instead.
    */
   readonly guarded: <T>(gpuPath: () => T, cpuPath: () => T) => T
   /** Counts one more live output of a kernel. */
@@ -94,7 +92,7 @@ export interface KernelCache {
   readonly destroy: () => void
 }
 
-/** Thrown inside the backend for a kernel already known to fail on gpu.js; never escapes. */
+/** Thrown inside the device for a kernel already known to fail on gpu.js; never escapes. */
 export class KnownBroken extends Error {}
 
 // ---------------------------------------------------------------------------------------------
@@ -106,7 +104,7 @@ export class KnownBroken extends Error {}
  * computes in float32, a compiled kernel must always see one type, and its argument sizes are
  * fixed by the shape (an array longer than the shape needs is cut to size).
  */
-export const f32 = (d: Data | Stats, n: number): Float32Array => {
+export const f32 = (d: Data, n: number): Float32Array => {
   const head = d.length === n ? d : d.subarray(0, n)
   return head instanceof Float32Array ? head : Float32Array.from(head)
 }
@@ -115,7 +113,7 @@ export const f32 = (d: Data | Stats, n: number): Float32Array => {
  * Copies a gpu.js result (a typed array, or nested arrays of rows) into `out`, row-major. The
  * shape is checked before anything is written, so a malformed result leaves `out` untouched.
  */
-export const copyOut = (name: string, out: Data | Stats, result: unknown): void => {
+export const copyOut = (name: string, out: Data, result: unknown): void => {
   const rows: Float32Array[] = []
   const walk = (v: unknown): void => {
     if (ArrayBuffer.isView(v)) rows.push(v as Float32Array)
@@ -152,7 +150,7 @@ const drop = (k: GpuJsKernel): void => {
  */
 export const kernelCache = (gpu: GpuJs, maxKernels: number, packTextures = false): KernelCache => {
   const cache = new Map<string, GpuJsKernel>()
-  /** Kernels (by cache key) gpu.js failed on, with the reason; they run on the CPU from then on. */
+  /** Kernels (by cache key) gpu.js failed on, with the reason; they run on the host from then on. */
   const broken = new Map<string, string>()
   /** Live outputs per pipeline kernel. */
   const live = new Map<GpuJsKernel, number>()

@@ -1,268 +1,244 @@
 /**
- * The gpu.js kernel sources, one per Backend kernel that runs on the GPU.
+ * How each kernel runs on gpu.js: one row per ported kernel, written like the kernel's own
+ * signature with a {@link Launcher} in front, launching one or more compiled sources
+ * (`sources.ts`). Kernels without a row are listed in {@link gpuUnported} and run on the host
+ * (the `cpu` reference, through `fallbackTo`); the types make the two lists cover every kernel
+ * exactly once, so a new kernel is a compile error here until it has a row or is listed.
  *
- * Kept as source text, not as functions: gpu.js transpiles a kernel from its source, and a
- * bundler or minifier (esbuild, rolldown, terser) may rewrite a function's text into forms the
- * transpiler rejects. Sizes arrive as `this.constants`, so a kernel is compiled per shape and
- * every loop bound is a compile-time constant (gpu.js needs fixed loop bounds on WebGL).
- *
- * Index arithmetic stays integral: the multi-dimensional output (`this.thread.x/y/z`) gives
- * each thread its coordinates without a float division, and the one division left
- * (upsampling) is `floor((i + 0.5) / f)`, which no float rounding can push across an integer.
- * Maxima start from the window's first real cell, not from `-Infinity`, which GLSL lacks.
- *
- * The window loop and the pooling bodies are shared with the GPU device's 1-D kernels
- * (`deviceKernels.ts`), which give them the output cell as expressions of the flat index.
+ * A row's `when` narrows it further (LIPool's windows must tile the image, say); the device
+ * checks the sizes every row needs (every buffer and output within `[1, 2^23]` values) itself.
  *
  * @module
  */
-import type { PoolWindow } from '../backend/backend.js'
-
-/** One kernel: its source, the types of its arguments, and how its output is laid out. */
-export interface KernelSource {
-  readonly source: string
-  /** gpu.js argument types, by parameter name; 'Array' for flat float32 data, 'Float' for scalars. */
-  readonly argumentTypes: Readonly<Record<string, 'Array' | 'Float'>>
-}
-
-const arrays = (...names: readonly string[]): Readonly<Record<string, 'Array'>> =>
-  Object.fromEntries(names.map((n) => [n, 'Array' as const]))
-
-/** Output [n, m] (x = column j, y = row i). Constants: k, n. */
-export const matmul: KernelSource = {
-  source: `function (a, b) {
-  let s = 0.0;
-  for (let p = 0; p < this.constants.k; p++) {
-    s += a[this.thread.y * this.constants.k + p] * b[p * this.constants.n + this.thread.x];
-  }
-  return s;
-}`,
-  argumentTypes: arrays('a', 'b'),
-}
-
-/** matmul with the bias added in the same kernel (no second pass over the output). */
-export const matmulBias: KernelSource = {
-  source: `function (a, b, bias) {
-  let s = 0.0;
-  for (let p = 0; p < this.constants.k; p++) {
-    s += a[this.thread.y * this.constants.k + p] * b[p * this.constants.n + this.thread.x];
-  }
-  return s + bias[this.thread.x];
-}`,
-  argumentTypes: arrays('a', 'b', 'bias'),
-}
+import type { KernelName, KernelOutputs, Kernels } from '../kernel/kernels.js'
+import { pooledSize } from '../kernel/kernels.js'
+import type { AttrsOf } from '../kernel/spec.js'
+import type { Arg, GpuBuffer, Launcher } from './buffers.js'
+import * as S from './sources.js'
+import { divisor, poolConstants } from './sources.js'
 
 /**
- * The output cell a pooling thread computes, as source expressions: its plane, output row and
- * output column. The backend's kernels take them from the thread's coordinates; the device's
- * 1-D kernels compute them from the flat index.
+ * Kernels that always run on the host: the random draws (`uniform`, `bernoulliMask`: their bits
+ * must be the host generator's, which needs 32-bit integer arithmetic that gpu.js lacks),
+ * WTALayer's selection (`winnerTakeAll`: a per-column top-k with NaN ranking first), and, not
+ * ported yet, the training kernels (convolution, cross-entropy) and the backward kernels the
+ * gradient rules call.
  */
-export interface PoolCell {
-  /** The plane (image) index. */
-  readonly plane: string
-  /** The output row. */
-  readonly row: string
-  /** The output column. */
-  readonly col: string
+export const gpuUnported = [
+  'uniform',
+  'bernoulliMask',
+  'winnerTakeAll',
+  'conv2d',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'crossEntropy',
+  'crossEntropyGrad',
+  'relu',
+  'reluGrad',
+  'split',
+  'broadcastAlongAxis',
+  'momentsAlongAxisGrad',
+  'momentsPerChannelGrad',
+  'normalizeAlongAxisGrad',
+  'channelScaleShiftGrad',
+  'channelAffineGrad',
+  'pool2dGrad',
+  'maxPool2dByGrad',
+  'upsampleNearestGrad',
+  'winnerTakeAllGrad',
+  'groupMeanGrad',
+  'neuronGrad',
+] as const satisfies readonly KernelName[]
+
+/** A kernel that runs on the host. */
+export type GpuUnported = (typeof gpuUnported)[number]
+
+/** How kernel `K` runs on gpu.js. */
+export interface GpuRow<K extends KernelName> {
+  /** Besides the sizes, when the row applies (default: always); else the call runs on the host. */
+  readonly when?: (attrs: AttrsOf<K>) => boolean
+  /** The call, on the launcher's compiled kernels: new buffers, the intermediates freed. */
+  readonly run: (g: Launcher, ...args: Parameters<Kernels<GpuBuffer>[K]>) => KernelOutputs<K, GpuBuffer>
 }
 
-const threadCell: PoolCell = { plane: 'this.thread.z', row: 'this.thread.y', col: 'this.thread.x' }
+const poolFits = (a: { readonly height: number; readonly width: number; readonly window: AttrsOf<'pool2d'>['window'] }) =>
+  pooledSize(a.height, a.width, a.window).every((n) => n >= 1)
 
-/**
- * The loop over a window's real cells (padding skipped), with `i` the flat index of the cell in
- * the input, running `body` for each. Constants: h, w, kh, kw, sh, sw, ph, pw.
- */
-const windowLoop = (body: string, cell: PoolCell): string => `
-  const y0 = ${cell.row} * this.constants.sh - this.constants.ph;
-  const x0 = ${cell.col} * this.constants.sw - this.constants.pw;
-  const base = ${cell.plane} * this.constants.h * this.constants.w;
-  for (let dy = 0; dy < this.constants.kh; dy++) {
-    const y = y0 + dy;
-    if (y >= 0 && y < this.constants.h) {
-      for (let dx = 0; dx < this.constants.kw; dx++) {
-        const xx = x0 + dx;
-        if (xx >= 0 && xx < this.constants.w) {
-          const i = base + y * this.constants.w + xx;
-${body}
-        }
+/** The rows. */
+export const gpuKernels: { readonly [K in Exclude<KernelName, GpuUnported>]: GpuRow<K> } = {
+  matmul: {
+    run: (g, a, b, bias, { m, k, n, transA, transB }) =>
+      g.call(
+        S.matmul(bias !== null, transA === true, transB === true),
+        m * n,
+        bias === null ? { a, b } : { a, b, bias },
+        { m, k, ...divisor('n', n) },
+        k,
+      ),
+  },
+  sumAlongAxis: {
+    run: (g, x, { outer, axis, inner }) =>
+      g.call(S.sumAlongAxis, outer * inner, { x }, { axis, ...divisor('inner', inner) }, axis),
+  },
+  momentsAlongAxis: {
+    run: (g, x, { outer, axis, inner }) => {
+      const constants = { axis, ...divisor('inner', inner) }
+      return {
+        mean: g.call(S.momentAlongAxis('mean'), outer * inner, { x }, constants, axis),
+        variance: g.call(S.momentAlongAxis('variance'), outer * inner, { x }, constants, axis),
       }
-    }
-  }`
-
-/** The constants of the window loop for images [height, width] and a pooling window. */
-export const windowConstants = (height: number, width: number, w: PoolWindow): Record<string, number> => ({
-  h: height,
-  w: width,
-  kh: w.kernelH,
-  kw: w.kernelW,
-  sh: w.strideH,
-  sw: w.strideW,
-  ph: w.padH,
-  pw: w.padW,
-})
-
-/**
- * The body of a max pooling kernel: the largest of `read` (an expression of the cell index
- * `i`) over the window of `cell`, NaN sticking once seen (where the platform's float
- * comparisons honour NaN). Ends with the `return`.
- */
-export const poolMaxBody = (read: string, cell: PoolCell = threadCell): string => `
-  let acc = 0.0;
-  let found = 0;${windowLoop(`          const v = ${read};
-          if (found === 0 || v > acc || v !== v) {
-            acc = v;
-          }
-          found = 1;`, cell)}
-  return acc;`
-
-/** The body of an average pooling kernel (padding cells count): as {@link poolMaxBody}, plus constant divisor. */
-export const poolAvgBody = (read: string, cell: PoolCell = threadCell): string => `
-  let acc = 0.0;${windowLoop(`          acc += ${read};`, cell)}
-  return acc / this.constants.divisor;`
-
-/** The body of a max pooling kernel ranked by `key[i]`, giving `value[i]`; as {@link poolMaxBody}. */
-export const maxPoolByBody = (cell: PoolCell = threadCell): string => `
-  let bestKey = 0.0;
-  let best = 0.0;
-  let found = 0;${windowLoop(`          const k = key[i];
-          const v = value[i];
-          if (k !== k) {
-            bestKey = k;
-            best = k;
-            found = 1;
-          } else if (found === 0 || k > bestKey) {
-            bestKey = k;
-            best = v;
-            found = 1;
-          } else if (k === bestKey) {
-            if (v > best || v !== v) {
-              best = v;
-            }
-          }`, cell)}
-  return best;`
-
-/**
- * Max pooling, output [outW, outH, planes]. Constants: h, w, kh, kw, sh, sw, ph, pw. NaN sticks
- * once seen (where the platform's float comparisons honour NaN).
- */
-export const poolMax: KernelSource = {
-  source: `function (x) {${poolMaxBody('x[i]')}
-}`,
-  argumentTypes: arrays('x'),
-}
-
-/** Average pooling, padding cells counting (PyTorch's count_include_pad). Constants as poolMax plus divisor. */
-export const poolAvg: KernelSource = {
-  source: `function (x) {${poolAvgBody('x[i]')}
-}`,
-  argumentTypes: arrays('x'),
-}
-
-/** Max pooling ranked by `key` (SMaxPool's exact mode); same window constants as poolMax. */
-export const maxPoolBy: KernelSource = {
-  source: `function (key, value) {${maxPoolByBody()}
-}`,
-  argumentTypes: arrays('key', 'value'),
-}
-
-/** Nearest upsampling, output [w * f, h * f, planes]. Constants: h, w, f. */
-export const upsample: KernelSource = {
-  source: `function (x) {
-  const sy = Math.floor((this.thread.y + 0.5) / this.constants.f);
-  const sx = Math.floor((this.thread.x + 0.5) / this.constants.f);
-  return x[this.thread.z * this.constants.h * this.constants.w + sy * this.constants.w + sx];
-}`,
-  argumentTypes: arrays('x'),
-}
-
-/** Elementwise product, output [size]. */
-export const mul: KernelSource = {
-  source: `function (a, b) {
-  return a[this.thread.x] * b[this.thread.x];
-}`,
-  argumentTypes: arrays('a', 'b'),
-}
-
-/** `a + alpha * b`, output [size]; alpha is an argument, so one kernel serves every alpha. */
-export const axpy: KernelSource = {
-  source: `function (a, alpha, b) {
-  return a[this.thread.x] + alpha * b[this.thread.x];
-}`,
-  argumentTypes: { a: 'Array', alpha: 'Float', b: 'Array' },
-}
-
-/** `x * scale[c] + shift[c]`, output [inner, channels, outer]. Constants: channels, inner. */
-export const channelAffine: KernelSource = {
-  source: `function (x, scale, shift) {
-  const c = this.thread.y;
-  return x[(this.thread.z * this.constants.channels + c) * this.constants.inner + this.thread.x] * scale[c] + shift[c];
-}`,
-  argumentTypes: arrays('x', 'scale', 'shift'),
-}
-
-/**
- * `(x - mean[o, i]) * invStd[o, i] * weight[c] + bias[c]`, output [inner, axis, outer].
- * Constants: axis, inner.
- */
-export const normalizeAlongAxis: KernelSource = {
-  source: `function (x, mean, invStd, weight, bias) {
-  const c = this.thread.y;
-  const s = this.thread.z * this.constants.inner + this.thread.x;
-  const v = x[(this.thread.z * this.constants.axis + c) * this.constants.inner + this.thread.x];
-  return (v - mean[s]) * invStd[s] * weight[c] + bias[c];
-}`,
-  argumentTypes: arrays('x', 'mean', 'invStd', 'weight', 'bias'),
-}
-
-/**
- * Mean (z = 0) and biased variance (z = 1) along the middle axis in one kernel, output
- * [inner, outer, 2]: one upload and one readback for both moments. Each thread makes both
- * passes over its column itself. Constants: axis, inner.
- */
-export const momentsAlongAxis: KernelSource = {
-  source: `function (x) {
-  const base = this.thread.y * this.constants.axis * this.constants.inner + this.thread.x;
-  let sum = 0.0;
-  for (let c = 0; c < this.constants.axis; c++) {
-    sum += x[base + c * this.constants.inner];
-  }
-  const mu = sum / this.constants.axis;
-  if (this.thread.z === 0) {
-    return mu;
-  }
-  let squares = 0.0;
-  for (let c = 0; c < this.constants.axis; c++) {
-    const d = x[base + c * this.constants.inner] - mu;
-    squares += d * d;
-  }
-  return squares / this.constants.axis;
-}`,
-  argumentTypes: arrays('x'),
-}
-
-/**
- * Per (outer o, channel c) row of `inner` values: its sum (z = 0) and its sum of squared
- * deviations from its own mean (z = 1), output [channels, outer, 2]. The host merges the rows
- * in float64 (Chan et al.'s pairwise update), so one kernel gives both per-channel moments and
- * the float32 chains stay `inner` long. Constants: channels, inner.
- */
-export const channelPartialMoments: KernelSource = {
-  source: `function (x) {
-  const base = (this.thread.y * this.constants.channels + this.thread.x) * this.constants.inner;
-  let sum = 0.0;
-  for (let i = 0; i < this.constants.inner; i++) {
-    sum += x[base + i];
-  }
-  if (this.thread.z === 0) {
-    return sum;
-  }
-  const mu = sum / this.constants.inner;
-  let squares = 0.0;
-  for (let i = 0; i < this.constants.inner; i++) {
-    const d = x[base + i] - mu;
-    squares += d * d;
-  }
-  return squares;
-}`,
-  argumentTypes: arrays('x'),
+    },
+  },
+  momentsPerChannel: {
+    // each (outer, channel) row's sum and squared deviations, then merged per channel: the
+    // float32 chains stay `inner` and `outer` long instead of `outer * inner`
+    run: (g, x, { outer, channels, inner }) => {
+      const rows = outer * channels
+      const sums = g.call(S.rowMoment('sum'), rows, { x }, { inner }, inner)
+      const squares = g.call(S.rowMoment('squares'), rows, { x }, { inner }, inner)
+      const constants = { outer, channels, inner, count: outer * inner }
+      const mean = g.call(S.channelMoment('mean'), channels, { sums }, constants, outer)
+      const variance = g.call(S.channelMoment('variance'), channels, { sums, squares }, constants, outer)
+      g.free(sums)
+      g.free(squares)
+      return { mean, variance }
+    },
+  },
+  normalizeAlongAxis: {
+    run: (g, x, mean, variance, weight, bias, { outer, axis, inner, eps }) =>
+      g.call(
+        S.normalizeAlongAxis,
+        outer * axis * inner,
+        { x, mean, variance, weight, bias, eps },
+        { ...divisor('axis', axis), ...divisor('inner', inner) },
+      ),
+  },
+  channelScaleShift: {
+    run: (g, mean, variance, weight, bias, gains, { channels, steps, eps }) => {
+      const args = { mean, variance, weight, bias, eps, ...(gains === null ? {} : { gains }) }
+      const constants = divisor('channels', channels)
+      return {
+        scale: g.call(S.channelFold('scale', gains !== null), steps * channels, args, constants),
+        shift: g.call(S.channelFold('shift', gains !== null), steps * channels, args, constants),
+      }
+    },
+  },
+  channelAffine: {
+    when: (a) => a.steps >= 1 && Number.isInteger(a.outer / a.steps),
+    run: (g, x, scale, shift, { outer, channels, inner, steps }) =>
+      g.call(S.channelAffine, outer * channels * inner, { x, scale, shift }, {
+        ...divisor('inner', inner),
+        ...divisor('channels', channels),
+        ...divisor('block', outer / steps),
+      }),
+  },
+  runningStats: {
+    // the unbiased variance needs count > 1 (the reference gives NaN, which GLSL cannot spell)
+    when: (a) => a.count > 1,
+    run: (g, runningMean, runningVar, mean, variance, { momentum, count }) => ({
+      mean: g.call(S.runningBlend, runningMean.length, {
+        running: runningMean,
+        batch: mean,
+        keep: 1 - momentum,
+        rate: momentum,
+      }),
+      variance: g.call(S.runningBlend, runningVar.length, {
+        running: runningVar,
+        batch: variance,
+        keep: 1 - momentum,
+        rate: (momentum * count) / (count - 1),
+      }),
+    }),
+  },
+  pool2d: {
+    when: poolFits,
+    run: (g, x, { planes, height, width, window, mode }) => {
+      const [oh, ow] = pooledSize(height, width, window)
+      const constants = poolConstants(height, width, window, oh, ow, mode)
+      return g.call(S.pool2d(mode), planes * oh * ow, { x }, constants, Math.max(window.kernelH, window.kernelW))
+    },
+  },
+  maxPool2dBy: {
+    when: poolFits,
+    run: (g, key, value, { planes, height, width, window }) => {
+      const [oh, ow] = pooledSize(height, width, window)
+      const constants = poolConstants(height, width, window, oh, ow, 'max')
+      const loop = Math.max(window.kernelH, window.kernelW)
+      return g.call(S.maxPool2dBy, planes * oh * ow, { key, value }, constants, loop)
+    },
+  },
+  upsampleNearest: {
+    run: (g, x, { planes, height, width, factor }) =>
+      g.call(S.upsampleNearest, planes * height * factor * width * factor, { x }, {
+        h: height,
+        w: width,
+        ...divisor('outH', height * factor),
+        ...divisor('outW', width * factor),
+        ...divisor('f', factor),
+      }),
+  },
+  liPoolStep: {
+    when: (a) => a.height % a.k === 0 && a.width % a.k === 0,
+    // the output straight from sum + x, then the next sum from sum + x and the output: two
+    // kernels, no intermediate buffer
+    run: (g, sum, x, { planes, height, width, k, mode }) => {
+      const [oh, ow] = [height / k, width / k]
+      const window = { kernelH: k, kernelW: k, strideH: k, strideW: k, padH: 0, padW: 0 }
+      const args: Readonly<Record<string, GpuBuffer>> = sum === null ? { x } : { sum, x }
+      const constants = poolConstants(height, width, window, oh, ow, mode)
+      const out = g.call(S.liPoolOut(sum !== null, mode), planes * oh * ow, args, constants, k)
+      const nextSum = g.call(S.liPoolNext(sum !== null), planes * height * width, { ...args, out }, {
+        ...divisor('h', height),
+        ...divisor('w', width),
+        ...divisor('k', k),
+        oh,
+        ow,
+      })
+      return { out, nextSum }
+    },
+  },
+  groupMean: {
+    run: (g, x, { rows, length, size }) => {
+      const groups = Math.floor(length / size)
+      return g.call(S.groupMean, rows * groups, { x }, { rowLength: length, size, ...divisor('groups', groups) }, size)
+    },
+  },
+  mul: { run: (g, a, b) => g.call(S.mul, a.length, { a, b }) },
+  axpy: { run: (g, a, b, { alpha }) => g.call(S.axpy, a.length, { a, b, alpha }) },
+  scale: { run: (g, x, { alpha }) => g.call(S.scale, x.length, { x, alpha }) },
+  neuron: {
+    // the threshold and tau in float32, as the reference rounds them for float32 data
+    run: (g, v, x, { model, tau, threshold, fireAt, reset, vReset }) => {
+      const variant = { withV: v !== null, model, fireAt, reset }
+      const args = {
+        ...(v === null ? {} : { v }),
+        x,
+        threshold: Math.fround(threshold),
+        tau: Math.fround(tau),
+        vReset,
+      }
+      return {
+        spikes: g.call(S.neuron('spikes', variant), x.length, args),
+        v: g.call(S.neuron('v', variant), x.length, args),
+      }
+    },
+  },
+  fill: { run: (g, { length, value }) => g.call(S.fill, length, { value }) },
+  concat: {
+    // each part placed into the growing result (one compiled kernel per part length)
+    run: (g, xs) => {
+      const total = xs.reduce((n, x) => n + x.length, 0)
+      let acc: GpuBuffer | undefined
+      let offset = 0
+      for (const x of xs) {
+        const args: Readonly<Record<string, Arg>> = acc === undefined ? { x, offset } : { into: acc, x, offset }
+        const next = g.call(S.place(acc !== undefined), total, args, { len: x.length })
+        if (acc !== undefined) g.free(acc)
+        acc = next
+        offset += x.length
+      }
+      return acc as GpuBuffer
+    },
+  },
+  slice: { run: (g, x, { offset, length }) => g.call(S.slice, length, { x, offset }) },
 }

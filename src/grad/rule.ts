@@ -26,7 +26,12 @@ export interface GradCall<K extends KernelName, B> {
 /** How kernel `K` differentiates. */
 export interface GradRule<K extends KernelName> {
   /** The buffer arguments (by position) and outputs (by position) the backward pass reads. */
-  readonly saves: { readonly inputs: readonly number[]; readonly outputs: readonly number[] }
+  readonly saves: {
+    /** Buffer arguments by position. */
+    readonly inputs: readonly number[]
+    /** Outputs by position. */
+    readonly outputs: readonly number[]
+  }
   /**
    * The cotangents of the buffer arguments (null: zero) from the outputs' cotangents (null:
    * zero, not all of them), on `device`. Linear in the cotangents; never changes its arguments.
@@ -36,6 +41,7 @@ export interface GradRule<K extends KernelName> {
 
 /** A kernel without a gradient, and why: its outputs are constants to the tracer. */
 export interface NoGradient {
+  /** Why the kernel has no gradient. */
   readonly noGradient: string
 }
 

@@ -15,10 +15,11 @@ import type { NdArray } from 'ndarray'
 import { describe, fail, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { mapLeaves, type OnDevice, toDevice } from '../kernel/tree.js'
-import { expectDtype, expectSameShape, expectTensor, guardAllocation } from '../layer/check.js'
+import { expectBackend, expectDtype, expectResult, expectSameShape, expectTensor, expectTree, guardAllocation, readFields } from '../layer/check.js'
 import { checkCtx, type Ctx, resolveBackend } from '../layer/context.js'
 import { catchStepFailure } from '../layer/hostStep.js'
-import type { AnyLayer, InOf, OutOf, ParamsOf, StateOf } from '../layer/layer.js'
+import type { AnyLayer, InOf, OutOf, ParamsOf, Prepared, StateOf } from '../layer/layer.js'
+import { readLayer } from '../layer/sequential.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
 import { newTape, type Tape, type Traced } from './tape.js'
@@ -110,8 +111,9 @@ export const vjp = <L extends AnyLayer>(
   input: Tensor<InOf<L>>,
   ctx: Ctx,
 ): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>>> => {
-  const name = typeof (layer as { readonly name?: unknown })?.name === 'string' ? layer.name : 'vjp'
-  const step = (layer as Partial<AnyLayer> | undefined)?.step
+  const read = readLayer(layer)
+  if ('problem' in read) return fail('vjp', 'layer', 'a layer with a step (defineLayer)', read.problem)
+  const { name, step } = read.layer
   if (step === undefined) {
     return fail(name, 'layer', 'a layer with a step (defineLayer): differentiable', 'a layer with only apply')
   }
@@ -121,7 +123,12 @@ export const vjp = <L extends AnyLayer>(
   if (E.isLeft(x)) return x
   return catchStepFailure(() =>
     guardAllocation(name, 'input', () => {
-      const prepared = step.prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right)
+      const prepared = expectResult(
+        name,
+        'layer.step.prepare()',
+        step.prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right),
+        (v) => E.map((f) => f as unknown as Prepared<unknown, unknown>)(readFields(name, 'layer.step.prepare()', v, ['params', 'state', 'outputShape'])),
+      )
       if (E.isLeft(prepared)) return prepared
       const d = resolveBackend(c.right) as Device<unknown>
       const tape = newTape(d)
@@ -134,11 +141,11 @@ export const vjp = <L extends AnyLayer>(
       if (tape.broken) {
         return fail(name, 'layer', 'a step that keeps traced values on the device', 'a step that reads one back to the host')
       }
-      const read = reader(d, lent)
+      const readOut = reader(d, lent)
       const out = r.output as DeviceTensor<Traced<unknown>>
-      const output = read(out.buffer.value, out.shape)
+      const output = readOut(out.buffer.value, out.shape)
       const next = mapLeaves(r.state, (v) =>
-        v instanceof DeviceTensor ? read((v.buffer as Traced<unknown>).value, v.shape) : v,
+        v instanceof DeviceTensor ? readOut((v.buffer as Traced<unknown>).value, v.shape) : v,
       ) as StateOf<L>
       const pullback = (cotOutput: Tensor, cotState?: unknown): E.Either<LayerError, Cotangents<ParamsOf<L>, StateOf<L>>> => {
         const g = E.chain((t: Tensor) =>
@@ -159,7 +166,7 @@ export const vjp = <L extends AnyLayer>(
           }
           seed(out.buffer, g.right as NdArray<Data>)
           if (cotState !== undefined && cotState !== null) {
-            const bad = seedState(name, r.state, cotState, seed)
+            const bad = seedState(name, d, r.state, cotState, seed)
             if (bad !== undefined) return E.left(bad)
           }
           const cot = tape.backward(seeds)
@@ -179,6 +186,7 @@ export const vjp = <L extends AnyLayer>(
 /** Seeds the tape with the cotangents of the new state's tensors (a tree shaped like it). */
 const seedState = (
   name: string,
+  inner: Device<unknown>,
   newState: unknown,
   cotState: unknown,
   seed: (t: Traced<unknown>, cotangent: NdArray<Data>) => void,
@@ -187,13 +195,13 @@ const seedState = (
   const walk = (tree: unknown, cot: unknown, at: string): void => {
     if (bad !== undefined || cot === undefined || cot === null) return
     if (tree instanceof DeviceTensor) {
-      const t = expectTensor(name, at, cot)
+      const traced = tree.buffer as Traced<unknown>
+      const dtype = inner.dtypeOf(traced.value)
+      const t = E.chain((c: Tensor) =>
+        E.chain(() => E.map(() => c)(expectDtype(name, at, c, dtype, "the state's")))(expectSameShape(name, at, c.shape, tree.shape)),
+      )(expectTensor(name, at, cot))
       if (E.isLeft(t)) bad = t.left
-      else {
-        const ok = expectSameShape(name, at, t.right.shape, tree.shape)
-        if (E.isLeft(ok)) bad = ok.left
-        else seed(tree.buffer as Traced<unknown>, t.right)
-      }
+      else seed(traced, t.right)
       return
     }
     if (Array.isArray(tree)) {
@@ -202,12 +210,24 @@ const seedState = (
       return
     }
     if (typeof tree === 'object' && tree !== null) {
-      if (typeof cot !== 'object') bad = layerError(name, at, 'an object shaped like the state', describe(cot))
+      if (typeof cot !== 'object' || Array.isArray(cot)) bad = layerError(name, at, 'an object shaped like the state', describe(cot))
       else for (const [k, v] of Object.entries(tree)) walk(v, (cot as Readonly<Record<string, unknown>>)[k], `${at}.${k}`)
     }
   }
-  walk(newState, cotState, 'stateCotangent')
+  try {
+    walk(newState, cotState, 'stateCotangent')
+  } catch (e) {
+    return layerError(name, 'stateCotangent', 'a tree shaped like the state', `a value whose property access threw (${describe(e)})`)
+  }
   return bad
+}
+
+/** What {@link valueAndGrad} gives. */
+export interface ValueAndGrad<P> {
+  /** The function's value. */
+  readonly value: number
+  /** Its gradient, a tree shaped like the params. */
+  readonly grad: Cotangent<P>
 }
 
 /**
@@ -227,23 +247,22 @@ const seedState = (
  */
 export const valueAndGrad =
   <P>(f: <B>(device: Device<B>, params: OnDevice<P, B>) => DeviceTensor<B>, backend?: Device<unknown>) =>
-  (params: P): E.Either<LayerError, { readonly value: number; readonly grad: Cotangent<P> }> => {
+  (params: P): E.Either<LayerError, ValueAndGrad<P>> => {
     const name = 'valueAndGrad'
-    let bad: LayerError | undefined
-    const checked = mapLeaves(params, (v) => {
-      if (v === null || v === undefined || typeof v !== 'object') return v
-      const t = expectTensor(name, 'params', v)
-      if (E.isLeft(t)) bad ??= t.left
-      return E.isRight(t) ? t.right : v
-    })
-    if (bad !== undefined) return E.left(bad)
+    if (typeof f !== 'function') return fail(name, 'f', 'a function (device, params) => DeviceTensor', describe(f))
+    const device = expectBackend(name, 'backend', backend)
+    if (E.isLeft(device)) return device
+    const tree = expectTree(name, 'params', params)
+    if (E.isLeft(tree)) return tree
+    const checked = tree.right
     return catchStepFailure(() =>
       guardAllocation(name, 'params', () => {
-        const d = resolveBackend({ backend }) as Device<unknown>
+        const d = device.right
         const tape = newTape(d)
         const lent = new Set<unknown>()
         const p = toDevice(checked, variableOf(tape, lent)) as OnDevice<P, Traced<unknown>>
-        const out = f(tape.device, p)
+        const out: unknown = f(tape.device, p)
+        if (!(out instanceof DeviceTensor)) return fail(name, 'f', 'a function returning a DeviceTensor', describe(out))
         if (tape.device.lengthOf(out.buffer) !== 1) {
           return fail(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
         }

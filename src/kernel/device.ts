@@ -38,6 +38,11 @@ export interface BufferOps<B> {
   read(buffer: B): Data
   /** Frees a buffer; it must not be used again. */
   free(buffer: B): void
+  /**
+   * True when buffers are host arrays the garbage collector frees (`free` does nothing), so
+   * runners need not track them.
+   */
+  readonly garbageCollected?: boolean
 }
 
 /**
@@ -61,7 +66,9 @@ export const deviceFrom = <B>(ops: BufferOps<B>, run: RunKernel<B>): Device<B> =
   for (const name of kernelNames) {
     const names = kernelSpecs[name].outputs
     methods[name] =
-      names.length === 1
+      names === 'list'
+        ? (...args) => run(name, args)
+        : names.length === 1
         ? (...args) => run(name, args)[0]
         : (...args) => {
           const outs = run(name, args)
@@ -75,6 +82,7 @@ export const deviceFrom = <B>(ops: BufferOps<B>, run: RunKernel<B>): Device<B> =
     upload: (d) => ops.upload(d),
     read: (b) => ops.read(b),
     free: (b) => ops.free(b),
+    ...(ops.garbageCollected === true ? { garbageCollected: true } : {}),
     ...(methods as unknown as Kernels<B>),
     run,
   }

@@ -39,7 +39,15 @@ export const hostDtype = (b: Data): DType => (b instanceof Float64Array ? 'float
  */
 export const hostDevice = (name: string, kernels: HostKernels): Device<Data> =>
   deviceFrom<Data>(
-    { name, dtypeOf: hostDtype, lengthOf: (b) => b.length, upload: (d) => d, read: (b) => b, free: () => undefined },
+    {
+      name,
+      dtypeOf: hostDtype,
+      lengthOf: (b) => b.length,
+      upload: (d) => d,
+      read: (b) => b,
+      free: () => undefined,
+      garbageCollected: true,
+    },
     (kernel, args) => {
       const spec = kernelSpecs[kernel]
       const buffers = bufferArgs<Data>(kernel, args)
@@ -47,7 +55,8 @@ export const hostDevice = (name: string, kernels: HostKernels): Device<Data> =>
       const dtypes = buffers.map((b) => (b === null ? undefined : hostDtype(b)))
       const lengths = spec.lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length)))
       const outs = lengths.map((n, i) => alloc(n, outputDtype(kernel, i, attrs, dtypes)))
-      const out = spec.outputs.length === 1 ? outs[0] : Object.fromEntries(spec.outputs.map((n, i) => [n, outs[i]]))
+      const names = spec.outputs
+      const out = names === 'list' ? outs : names.length === 1 ? outs[0] : Object.fromEntries(names.map((n, i) => [n, outs[i]]))
       // nothing to write: skip the loops (an empty tensor may still have a huge leading axis)
       if (outs.some((o) => o.length > 0)) (kernels[kernel] as (out: unknown, ...rest: readonly unknown[]) => void)(out, ...args)
       return outs

@@ -120,6 +120,57 @@ export interface WinnerAttrs extends AxisView {
   readonly exact: boolean
 }
 
+/**
+ * A 2-D convolution (PyTorch's `Conv2d`: cross-correlation, zero padding) of x `[n, c, h, w]`
+ * with a weight `[o, c / groups, kh, kw]`, giving `[n, o, outH, outW]`.
+ */
+export interface ConvAttrs {
+  /** Batch size. */
+  readonly n: number
+  /** Input channels. */
+  readonly c: number
+  /** Input height. */
+  readonly h: number
+  /** Input width. */
+  readonly w: number
+  /** Output channels. */
+  readonly o: number
+  /** Kernel height. */
+  readonly kh: number
+  /** Kernel width. */
+  readonly kw: number
+  /** Vertical stride. */
+  readonly sh: number
+  /** Horizontal stride. */
+  readonly sw: number
+  /** Rows of zero padding on the top and the bottom. */
+  readonly ph: number
+  /** Columns of zero padding on the left and the right. */
+  readonly pw: number
+  /** Vertical dilation. */
+  readonly dh: number
+  /** Horizontal dilation. */
+  readonly dw: number
+  /** Channel groups (c and o are multiples of it). */
+  readonly groups: number
+}
+
+/** Output height and width of a convolution: `floor((h + 2 ph - dh (kh - 1) - 1) / sh) + 1`, likewise w. */
+export const convOutputSize = (a: ConvAttrs): readonly [number, number] => [
+  Math.floor((a.h + 2 * a.ph - a.dh * (a.kh - 1) - 1) / a.sh) + 1,
+  Math.floor((a.w + 2 * a.pw - a.dw * (a.kw - 1) - 1) / a.sw) + 1,
+]
+
+/** Cross-entropy of `n` rows of `c` logits against class indices, with label smoothing `smoothing`. */
+export interface CrossEntropyAttrs {
+  /** Rows (the batch). */
+  readonly n: number
+  /** Classes. */
+  readonly c: number
+  /** Label smoothing in [0, 1]: the target is `(1 - s) onehot + s / c`. */
+  readonly smoothing: number
+}
+
 /** Surrogate gradients of the spike function, as BrainCog's `braincog/base/strategy/surrogate.py` codes them. */
 export type Surrogate = 'atan' | 'qgate' | 'sigmoid' | 'gate' | 'none'
 
@@ -202,7 +253,12 @@ export interface Kernels<B> {
     bias: B,
     gains: B | null,
     attrs: { readonly channels: number; readonly steps: number; readonly eps: number },
-  ): { readonly scale: B; readonly shift: B }
+  ): {
+    /** Per step and channel: the multiplier. */
+    readonly scale: B
+    /** Per step and channel: the offset. */
+    readonly shift: B
+  }
   /**
    * `x * scale[t, c] + shift[t, c]` (in float64, rounded once) for x viewed as
    * `[outer, channels, inner]`, whose `outer` rows form `steps` equal consecutive blocks
@@ -235,7 +291,12 @@ export interface Kernels<B> {
    * non-overlapping `k x k` windows, `nextSum = total - upsample(out, k)`, each store rounded
    * as by separate kernels.
    */
-  liPoolStep(sum: B | null, x: B, attrs: LiPoolAttrs): { readonly out: B; readonly nextSum: B }
+  liPoolStep(sum: B | null, x: B, attrs: LiPoolAttrs): {
+    /** The pooled output. */
+    readonly out: B
+    /** The accumulator for the next step. */
+    readonly nextSum: B
+  }
   /**
    * WTALayer: `x` where the score `x * noise` (rounded to x's precision) is at least the k-th
    * largest score along `axis` (NaN ranks above every number), else 0; with `exact`, ties at the
@@ -251,11 +312,18 @@ export interface Kernels<B> {
   axpy(a: B, b: B, attrs: { readonly alpha: number }): B
   /** `alpha * x` elementwise, computed in float64 and rounded once. */
   scale(x: B, attrs: { readonly alpha: number }): B
+  /** `max(x, 0)` elementwise (NaN stays NaN, -0 becomes +0), as PyTorch's `relu`. */
+  relu(x: B): B
   /**
    * One neuron step (see {@link NeuronAttrs}), `v` null for a potential of 0: the spikes (0
    * or 1) and the potential after the reset.
    */
-  neuron(v: B | null, x: B, attrs: NeuronAttrs): { readonly spikes: B; readonly v: B }
+  neuron(v: B | null, x: B, attrs: NeuronAttrs): {
+    /** The spikes, 0 or 1. */
+    readonly spikes: B
+    /** The potential after the reset. */
+    readonly v: B
+  }
 
   // -------------------------------------------------------------------------------------------
   // backward kernels: what the gradient rules (src/grad) call; none has a gradient of its own
@@ -282,10 +350,15 @@ export interface Kernels<B> {
     weight: B,
     attrs: AxisView & { readonly eps: number },
   ): {
+    /** x's cotangent. */
     readonly dx: B
+    /** The mean's cotangent. */
     readonly dMean: B
+    /** The variance's cotangent. */
     readonly dVariance: B
+    /** The weight's cotangent. */
     readonly dWeight: B
+    /** The bias's cotangent. */
     readonly dBias: B
   }
   /**
@@ -303,10 +376,15 @@ export interface Kernels<B> {
     gains: B | null,
     attrs: { readonly channels: number; readonly steps: number; readonly eps: number },
   ): {
+    /** The mean's cotangent. */
     readonly dMean: B
+    /** The variance's cotangent. */
     readonly dVariance: B
+    /** The weight's cotangent. */
     readonly dWeight: B
+    /** The bias's cotangent. */
     readonly dBias: B
+    /** The gains' cotangent (empty without gains). */
     readonly dGains: B
   }
   /** The cotangents of `channelAffine`'s x (like x), scale and shift (statistics) from the output's. */
@@ -315,10 +393,17 @@ export interface Kernels<B> {
     x: B,
     scale: B,
     attrs: ChannelView & { readonly steps: number },
-  ): { readonly dx: B; readonly dScale: B; readonly dShift: B }
+  ): {
+    /** x's cotangent. */
+    readonly dx: B
+    /** The scale's cotangent. */
+    readonly dScale: B
+    /** The shift's cotangent. */
+    readonly dShift: B
+  }
   /**
    * The cotangent of x through `pool2d`: a max window's cotangent goes to its first maximal
-   * cell in row-major order (the first NaN, if any; padding never), as PyTorch routes it; an
+   * cell in row-major order (the last NaN, if any; padding never), as PyTorch routes it; an
    * average window's is spread as `cot / (kh kw)` over its cells. Overlapping windows add up.
    */
   pool2dGrad(cot: B, x: B, attrs: PoolAttrs): B
@@ -328,6 +413,8 @@ export interface Kernels<B> {
   upsampleNearestGrad(cot: B, attrs: UpsampleAttrs): B
   /** The cotangent of x through `winnerTakeAll`: the output's where the cell won, else 0 (noise is constant). */
   winnerTakeAllGrad(cot: B, x: B, noise: B, attrs: WinnerAttrs): B
+  /** The cotangent of x through `relu`: `cot` where `x > 0`, else 0. */
+  reluGrad(cot: B, x: B): B
   /** The cotangent of x through `groupMean`: `cot / size` to each member of a group, 0 to the remainder. */
   groupMeanGrad(cot: B, attrs: { readonly rows: number; readonly length: number; readonly size: number }): B
   /**
@@ -342,7 +429,31 @@ export interface Kernels<B> {
     v: B | null,
     x: B,
     attrs: NeuronAttrs,
-  ): { readonly dx: B; readonly dv: B }
+  ): {
+    /** x's cotangent. */
+    readonly dx: B
+    /** The old potential's cotangent. */
+    readonly dv: B
+  }
+
+  /**
+   * 2-D convolution, PyTorch's `Conv2d` (see {@link ConvAttrs}): `out[n, o, i, j] = bias[o] +
+   * sum_{c, a, b} w[o, c, a, b] * xpad[n, g * c/groups + c, i sh + a dh, j sw + b dw]`, the
+   * products accumulated as `matmul` accumulates them.
+   */
+  conv2d(x: B, weight: B, bias: B | null, attrs: ConvAttrs): B
+  /** The cotangent of x through `conv2d` (the transposed convolution of the output's cotangent). */
+  conv2dGradInput(cot: B, weight: B, attrs: ConvAttrs): B
+  /** The cotangent of the weight through `conv2d`, `[o, c / groups, kh, kw]`. */
+  conv2dGradWeight(cot: B, x: B, attrs: ConvAttrs): B
+  /**
+   * Mean cross-entropy of logits `[n, c]` against `target` `[n]` (class indices held as
+   * floats): `(1/n) sum_n [(1 - s) (-logp[n, y]) + (s / c) sum_c (-logp[n, c])]`, `logp` a
+   * stable log-softmax in float64. One value.
+   */
+  crossEntropy(logits: B, target: B, attrs: CrossEntropyAttrs): B
+  /** The cotangent of the logits through `crossEntropy`: `cot * (softmax(x) - q) / n`, q the smoothed target. */
+  crossEntropyGrad(cot: B, logits: B, target: B, attrs: CrossEntropyAttrs): B
 
   /** `length` uniform draws in [0, 1) from `key`: exactly what `uniform(key, length)` draws. */
   uniform(attrs: DrawAttrs): B
@@ -354,6 +465,8 @@ export interface Kernels<B> {
   concat(xs: readonly B[]): B
   /** Values `[offset, offset + length)` of x. */
   slice(x: B, attrs: { readonly offset: number; readonly length: number }): B
+  /** x cut into `count` equal consecutive parts (a scan's time steps), the inverse of `concat`. */
+  split(x: B, attrs: { readonly count: number }): readonly B[]
 }
 
 /** A kernel's name. */

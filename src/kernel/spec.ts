@@ -10,6 +10,7 @@ import type { DType } from '../tensor/tensor.js'
 import type {
   AxisView,
   ChannelView,
+  ConvAttrs,
   DrawAttrs,
   KernelName,
   Kernels,
@@ -18,13 +19,20 @@ import type {
   PoolAttrs,
   UpsampleAttrs,
 } from './kernels.js'
-import { pooledSize } from './kernels.js'
+import { convOutputSize, pooledSize } from './kernels.js'
 
 /**
  * How an output's dtype is chosen: like the first buffer argument, like buffer argument `i`,
  * statistics precision, or `attrs.dtype`.
  */
-export type OutputDtype = 'like' | { readonly like: number } | 'stats' | 'attr'
+export type OutputDtype =
+  | 'like'
+  | {
+      /** The buffer argument whose dtype the output has. */
+      readonly like: number
+    }
+  | 'stats'
+  | 'attr'
 
 /** The run-time signature of one kernel. */
 export interface KernelSpec {
@@ -34,8 +42,11 @@ export interface KernelSpec {
    * attributes object (absent for kernels without attributes).
    */
   readonly inputs: number | 'list'
-  /** Output names; a kernel with one output returns the buffer itself. */
-  readonly outputs: readonly string[]
+  /**
+   * Output names; a kernel with one output returns the buffer itself. `'list'`: the kernel
+   * returns an array of buffers, as many as `lengths` gives.
+   */
+  readonly outputs: readonly string[] | 'list'
   /** Each output's length, from the attributes and the buffer arguments' lengths (`null` for a null argument). */
   readonly lengths: (attrs: never, inputLengths: readonly (number | null)[]) => readonly number[]
   /** The outputs' dtype rule (one for all, or one per output). */
@@ -102,6 +113,8 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
   mul: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   axpy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   scale: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  relu: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
+  reluGrad: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   neuron: { inputs: 2, outputs: ['spikes', 'v'], dtype: 'like', lengths: (_: unknown, n) => [n[1] ?? 0, n[1] ?? 0] },
   broadcastAlongAxis: {
     inputs: 1,
@@ -154,6 +167,24 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
     lengths: (a: { readonly rows: number; readonly length: number }) => [a.rows * a.length],
   },
   neuronGrad: { inputs: 4, outputs: ['dx', 'dv'], dtype: { like: 3 }, lengths: (_: unknown, n) => [n[3] ?? 0, n[3] ?? 0] },
+  conv2d: {
+    inputs: 3,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: ConvAttrs) => {
+      const [oh, ow] = convOutputSize(a)
+      return [a.n * a.o * oh * ow]
+    },
+  },
+  conv2dGradInput: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (a: ConvAttrs) => [a.n * a.c * a.h * a.w] },
+  conv2dGradWeight: {
+    inputs: 2,
+    outputs: ['out'],
+    dtype: 'like',
+    lengths: (a: ConvAttrs) => [a.o * (a.c / a.groups) * a.kh * a.kw],
+  },
+  crossEntropy: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: () => [1] },
+  crossEntropyGrad: { inputs: 3, outputs: ['out'], dtype: { like: 1 }, lengths: (_: unknown, n) => [n[1] ?? 0] },
   uniform: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
   bernoulliMask: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: DrawAttrs) => [a.length] },
   fill: { inputs: 0, outputs: ['out'], dtype: 'attr', lengths: (a: { readonly length: number }) => [a.length] },
@@ -164,6 +195,12 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
     lengths: (_: unknown, n) => [n.reduce<number>((s, x) => s + (x ?? 0), 0)],
   },
   slice: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (a: { readonly length: number }) => [a.length] },
+  split: {
+    inputs: 1,
+    outputs: 'list',
+    dtype: 'like',
+    lengths: (a: { readonly count: number }, n) => Array.from({ length: a.count }, () => (n[0] ?? 0) / a.count),
+  },
 }
 
 /** Every kernel's name, in the order of {@link kernelSpecs}. */
@@ -209,10 +246,12 @@ export const outputDtype = (
 
 declare const bufferBrand: unique symbol
 /** A stand-in buffer type, to read attribute types off the kernel signatures. */
-interface AnyBuffer {
+export interface AnyBuffer {
+  /** The brand. */
   readonly [bufferBrand]: true
 }
-type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never
+/** The last element type of a tuple. */
+export type LastOf<T extends readonly unknown[]> = T extends readonly [...unknown[], infer L] ? L : never
 
 /** The attributes argument of kernel `K` (an empty record for kernels without one). */
 export type AttrsOf<K extends KernelName> = [LastOf<Parameters<Kernels<AnyBuffer>[K]>>] extends [infer A]

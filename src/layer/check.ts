@@ -213,6 +213,46 @@ export const initResult = <P, S>(name: string, argument: string, r: unknown): E.
     )(readFields(name, argument, v, ['params', 'state', 'outputShape'])),
   )
 
+/** How deep a params tree may nest (a cycle or a runaway structure is an error, not a stack overflow). */
+const MAX_TREE_DEPTH = 64
+
+/**
+ * A params tree as a JavaScript caller may pass it (nested plain records and arrays whose leaves
+ * are tensors, numbers, strings, booleans, null or undefined), checked and read once: every
+ * tensor through {@link expectTensor} (a structured clone is revived), a record shaped like a
+ * tensor (`data` and `shape`) taken as one, never walked; cycles, getters that throw and other
+ * objects are errors naming `argument` and the path.
+ */
+export const expectTree = (layer: string, argument: string, tree: unknown): E.Either<LayerError, unknown> => {
+  const onPath = new Set<unknown>()
+  const walk = (v: unknown, at: string, depth: number): E.Either<LayerError, unknown> => {
+    if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') {
+      return E.right(v)
+    }
+    if (typeof v !== 'object') return fail(layer, at, 'a tensor, a number, or a record or array of them', describe(v))
+    if (onPath.has(v)) return fail(layer, at, 'a tree (no cycles)', 'a reference back to an enclosing record')
+    if (depth > MAX_TREE_DEPTH) return fail(layer, at, `a tree at most ${MAX_TREE_DEPTH} levels deep`, 'a deeper one')
+    try {
+      const isArray = Array.isArray(v)
+      const proto = isArray ? Array.prototype : (Object.getPrototypeOf(v) as unknown)
+      const plain = isArray || proto === Object.prototype || proto === null
+      if (!plain || ('data' in v && 'shape' in v)) return expectTensor(layer, at, v)
+      onPath.add(v)
+      const out: Record<string, unknown> | unknown[] = isArray ? [] : {}
+      for (const [k, child] of Object.entries(v)) {
+        const r = walk(child, isArray ? `${at}[${k}]` : `${at}.${k}`, depth + 1)
+        if (E.isLeft(r)) return r
+        ;(out as Record<string, unknown>)[k] = r.right
+      }
+      onPath.delete(v)
+      return E.right(out)
+    } catch (e) {
+      return fail(layer, at, 'a readable tree', `a value whose property access threw (${describe(e)})`)
+    }
+  }
+  return walk(tree, argument, 0)
+}
+
 /** Checks a tensor's shape exactly. */
 export const expectTensorOfShape = (
   layer: string,

@@ -8,7 +8,7 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { bestBackend } from '../backend/wasm/index.js'
 import { describe, fail, type LayerError } from '../errors.js'
-import type { Device } from '../kernel/device.js'
+import type { Device, DeviceTensor } from '../kernel/device.js'
 import type { Key } from '../random/key.js'
 import { foldIn } from '../random/key.js'
 import { readKey } from '../random/readKey.js'
@@ -33,6 +33,21 @@ export interface Ctx {
    * arguments and reads its results back). Absent: see {@link resolveBackend}.
    */
   readonly backend?: Device<any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Where a `recording` run collects what pipelines inside it compute (set by `recording`, passed on). */
+  readonly recorder?: Recorder
+}
+
+/**
+ * The collector of a `recording` run: pipelines report each layer's output (and state) under
+ * the layer's path (`"2"`, `"0.3"` in nested pipelines), at the time step enclosing scans set.
+ */
+export interface Recorder {
+  /** The path of the layer the context belongs to, one index per enclosing pipeline. */
+  readonly path: readonly number[]
+  /** The time step of the enclosing scans (0 outside any scan). */
+  readonly step: number
+  /** Receives one layer's output and state on the device, as the step computed them. */
+  readonly sink: (path: string, step: number, output: DeviceTensor<unknown>, state: unknown) => void
 }
 
 const deviceExpected = 'a device (cpu, wasmBackend(), a GPU device)'
@@ -134,8 +149,16 @@ export const childCtx = (ctx: Ctx, index: number): Ctx => {
     training: c.training,
     key: c.key === undefined ? undefined : foldIn(c.key, index),
     backend: c.backend,
+    ...(c.recorder === undefined ? {} : { recorder: { ...c.recorder, path: [...c.recorder.path, index] } }),
   }
 }
+
+const isRecorder = (r: unknown): r is Recorder =>
+  typeof r === 'object' &&
+  r !== null &&
+  Array.isArray((r as Recorder).path) &&
+  typeof (r as Recorder).step === 'number' &&
+  typeof (r as Recorder).sink === 'function'
 
 /**
  * Checks a context as a JavaScript caller may pass it: an object with a boolean `training`,
@@ -144,21 +167,35 @@ export const childCtx = (ctx: Ctx, index: number): Ctx => {
  */
 export const checkCtx = (layer: string, ctx: unknown): E.Either<LayerError, Ctx> => {
   const expected = '{ training, key?, draws?, backend? } (train() or evaluate())'
-  let fields: { readonly training: unknown; readonly key: unknown; readonly draws: unknown; readonly backend: unknown }
+  let fields: {
+    readonly training: unknown
+    readonly key: unknown
+    readonly draws: unknown
+    readonly backend: unknown
+    readonly recorder: unknown
+  }
   try {
     if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return fail(layer, 'ctx', expected, describe(ctx))
     const c = ctx as Readonly<Record<string, unknown>>
-    fields = { training: c.training, key: c.key, draws: c.draws, backend: c.backend }
+    fields = { training: c.training, key: c.key, draws: c.draws, backend: c.backend, recorder: c.recorder }
   } catch (e) {
     return fail(layer, 'ctx', expected, `a value whose property access threw (${describe(e)})`)
   }
-  const { training, key, draws, backend } = fields
+  const { training, key, draws, backend, recorder } = fields
   if (typeof training !== 'boolean') return fail(layer, 'ctx.training', 'a boolean', describe(training))
   const k = key === undefined ? undefined : readKey(key)
   if (key !== undefined && k === undefined) return fail(layer, 'ctx.key', 'a key (key(seed))', describe(key))
   const problem = backend === undefined ? undefined : deviceProblem(backend)
   if (problem !== undefined) return fail(layer, 'ctx.backend', deviceExpected, problem)
-  const base: Ctx = { training, key: k, backend: backend as Device<unknown> | undefined }
+  if (recorder !== undefined && !isRecorder(recorder)) {
+    return fail(layer, 'ctx.recorder', 'a recorder (as recording sets it) or undefined', describe(recorder))
+  }
+  const base: Ctx = {
+    training,
+    key: k,
+    backend: backend as Device<unknown> | undefined,
+    ...(recorder === undefined ? {} : { recorder }),
+  }
   if (draws === undefined) return E.right(base)
   return E.map((d: Tensor) => ({ ...base, draws: d }))(expectTensor(layer, 'ctx.draws', draws))
 }

@@ -33,7 +33,16 @@ export interface LayerSpec<P, S> {
   /** The state the layer accepts, given the input's shape. */
   readonly state: Schema<S>
   /** Fresh params and state for inputs of `shape` (valid for the layer) and `dtype`. */
-  init(key: Key, shape: Shape, dtype: DType): { readonly params: P; readonly state: S }
+  init(
+    key: Key,
+    shape: Shape,
+    dtype: DType,
+  ): {
+    /** Fresh params. */
+    readonly params: P
+    /** The initial state. */
+    readonly state: S
+  }
   /** Checks beyond the schemas (modes, draws, held state against the input), run before the step. */
   check?(params: P, state: S, input: TensorInfo, ctx: Ctx): E.Either<LayerError, unknown>
   /** The step over a device, as {@link LayerStep.run}. */
@@ -69,7 +78,7 @@ export const runOnce = <P, S, B>(
   try {
     const params = session.enter(prepared.params)
     const state = session.enter(prepared.state, true)
-    const r = step.run(device, params, state, new DeviceTensor(session.upload(x), x.shape), ctx)
+    const r = step.run(session.device, params, state, new DeviceTensor(session.upload(x), x.shape), ctx)
     // a step that left its state as it was gives back the caller's very state
     return { output: session.output(r.output), state: r.state === state ? prepared.state : session.exit<S>(r.state) }
   } finally {
@@ -144,7 +153,10 @@ export const shapeAndInit = <P, S>(
  */
 export const defineLayer = <P, S, In extends Axes = Axes, Out extends Axes = Axes>(
   spec: LayerSpec<P, S>,
-): Layer<P, S, In, Out> & { readonly step: LayerStep<P, S> } => {
+): Layer<P, S, In, Out> & {
+  /** The layer's step (always present on a defined layer). */
+  readonly step: LayerStep<P, S>
+} => {
   const checked = specOf<P, S>(spec)
   const { name } = checked
 

@@ -10,7 +10,7 @@
  * @module
  */
 import type { NdArray } from 'ndarray'
-import type { Device } from '../kernel/device.js'
+import { type Device, deviceFrom } from '../kernel/device.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { buffersOf, fromDevice, type OnDevice, toDevice, uploadTensor } from '../kernel/tree.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
@@ -18,14 +18,43 @@ import { flatData, wrap } from '../tensor/tensor.js'
 
 /**
  * The buffers one host call lends a device, remembered with the tensors they came from, and
- * every buffer it makes, so that all can be freed once the call's results are read.
+ * every buffer it makes, so that all can be freed once the call's results are read: on success
+ * and when a step fails midway (a step of a layer without one throws), whatever the steps made
+ * and did not free goes when the session closes.
  */
 export class Session<B> {
   /** Lent buffers, with the tensor each came from and whether a result may be that tensor itself. */
   private readonly lent = new Map<B, { readonly tensor: NdArray<Data>; readonly reusable: boolean; readonly early: boolean }>()
   private readonly made = new Set<B>()
+  /**
+   * The device to run on: the one given when its buffers are garbage-collected, else a wrapper
+   * that counts every kernel output as made (until freed).
+   */
+  readonly device: Device<B>
 
-  constructor(readonly device: Device<B>) {}
+  constructor(private readonly inner: Device<B>) {
+    this.device =
+      inner.garbageCollected === true
+        ? inner
+        : deviceFrom<B>(
+          {
+            name: inner.name,
+            dtypeOf: (b) => inner.dtypeOf(b),
+            lengthOf: (b) => inner.lengthOf(b),
+            upload: (data) => inner.upload(data),
+            read: (b) => inner.read(b),
+            free: (b) => {
+              this.made.delete(b)
+              inner.free(b)
+            },
+          },
+          (name, args) => {
+            const outs = inner.run(name, args)
+            for (const o of outs) this.made.add(o)
+            return outs
+          },
+        )
+  }
 
   /**
    * A host tensor on the device (remembered, to be recognised and freed later). `reusable`:
@@ -33,7 +62,7 @@ export class Session<B> {
    * caller gave as such; false for inputs, whose arrays callers refill between calls).
    */
   upload(t: NdArray<Data>, reusable = false, early = false): B {
-    const b = uploadTensor(this.device, t)
+    const b = uploadTensor(this.inner, t)
     if (!this.lent.has(b)) this.lent.set(b, { tensor: t, reusable, early })
     return b
   }
@@ -46,10 +75,10 @@ export class Session<B> {
     const lent = this.lent.get(b)
     if (lent === undefined) {
       this.made.delete(b)
-      this.device.free(b)
+      this.inner.free(b)
     } else if (lent.early) {
       this.lent.delete(b)
-      this.device.free(b)
+      this.inner.free(b)
     }
   }
 
@@ -68,7 +97,7 @@ export class Session<B> {
     const lent = this.lent.get(t.buffer)
     if (lent !== undefined) return wrap(flatData(lent.tensor).slice(), t.shape)
     this.made.add(t.buffer)
-    return wrap(this.device.read(t.buffer), t.shape)
+    return wrap(this.inner.read(t.buffer), t.shape)
   }
 
   /** A state tree read back: unchanged state entries come back as the tensors they were, others fresh. */
@@ -82,8 +111,8 @@ export class Session<B> {
 
   /** Frees every buffer the session lent or saw made (reads are done by now). */
   close(): void {
-    for (const b of this.lent.keys()) this.device.free(b)
-    for (const b of this.made) if (!this.lent.has(b)) this.device.free(b)
+    for (const b of this.lent.keys()) this.inner.free(b)
+    for (const b of this.made) if (!this.lent.has(b)) this.inner.free(b)
     this.lent.clear()
     this.made.clear()
   }

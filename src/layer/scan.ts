@@ -14,10 +14,11 @@ import { ConfigError, describe, fail, type LayerError, layerError } from '../err
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { buffersOf, type OnDevice } from '../kernel/tree.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
-import { dtypeOf, sizeOf } from '../tensor/tensor.js'
+import { dtypeOf, sizeOf, zeros } from '../tensor/tensor.js'
 import { deviceProblem, expectResult, expectShape, expectTensor, guardAllocation, initResult, showShape } from './check.js'
 import { ArgumentError } from '../tensor/view.js'
-import { checkCtx, type Ctx, childCtx, resolveBackend } from './context.js'
+import { foldIn } from '../random/key.js'
+import { checkCtx, type Ctx, resolveBackend } from './context.js'
 import { shapeAndInit } from './define.js'
 import { catchStepFailure, stepOf } from './hostStep.js'
 import type { Layer, LayerStep, Prepared, Step, StepResult, TensorInfo } from './layer.js'
@@ -58,13 +59,19 @@ export type ScanOut<Out extends Axes, R extends ScanRead> = R extends 'all' ? Ti
 export const stepCtx = (ctx: Ctx, t: number): Ctx => {
   const c = checkCtx('stepCtx', ctx)
   if (E.isLeft(c)) throw new ArgumentError('stepCtx', c.left.argument, c.left.expected, c.left.got)
-  const { draws } = c.right
+  const { draws, recorder } = c.right
   const steps = draws === undefined ? Infinity : (draws.shape[0] ?? 0)
   if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || t >= steps) {
     const range = draws === undefined ? 'an integer >= 0' : `an integer in [0, ${steps}) (the draws' steps)`
     throw new ArgumentError('stepCtx', 't', range, describe(t))
   }
-  return draws === undefined ? childCtx(c.right, t) : { ...childCtx(c.right, t), draws: draws.pick(t) as Tensor }
+  return {
+    training: c.right.training,
+    key: c.right.key === undefined ? undefined : foldIn(c.right.key, t),
+    backend: c.right.backend,
+    ...(draws === undefined ? {} : { draws: draws.pick(t) as Tensor }),
+    ...(recorder === undefined ? {} : { recorder: { ...recorder, step: t } }),
+  }
 }
 
 /** The one time-major check: a leading time axis, and draws (if any) with the same one. */
@@ -108,7 +115,9 @@ const loop = <P, S, B>(
 
 /**
  * What a scan keeps of its step outputs: every one (concatenated at the end), the latest, or
- * their running sum. It releases what it drops, unless the current state still holds it.
+ * their running sum. It releases what it drops, unless the current state still holds it, and
+ * the loop releases dead buffers through it (`dead`), so that an output that was also in the
+ * state is released once, by whichever lets go of it last.
  */
 const collector = <B>(d: Device<B>, read: ScanRead, release: (b: B) => void) => {
   const kept: B[] = []
@@ -117,6 +126,10 @@ const collector = <B>(d: Device<B>, read: ScanRead, release: (b: B) => void) => 
     if (!alive.has(b)) release(b)
   }
   return {
+    /** Releases a buffer the loop found dead, unless it is a kept output (released when dropped). */
+    dead: (b: B): void => {
+      if (!kept.includes(b)) release(b)
+    },
     keep: (out: B, state: ReadonlySet<B>): void => {
       alive = state
       if (read === 'all' || kept.length === 0) kept.push(out)
@@ -192,15 +205,17 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
     prepare,
     run: <B>(d: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx) => {
       const stepShape = x.shape.slice(1)
-      const size = sizeOf(stepShape)
       // the loop may free what it made, never what it was given
       const given = new Set([...buffersOf<B>(state), ...buffersOf<B>(params), x.buffer])
       const release = (b: B): void => {
         if (!given.has(b)) d.free(b)
       }
       const outputs = collector(d, read, release)
-      const slice = (t: number) => new DeviceTensor(d.slice(x.buffer, { offset: t * size, length: size }), stepShape)
-      const s = loop(inner, d, params, state, stepsFor(x.shape), slice, ctx, outputs.keep, release)
+      // all steps' inputs in one call: its gradient is one concatenation, not T padded slices
+      const parts = d.split(x.buffer, { count: x.shape[0] })
+      const steps = stepsFor(x.shape)
+      parts.slice(steps).forEach((part) => d.free(part))
+      const s = loop(inner, d, params, state, steps, (t) => new DeviceTensor(parts[t], stepShape), ctx, outputs.keep, outputs.dead)
       // prepare has checked the shapes
       const outShape = E.getOrElseW((): Shape => [])(stepOutput(stepShape))
       const shape = read === 'all' ? [x.shape[0], ...outShape] : outShape
@@ -217,8 +232,14 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
       guardAllocation(name, 'input', () => {
         const prepared = prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right)
         if (E.isLeft(prepared)) return prepared
-        const d = (device ?? resolveBackend(c.right)) as Device<unknown>
-        const session = new Session(d)
+        if (x.right.shape[0] === 0) {
+          // no step runs: nothing goes to the device; the output is empty ('all') or zeros
+          const output = zeros(prepared.right.outputShape, dtypeOf(x.right))
+          const next = finalState === 'reset' ? layer.reset(state) : prepared.right.state
+          return E.right({ output, state: next } as Step<S, ScanOut<Out, R>>)
+        }
+        const session = new Session((device ?? resolveBackend(c.right)) as Device<unknown>)
+        const d = session.device
         try {
           const p = session.enter(prepared.right.params)
           const s0 = session.enter(prepared.right.state, true)
@@ -229,7 +250,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
             const xt = x.right.pick(t) as Tensor
             return new DeviceTensor(session.upload(xt, false, true), xt.shape)
           }
-          const final = loop(inner, d, p, s0, stepsFor(x.right.shape), upload, c.right, outputs.keep, release)
+          const final = loop(inner, d, p, s0, stepsFor(x.right.shape), upload, c.right, outputs.keep, outputs.dead)
           const out = outputs.done(read === 'all' ? 0 : sizeOf(stepOut), dtypeOf(x.right))
           const output = session.output(new DeviceTensor(out, prepared.right.outputShape))
           const next =

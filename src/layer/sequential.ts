@@ -34,7 +34,7 @@ export type Pipeline<Ls extends readonly AnyLayer[]> = Layer<
 const methods = ['outputShape', 'init', 'apply', 'reset'] as const
 
 /** Why `v` is not a layer, or the layer's members read once. */
-const readLayer = (v: unknown): { readonly layer: AnyLayer } | { readonly problem: string } => {
+export const readLayer = (v: unknown): { readonly layer: AnyLayer } | { readonly problem: string } => {
   try {
     if (typeof v !== 'object' || v === null) return { problem: describe(v) }
     const l = v as Readonly<Record<string, unknown>>
@@ -162,7 +162,9 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...given: Ls): 
       const between: DeviceTensor<unknown>[] = []
       let h = x as DeviceTensor<unknown>
       for (let i = 0; i < n; i++) {
-        const r = steps[i].run(d, params[i] as never, state[i] as never, h as never, childCtx(ctx, i))
+        const sub = childCtx(ctx, i)
+        const r = steps[i].run(d, params[i] as never, state[i] as never, h as never, sub)
+        if (sub.recorder !== undefined) sub.recorder.sink(sub.recorder.path.join('.'), sub.recorder.step, r.output as DeviceTensor<unknown>, r.state)
         next.push(r.state)
         h = r.output as DeviceTensor<unknown>
         if (i < n - 1) between.push(h)

@@ -200,10 +200,10 @@ const windowedShape = (layer: string, argument: string, shape: Shape, w: PoolWin
 // ---------------------------------------------------------------------------------------------
 
 /** One kernel call from a host tensor on `device`: uploaded, run, read back, freed. */
-const runOp = <B>(device: Device<B>, x: Tensor, shape: Shape, body: (xb: B) => B): Tensor => {
+const runOp = <B>(device: Device<B>, x: Tensor, shape: Shape, body: (d: Device<B>, xb: B) => B): Tensor => {
   const session = new Session(device)
   try {
-    return session.output(new DeviceTensor(body(session.upload(x)), shape))
+    return session.output(new DeviceTensor(body(session.device, session.upload(x)), shape))
   } finally {
     session.close()
   }
@@ -249,7 +249,7 @@ const poolWith = (
     guardAllocation(op, 'input', () => {
       const [n, c, height, width] = input.right.shape
       const attrs = { planes: n * c, height, width, window, mode: poolMode(resolved.right.op) }
-      return E.right(runOp(d, input.right, out, (xb) => d.pool2d(xb, attrs)) as Tensor<Rank4>)
+      return E.right(runOp(d, input.right, out, (dev, xb) => dev.pool2d(xb, attrs)) as Tensor<Rank4>)
     }),
   )(windowedShape(op, 'input', input.right.shape, window))
 }
@@ -304,7 +304,7 @@ export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unkn
   }
   return guardAllocation(op, 'factor', () => {
     return E.right(
-      runOp(d, input.right, outShape, (xb) => d.upsampleNearest(xb, { planes: n * c, height, width, factor })) as Tensor<Rank4>,
+      runOp(d, input.right, outShape, (dev, xb) => dev.upsampleNearest(xb, { planes: n * c, height, width, factor })) as Tensor<Rank4>,
     )
   })
 }

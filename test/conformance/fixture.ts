@@ -1,8 +1,8 @@
 /**
  * The fixture format of `test/fixtures/FORMAT.md`, parsed and validated. Anything that does not
  * match the format is reported as a malformed fixture, never skipped. The parser knows every
- * step op of the format, including those no step handler runs yet (`backward`, `optimizerStep`):
- * a case is skipped for what the library lacks, never for what the file got wrong.
+ * step op of the format, including any a given runner has no handler for: a case is skipped for
+ * what the library lacks, never for what the file got wrong.
  */
 import type { DType, Tensor } from '../../src/index.js'
 import { tensor } from '../../src/index.js'

@@ -3,6 +3,8 @@
  * public API, and reports each case as passed, skipped or failed.
  *
  * - A case passes when every one of its steps ran and matched, and it compared at least one value.
+ * - A layer case runs its steps on the layer; an optimizer case (SGD, Adam, AdamW: no layer, only
+ *   `optimizerStep` steps) runs them on the optimizer, built from the config over the params.
  * - A case is skipped when its layer is one braincog-fn does not implement yet (`pending.ts`) or
  *   one of its steps is an op the runner has no handler for yet (`steps.ts`); the reason says
  *   which. The steps before the first such step still run, and a mismatch there fails the case.
@@ -14,11 +16,19 @@ import { basename, join } from 'node:path'
 import * as E from 'fp-ts/lib/Either.js'
 import type { AnyLayer, Backend, Device } from '../../src/index.js'
 import { ConfigError, foldIn, key } from '../../src/index.js'
-import type { Adapter } from './adapters/adapter.js'
-import { adapters as defaultAdapters } from './adapters/index.js'
+import type { Adapter, OptimizerAdapter } from './adapters/adapter.js'
+import { adapters as defaultAdapters, optimizerAdapters } from './adapters/index.js'
 import { type Fixture, parseFile } from './fixture.js'
 import { pendingLayers } from './pending.js'
-import { type Carry, type Run, type StepHandler, type StepHandlers, stepHandlers } from './steps.js'
+import {
+  type Carry,
+  type OptimizerCarry,
+  type Run,
+  type StepHandler,
+  type StepHandlers,
+  type StepOutcome,
+  stepHandlers,
+} from './steps.js'
 
 export type Outcome = 'passed' | 'skipped' | 'failed'
 
@@ -45,6 +55,8 @@ export interface Report {
 export interface RunOptions {
   /** Layer name (BrainCog's class) to adapter; default `adapters/index.ts`. */
   readonly adapters?: Readonly<Record<string, Adapter>>
+  /** Optimizer name (`torch.optim`'s class) to adapter; default `adapters/index.ts`'s `optimizerAdapters`. */
+  readonly optimizers?: Readonly<Record<string, OptimizerAdapter>>
   /** Step op to handler; default `steps.ts`. */
   readonly handlers?: StepHandlers
   /** Layers known but not implemented yet; default `pending.ts`. */
@@ -96,6 +108,60 @@ const lacking = (fx: Fixture, known: boolean, handlers: StepHandlers): Lacking =
   return { reasons, stop }
 }
 
+/** The failure of a case whose config has keys its adapter does not read, if it has any. */
+const unreadConfig = (fx: Fixture, keys: readonly string[]): CaseResult | undefined => {
+  const unread = Object.keys(fx.config).filter((k) => !keys.includes(k))
+  if (unread.length === 0) return undefined
+  return failure(
+    fx.name,
+    `config ${unread.map((k) => JSON.stringify(k)).join(', ')}: not read by the ${fx.layer} adapter ` +
+      `(it reads ${JSON.stringify(keys)})`,
+  )
+}
+
+/**
+ * Runs an optimizer's case: the optimizer built once from the config over all of `params`, then
+ * each `optimizerStep` from the runner's own params and the optimizer's state.
+ */
+const runOptimizerFixture = (fx: Fixture, adapter: OptimizerAdapter, handlers: StepHandlers): CaseResult => {
+  const { reasons, stop } = lacking(fx, true, handlers)
+  const reason = reasons.length === 0 ? undefined : reasons.map((r) => `${r} not supported yet`).join('; ')
+  const unread = unreadConfig(fx, adapter.configKeys)
+  if (unread !== undefined) return unread
+  let run
+  try {
+    run = { fixture: fx, optimizer: adapter.build(fx.config) }
+  } catch (e) {
+    return failure(fx.name, e instanceof ConfigError ? e.message : `build threw: ${(e as Error).message}`)
+  }
+  const unsupported = reason === undefined ? '' : ` (the case's other steps: ${reason})`
+  let carry: OptimizerCarry = { params: fx.params, state: run.optimizer.init(fx.params) }
+  let compared = 0
+  for (let i = 0; i < stop; i++) {
+    const step = fx.steps[i]
+    if (step.op !== 'optimizerStep' || handlers.optimizerStep === undefined) {
+      return failure(fx.name, `a ${step.op} step in a case of the optimizer ${fx.layer}: expected only optimizerStep steps`, { step: i })
+    }
+    let outcome: StepOutcome<OptimizerCarry>
+    try {
+      outcome = handlers.optimizerStep.run(run, carry, step, i)
+    } catch (e) {
+      return failure(fx.name, `threw: ${(e as Error).message}${unsupported}`, { step: i })
+    }
+    if ('failure' in outcome) {
+      return failure(fx.name, `${outcome.failure}${unsupported}`, {
+        step: i,
+        ...(outcome.deviation === undefined ? {} : { deviation: outcome.deviation }),
+      })
+    }
+    carry = outcome.carry
+    compared += outcome.compared
+  }
+  if (reason !== undefined) return { name: fx.name, outcome: 'skipped', reason, checkedSteps: stop }
+  if (compared === 0) return failure(fx.name, 'compared no values: every recorded parameter is empty')
+  return { name: fx.name, outcome: 'passed' }
+}
+
 /**
  * Runs one parsed fixture. With `options.device`, every forward step runs as a one-step
  * `scanOnDevice` there: the state goes onto the device and back each step, and the layers'
@@ -105,6 +171,8 @@ export const runFixture = (fx: Fixture, options: RunOptions = {}): CaseResult =>
   const adapters = options.adapters ?? defaultAdapters
   const handlers = options.handlers ?? stepHandlers
   const pending = options.pending ?? pendingLayers
+  const optimizer = ownValue(options.optimizers ?? optimizerAdapters, fx.layer)
+  if (optimizer !== undefined) return runOptimizerFixture(fx, optimizer, handlers)
   const adapter = ownValue(adapters, fx.layer)
   if (adapter === undefined && !pending.has(fx.layer)) {
     return failure(fx.name, `no layer ${JSON.stringify(fx.layer)} in braincog-fn`)
@@ -113,14 +181,8 @@ export const runFixture = (fx: Fixture, options: RunOptions = {}): CaseResult =>
   const reason = reasons.length === 0 ? undefined : reasons.map((r) => `${r} not supported yet`).join('; ')
   if (adapter === undefined) return { name: fx.name, outcome: 'skipped', reason: reason ?? '', checkedSteps: 0 }
 
-  const unread = Object.keys(fx.config).filter((k) => !adapter.configKeys.includes(k))
-  if (unread.length > 0) {
-    return failure(
-      fx.name,
-      `config ${unread.map((k) => JSON.stringify(k)).join(', ')}: not read by the ${fx.layer} adapter ` +
-        `(it reads ${JSON.stringify(adapter.configKeys)})`,
-    )
-  }
+  const unread = unreadConfig(fx, adapter.configKeys)
+  if (unread !== undefined) return unread
   let layer: AnyLayer
   try {
     layer = adapter.build(fx.config, fx.dtype, fx.params)
@@ -155,6 +217,9 @@ export const runFixture = (fx: Fixture, options: RunOptions = {}): CaseResult =>
   let compared = 0
   for (let i = 0; i < stop; i++) {
     const step = fx.steps[i]
+    if (step.op === 'optimizerStep') {
+      return failure(fx.name, `an optimizerStep in a case of the layer ${fx.layer}: only optimizer cases have them`, { step: i })
+    }
     const handler = handlerOf(handlers, step.op)
     if (handler === undefined) return failure(fx.name, `no handler for step op ${step.op}`, { step: i })
     let outcome

@@ -1,14 +1,16 @@
 /**
  * What the runner does with each step op of the format. A case whose steps include an op with
- * no handler here (today `backward` and `optimizerStep`) is skipped with that reason; adding the
- * op's handler to {@link stepHandlers} is what brings those cases in.
+ * no handler here is skipped with that reason; adding the op's handler to {@link stepHandlers}
+ * is what brings those cases in. Layer cases run `forward`, `update`, `reset` and `backward`
+ * steps on a {@link Run}; optimizer cases (SGD, Adam, AdamW) run `optimizerStep`s on an
+ * {@link OptimizerRun}, with no layer.
  */
 import * as E from 'fp-ts/lib/Either.js'
-import type { AnyLayer, Backend, Ctx, Device, Key, Tensor } from '../../src/index.js'
+import type { AnyLayer, Backend, Ctx, Device, Key, Optimizer, OptimizerState, Tensor } from '../../src/index.js'
 import { DeviceTensor, dtypeOf, flatData, foldIn, onDevice, reshape, scanOnDevice, valueAndGrad } from '../../src/index.js'
 import type { Adapter } from './adapters/adapter.js'
 import { type Comparison, compare, compareValues } from './compare.js'
-import type { BackwardStep, Fixture, ForwardStep, ResetStep, Step, StepOp, UpdateStep } from './fixture.js'
+import type { BackwardStep, Fixture, ForwardStep, OptimizerStep, ResetStep, Step, StepOp, UpdateStep } from './fixture.js'
 
 /** What stays fixed while one case runs. */
 export interface Run {
@@ -25,6 +27,8 @@ export interface Run {
 /** A forward step as it ran: what a `backward` handler differentiates. */
 export interface ForwardRecord {
   readonly index: number
+  /** The layer the step ran (a loss's, with the step's target bound). */
+  readonly layer: AnyLayer
   readonly step: ForwardStep
   readonly ctx: Ctx
   readonly params: unknown
@@ -41,8 +45,8 @@ export interface Carry {
 }
 
 /** A step's result: the next carry and how many recorded values it matched, or why it failed. */
-export type StepOutcome =
-  | { readonly carry: Carry; readonly compared: number }
+export type StepOutcome<C = Carry> =
+  | { readonly carry: C; readonly compared: number }
   | { readonly failure: string; readonly deviation?: number }
 
 export interface StepHandler<S extends Step> {
@@ -54,10 +58,35 @@ export interface StepHandler<S extends Step> {
   readonly run: (run: Run, carry: Carry, step: S, index: number) => StepOutcome
 }
 
-/** A handler per step op; an op without one is not supported yet. */
-export type StepHandlers = { readonly [Op in StepOp]?: StepHandler<Extract<Step, { readonly op: Op }>> }
+/** What stays fixed while one optimizer case runs. */
+export interface OptimizerRun {
+  readonly fixture: Fixture
+  readonly optimizer: Optimizer
+}
 
-const failed = (c: Comparison): StepOutcome | undefined =>
+/** What carries from one optimizer step to the next: the runner's own params and the optimizer's state. */
+export interface OptimizerCarry {
+  readonly params: unknown
+  readonly state: unknown
+}
+
+/** The handler of `optimizerStep`, which runs on an optimizer rather than a layer. */
+export interface OptimizerStepHandler {
+  readonly unsupported?: (step: OptimizerStep) => string | undefined
+  readonly run: (
+    run: OptimizerRun,
+    carry: OptimizerCarry,
+    step: OptimizerStep,
+    index: number,
+  ) => StepOutcome<OptimizerCarry>
+}
+
+/** A handler per step op; an op without one is not supported yet. */
+export type StepHandlers = {
+  readonly [Op in Exclude<StepOp, 'optimizerStep'>]?: StepHandler<Extract<Step, { readonly op: Op }>>
+} & { readonly optimizerStep?: OptimizerStepHandler }
+
+const failed = (c: Comparison): StepOutcome<never> | undefined =>
   'values' in c ? undefined : { failure: c.what, deviation: c.deviation }
 
 /** A step as a scan of one step on `device`: the tensors (and draws) get a time axis of 1. */
@@ -72,8 +101,11 @@ const applyOnDevice = (layer: AnyLayer, device: Device, params: unknown, state: 
 
 /** Calls the layer on the step's input with the carried state; checks the output and `stateAfter`. */
 const forward: StepHandler<ForwardStep> = {
-  unsupported: (step) => (step.target === undefined ? undefined : 'forward step with a target (a loss)'),
-  run: ({ fixture, adapter, layer, root, backend, device }, carry, step, index) => {
+  run: ({ fixture, adapter, layer: built, root, backend, device }, carry, step, index) => {
+    if (step.target !== undefined && adapter.withTarget === undefined) {
+      return { failure: `${fixture.layer}: a forward step with a target, but the layer is no loss` }
+    }
+    const layer = step.target === undefined ? built : adapter.withTarget!(built, step.target)
     const draws = adapter.draws?.(step)
     const ctx: Ctx = {
       training: step.training ?? fixture.training,
@@ -99,6 +131,7 @@ const forward: StepHandler<ForwardStep> = {
     }
     const record: ForwardRecord = {
       index,
+      layer,
       step,
       ctx,
       params: carry.params,
@@ -132,23 +165,22 @@ const reset: StepHandler<ResetStep> = {
  * gradients flow through time. Checks `gradInputs` and `gradParams`.
  */
 const backward: StepHandler<BackwardStep> = {
-  run: ({ fixture, layer, backend }, carry, step) => {
+  run: ({ fixture, backend }, carry, step) => {
     const forwards = carry.forwards
     if (forwards.length === 0 || forwards.length !== step.cotangents.length) {
       return { failure: `backward: ${step.cotangents.length} cotangents for ${forwards.length} forward steps` }
     }
-    if (layer.step === undefined) return { failure: `${fixture.layer} has no step to differentiate` }
-    const layerStep = layer.step
+    if (forwards.some((f) => f.layer.step === undefined)) return { failure: `${fixture.layer} has no step to differentiate` }
     const first = forwards[0]
     const x0 = first.step.input
-    const prepared = layerStep.prepare(first.params, first.stateBefore, { shape: x0.shape, dtype: dtypeOf(x0) }, first.ctx)
+    const prepared = first.layer.step!.prepare(first.params, first.stateBefore, { shape: x0.shape, dtype: dtypeOf(x0) }, first.ctx)
     if (E.isLeft(prepared)) return { failure: prepared.left.message }
     const vars = { params: prepared.right.params, inputs: forwards.map((f) => f.step.input) }
     const loss = <B>(d: Device<B>, v: { readonly params: unknown; readonly inputs: readonly DeviceTensor<B>[] }) => {
       let state = onDevice(d, prepared.right.state)
       let total: B | undefined
       forwards.forEach((f, t) => {
-        const r = layerStep.run(d, v.params as never, state as never, v.inputs[t], f.ctx)
+        const r = f.layer.step!.run(d, v.params as never, state as never, v.inputs[t], f.ctx)
         const term = d.sumAlongAxis(d.mul(r.output.buffer, d.upload(flatData(step.cotangents[t]))), {
           outer: 1,
           axis: d.lengthOf(r.output.buffer),
@@ -174,5 +206,18 @@ const backward: StepHandler<BackwardStep> = {
   },
 }
 
-/** The step ops the runner runs. `optimizerStep` comes with the optimizers; until then its cases are skipped. */
-export const stepHandlers: StepHandlers = { forward, update, reset, backward }
+/**
+ * One update of the case's optimizer with the step's gradients, from the runner's own params
+ * (not the recorded ones) and the state carried; checks every parameter against `paramsAfter`.
+ */
+const optimizerStep: OptimizerStepHandler = {
+  run: ({ fixture, optimizer }, carry, step) => {
+    const r = optimizer.update(step.grads, carry.state as OptimizerState, carry.params)
+    if (E.isLeft(r)) return { failure: r.left.message }
+    const c = compareValues('params', r.right.params as Readonly<Record<string, Tensor>>, step.paramsAfter, fixture.tolerance)
+    return failed(c) ?? { carry: { params: r.right.params, state: r.right.state }, compared: 'values' in c ? c.values : 0 }
+  },
+}
+
+/** The step ops the runner runs. */
+export const stepHandlers: StepHandlers = { forward, update, reset, backward, optimizerStep }

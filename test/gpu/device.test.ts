@@ -1,368 +1,331 @@
 /**
- * The GPU device (`gpu.device`) in Node: every device kernel against the host device on the
- * CPU kernels (`hostDevice(cpu)`, the reference), on random shapes (fast-check), in gpu.js's
- * 'cpu' mode and in the mode it picks by default here (WebAssembly); then its buffers'
- * ownership rules, its size limit and fallbacks, and `scanOnDevice(pipeline, gpu.device)`
- * against `scan(pipeline)` with every buffer accounted for. The browser test runs the same
- * device on WebGL2 and WebGL textures.
- *
- * Tolerance (float32), as the backend parity test: selections (max pooling, maxPool2dBy, the
- * spikes of `fire`) must be exact; arithmetic must satisfy `|gpu - cpu| <= 1e-5 * scale + 1e-7`,
- * `scale` the sum of the absolute values of the terms behind that output.
+ * The GPU device in Node (gpu.js's 'cpu' mode, and the mode it picks by default here:
+ * WebAssembly): its buffers' ownership rules, precision policy, size limit and host fallbacks,
+ * its kernel cache, and every layer on it: `scanOnDevice(pipeline, gpu)` against
+ * `scan(pipeline)` on the `cpu` device for pipelines that together hold every layer, with every
+ * buffer accounted for, and `scan(pipeline)` with the GPU device in the context (each call
+ * uploading and reading back). The kernels themselves are parity.test.ts's; the browser test
+ * runs the same pipelines on WebGL2 and WebGL textures.
  */
-import fc from 'fast-check'
+import * as E from 'fp-ts/lib/Either.js'
 import { GPU } from 'gpu.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { PoolMode, PoolWindow } from '../../src/backend/backend.js'
 import { cpu } from '../../src/backend/cpu/index.js'
-import { hostDevice } from '../../src/device/host.js'
-import type { GpuBackend, GpuBuffer, GpuJs } from '../../src/gpu/index.js'
+import type { GpuBuffer, GpuDevice, GpuJs } from '../../src/gpu/index.js'
 import { gpuBackend, loadGpuBackend } from '../../src/gpu/index.js'
 import { kernelCache } from '../../src/gpu/kernelCache.js'
-import { compareScan, pipelines } from './page/pipelines.js'
-import { data, dim, expectClose, expectExact, poolCaseArb as poolCaseArbOf, seedArb } from './tolerance.js'
+import type { NeuronAttrs } from '../../src/kernel/kernels.js'
+import { evaluate, train } from '../../src/layer/context.js'
+import { scan, scanOnDevice } from '../../src/layer/scan.js'
+import { sequential } from '../../src/layer/sequential.js'
+import { key, uniform } from '../../src/random/key.js'
+import { wrap } from '../../src/tensor/tensor.js'
+import { traced } from '../support/tracedDevice.js'
+import { compareScan, pipelines, tensorsOf } from './page/pipelines.js'
+import { data, expectClose, expectExact } from './tolerance.js'
 
-const RUNS = 25
-const host = hostDevice(cpu)
-const poolCaseArb = poolCaseArbOf(5, 13)
+const soft: NeuronAttrs = {
+  model: 'if',
+  tau: 1,
+  threshold: 0.2,
+  fireAt: '>=',
+  reset: 'soft',
+  vReset: 0,
+  surrogate: 'none',
+  alpha: 1,
+}
 
-describe.each(['cpu', 'gpu'] as const)('GPU device kernels vs the host device (gpu.js mode %s)', (mode) => {
-  let gpu: GpuBackend
+/** Largest |a - b| / (1 + |b|). */
+const scaledError = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+  if (a.length !== b.length) return Infinity
+  let d = 0
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / (1 + Math.abs(b[i])))
+  return Number.isNaN(d) ? Infinity : d
+}
+
+describe.each(['cpu', 'gpu'] as const)('the GPU device (gpu.js mode %s)', (mode) => {
+  let gpu: GpuDevice
   beforeAll(async () => {
     gpu = await loadGpuBackend({ mode })
   })
-  afterAll(() => gpu.destroy())
-
-  /** Reads a buffer, checks it is a gpu.js result (not a host fallback) and frees it. */
-  const take = (b: GpuBuffer): Float32Array => {
-    expect(b.kind).toBe(gpu.device.mode === 'cpu' || gpu.device.mode === 'webasm' ? 'array' : 'texture')
-    const v = gpu.device.read(b) as Float32Array
-    gpu.device.free(b)
-    return v
-  }
-
-  /** Uploads each array, runs `f` on the buffers, checks the inputs are unchanged and frees them. */
-  const withBuffers = <R>(arrays: readonly Float32Array[], f: (...bs: GpuBuffer[]) => R): R => {
-    const bs = arrays.map((a) => gpu.device.upload(a))
-    const r = f(...bs)
-    bs.forEach((b, i) => {
-      expectExact('input after the kernel', gpu.device.read(b), arrays[i])
-      gpu.device.free(b)
-    })
-    return r
-  }
-
   afterAll(() => {
-    expect(gpu.device.liveBuffers(), 'device buffers left').toBe(0)
-    expect(gpu.fallbacks(), 'kernels that fell back to the host').toEqual([])
-    for (const k of gpu.kernelModes()) expect(k.mode, k.kernel).toBe(gpu.mode)
+    expect(gpu.liveBuffers(), 'device buffers left').toBe(0)
+    expect(gpu.fallbacks(), 'kernels gpu.js failed on').toEqual([])
+    gpu.destroy()
   })
 
-  it('names its mode; buffers are float32', () => {
-    expect(gpu.device.mode).toBe(mode === 'cpu' ? 'cpu' : 'webasm')
-    expect(gpu.device.name).toBe(`gpu(${gpu.device.mode})`)
-    const b = gpu.device.upload(new Float64Array([0.1, 1 / 3, 2]))
-    expect(gpu.device.dtypeOf(b)).toBe('float32')
-    expect(gpu.device.lengthOf(b)).toBe(3)
-    expect(Array.from(gpu.device.read(b))).toEqual([Math.fround(0.1), Math.fround(1 / 3), 2]) // uploading rounds
-    gpu.device.free(b)
-  })
-
-  it('matmul, with and without bias', () => {
-    fc.assert(
-      fc.property(dim(9), dim(40), dim(9), fc.boolean(), seedArb, (m, k, n, withBias, seed) => {
-        const a = data(m * k, seed)
-        const b = data(k * n, seed + 1)
-        const bias = data(n, seed + 2)
-        const want = host.matmul(a, b, m, k, n, withBias ? bias : undefined)
-        const got = withBuffers([a, b, bias], (ga, gb, gbias) =>
-          take(gpu.device.matmul(ga, gb, m, k, n, withBias ? gbias : undefined)),
-        )
-        expectClose('matmul', got, want, (idx) => {
-          const [i, j] = [Math.floor(idx / n), idx % n]
-          let s = withBias ? Math.abs(bias[j]) : 0
-          for (let p = 0; p < k; p++) s += Math.abs(a[i * k + p] * b[p * n + j])
-          return s
-        })
-      }),
-      { numRuns: RUNS },
-    )
-  })
-
-  it('fire: soft and hard reset, with a potential and without (null v); spikes exact', () => {
-    fc.assert(
-      fc.property(
-        dim(500),
-        fc.constantFrom<'soft' | 'hard'>('soft', 'hard'),
-        fc.boolean(),
-        fc.double({ min: -1, max: 1, noNaN: true }),
-        fc.double({ min: -1, max: 1, noNaN: true }),
-        seedArb,
-        (n, reset, withV, threshold, vReset, seed) => {
-          const v = data(n, seed)
-          const x = data(n, seed + 1)
-          const want = host.fire(withV ? v : null, x, threshold, reset, vReset)
-          const got = withBuffers([v, x], (gv, gx) => {
-            const r = gpu.device.fire(withV ? gv : null, gx, threshold, reset, vReset)
-            return { spikes: take(r.spikes), v: take(r.v) }
-          })
-          expectExact('fire spikes', got.spikes, want.spikes)
-          expectClose('fire v', got.v, want.v, (i) => Math.abs(v[i]) + Math.abs(x[i]) + Math.abs(threshold))
-        },
-      ),
-      { numRuns: RUNS * 2 },
-    )
-  })
-
-  it('fire decides at the threshold as the host does (threshold not a float32)', () => {
-    const threshold = 0.3 // Math.fround(0.3) > 0.3: a potential of exactly fround(0.3) fires
-    const below = new Float32Array([Math.fround(0.3), 0.29999998, 0.30000002, 1])
-    const want = host.fire(null, below, threshold, 'soft', 0)
-    const got = withBuffers([below], (gx) => {
-      const r = gpu.device.fire(null, gx, threshold, 'soft', 0)
-      return { spikes: take(r.spikes), v: take(r.v) }
-    })
-    expectExact('spikes', got.spikes, want.spikes)
-    expectExact('v', got.v, want.v)
-  })
-
-  it('pool2d: max exact, avg within tolerance', () => {
-    fc.assert(
-      fc.property(poolCaseArb, fc.constantFrom<PoolMode>('max', 'avg'), ({ planes, height, width, window, seed }, m) => {
-        const x = data(planes * height * width, seed)
-        const want = host.pool2d(x, planes, height, width, window, m)
-        const got = withBuffers([x], (gx) => take(gpu.device.pool2d(gx, planes, height, width, window, m)))
-        if (m === 'max') expectExact('pool2d max', got, want)
-        else expectClose('pool2d avg', got, want, () => 1)
-      }),
-      { numRuns: RUNS * 2 },
-    )
-  })
-
-  it('maxPool2dBy is exact, ties in the key included', () => {
-    fc.assert(
-      fc.property(poolCaseArb, ({ planes, height, width, window, seed }) => {
-        const size = planes * height * width
-        const key = Float32Array.from(data(size, seed), (v) => Math.floor((v + 1) * 2))
-        const value = data(size, seed + 7)
-        const want = host.maxPool2dBy(key, value, planes, height, width, window)
-        const got = withBuffers([key, value], (gk, gv) =>
-          take(gpu.device.maxPool2dBy(gk, gv, planes, height, width, window)),
-        )
-        expectExact('maxPool2dBy', got, want)
-      }),
-      { numRuns: RUNS },
-    )
-  })
-
-  it('liPoolStep: both modes, with a sum and without (null sum)', () => {
-    fc.assert(
-      fc.property(
-        dim(4),
-        dim(5),
-        dim(5),
-        dim(3),
-        fc.constantFrom<PoolMode>('max', 'avg'),
-        fc.boolean(),
-        seedArb,
-        (planes, oh, ow, k, m, withSum, seed) => {
-          const [height, width] = [oh * k, ow * k]
-          const sum = data(planes * height * width, seed, 3)
-          const x = data(planes * height * width, seed + 1)
-          const want = host.liPoolStep(withSum ? sum : null, x, planes, height, width, k, m)
-          const got = withBuffers([sum, x], (gs, gx) => {
-            const r = gpu.device.liPoolStep(withSum ? gs : null, gx, planes, height, width, k, m)
-            return { out: take(r.out), nextSum: take(r.nextSum) }
-          })
-          expectClose('liPoolStep out', got.out, want.out, () => 4)
-          expectClose('liPoolStep nextSum', got.nextSum, want.nextSum, () => 8)
-        },
-      ),
-      { numRuns: RUNS * 2 },
-    )
-  })
-
-  it('axpy and mul', () => {
-    fc.assert(
-      fc.property(dim(3000), fc.double({ min: -4, max: 4, noNaN: true }), seedArb, (n, alpha, seed) => {
-        const a = data(n, seed)
-        const b = data(n, seed + 1)
-        const [sum, product] = withBuffers([a, b], (ga, gb) => [
-          take(gpu.device.axpy(ga, alpha, gb)),
-          take(gpu.device.mul(ga, gb)),
-        ])
-        expectClose('axpy', sum, host.axpy(a, alpha, b), (i) => Math.abs(a[i]) + Math.abs(alpha * b[i]))
-        expectClose('mul', product, host.mul(a, b), (i) => Math.abs(a[i] * b[i]))
-      }),
-      { numRuns: RUNS },
-    )
-  })
-
-  it('channelAffine (scale and shift float64 host arrays)', () => {
-    fc.assert(
-      fc.property(dim(4), dim(9), dim(20), seedArb, (outer, channels, inner, seed) => {
-        const x = data(outer * channels * inner, seed)
-        const scale = Float64Array.from(data(channels, seed + 1, 2))
-        const shift = Float64Array.from(data(channels, seed + 2))
-        const want = host.channelAffine(x, outer, channels, inner, scale, shift)
-        const got = withBuffers([x], (gx) =>
-          take(gpu.device.channelAffine(gx, outer, channels, inner, scale, shift)),
-        )
-        expectClose('channelAffine', got, want, (i) => {
-          const c = Math.floor(i / inner) % channels
-          return Math.abs(x[i] * scale[c]) + Math.abs(shift[c])
-        })
-      }),
-      { numRuns: RUNS },
-    )
-  })
-
-  it('groupMean, a remainder dropped', () => {
-    fc.assert(
-      fc.property(dim(6), dim(30), dim(7), seedArb, (rows, length, size, seed) => {
-        fc.pre(size <= length)
-        const x = data(rows * length, seed)
-        const want = host.groupMean(x, rows, length, size)
-        const got = withBuffers([x], (gx) => take(gpu.device.groupMean(gx, rows, length, size)))
-        expectClose('groupMean', got, want, () => 1)
-      }),
-      { numRuns: RUNS },
-    )
-  })
-
-  it('splits flat indices into coordinates exactly up to 2^23 values (odd and prime sizes)', () => {
-    const d = gpu.device
-    // a 1 x 1 window copies: every flat index split by (oh, ow) must land on its own cell;
-    // 97 is a divisor where float32 floor(i * (1 / 97)) alone is off by one (at i = 97)
-    for (const [planes, height, width] of [
-      [3, 97, 97],
-      [2, 1023, 4097],
-    ] as const) {
-      const x = data(planes * height * width, height)
-      const w: PoolWindow = { kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padH: 0, padW: 0 }
-      const got = withBuffers([x], (gx) => take(d.pool2d(gx, planes, height, width, w, 'max')))
-      expectExact(`pool2d 1x1 over [${planes}, ${height}, ${width}]`, got, x)
-    }
-    // pool2d over [1, 2047, 4097]: output cells split by ow = 2049, oh = 1024
-    {
-      const [planes, height, width] = [1, 2047, 4097]
-      const x = data(planes * height * width, 51)
-      const w: PoolWindow = { kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }
-      const got = withBuffers([x], (gx) => take(d.pool2d(gx, planes, height, width, w, 'max')))
-      expectExact('pool2d max near the limit', got, host.pool2d(x, planes, height, width, w, 'max'))
-    }
-    // liPoolStep over [1, 2046, 4098], k = 3: input cells split by w, h and k
-    {
-      const [planes, height, width, k] = [1, 2046, 4098, 3]
-      expect(planes * height * width).toBeLessThanOrEqual(d.maxResidentLength)
-      const sum = data(planes * height * width, 53)
-      const x = data(planes * height * width, 57)
-      const want = host.liPoolStep(sum, x, planes, height, width, k, 'max')
-      const got = withBuffers([sum, x], (gs, gx) => {
-        const r = d.liPoolStep(gs, gx, planes, height, width, k, 'max')
-        return { out: take(r.out), nextSum: take(r.nextSum) }
-      })
-      expectExact('liPoolStep out near the limit', got.out, want.out)
-      expectClose('liPoolStep nextSum near the limit', got.nextSum, want.nextSum, () => 4)
-    }
-  })
-
-  it('readAll: the buffers one after another, as read gives them; the buffers stay valid', () => {
-    const device = gpu.device
-    const parts = [3, 1, 5].map((n, j) => Float32Array.from({ length: n }, (_, i) => j * 10 + i + 0.25))
-    const bs = parts.map((p) => device.upload(p))
-    expect(Array.from(device.readAll(bs))).toEqual(parts.flatMap((p) => Array.from(p)))
-    expect(Array.from(device.readAll([bs[1]]))).toEqual(Array.from(parts[1]))
-    expect(device.readAll([]).length).toBe(0)
-    expect(Array.from(device.read(bs[0]))).toEqual(Array.from(parts[0]))
-    bs.forEach((b) => device.free(b))
-    expect(() => device.readAll(bs)).toThrow(/freed/)
+  it('names its mode; float32 buffers on the device, float64 data kept exact on the host', () => {
+    expect(gpu.mode).toBe(mode === 'cpu' ? 'cpu' : 'webasm')
+    expect(gpu.name).toBe(`gpu(${gpu.mode})`)
+    const f32 = gpu.upload(new Float32Array([0.5, 2]))
+    expect([f32.kind, gpu.dtypeOf(f32), gpu.lengthOf(f32)]).toEqual(['array', 'float32', 2])
+    const f64 = gpu.upload(new Float64Array([0.1, 1 / 3, 2]))
+    expect([f64.kind, gpu.dtypeOf(f64)]).toEqual(['host', 'float64'])
+    const sum = gpu.axpy(f64, f64, { alpha: 1 })
+    expect(gpu.read(sum)).toEqual(new Float64Array([0.2, 2 / 3, 4])) // the reference, in float64
+    ;[f32, f64, sum].forEach((b) => gpu.free(b))
   })
 
   it('reads copies; refuses freed buffers; kernels never free or change their arguments', () => {
-    const d = gpu.device
-    const live = d.liveBuffers()
-    const a = d.upload(new Float32Array([1, 2, 3]))
-    const r = d.read(a)
+    const live = gpu.liveBuffers()
+    const a = gpu.upload(new Float32Array([1, 2, 3]))
+    const r = gpu.read(a)
     r[0] = 99
-    expect(Array.from(d.read(a))).toEqual([1, 2, 3])
-    const s = d.axpy(a, 1, a)
-    expect(Array.from(d.read(s))).toEqual([2, 4, 6])
-    expect(d.liveBuffers()).toBe(live + 2)
-    d.free(s)
-    d.free(a)
-    expect(d.liveBuffers()).toBe(live)
-    expect(() => d.read(a)).toThrow(/freed/)
-    expect(() => d.axpy(a, 1, a)).toThrow(/freed/)
-    expect(() => d.free(a)).toThrow(/freed/)
+    expect(Array.from(gpu.read(a))).toEqual([1, 2, 3])
+    const s = gpu.axpy(a, a, { alpha: 1 })
+    expect(Array.from(gpu.read(s))).toEqual([2, 4, 6])
+    expect(Array.from(gpu.read(a))).toEqual([1, 2, 3])
+    expect(gpu.liveBuffers()).toBe(live + 2)
+    gpu.free(s)
+    gpu.free(a)
+    expect(gpu.liveBuffers()).toBe(live)
+    expect(() => gpu.read(a)).toThrow(/freed/)
+    expect(() => gpu.axpy(a, a, { alpha: 1 })).toThrow(/freed/)
+    expect(() => gpu.concat([a])).toThrow(/freed/)
+    expect(() => gpu.free(a)).toThrow(/freed/)
+  })
+
+  it('every pipeline of every layer: scanOnDevice(net, gpu) equals scan(net) on cpu; all freed; reads only at the end', () => {
+    for (const p of pipelines()) {
+      const before = gpu.hostCalls()
+      for (const read of ['all', 'last', 'sum'] as const) {
+        for (const steps of [1, 4]) {
+          const r = compareScan(p, gpu, (b) => b.kind, steps, read)
+          const what = `${p.name} T=${steps} read ${read}`
+          expect(r.outputError, what).toBeLessThanOrEqual(p.tolerance)
+          expect(r.stateError, what).toBeLessThanOrEqual(p.tolerance)
+          expect(r.trace.live, `${what}: buffers left`).toBe(0)
+          expect(gpu.liveBuffers(), `${what}: device buffers left`).toBe(0)
+          expect(Object.keys(r.trace.kinds), what).toEqual(['array'])
+          expect(r.trace.reads, `${what}: readbacks`).toBe(r.expectedReads)
+        }
+      }
+      // only the pipeline's unported kernels ran on the host
+      const after = gpu.hostCalls()
+      const onHost = (Object.keys(after) as (keyof typeof after)[]).filter((k) => after[k] !== before[k])
+      expect(onHost.sort(), p.name).toEqual([...p.hostKernels].sort())
+    }
+  })
+
+  it('nested: scanOnDevice(scan(net), gpu) equals scan(scan(net)) on cpu (the inner loop slicing on the device)', () => {
+    for (const p of pipelines()) {
+      const net = scan(sequential(...p.layers))
+      const shape = [2, 3, ...p.stepShape]
+      const { params, state } = E.getOrElseW(() => expect.fail('init'))(net.init(key(1), shape.slice(1)))
+      const x = wrap(uniform(key(7), shape.reduce((a, b) => a * b, 1)), shape)
+      const ctx = (d: typeof cpu | GpuDevice) => (p.training ? train(key(3), d) : evaluate(d, key(3)))
+      for (const read of ['all', 'last', 'sum'] as const) {
+        const want = scanOnDevice(net, cpu, { read }).apply(params, state, x, ctx(cpu))
+        const t = traced(gpu, (b) => b.kind)
+        const got = scanOnDevice(net, t.device, { read }).apply(params, state, x, ctx(cpu))
+        if (E.isLeft(want) || E.isLeft(got)) expect.fail(`${p.name}: a left`)
+        const what = `${p.name} read ${read}`
+        expect(scaledError(got.right.output.data, want.right.output.data), what).toBeLessThanOrEqual(p.tolerance)
+        expect(t.trace().live, what).toBe(0)
+        expect(gpu.liveBuffers(), what).toBe(0)
+      }
+    }
+  })
+
+  it('a scan of no steps gives zeros of the step shape (read last, sum) or an empty output (read all), on the host', () => {
+    const p = pipelines()[0]
+    for (const read of ['all', 'last', 'sum'] as const) {
+      const r = compareScan(p, gpu, (b) => b.kind, 0, read)
+      expect(r.outputError, read).toBe(0)
+      expect(r.trace.live, read).toBe(0)
+      expect(gpu.liveBuffers(), read).toBe(0)
+      expect(r.trace.kernels, read).toBe(0)
+      expect(r.trace.uploads, read).toBe(0)
+    }
+  })
+
+  it('as the apply context\'s device: scan(net) uploads and reads back per call, equals cpu, frees all', () => {
+    for (const p of pipelines()) {
+      const net = sequential(...p.layers)
+      const { params, state } = E.getOrElseW(() => expect.fail('init'))(net.init(key(1), p.stepShape))
+      const shape = [3, ...p.stepShape]
+      const x = wrap(uniform(key(7), shape.reduce((a, b) => a * b, 1)), shape)
+      const ctx = (d: typeof cpu | GpuDevice) => (p.training ? train(key(3), d) : evaluate(d, key(3)))
+      const want = scan(net).apply(params, state, x, ctx(cpu))
+      const got = scan(net).apply(params, state, x, ctx(gpu))
+      if (E.isLeft(want) || E.isLeft(got)) expect.fail(`${p.name}: a left`)
+      expect(scaledError(got.right.output.data, want.right.output.data), p.name).toBeLessThanOrEqual(p.tolerance)
+      const [g, w] = [tensorsOf(got.right.state), tensorsOf(want.right.state)]
+      expect(g.length, p.name).toBe(w.length)
+      g.forEach((t, i) => expect(scaledError(t.data, w[i].data), p.name).toBeLessThanOrEqual(p.tolerance))
+      expect(gpu.liveBuffers(), p.name).toBe(0)
+    }
   })
 })
 
-describe('GPU device limits and fallbacks (gpu.js cpu mode)', () => {
+describe('GPU device limits, policies and fallbacks (gpu.js cpu mode)', () => {
   it('keeps an empty buffer and one past 2^23 values on the host, and computes with them there', () => {
     const gpu = gpuBackend({ gpu: new GPU({ mode: 'cpu' }) })
-    const d = gpu.device
-    expect(d.maxResidentLength).toBe(2 ** 23)
-    const empty = d.upload(new Float32Array(0))
+    expect(gpu.maxResidentLength).toBe(2 ** 23)
+    const empty = gpu.upload(new Float32Array(0))
     expect(empty.kind).toBe('host')
-    expect(d.read(empty).length).toBe(0)
-    const e2 = d.axpy(empty, 1, empty)
+    expect(gpu.read(empty).length).toBe(0)
+    const e2 = gpu.axpy(empty, empty, { alpha: 1 })
     expect(e2.kind).toBe('host')
-    const n = d.maxResidentLength + 1
+    const n = gpu.maxResidentLength + 1
     const a = data(n, 3)
-    const big = d.upload(a)
+    const big = gpu.upload(a)
     expect(big.kind).toBe('host')
-    const sq = d.mul(big, big)
+    const sq = gpu.mul(big, big)
     expect(sq.kind).toBe('host')
-    expectExact('mul on the host', d.read(sq), host.mul(a, a))
-    const atLimit = d.upload(a.subarray(0, n - 1))
+    expectExact('mul on the host', gpu.read(sq), cpu.mul(a, a))
+    // its argument past the limit, a slice runs on the host, and its result goes onto the device
+    const head = gpu.slice(big, { offset: 1, length: 4 })
+    expect(head.kind).toBe('array')
+    expectExact('slice on the host', gpu.read(head), a.subarray(1, 5))
+    expect(gpu.hostCalls()).toEqual({ axpy: 1, mul: 1, slice: 1 })
+    const atLimit = gpu.upload(a.subarray(0, n - 1))
     expect(atLimit.kind).toBe('array')
-    ;[empty, e2, big, sq, atLimit].forEach((b) => d.free(b))
-    expect(d.liveBuffers()).toBe(0)
+    ;[empty, e2, big, sq, head, atLimit].forEach((b) => gpu.free(b))
+    expect(gpu.liveBuffers()).toBe(0)
     expect(gpu.cachedKernels()).toBe(0) // nothing went to gpu.js
+    gpu.destroy()
+  })
+
+  it("float64: 'gpu' rounds float64 data to float32 and runs it on the GPU", () => {
+    const gpu = gpuBackend({ gpu: new GPU({ mode: 'cpu' }), float64: 'gpu' })
+    const b = gpu.upload(new Float64Array([0.1, 1 / 3, 2]))
+    expect([b.kind, gpu.dtypeOf(b)]).toEqual(['array', 'float32'])
+    expect(Array.from(gpu.read(b))).toEqual([Math.fround(0.1), Math.fround(1 / 3), 2])
+    const [m, k, n] = [4, 9, 5]
+    const [a64, b64] = [Float64Array.from(data(m * k, 1)), Float64Array.from(data(k * n, 2))]
+    const [ga, gb] = [gpu.upload(a64), gpu.upload(b64)]
+    const got = gpu.matmul(ga, gb, null, { m, k, n })
+    expect(got.kind).toBe('array')
+    expectClose('matmul float64 (gpu policy)', gpu.read(got), cpu.matmul(a64, b64, null, { m, k, n }), () => k)
+    expect(gpu.hostCalls()).toEqual({})
+    ;[b, ga, gb, got].forEach((x) => gpu.free(x))
+    gpu.destroy()
+  })
+
+  it('a float64 model on the GPU device gives the reference bits (float64 kept exact on the host)', () => {
+    const p = pipelines()[0]
+    const net = sequential(...p.layers)
+    const { params, state } = E.getOrElseW(() => expect.fail('init'))(net.init(key(1), p.stepShape, 'float64'))
+    const shape = [2, ...p.stepShape]
+    const x = wrap(Float64Array.from(uniform(key(7), shape.reduce((a, b) => a * b, 1))), shape)
+    const gpu = gpuBackend({ gpu: new GPU({ mode: 'cpu' }) })
+    const want = scan(net).apply(params, state, x, evaluate(cpu))
+    const got = scan(net).apply(params, state, x, evaluate(gpu))
+    if (E.isLeft(want) || E.isLeft(got)) expect.fail('a left')
+    expect(got.right.output.data).toBeInstanceOf(Float64Array)
+    expectExact('float64 output', got.right.output.data, want.right.output.data)
+    expect(gpu.cachedKernels()).toBe(0)
+    expect(gpu.liveBuffers()).toBe(0)
     gpu.destroy()
   })
 
   it('a kernel gpu.js fails on runs on the host, what it made first is freed, and the failure is reported', () => {
     const real = new GPU({ mode: 'cpu' })
-    // the second kernel of fire (the new potential) fails to build
+    // the second kernel of the neuron step (the next potential, soft reset) fails to build
     const failing: GpuJs = {
       mode: 'cpu',
       Kernel: real.Kernel,
       createKernel: (source, settings) =>
-        source.includes('thrHi')
+        source.includes('u - threshold')
           ? () => {
-              throw new Error('simulated shader compile error')
-            }
+            throw new Error('simulated shader compile error')
+          }
           : real.createKernel(source, settings),
     }
     const gpu = gpuBackend({ gpu: failing })
-    const d = gpu.device
     const x = data(64, 9)
-    const gx = d.upload(x)
+    const gx = gpu.upload(x)
     for (let round = 0; round < 2; round++) {
-      const r = d.fire(null, gx, 0.2, 'soft', 0)
-      expect([r.spikes.kind, r.v.kind]).toEqual(['host', 'host'])
-      const want = host.fire(null, x, 0.2, 'soft', 0)
-      expectExact('spikes', d.read(r.spikes), want.spikes)
-      expectExact('v', d.read(r.v), want.v)
-      d.free(r.spikes)
-      d.free(r.v)
-      expect(d.liveBuffers()).toBe(1) // the spikes the failed attempt made were freed
+      const r = gpu.neuron(null, gx, soft)
+      // the host's outputs are uploaded back to the device
+      expect([r.spikes.kind, r.v.kind]).toEqual(['array', 'array'])
+      const want = cpu.neuron(null, x, soft)
+      expectExact('spikes', gpu.read(r.spikes), want.spikes)
+      expectExact('v', gpu.read(r.v), want.v)
+      gpu.free(r.spikes)
+      gpu.free(r.v)
+      expect(gpu.liveBuffers()).toBe(1) // the spikes the failed attempt made were freed
     }
-    expect(gpu.fallbacks().map((f) => f.kernel)).toEqual(['device.fireV.soft.fresh(64)|64|'])
+    expect(gpu.fallbacks().map((f) => f.kernel)).toEqual(['neuron.v.if.ge.soft(64)|64|'])
     expect(gpu.fallbacks()[0].reason).toMatch(/simulated/)
-    // a host buffer given to a GPU kernel: the kernel still runs on gpu.js
-    const hard = d.fire(null, gx, 0.2, 'hard', 0)
-    expect(hard.v.kind).toBe('array')
-    ;[gx, hard.spikes, hard.v].forEach((b) => d.free(b))
-    expect(d.liveBuffers()).toBe(0)
+    expect(gpu.hostCalls()).toEqual({ neuron: 2 })
+    // another variant of the kernel still runs on gpu.js
+    const hard = gpu.neuron(null, gx, { ...soft, reset: 'hard' })
+    expect(gpu.hostCalls()).toEqual({ neuron: 2 })
+    ;[gx, hard.spikes, hard.v].forEach((b) => gpu.free(b))
+    expect(gpu.liveBuffers()).toBe(0)
     gpu.destroy()
     void real.destroy()
   })
+
+  it('a kernel gpu.js fails on is not retried; a malformed gpu.js result is a failure too', () => {
+    let calls = 0
+    // no mode, no kernel class: an array mode, where upload needs no kernel
+    const failing: GpuJs = {
+      createKernel: () => () => {
+        calls++
+        throw new Error('shader did not compile')
+      },
+    }
+    const b = gpuBackend({ gpu: failing })
+    const x = data(10, 4)
+    const gx = b.upload(x)
+    const m1 = b.mul(gx, gx)
+    const m2 = b.mul(gx, gx)
+    expect(calls).toBe(1) // not retried
+    expect(b.fallbacks()).toEqual([{ kernel: 'mul(10,10)|10|', reason: 'shader did not compile' }])
+    ;[gx, m1, m2].forEach((v) => b.free(v))
+
+    const short = gpuBackend({ gpu: { createKernel: () => () => new Float32Array(3) } })
+    const a = short.upload(data(8, 5))
+    expect(a.kind).toBe('array')
+    const s = short.axpy(a, a, { alpha: 0.5 })
+    expectExact('axpy after a malformed result', short.read(s), cpu.axpy(data(8, 5), data(8, 5), { alpha: 0.5 }))
+    expect(short.fallbacks()[0].reason).toMatch(/returned 3 values, expected 8/)
+    ;[a, s].forEach((v) => short.free(v))
+    expect(short.liveBuffers()).toBe(0)
+  })
+
+  it('compiles once per kernel and shape, and evicts the least recently used past maxKernels', async () => {
+    const gpu = await loadGpuBackend({ mode: 'cpu', maxKernels: 3 })
+    const x = gpu.upload(data(12, 3))
+    const take = (b: GpuBuffer) => gpu.free(b)
+    take(gpu.mul(x, x))
+    take(gpu.mul(x, x))
+    expect(gpu.cachedKernels()).toBe(1)
+    take(gpu.axpy(x, x, { alpha: 2 }))
+    take(gpu.axpy(x, x, { alpha: -3 })) // alpha is an argument: same kernel
+    expect(gpu.cachedKernels()).toBe(2)
+    take(gpu.slice(x, { offset: 1, length: 5 }))
+    take(gpu.slice(x, { offset: 6, length: 5 })) // and so is the offset
+    expect(gpu.cachedKernels()).toBe(3)
+    take(gpu.scale(x, { alpha: 2 }))
+    expect(gpu.cachedKernels()).toBe(3)
+    expect(gpu.kernelModes().map((k) => k.kernel.replace(/\(.*/, ''))).toEqual(['axpy', 'slice', 'scale'])
+    gpu.clearCache()
+    expect(gpu.cachedKernels()).toBe(0)
+    take(x)
+    gpu.destroy()
+  })
+
+  it('empty calls go to the host (nothing compiled)', () => {
+    const gpu = gpuBackend({ gpu: new GPU({ mode: 'cpu' }) })
+    const e = gpu.upload(new Float32Array(0))
+    const outs = [
+      gpu.matmul(e, e, null, { m: 0, k: 3, n: 0 }),
+      gpu.mul(e, e),
+      gpu.fill({ length: 0, value: 1, dtype: 'float32' }),
+      gpu.concat([e, e]),
+    ]
+    expect(outs.map((b) => b.length)).toEqual([0, 0, 0, 0])
+    expect(gpu.cachedKernels()).toBe(0)
+    ;[e, ...outs].forEach((b) => gpu.free(b))
+    gpu.destroy()
+  })
 })
 
-describe('the shared kernel cache', () => {
+describe('the kernel cache', () => {
   /** A fake gpu.js instance whose kernels record their destruction. */
   const fake = () => {
     const destroyed: string[] = []
@@ -395,31 +358,4 @@ describe('the shared kernel cache', () => {
     cache.destroy() // frees retired kernels too
     expect(destroyed).toEqual(['a', 'b', 'c'])
   })
-})
-
-describe.each(['cpu', 'gpu'] as const)('scanOnDevice(pipeline, gpu.device) vs scan(pipeline) (gpu.js mode %s)', (mode) => {
-  let gpu: GpuBackend
-  beforeAll(async () => {
-    gpu = await loadGpuBackend({ mode })
-  })
-  afterAll(() => gpu.destroy())
-
-  for (const p of pipelines()) {
-    it(`${p.name}: same output and final state; every buffer freed; readbacks only at the end`, () => {
-      for (const read of ['all', 'last', 'sum'] as const) {
-        for (const steps of [1, 5]) {
-          const r = compareScan(p, gpu.device, (b) => b.kind, steps, read)
-          const what = `${p.name} T=${steps} read ${read}`
-          expect(r.outputError, what).toBeLessThanOrEqual(1e-5)
-          expect(r.stateError, what).toBeLessThanOrEqual(1e-5)
-          expect(r.trace.live, `${what}: buffers left`).toBe(0)
-          expect(gpu.device.liveBuffers(), `${what}: device buffers left`).toBe(0)
-          if (!r.resident) continue
-          expect(Object.keys(r.trace.kinds), what).toEqual(['array'])
-          expect(r.trace.reads, `${what}: readbacks`).toBe(1 + p.stateBuffers)
-        }
-      }
-      expect(gpu.fallbacks()).toEqual([])
-    })
-  }
 })

@@ -1,11 +1,14 @@
 /**
- * A device wrapper for the device tests (Node and browser): it delegates every call to the
- * device it wraps and records what went through, so a test can check that a scan read back
- * only at its end, that every buffer it made was freed, and what kind each buffer was. Using a
- * buffer that is not live (freed, or never made here), freeing one twice, or a kernel handing
- * back a live buffer throws, so ownership mistakes fail loudly.
+ * A device wrapper for the device tests (Node and browser): built with `deviceFrom` around the
+ * wrapped device's `run` and buffer operations, it delegates everything and records what went
+ * through, so a test can check that a scan read back only at its end, that every buffer it
+ * made was freed, which kernels ran, and what kind each buffer was. Using a buffer that is not
+ * live (freed, or never made here), freeing one twice, or a kernel handing back a live buffer
+ * throws, so ownership mistakes fail loudly.
  */
-import type { Device } from '../../src/device/device.js'
+import { type Device, deviceFrom } from '../../src/kernel/device.js'
+import type { KernelName } from '../../src/kernel/kernels.js'
+import { bufferArgs } from '../../src/kernel/spec.js'
 
 /** What a traced device saw. */
 export interface Trace {
@@ -13,8 +16,10 @@ export interface Trace {
   readonly reads: number
   /** Calls of `upload`. */
   readonly uploads: number
-  /** Kernel calls (everything but upload, read, free and the queries). */
+  /** Kernel calls. */
   readonly kernels: number
+  /** Kernel calls by kernel name. */
+  readonly calls: Readonly<Partial<Record<KernelName, number>>>
   /** Buffers made (uploads and kernel outputs) and not freed yet. */
   readonly live: number
   /** Buffers made (uploads and kernel outputs). */
@@ -27,10 +32,10 @@ export interface Trace {
   readonly argumentKinds: Readonly<Record<string, number>>
 }
 
-/** Wraps `device`; `kindOf` names a buffer's kind (e.g. 'texture'). */
+/** Wraps `device`; `kindOf` names a buffer's kind (e.g. 'texture'; default 'buffer'). */
 export const traced = <B>(
   device: Device<B>,
-  kindOf: (b: B) => string,
+  kindOf: (b: B) => string = () => 'buffer',
 ): { readonly device: Device<B>; readonly trace: () => Trace } => {
   let reads = 0
   let uploads = 0
@@ -40,100 +45,64 @@ export const traced = <B>(
   const live = new Set<B>()
   const kinds: Record<string, number> = {}
   const argumentKinds: Record<string, number> = {}
-  const made = <T extends B>(b: T): T => {
+  const calls: Partial<Record<KernelName, number>> = {}
+  const count = (into: Record<string, number>, k: string): void => {
+    into[k] = (into[k] ?? 0) + 1
+  }
+  const made = (b: B): B => {
     if (live.has(b)) throw new Error('traced device: a kernel returned a live buffer')
     live.add(b)
     madeCount++
-    const k = kindOf(b)
-    kinds[k] = (kinds[k] ?? 0) + 1
+    count(kinds, kindOf(b))
     return b
   }
-  const use = (what: string, ...bs: readonly B[]): void => {
-    for (const b of bs) if (!live.has(b)) throw new Error(`traced device: ${what} a buffer that is not live`)
+  const use = (what: string, b: B): void => {
+    if (!live.has(b)) throw new Error(`traced device: ${what} a buffer that is not live`)
   }
-  const args = (...bs: readonly (B | null | undefined)[]): void => {
-    kernels++
-    for (const b of bs) {
-      if (b === null || b === undefined) continue
-      if (!live.has(b)) throw new Error('traced device: a kernel got a buffer that is not live')
-      const k = kindOf(b)
-      argumentKinds[k] = (argumentKinds[k] ?? 0) + 1
-    }
-  }
-  const wrapped: Device<B> = {
-    name: `traced(${device.name})`,
-    dtypeOf: (b) => {
-      use('asked the dtype of', b)
-      return device.dtypeOf(b)
+  const wrapped = deviceFrom<B>(
+    {
+      name: `traced(${device.name})`,
+      dtypeOf: (b) => {
+        use('asked the dtype of', b)
+        return device.dtypeOf(b)
+      },
+      lengthOf: (b) => {
+        use('asked the length of', b)
+        return device.lengthOf(b)
+      },
+      upload: (data) => {
+        uploads++
+        return made(device.upload(data))
+      },
+      read: (b) => {
+        use('read', b)
+        reads++
+        return device.read(b)
+      },
+      free: (b) => {
+        if (!live.delete(b)) throw new Error('traced device: freed a buffer that is not live')
+        frees++
+        device.free(b)
+      },
     },
-    lengthOf: (b) => {
-      use('asked the length of', b)
-      return device.lengthOf(b)
+    (name, args) => {
+      kernels++
+      calls[name] = (calls[name] ?? 0) + 1
+      for (const b of bufferArgs<B>(name, args)) {
+        if (b === null) continue
+        use(`kernel ${name} got`, b)
+        count(argumentKinds, kindOf(b))
+      }
+      return device.run(name, args).map(made)
     },
-    upload: (data) => {
-      uploads++
-      return made(device.upload(data))
-    },
-    read: (b) => {
-      use('read', b)
-      reads++
-      return device.read(b)
-    },
-    readAll: (bs) => {
-      use('read', ...bs)
-      reads++
-      return device.readAll(bs)
-    },
-    free: (b) => {
-      if (!live.delete(b)) throw new Error('traced device: freed a buffer that is not live')
-      frees++
-      device.free(b)
-    },
-    matmul: (a, b, m, k, n, bias) => {
-      args(a, b, bias)
-      return made(device.matmul(a, b, m, k, n, bias))
-    },
-    fire: (v, x, threshold, reset, vReset) => {
-      args(v, x)
-      const r = device.fire(v, x, threshold, reset, vReset)
-      return { spikes: made(r.spikes), v: made(r.v) }
-    },
-    liPoolStep: (sum, x, planes, height, width, k, mode) => {
-      args(sum, x)
-      const r = device.liPoolStep(sum, x, planes, height, width, k, mode)
-      return { out: made(r.out), nextSum: made(r.nextSum) }
-    },
-    pool2d: (x, planes, height, width, window, mode) => {
-      args(x)
-      return made(device.pool2d(x, planes, height, width, window, mode))
-    },
-    maxPool2dBy: (key, value, planes, height, width, window) => {
-      args(key, value)
-      return made(device.maxPool2dBy(key, value, planes, height, width, window))
-    },
-    axpy: (a, alpha, b) => {
-      args(a, b)
-      return made(device.axpy(a, alpha, b))
-    },
-    mul: (a, b) => {
-      args(a, b)
-      return made(device.mul(a, b))
-    },
-    channelAffine: (x, outer, channels, inner, scale, shift) => {
-      args(x)
-      return made(device.channelAffine(x, outer, channels, inner, scale, shift))
-    },
-    groupMean: (x, rows, length, size) => {
-      args(x)
-      return made(device.groupMean(x, rows, length, size))
-    },
-  }
+  )
   return {
     device: wrapped,
     trace: () => ({
       reads,
       uploads,
       kernels,
+      calls: { ...calls },
       live: live.size,
       made: madeCount,
       frees,

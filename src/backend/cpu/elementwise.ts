@@ -16,6 +16,19 @@ export const scale = (out: Data, x: Data, { alpha }: { readonly alpha: number })
   for (let i = 0; i < out.length; i++) out[i] = alpha * x[i]
 }
 
+/** `out[i] = max(x[i], 0)`; NaN passes, -0 becomes +0. */
+export const relu = (out: Data, x: Data): void => {
+  for (let i = 0; i < out.length; i++) {
+    const v = x[i]
+    out[i] = v > 0 || v !== v ? v : 0
+  }
+}
+
+/** `out[i] = cot[i]` where `x[i] > 0`, else 0. */
+export const reluGrad = (out: Data, cot: Data, x: Data): void => {
+  for (let i = 0; i < out.length; i++) out[i] = x[i] > 0 ? cot[i] : 0
+}
+
 /**
  * One neuron step per element. Each arithmetic operation rounds to the data's precision, as
  * PyTorch's elementwise operations do (`u = v + (x - v) / tau` is three roundings in float32),
@@ -53,6 +66,15 @@ export const concat = (out: Data, xs: readonly Data[]): void => {
   for (const x of xs) {
     out.set(x, at)
     at += x.length
+  }
+}
+
+/** x cut into equal consecutive parts, one per output. */
+export const split = (outs: readonly Data[], x: Data): void => {
+  let at = 0
+  for (const o of outs) {
+    o.set(x.subarray(at, at + o.length))
+    at += o.length
   }
 }
 

@@ -7,8 +7,10 @@
 import type { Device } from '../../kernel/device.js'
 import { type HostKernels, hostDevice } from '../../kernel/host.js'
 import type { Data } from '../../tensor/tensor.js'
-import { axpy, concat, fill, mul, neuron, neuronGrad, scale, slice } from './elementwise.js'
+import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv.js'
+import { axpy, concat, fill, mul, neuron, neuronGrad, relu, reluGrad, scale, slice, split } from './elementwise.js'
 import { broadcastAlongAxis, matmul, sumAlongAxis } from './linalg.js'
+import { crossEntropy, crossEntropyGrad } from './loss.js'
 import {
   channelAffine,
   channelAffineGrad,
@@ -63,6 +65,14 @@ export const cpuKernels: HostKernels = {
   winnerTakeAllGrad,
   groupMeanGrad,
   neuronGrad,
+  conv2d,
+  conv2dGradInput,
+  conv2dGradWeight,
+  crossEntropy,
+  crossEntropyGrad,
+  relu,
+  reluGrad,
+  split,
 }
 
 /** The JavaScript reference device: host typed arrays, the readable kernels. */

@@ -154,8 +154,8 @@ export const liPoolStep = (
 
 /**
  * The cotangent of x through pooling. Max: each window's cotangent to its first maximal cell
- * in row-major order, starting from the window's first cell (PyTorch's `maxindex`), a NaN
- * taking it; average: `cot / (kh kw)` to every cell of the window. Cells shared by overlapping
+ * in row-major order, starting from the window's first cell (PyTorch's `maxindex`), every NaN
+ * taking it (so the last NaN keeps it, as in PyTorch); average: `cot / (kh kw)` to every cell of the window. Cells shared by overlapping
  * windows add up, in window order, in the output's precision (as PyTorch accumulates).
  */
 export const pool2dGrad = (out: Data, cot: Data, x: Data, { planes, height, width, window, mode }: PoolAttrs): void => {

@@ -35,7 +35,8 @@ const rowKernel = <K extends KernelName>(
   const kernel = (out: unknown, ...args: readonly unknown[]): void => {
     const buffers = bufferArgs<Data>(name, args)
     const attrs = attrsArg(name, args) as AttrsOf<K>
-    const outs: readonly Data[] = names.length === 1 ? [out as Data] : names.map((n) => (out as Record<string, Data>)[n])
+    const outs: readonly Data[] =
+      names === 'list' ? (out as readonly Data[]) : names.length === 1 ? [out as Data] : names.map((n) => (out as Record<string, Data>)[n])
     // data in float32, statistics in float64: what the exports read and write
     const floats =
       buffers.every((b, i) => b === null || b instanceof (stats.has(i) ? Float64Array : Float32Array)) &&
@@ -77,8 +78,13 @@ const rowKernel = <K extends KernelName>(
   return kernel as HostKernel<K>
 }
 
-/** The WebAssembly kernels of an instantiated module, as a device (the reference for `unported`). */
-export const wasmDeviceFrom = (k: KernelExports): Device<Data> => {
+/**
+ * The destination-first kernel table of an instantiated module: the ported kernels through
+ * their rows, the reference for `unported` (and for whatever a row does not take). Exported
+ * for code that needs the kernels without the allocating device: tests that alias `out` with
+ * an input, or pass outputs pre-filled to see that every element is written.
+ */
+export const wasmKernels = (k: KernelExports): HostKernels => {
   const arena = new Arena(k.memory)
   const ported = Object.fromEntries(
     (Object.keys(wasmRows) as (keyof typeof wasmRows)[]).map((name) => [
@@ -86,9 +92,11 @@ export const wasmDeviceFrom = (k: KernelExports): Device<Data> => {
       rowKernel(name, wasmRows[name] as WasmRow<typeof name>, k, arena),
     ]),
   )
-  const kernels = {
+  return {
     ...ported,
     ...Object.fromEntries(unported.map((name) => [name, cpuKernels[name]])),
   } as unknown as HostKernels
-  return hostDevice('wasm', kernels)
 }
+
+/** The WebAssembly kernels of an instantiated module, as a device (the reference for `unported`). */
+export const wasmDeviceFrom = (k: KernelExports): Device<Data> => hostDevice('wasm', wasmKernels(k))

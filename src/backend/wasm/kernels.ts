@@ -6,11 +6,11 @@
  * here until it has a row or is listed.
  *
  * Every row is float32-only (the wrapper runs float64 data on the reference); a row's `when`
- * narrows it further (the transposed matmul, WTALayer's k > 1).
+ * narrows it further (WTALayer's k > 1).
  *
  * @module
  */
-import type { KernelName } from '../../kernel/kernels.js'
+import type { ChannelView, ConvAttrs, KernelName, NeuronAttrs, PoolAttrs } from '../../kernel/kernels.js'
 import { pooledSize } from '../../kernel/kernels.js'
 import type { AttrsOf } from '../../kernel/spec.js'
 import type { KernelExports } from './exports.js'
@@ -61,31 +61,28 @@ export interface Pointers {
   readonly carry: { words?: Uint32Array }
 }
 
-/** Kernels that run the JavaScript reference on every input (small, rare, or not yet ported). */
+/**
+ * Kernels that run the JavaScript reference on every input: per-channel vectors (a few dozen
+ * values: the copy in and out would cost more than the loop), memcpy-like kernels the
+ * reference already runs as `TypedArray.set`/`fill`, and the loss (one row of logits per
+ * image, `Math.exp`/`Math.log` per logit).
+ */
 export const unported = [
-  'sumAlongAxis',
+  // [channels]-sized
   'channelScaleShift',
+  'channelScaleShiftGrad',
   'runningStats',
-  'maxPool2dBy',
-  'scale',
-  'neuron',
+  // fill, set, subarray
   'bernoulliMask',
   'fill',
   'concat',
   'slice',
-  // backward kernels
-  'broadcastAlongAxis',
-  'momentsAlongAxisGrad',
-  'momentsPerChannelGrad',
-  'normalizeAlongAxisGrad',
-  'channelScaleShiftGrad',
-  'channelAffineGrad',
-  'pool2dGrad',
-  'maxPool2dByGrad',
-  'upsampleNearestGrad',
-  'winnerTakeAllGrad',
-  'groupMeanGrad',
-  'neuronGrad',
+  // [n, classes] logits, transcendental per element
+  'crossEntropy',
+  'crossEntropyGrad',
+  'relu',
+  'reluGrad',
+  'split',
 ] as const satisfies readonly KernelName[]
 
 /** Slices of whole items: each buffer either has `per[i]` elements per item or is whole (0). */
@@ -95,17 +92,60 @@ const byItem = <A>(items: number, per: readonly number[], attrs: (count: number)
   part: (s, c) => ({ ranges: per.map((p) => (p === 0 ? undefined : ([s * p, c * p] as const))), attrs: attrs(c) }),
 })
 
+/** A pooling call's window, in the order the pool exports take it. */
+const poolGeometry = ({ planes, height, width, window: w }: Omit<PoolAttrs, 'mode'>) =>
+  [planes, height, width, w.kernelH, w.kernelW, w.strideH, w.strideW, w.padH, w.padW] as const
+
+/** Slices of whole planes: per plane, `cells` (the image) or `pooled` (the pooled image) elements of each buffer. */
+const byPlane = <A extends Omit<PoolAttrs, 'mode'>>(a: A, kinds: readonly ('cells' | 'pooled')[]): Slicing<A> => {
+  const [oh, ow] = pooledSize(a.height, a.width, a.window)
+  const per = kinds.map((k) => (k === 'cells' ? a.height * a.width : oh * ow))
+  return byItem(a.planes, per, (planes) => ({ ...a, planes }))
+}
+
+/** The neuron exports' flags: LIF, strict threshold, soft reset. */
+const neuronFlags = (a: NeuronAttrs) =>
+  [a.model === 'lif' ? 1 : 0, a.tau, a.threshold, a.fireAt === '>' ? 1 : 0, a.reset === 'soft' ? 1 : 0] as const
+
+/** asm/neuron.ts's surrogate codes ('none' and any other: 4, no gradient through the spike). */
+const surrogateCode = { atan: 0, qgate: 1, sigmoid: 2, gate: 3, none: 4 } as const satisfies Record<
+  NeuronAttrs['surrogate'],
+  number
+>
+
+/** A momentsPerChannelGrad slice: its rows, and the count of the whole call's (outer, inner) cells. */
+type PerChannelSlice = ChannelView & { readonly count?: number }
+
+/** A convolution's geometry, in the order the conv exports take it. */
+const convGeometry = (a: ConvAttrs) =>
+  [a.n, a.c, a.h, a.w, a.o, a.kh, a.kw, a.sh, a.sw, a.ph, a.pw, a.dh, a.dw, a.groups] as const
+
 /** The rows. */
 export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[number]>]: WasmRow<K> } = {
   matmul: {
-    when: (a) => a.transA !== true && a.transB !== true,
     scratch: (k, a) => k.matmulScratchBytes(a.m, a.k, a.n),
-    call: (k, { outs: [out], ins: [a, b, bias], scratch }, { m, k: kk, n }) => k.matmul(out, a, b, m, kk, n, bias, scratch),
+    call: (k, { outs: [out], ins: [a, b, bias], scratch }, { m, k: kk, n, transA, transB }) =>
+      k.matmul(out, a, b, m, kk, n, bias, scratch, transA === true ? 1 : 0, transB === true ? 1 : 0),
+  },
+  conv2d: {
+    scratch: (k, a) => k.conv2dScratchBytes(0, ...convGeometry(a)),
+    call: (k, { outs: [out], ins: [x, w, bias], scratch }, a) => k.conv2d(out, x, w, bias, ...convGeometry(a), scratch),
+  },
+  conv2dGradInput: {
+    scratch: (k, a) => k.conv2dScratchBytes(1, ...convGeometry(a)),
+    call: (k, { outs: [out], ins: [cot, w], scratch }, a) =>
+      k.conv2dGradInput(out, cot, w, ...convGeometry(a), scratch),
+  },
+  conv2dGradWeight: {
+    scratch: (k, a) => k.conv2dScratchBytes(2, ...convGeometry(a)),
+    call: (k, { outs: [out], ins: [cot, x], scratch }, a) =>
+      k.conv2dGradWeight(out, cot, x, ...convGeometry(a), scratch),
   },
   momentsAlongAxis: {
     slices: (a) =>
       byItem(a.outer, [a.axis * a.inner, a.inner, a.inner], (outer) => ({ ...a, outer })),
-    call: (k, { outs: [mean, variance], ins: [x] }, a) => k.momentsAlongAxis(mean, variance, x, a.outer, a.axis, a.inner),
+    call: (k, { outs: [mean, variance], ins: [x] }, a) =>
+      k.momentsAlongAxis(mean, variance, x, a.outer, a.axis, a.inner),
   },
   momentsPerChannel: {
     call: (k, { outs: [mean, variance], ins: [x] }, a) =>
@@ -171,9 +211,10 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
   winnerTakeAll: {
     when: (a) => a.k === 1 && !a.exact,
     scratch: (_, a) => 4 * a.inner,
-    slices: (a) => byItem(a.outer, [a.axis * a.inner, a.axis * a.inner, a.axis * a.inner], (outer) => ({ ...a, outer })),
+    slices: (a) =>
+      byItem(a.outer, [a.axis * a.inner, a.axis * a.inner, a.axis * a.inner], (outer) => ({ ...a, outer })),
     call: (k, { outs: [out], ins: [x, noise], scratch }, a) =>
-      k.keepMaxAlongAxis(out, x, noise, a.outer, a.axis, a.inner, scratch),
+      k.keepMaxAlongAxis(out, x, x, noise, a.outer, a.axis, a.inner, scratch),
   },
   groupMean: {
     slices: (a) =>
@@ -189,7 +230,11 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
   uniform: {
     // the generator state lives in the call's scratch and is carried from slice to slice
     scratch: () => 16,
-    slices: (a) => ({ items: a.length, bytesPerItem: 4, part: (s, c) => ({ ranges: [[s, c]], attrs: { ...a, length: c } }) }),
+    slices: (a) => ({
+      items: a.length,
+      bytesPerItem: 4,
+      part: (s, c) => ({ ranges: [[s, c]], attrs: { ...a, length: c } }),
+    }),
     call: (k, { outs: [out], length, scratch, carry }, a) => {
       const words = (carry.words ??= Uint32Array.from(a.key))
       const view = new Uint32Array(k.memory.buffer, scratch, 4)
@@ -197,5 +242,85 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
       k.uniformFill(out, length, scratch)
       words.set(view)
     },
+  },
+  sumAlongAxis: {
+    scratch: () => 8 * 512,
+    slices: (a) => byItem(a.outer, [a.axis * a.inner, a.inner], (outer) => ({ ...a, outer })),
+    call: (k, { outs: [out], ins: [x], scratch }, a) => k.sumAlongAxis(out, x, a.outer, a.axis, a.inner, scratch),
+  },
+  broadcastAlongAxis: {
+    slices: (a) => byItem(a.outer, [a.inner, a.axis * a.inner], (outer) => ({ ...a, outer })),
+    call: (k, { outs: [out], ins: [x] }, a) => k.broadcastAlongAxis(out, x, a.outer, a.axis, a.inner),
+  },
+  momentsAlongAxisGrad: {
+    slices: (a) =>
+      byItem(a.outer, [a.inner, a.inner, a.axis * a.inner, a.inner, a.axis * a.inner], (outer) => ({ ...a, outer })),
+    call: (k, { outs: [out], ins: [dMean, dVariance, x, mean] }, a) =>
+      k.momentsAlongAxisGrad(out, dMean, dVariance, x, mean, a.outer, a.axis, a.inner),
+  },
+  momentsPerChannelGrad: {
+    // the divisor is the whole call's count of (outer, inner) cells, whichever rows a slice has
+    slices: (a) =>
+      byItem(a.outer, [0, 0, a.channels * a.inner, 0, a.channels * a.inner], (outer) => {
+        const part: PerChannelSlice = { ...a, outer, count: a.outer * a.inner }
+        return part
+      }),
+    call: (k, { outs: [out], ins: [dMean, dVariance, x, mean] }, a) =>
+      k.momentsPerChannelGrad(
+        out, dMean, dVariance, x, mean, a.outer, a.channels, a.inner, (a as PerChannelSlice).count ?? a.outer * a.inner,
+      ),
+  },
+  normalizeAlongAxisGrad: {
+    scratch: (_, a) => 8 * (2 * a.axis + 3 * a.inner),
+    call: (k, { outs: [dx, dMean, dVariance, dWeight, dBias], ins: [cot, x, mean, variance, weight], scratch }, a) =>
+      k.normalizeAlongAxisGrad(
+        dx, dMean, dVariance, dWeight, dBias, cot, x, mean, variance, weight, a.outer, a.axis, a.inner, a.eps, scratch,
+      ),
+  },
+  channelAffineGrad: {
+    call: (k, { outs: [dx, dScale, dShift], ins: [cot, x, scale] }, a) =>
+      k.channelAffineGrad(dx, dScale, dShift, cot, x, scale, a.outer, a.channels, a.inner, a.steps),
+  },
+  maxPool2dBy: {
+    slices: (a) => byPlane(a, ['cells', 'cells', 'pooled']),
+    call: (k, { outs: [out], ins: [key, value] }, a) => k.maxPool2dBy(out, key, value, ...poolGeometry(a)),
+  },
+  pool2dGrad: {
+    slices: (a) => byPlane(a, ['pooled', 'cells', 'cells']),
+    call: (k, { outs: [out], ins: [cot, x] }, a) =>
+      k.pool2dGrad(out, cot, x, ...poolGeometry(a), a.mode === 'max' ? 1 : 0),
+  },
+  maxPool2dByGrad: {
+    slices: (a) => byPlane(a, ['pooled', 'cells', 'cells', 'cells']),
+    call: (k, { outs: [out], ins: [cot, key, value] }, a) =>
+      k.maxPool2dByGrad(out, cot, key, value, ...poolGeometry(a)),
+  },
+  upsampleNearestGrad: {
+    slices: (a) =>
+      byItem(a.planes, [a.height * a.width * a.factor * a.factor, a.height * a.width], (planes) => ({ ...a, planes })),
+    call: (k, { outs: [out], ins: [cot] }, a) => k.upsampleNearestGrad(out, cot, a.planes, a.height, a.width, a.factor),
+  },
+  winnerTakeAllGrad: {
+    when: (a) => a.k === 1 && !a.exact,
+    scratch: (_, a) => 4 * a.inner,
+    slices: (a) =>
+      byItem(a.outer, [1, 1, 1, 1].map(() => a.axis * a.inner), (outer) => ({ ...a, outer })),
+    call: (k, { outs: [out], ins: [cot, x, noise], scratch }, a) =>
+      k.keepMaxAlongAxis(out, cot, x, noise, a.outer, a.axis, a.inner, scratch),
+  },
+  groupMeanGrad: {
+    slices: (a) => byItem(a.rows, [Math.floor(a.length / a.size), a.length], (rows) => ({ ...a, rows })),
+    call: (k, { outs: [out], ins: [cot] }, a) => k.groupMeanGrad(out, cot, a.rows, a.length, a.size),
+  },
+  scale: {
+    call: (k, { outs: [out], ins: [x], length }, { alpha }) => k.scale(out, x, alpha, length),
+  },
+  neuron: {
+    call: (k, { outs: [spikes, next], ins: [v, x], length }, a) =>
+      k.neuron(spikes, next, v, x, length, ...neuronFlags(a), a.vReset),
+  },
+  neuronGrad: {
+    call: (k, { outs: [dx, dv], ins: [cotSpikes, cotV, v, x], length }, a) =>
+      k.neuronGrad(dx, dv, cotSpikes, cotV, v, x, length, ...neuronFlags(a), surrogateCode[a.surrogate], a.alpha),
   },
 }

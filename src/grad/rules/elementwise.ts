@@ -14,6 +14,9 @@ export const axpyGrad: GradRule<'axpy'> = rule([], (d, [g], { attrs, needs }) =>
 
 export const scaleGrad: GradRule<'scale'> = rule([], (d, [g], { attrs }) => [d.scale(g!, { alpha: attrs.alpha })])
 
+/** ReLU: the cotangent where the input was positive (PyTorch's convention at 0: no gradient). */
+export const reluGrad: GradRule<'relu'> = rule([0], (d, [g], { inputs: [x] }) => [d.reluGrad(g!, x!)])
+
 /** `neuron(v, x)`: the surrogate replaces the spike's derivative, the reset is detached. */
 export const neuronGrad: GradRule<'neuron'> = rule([0, 1], (d, [gSpikes, gV], { inputs: [v, x], attrs, needs }) => {
   const r = d.neuronGrad(gSpikes, gV, v ?? null, x!, attrs)

@@ -6,8 +6,10 @@
  */
 import type { KernelName } from '../../kernel/kernels.js'
 import type { GradRule, NoGradient } from '../rule.js'
-import { axpyGrad, mulGrad, neuronGrad, scaleGrad } from './elementwise.js'
-import { concatGrad, sliceGrad } from './layout.js'
+import { axpyGrad, mulGrad, neuronGrad, reluGrad, scaleGrad } from './elementwise.js'
+import { conv2dGrad } from './conv.js'
+import { concatGrad, sliceGrad, splitGrad } from './layout.js'
+import { crossEntropyGrad } from './loss.js'
 import { matmulGrad } from './matmul.js'
 import { channelAffineGrad, channelScaleShiftGrad, normalizeAlongAxisGrad } from './normalize.js'
 import { liPoolStepGrad, maxPool2dByGrad, pool2dGrad, upsampleNearestGrad } from './pool.js'
@@ -54,4 +56,12 @@ export const gradRules: { readonly [K in KernelName]: GradRule<K> | NoGradient }
   winnerTakeAllGrad: backward,
   groupMeanGrad: backward,
   neuronGrad: backward,
+  conv2d: conv2dGrad,
+  conv2dGradInput: backward,
+  conv2dGradWeight: backward,
+  crossEntropy: crossEntropyGrad,
+  crossEntropyGrad: backward,
+  relu: reluGrad,
+  reluGrad: backward,
+  split: splitGrad,
 }

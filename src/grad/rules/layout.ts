@@ -11,6 +11,15 @@ export const concatGrad: GradRule<'concat'> = rule([], (d, [g], { lengths, needs
   })
 })
 
+/** The parts' cotangents side by side (zeros for a part without one). */
+export const splitGrad: GradRule<'split'> = rule([], (d, cots, { lengths: [total], attrs: { count } }) => {
+  const like = cots.find((c) => c !== null)!
+  const zeros = cots.map((c) => (c === null ? d.fill({ length: total / count, value: 0, dtype: d.dtypeOf(like) }) : null))
+  const dx = d.concat(cots.map((c, i) => c ?? zeros[i]!))
+  for (const z of zeros) if (z !== null) d.free(z)
+  return [dx]
+})
+
 export const sliceGrad: GradRule<'slice'> = rule([], (d, [g], { lengths: [total], attrs: { offset, length } }) => {
   const dtype = d.dtypeOf(g!)
   const before = d.fill({ length: offset, value: 0, dtype })

@@ -3,7 +3,7 @@
  * public API (`src/index.ts`); the runner does the rest the same way for every layer.
  */
 import type { Either } from 'fp-ts/lib/Either.js'
-import type { AnyLayer, DType, LayerError, Tensor } from '../../../src/index.js'
+import type { AnyLayer, DType, LayerError, Optimizer, Tensor } from '../../../src/index.js'
 import type { ForwardStep } from '../fixture.js'
 
 /** Fixture values by name: tensors, or plain numbers (e.g. `numBatchesTracked`). */
@@ -31,6 +31,23 @@ export interface Adapter {
   paramsView?(params: unknown): Readonly<Record<string, Tensor>>
   /** The caller-supplied draws (`ctx.draws`) of a forward step, from its `noise` or `mask`. */
   draws?(step: ForwardStep): Tensor | undefined
+  /**
+   * The layer for a forward step that carries a `target` (a loss): the loss with that target
+   * bound. Absent: such steps are not supported.
+   */
+  withTarget?(layer: AnyLayer, target: Tensor): AnyLayer
   /** A weight update (`update` steps). */
   update?(layer: AnyLayer, params: unknown, dw: Tensor): Either<LayerError, unknown>
+}
+
+/**
+ * How an optimizer's fixture (`SGD`, `Adam`, `AdamW`) maps onto one of our optimizers. Such a
+ * case has no layer: its params are the tree the optimizer updates, and its steps are
+ * `optimizerStep`s.
+ */
+export interface OptimizerAdapter {
+  /** The config keys the adapter reads; a fixture with any other key fails. */
+  readonly configKeys: readonly string[]
+  /** Builds the optimizer from the fixture's camelCase config (a `ConfigError` fails the case). */
+  build(config: Readonly<Record<string, unknown>>): Optimizer
 }

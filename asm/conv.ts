@@ -1,0 +1,538 @@
+/**
+ * 2-D convolution (PyTorch's Conv2d: cross-correlation, zero padding, stride, dilation,
+ * groups) and its two backward kernels, as implicit im2col + the packed GEMM of gemm.ts. The
+ * im2col matrix is never materialized: each image's group of channels is copied once into a
+ * zero-padded plane, and the GEMM's B panels are packed from it a block at a time (at most KC
+ * rows of the summed index by NC columns), so scratch stays a few hundred KiB for the demo's
+ * layers whatever the batch.
+ *
+ * - `conv2d`: per image and group, `out[o, t] = bias[o] + sum_(c,p,q) w[o, (c,p,q)] col[(c,p,q), t]`
+ *   (A = the weights, packed once per call; B = im2col). The GEMM adds the taps in (c, p, q)
+ *   order from the bias, in float32, as the reference does, so the result is bit-identical,
+ *   padding included: a padding tap adds `0 * w`, an exact zero that changes no sum except the
+ *   sign of a -0 accumulator, and with an infinite or NaN weight it would add NaN where the
+ *   reference skips the tap. Output channels whose bias is -0 or whose weights are not all
+ *   finite are therefore recomputed tap by tap (only when there is padding; rare, and exact).
+ * - `conv2dGradInput`: per image and group, `dcol = w^T cot` (A = the weights read transposed
+ *   in place), then col2im adds dcol into a zero-padded plane. The reference adds each tap's
+ *   `cot * w` (exact in float64) to its input cell in float32, in tap order; here each dcol
+ *   entry is a float32 dot product over the output channels and col2im adds those. Equal within
+ *   the bound the property suite states. An image whose values could overflow float32 in the
+ *   GEMM's order, or holds NaN or an infinity, runs the reference's loop instead (exact).
+ * - `conv2dGradWeight`: per image, group and block of at most KC output positions,
+ *   `cot col^T` in float32 (B = im2col transposed, packed from the padded plane), each block's
+ *   partial sums then added into a float64 accumulator; the reference sums every tap in float64.
+ *   Equal within the bound the suite states; images that could overflow run the reference's
+ *   float64 loop (exact).
+ */
+import { gemmBlock, KC, kernel4x8, MR, NR, packA, packB, roundUp } from './gemm'
+
+/** Output positions per block of the forward and input-gradient GEMMs (B columns). */
+const NC_POS: i32 = 256
+/** Weight columns ((c, p, q) triples) per block of the weight-gradient GEMM. */
+const NC_W: i32 = 512
+/** Below this bound on every partial sum, float32 cannot overflow in any order. */
+const SAFE: f64 = 8.507059173023462e37 // 2^126
+
+// the geometry of the current call (one call at a time)
+let N: i32 = 0, C: i32 = 0, H: i32 = 0, W: i32 = 0, O: i32 = 0
+let KH: i32 = 0, KW: i32 = 0, SH: i32 = 0, SW: i32 = 0, PH: i32 = 0, PW: i32 = 0, DH: i32 = 0, DW: i32 = 0, G: i32 = 0
+let OH: i32 = 0, OW: i32 = 0, P: i32 = 0, CG: i32 = 0, OG: i32 = 0, K: i32 = 0, HP: i32 = 0, WP: i32 = 0
+
+function geometry(
+  n: i32, c: i32, h: i32, w: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+): void {
+  N = n; C = c; H = h; W = w; O = o; KH = kh; KW = kw; SH = sh; SW = sw; PH = ph; PW = pw; DH = dh; DW = dw; G = groups
+  OH = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1
+  OW = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1
+  P = OH * OW
+  CG = c / groups
+  OG = o / groups
+  K = CG * kh * kw
+  HP = h + 2 * ph
+  WP = w + 2 * pw
+}
+
+// @ts-ignore: decorator
+@inline function bytes(floats: i32): usize {
+  return <usize>(((floats * 4) + 15) & ~15)
+}
+
+/** Floats of one group's zero-padded planes, with slack for the overrunning v128 reads. */
+// @ts-ignore: decorator
+@inline function padFloats(): i32 {
+  return CG * HP * WP + 8
+}
+
+/**
+ * Scratch bytes for `kind` 0 (conv2d), 1 (conv2dGradInput) or 2 (conv2dGradWeight) on this
+ * geometry.
+ */
+export function conv2dScratchBytes(
+  kind: i32, n: i32, c: i32, h: i32, w: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+): i32 {
+  geometry(n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+  const ogPad = roundUp(OG, MR)
+  const nb = roundUp(min(P, NC_POS), NR)
+  if (kind == 0) {
+    return <i32>(bytes(O) + bytes(G * ogPad * K) + bytes(padFloats()) + bytes(NC_POS + 16) + bytes(min(K, KC) * nb) +
+      bytes(ogPad * nb))
+  }
+  if (kind == 1) {
+    const kPad = roundUp(K, MR)
+    return <i32>(bytes(G * kPad * OG) + bytes(OG * nb) + bytes(MR * nb) + bytes(padFloats()))
+  }
+  const kc = min(P, KC)
+  const nc = roundUp(min(K, NC_W), NR)
+  return <i32>(bytes(2 * O * K) + bytes(ogPad * kc) + bytes(kc * nc) + bytes(ogPad * nc) +
+    bytes(8 * (roundUp(kc, 4) + 8)) + bytes(padFloats()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// im2col and col2im, one row of the (virtual) column matrix at a time
+// ---------------------------------------------------------------------------------------------
+
+/** Copies image `img`'s channels [c0, c0 + CG) into zero-padded planes [CG][HP][WP] at `pad`. */
+function padPlanes(pad: usize, x: usize, img: i32, c0: i32): void {
+  memory.fill(pad, 0, <usize>(CG * HP * WP) * 4)
+  for (let ch = 0; ch < CG; ch++) {
+    const src = x + <usize>(((img * C + c0 + ch) * H) * W) * 4
+    const dst = pad + <usize>((ch * HP + PH) * WP + PW) * 4
+    for (let y = 0; y < H; y++) memory.copy(dst + <usize>(y * WP) * 4, src + <usize>(y * W) * 4, <usize>W * 4)
+  }
+}
+
+/**
+ * Row (ch, kp, kq) of the im2col matrix at output positions [t0, t0 + count), from padded
+ * plane `plane`, into `dst`. With stride 1 each output row's run is copied four floats at a
+ * time, overrunning by up to three (into the next run, written after, or `dst`'s slack).
+ */
+function im2colRow(dst: usize, plane: usize, kp: i32, kq: i32, t0: i32, count: i32): void {
+  const off = kp * DH * WP + kq * DW
+  let i = t0 / OW
+  let j = t0 - i * OW
+  let t = 0
+  while (t < count) {
+    const run = min(OW - j, count - t)
+    const src = plane + <usize>(i * SH * WP + j * SW + off) * 4
+    const d = dst + <usize>t * 4
+    if (SW == 1) {
+      for (let u = 0; u < run; u += 4) v128.store(d + <usize>u * 4, v128.load(src + <usize>u * 4))
+    } else {
+      for (let u = 0; u < run; u++) store<f32>(d + <usize>u * 4, load<f32>(src + <usize>(u * SW) * 4))
+    }
+    t += run
+    i++
+    j = 0
+  }
+}
+
+/** Adds `src`, row (ch, kp, kq) of a column matrix at positions [t0, t0 + count), into padded plane `plane`. */
+function col2imRow(plane: usize, src: usize, kp: i32, kq: i32, t0: i32, count: i32): void {
+  const off = kp * DH * WP + kq * DW
+  let i = t0 / OW
+  let j = t0 - i * OW
+  let t = 0
+  while (t < count) {
+    const run = min(OW - j, count - t)
+    const d = plane + <usize>(i * SH * WP + j * SW + off) * 4
+    const s = src + <usize>t * 4
+    if (SW == 1) {
+      let u = 0
+      for (; u + 4 <= run; u += 4) {
+        const at = d + <usize>u * 4
+        v128.store(at, f32x4.add(v128.load(at), v128.load(s + <usize>u * 4)))
+      }
+      for (; u < run; u++) {
+        const at = d + <usize>u * 4
+        store<f32>(at, load<f32>(at) + load<f32>(s + <usize>u * 4))
+      }
+    } else {
+      for (let u = 0; u < run; u++) {
+        const at = d + <usize>(u * SW) * 4
+        store<f32>(at, load<f32>(at) + load<f32>(s + <usize>u * 4))
+      }
+    }
+    t += run
+    i++
+    j = 0
+  }
+}
+
+/** The largest |value| of `len` floats (NaN if any is NaN). */
+function maxAbs(x: usize, len: i32): f32 {
+  let acc = f32x4.splat(0)
+  let i = 0
+  for (; i + 4 <= len; i += 4) acc = f32x4.max(acc, f32x4.abs(v128.load(x + <usize>i * 4)))
+  let m = max(
+    max(f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1)),
+    max(f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3)),
+  )
+  for (; i < len; i++) m = max(m, abs(load<f32>(x + <usize>i * 4)))
+  return m
+}
+
+// @ts-ignore: decorator
+@inline function nonFinite(v: f32): bool {
+  return (reinterpret<u32>(v) & 0x7f800000) == 0x7f800000
+}
+
+// ---------------------------------------------------------------------------------------------
+// forward
+// ---------------------------------------------------------------------------------------------
+
+/** Output channel `oc` of image `img`, tap by tap in the reference's order (the exact fallback). */
+function convPlaneExact(out: usize, x: usize, w: usize, bias: usize, img: i32, oc: i32): void {
+  const g = oc / OG
+  const b: f32 = bias != 0 ? load<f32>(bias + <usize>oc * 4) : 0
+  const dst = out + <usize>((img * O + oc) * P) * 4
+  for (let i = 0; i < OH; i++) {
+    for (let j = 0; j < OW; j++) {
+      let acc = b
+      for (let ch = 0; ch < CG; ch++) {
+        const plane = x + <usize>((img * C + g * CG + ch) * H * W) * 4
+        const wc = w + <usize>(((oc * CG + ch) * KH) * KW) * 4
+        for (let kp = 0; kp < KH; kp++) {
+          const y = i * SH - PH + kp * DH
+          if (y < 0 || y >= H) continue
+          for (let kq = 0; kq < KW; kq++) {
+            const xx = j * SW - PW + kq * DW
+            if (xx < 0 || xx >= W) continue
+            acc = acc + load<f32>(plane + <usize>(y * W + xx) * 4) * load<f32>(wc + <usize>(kp * KW + kq) * 4)
+          }
+        }
+      }
+      store<f32>(dst + <usize>(i * OW + j) * 4, acc)
+    }
+  }
+}
+
+/** `out [n, o, oh, ow]` = conv2d(x [n, c, h, w], w [o, c / groups, kh, kw]) + bias (0: none). */
+export function conv2d(
+  out: usize, x: usize, w: usize, bias: usize,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+  scratch: usize,
+): void {
+  geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+  const ogPad = roundUp(OG, MR)
+  const nbMax = roundUp(min(P, NC_POS), NR)
+  const flags = scratch
+  const wp = flags + bytes(O)
+  const pad = wp + bytes(G * ogPad * K)
+  const row = pad + bytes(padFloats())
+  const bp = row + bytes(NC_POS + 16)
+  const cp = bp + bytes(min(K, KC) * nbMax)
+  const khw = KH * KW
+
+  // which output channels need the tap-by-tap path (see the module comment)
+  let anyExact = false
+  const padded = PH > 0 || PW > 0
+  for (let oc = 0; oc < O; oc++) {
+    let exact = false
+    if (padded) {
+      if (bias != 0 && reinterpret<u32>(load<f32>(bias + <usize>oc * 4)) == 0x80000000) exact = true
+      const wr = w + <usize>(oc * K) * 4
+      for (let i = 0; i < K && !exact; i++) if (nonFinite(load<f32>(wr + <usize>i * 4))) exact = true
+    }
+    store<u8>(flags + <usize>oc, exact ? 1 : 0)
+    anyExact = anyExact || exact
+  }
+  // the weights, packed once: group g's block of rows [pc, pc + kc) at g * ogPad * K + pc * ogPad
+  for (let g = 0; g < G; g++) {
+    for (let pc = 0; pc < K; pc += KC) {
+      const dst = wp + <usize>(g * ogPad * K + pc * ogPad) * 4
+      packA(dst, w + <usize>(g * OG * K + pc) * 4, K, false, OG, min(KC, K - pc))
+    }
+  }
+  for (let img = 0; img < N; img++) {
+    for (let g = 0; g < G; g++) {
+      padPlanes(pad, x, img, g * CG)
+      for (let t0 = 0; t0 < P; t0 += NC_POS) {
+        const nb = min(NC_POS, P - t0)
+        const nbPad = roundUp(nb, NR)
+        const ldc = <usize>nbPad * 4
+        for (let r = 0; r < ogPad; r++) {
+          const v: f32 = r < OG && bias != 0 ? load<f32>(bias + <usize>(g * OG + r) * 4) : 0
+          const splat = f32x4.splat(v)
+          const cr = cp + <usize>r * ldc
+          for (let j = 0; j < nbPad; j += 4) v128.store(cr + <usize>j * 4, splat)
+        }
+        for (let pc = 0; pc < K; pc += KC) {
+          const kc = min(KC, K - pc)
+          for (let p = 0; p < kc; p++) {
+            const cpq = pc + p
+            const ch = cpq / khw
+            const rem = cpq - ch * khw
+            const kp = rem / KW
+            im2colRow(row, pad + <usize>(ch * HP * WP) * 4, kp, rem - kp * KW, t0, nb)
+            for (let j = nb; j < nbPad; j++) store<f32>(row + <usize>j * 4, 0)
+            const d = bp + <usize>(p * NR) * 4
+            for (let jr = 0; jr < nbPad; jr += NR) {
+              const s = row + <usize>jr * 4
+              const dd = d + <usize>(jr * kc) * 4
+              v128.store(dd, v128.load(s))
+              v128.store(dd, v128.load(s, 16), 16)
+            }
+          }
+          gemmBlock(cp, ldc, wp + <usize>(g * ogPad * K + pc * ogPad) * 4, bp, ogPad, nbPad, kc)
+        }
+        for (let r = 0; r < OG; r++) {
+          memory.copy(out + <usize>((img * O + g * OG + r) * P + t0) * 4, cp + <usize>r * ldc, <usize>nb * 4)
+        }
+      }
+    }
+    if (anyExact) {
+      for (let oc = 0; oc < O; oc++) if (load<u8>(flags + <usize>oc) != 0) convPlaneExact(out, x, w, bias, img, oc)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the input's cotangent
+// ---------------------------------------------------------------------------------------------
+
+/** Image `img`'s input cotangent tap by tap, in the reference's order and rounding (the exact fallback). */
+function gradInputExact(out: usize, cot: usize, w: usize, img: i32): void {
+  memory.fill(out + <usize>(img * C * H * W) * 4, 0, <usize>(C * H * W) * 4)
+  for (let oc = 0; oc < O; oc++) {
+    const g = oc / OG
+    for (let i = 0; i < OH; i++) {
+      for (let j = 0; j < OW; j++) {
+        const cv = <f64>load<f32>(cot + <usize>((img * O + oc) * P + i * OW + j) * 4)
+        for (let ch = 0; ch < CG; ch++) {
+          const plane = out + <usize>((img * C + g * CG + ch) * H * W) * 4
+          const wc = w + <usize>(((oc * CG + ch) * KH) * KW) * 4
+          for (let kp = 0; kp < KH; kp++) {
+            const y = i * SH - PH + kp * DH
+            if (y < 0 || y >= H) continue
+            for (let kq = 0; kq < KW; kq++) {
+              const xx = j * SW - PW + kq * DW
+              if (xx < 0 || xx >= W) continue
+              const at = plane + <usize>(y * W + xx) * 4
+              store<f32>(at, <f32>(<f64>load<f32>(at) + cv * <f64>load<f32>(wc + <usize>(kp * KW + kq) * 4)))
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** `out [n, c, h, w]`: the cotangent of conv2d's x from the output's `cot [n, o, oh, ow]`. */
+export function conv2dGradInput(
+  out: usize, cot: usize, w: usize,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+  scratch: usize,
+): void {
+  geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+  const kPad = roundUp(K, MR)
+  const nbMax = roundUp(min(P, NC_POS), NR)
+  const wt = scratch
+  const bAll = wt + bytes(G * kPad * OG)
+  const cp = bAll + bytes(OG * nbMax)
+  const pad = cp + bytes(MR * nbMax)
+  const khw = KH * KW
+  // w^T per group, packed once: the block of output channels [pc, pc + kc) at g * kPad * OG + pc * kPad
+  for (let g = 0; g < G; g++) {
+    for (let pc = 0; pc < OG; pc += KC) {
+      const dst = wt + <usize>(g * kPad * OG + pc * kPad) * 4
+      packA(dst, w + <usize>((g * OG + pc) * K) * 4, K, true, K, min(KC, OG - pc))
+    }
+  }
+  const maxW = <f64>maxAbs(w, O * K)
+  const terms = <f64>(OG * khw)
+  for (let img = 0; img < N; img++) {
+    if (!(<f64>maxAbs(cot + <usize>(img * O * P) * 4, O * P) * maxW * terms < SAFE)) {
+      gradInputExact(out, cot, w, img)
+      continue
+    }
+    for (let g = 0; g < G; g++) {
+      memory.fill(pad, 0, <usize>(CG * HP * WP) * 4)
+      for (let t0 = 0; t0 < P; t0 += NC_POS) {
+        const nb = min(NC_POS, P - t0)
+        const nbPad = roundUp(nb, NR)
+        const ldc = <usize>nbPad * 4
+        // cot's block of positions, every output channel of the group, packed once
+        for (let pc = 0; pc < OG; pc += KC) {
+          const src = cot + <usize>((img * O + g * OG + pc) * P + t0) * 4
+          packB(bAll + <usize>(pc * nbPad) * 4, src, P, false, nb, min(KC, OG - pc))
+        }
+        // four (c, p, q) rows at a time: their dcol strip (all of B, a few KiB per output
+        // channel, stays in L1) is summed over every block of output channels, then added
+        // into the padded planes while it is still in L1
+        for (let ir = 0; ir < K; ir += MR) {
+          for (let j = 0; j < MR * nbPad; j += 4) v128.store(cp + <usize>j * 4, f32x4.splat(0))
+          for (let pc = 0; pc < OG; pc += KC) {
+            const kc = min(KC, OG - pc)
+            const aPanel = wt + <usize>(g * kPad * OG + pc * kPad + ir * kc) * 4
+            const b = bAll + <usize>(pc * nbPad) * 4
+            for (let jr = 0; jr < nbPad; jr += NR) {
+              kernel4x8(cp + <usize>jr * 4, ldc, aPanel, b + <usize>(jr * kc) * 4, kc)
+            }
+          }
+          const rows = min(MR, K - ir)
+          for (let r = 0; r < rows; r++) {
+            const cpq = ir + r
+            const ch = cpq / khw
+            const rem = cpq - ch * khw
+            const kp = rem / KW
+            col2imRow(pad + <usize>(ch * HP * WP) * 4, cp + <usize>r * ldc, kp, rem - kp * KW, t0, nb)
+          }
+        }
+      }
+      for (let ch = 0; ch < CG; ch++) {
+        const dst = out + <usize>(((img * C + g * CG + ch) * H) * W) * 4
+        const src = pad + <usize>((ch * HP + PH) * WP + PW) * 4
+        for (let y = 0; y < H; y++) memory.copy(dst + <usize>(y * W) * 4, src + <usize>(y * WP) * 4, <usize>W * 4)
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the weight's cotangent
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Image `img`, group `g`: every tap's `cot * x` added in float64 to `acc`, in the reference's
+ * order (the exact fallback).
+ */
+function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32): void {
+  for (let r = 0; r < OG; r++) {
+    const oc = g * OG + r
+    for (let i = 0; i < OH; i++) {
+      for (let j = 0; j < OW; j++) {
+        const cv = <f64>load<f32>(cot + <usize>((img * O + oc) * P + i * OW + j) * 4)
+        for (let ch = 0; ch < CG; ch++) {
+          const plane = x + <usize>((img * C + g * CG + ch) * H * W) * 4
+          const ac = acc + <usize>(((oc * CG + ch) * KH) * KW) * 8
+          for (let kp = 0; kp < KH; kp++) {
+            const y = i * SH - PH + kp * DH
+            if (y < 0 || y >= H) continue
+            for (let kq = 0; kq < KW; kq++) {
+              const xx = j * SW - PW + kq * DW
+              if (xx < 0 || xx >= W) continue
+              const at = ac + <usize>(kp * KW + kq) * 8
+              store<f64>(at, load<f64>(at) + cv * <f64>load<f32>(plane + <usize>(y * W + xx) * 4))
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** `out [o, c / groups, kh, kw]`: the cotangent of conv2d's weight from the output's `cot` and x. */
+export function conv2dGradWeight(
+  out: usize, cot: usize, x: usize,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+  scratch: usize,
+): void {
+  geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+  const ogPad = roundUp(OG, MR)
+  const kcMax = min(P, KC)
+  const ncMax = roundUp(min(K, NC_W), NR)
+  const tmpStride = roundUp(kcMax, 4) + 8
+  const acc = scratch
+  const ap = acc + bytes(2 * O * K)
+  const bp = ap + bytes(ogPad * kcMax)
+  const cp = bp + bytes(kcMax * ncMax)
+  const tmp = cp + bytes(ogPad * ncMax)
+  const pad = tmp + bytes(8 * tmpStride)
+  const khw = KH * KW
+  memory.fill(acc, 0, <usize>(O * K) * 8)
+  const terms = <f64>kcMax
+  for (let img = 0; img < N; img++) {
+    for (let g = 0; g < G; g++) {
+      const cotG = cot + <usize>((img * O + g * OG) * P) * 4
+      const xG = x + <usize>((img * C + g * CG) * H * W) * 4
+      if (!(<f64>maxAbs(cotG, OG * P) * <f64>maxAbs(xG, CG * H * W) * terms < SAFE)) {
+        gradWeightExact(acc, cot, x, img, g)
+        continue
+      }
+      padPlanes(pad, x, img, g * CG)
+      for (let pc = 0; pc < P; pc += KC) {
+        const kc = min(KC, P - pc)
+        packA(ap, cotG + <usize>pc * 4, P, false, OG, kc)
+        for (let jc = 0; jc < K; jc += NC_W) {
+          const nc = min(NC_W, K - jc)
+          const ncPad = roundUp(nc, NR)
+          const ldc = <usize>ncPad * 4
+          // B [kc positions][nc weights]: eight im2col rows at a time, transposed into a panel
+          for (let jr = 0; jr < ncPad; jr += NR) {
+            for (let jj = 0; jj < NR; jj++) {
+              const t = tmp + <usize>(jj * tmpStride) * 4
+              const cpq = jc + jr + jj
+              if (jr + jj < nc) {
+                const ch = cpq / khw
+                const rem = cpq - ch * khw
+                const kp = rem / KW
+                im2colRow(t, pad + <usize>(ch * HP * WP) * 4, kp, rem - kp * KW, pc, kc)
+              } else {
+                memory.fill(t, 0, <usize>kc * 4)
+              }
+            }
+            transpose8(bp + <usize>(jr * kc) * 4, tmp, tmpStride, kc)
+          }
+          memory.fill(cp, 0, <usize>(ogPad * ncPad) * 4)
+          gemmBlock(cp, ldc, ap, bp, ogPad, ncPad, kc)
+          for (let r = 0; r < OG; r++) {
+            const cr = cp + <usize>r * ldc
+            const ar = acc + <usize>((g * OG + r) * K + jc) * 8
+            let j = 0
+            for (; j + 4 <= nc; j += 4) {
+              const v = v128.load(cr + <usize>j * 4)
+              const a = ar + <usize>j * 8
+              v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(v)))
+              const high = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))
+              v128.store(a, f64x2.add(v128.load(a, 16), high), 16)
+            }
+            for (; j < nc; j++) {
+              const a = ar + <usize>j * 8
+              store<f64>(a, load<f64>(a) + <f64>load<f32>(cr + <usize>j * 4))
+            }
+          }
+        }
+      }
+    }
+  }
+  const total = O * K
+  for (let i = 0; i < total; i++) store<f32>(out + <usize>i * 4, <f32>load<f64>(acc + <usize>i * 8))
+}
+
+/** Eight rows of `kc` floats (row stride `stride` floats) transposed into a B panel [kc][8]. */
+function transpose8(dst: usize, src: usize, stride: i32, kc: i32): void {
+  const s = <usize>stride * 4
+  const r0 = src
+  const r4 = src + 4 * s
+  let p = 0
+  for (; p + 4 <= kc; p += 4) {
+    const o = <usize>p * 4
+    const d = dst + <usize>(p * NR) * 4
+    for (let half = 0; half < 2; half++) {
+      const r = half == 0 ? r0 : r4
+      const v0 = v128.load(r + o)
+      const v1 = v128.load(r + s + o)
+      const v2 = v128.load(r + 2 * s + o)
+      const v3 = v128.load(r + 3 * s + o)
+      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)
+      const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5)
+      const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)
+      const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7)
+      const dh = d + <usize>half * 16
+      v128.store(dh, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+      v128.store(dh, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32)
+      v128.store(dh, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64)
+      v128.store(dh, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96)
+    }
+  }
+  for (; p < kc; p++) {
+    const d = dst + <usize>(p * NR) * 4
+    for (let j = 0; j < NR; j++) store<f32>(d + <usize>j * 4, load<f32>(src + <usize>(j * stride + p) * 4))
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * The fused neuron step and its surrogate backward, one pass each, and `scale`.
+ *
+ * `neuron` is float32 throughout, each operation rounded as the reference rounds it (a float32
+ * SIMD operation rounds exactly as JavaScript's float64 operation followed by `Math.fround`
+ * does, for + - * / of float32 operands), so spikes and potentials are bit-identical.
+ * `neuronGrad` recomputes the potential the same way, then evaluates the surrogate and the
+ * cotangents in float64 lanes in the reference's operation order. The surrogates are rational
+ * (atan's derivative, qgate, gate) except the sigmoid's `exp`, which `exp64` below computes by
+ * fdlibm's method, as V8's `Math.exp` does: the same bits on V8 (Node, Chrome); an engine with
+ * another `Math.exp` may differ from it by an ulp of float64, which rarely survives the final
+ * rounding to float32.
+ */
+
+// @ts-ignore: decorator
+@inline function lo(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v)
+}
+// @ts-ignore: decorator
+@inline function hi(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))
+}
+// @ts-ignore: decorator
+@inline function pack(l: v128, h: v128): v128 {
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(l), f32x4.demote_f64x2_zero(h), 0, 1, 4, 5)
+}
+
+/** `out[i] = alpha * x[i]`, in float64 and rounded once, as in JavaScript. */
+export function scale(out: usize, x: usize, alpha: f64, len: i32): void {
+  const s = f64x2.splat(alpha)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i * 4
+    const v = v128.load(x + o)
+    v128.store(out + o, pack(f64x2.mul(s, lo(v)), f64x2.mul(s, hi(v))))
+  }
+  for (; i < len; i++) store<f32>(out + <usize>i * 4, <f32>(alpha * <f64>load<f32>(x + <usize>i * 4)))
+}
+
+/** The potential before firing, four lanes: `v + (x - v) / tau` (LIF) or `v + x` (IF), each operation rounded. */
+// @ts-ignore: decorator
+@inline function integrate(v: v128, x: v128, lif: bool, tau: v128): v128 {
+  return lif ? f32x4.add(v, f32x4.div(f32x4.sub(x, v), tau)) : f32x4.add(v, x)
+}
+
+/**
+ * One neuron step over `len` elements: `spikes` (0 or 1) and the potential after the reset
+ * `next`, from the potential `v` (0: a potential of +0) and the input `x`.
+ */
+export function neuron(
+  spikes: usize, next: usize, v: usize, x: usize, len: i32,
+  lif: i32, tau: f32, threshold: f32, strict: i32, soft: i32, vReset: f32,
+): void {
+  const isLif = lif != 0
+  const isStrict = strict != 0
+  const isSoft = soft != 0
+  const vt = f32x4.splat(tau)
+  const th = f32x4.splat(threshold)
+  const reset = f32x4.splat(vReset)
+  const one = f32x4.splat(1)
+  const zero = f32x4.splat(0)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i * 4
+    const u = integrate(v != 0 ? v128.load(v + o) : zero, v128.load(x + o), isLif, vt)
+    const fired = isStrict ? f32x4.gt(u, th) : f32x4.ge(u, th)
+    v128.store(spikes + o, v128.and(one, fired))
+    v128.store(next + o, v128.bitselect(isSoft ? f32x4.sub(u, th) : reset, u, fired))
+  }
+  for (; i < len; i++) {
+    const o = <usize>i * 4
+    const vi: f32 = v != 0 ? load<f32>(v + o) : 0
+    const xi = load<f32>(x + o)
+    const u: f32 = isLif ? vi + (xi - vi) / tau : vi + xi
+    const fired = isStrict ? u > threshold : u >= threshold
+    store<f32>(spikes + o, fired ? 1 : 0)
+    store<f32>(next + o, fired ? (isSoft ? u - threshold : vReset) : u)
+  }
+}
+
+// surrogate codes, as the JavaScript row passes them
+const ATAN = 0
+const QGATE = 1
+const SIGMOID = 2
+const GATE = 3
+
+/**
+ * The cotangents of one neuron step, `dx` and `dv`, from those of the spikes and the new
+ * potential (0: zero), recomputing the potential from `v` (0: +0) and `x` as `neuron` does.
+ * `gu = cotSpikes * g(u - threshold) + cotV * (soft || !fired)`, `dx = gu / tau`,
+ * `dv = gu * (1 - 1 / tau)` (LIF), each in float64 and rounded once at the store.
+ */
+export function neuronGrad(
+  dx: usize, dv: usize, cotSpikes: usize, cotV: usize, v: usize, x: usize, len: i32,
+  lif: i32, tau: f32, threshold: f32, strict: i32, soft: i32, surrogate: i32, alpha: f64,
+): void {
+  const isLif = lif != 0
+  const isStrict = strict != 0
+  const isSoft = soft != 0
+  const vt = f32x4.splat(tau)
+  const th = f32x4.splat(threshold)
+  const zero = f32x4.splat(0)
+  const tau64 = <f64>tau
+  const vtau = f64x2.splat(tau64)
+  const keep = f64x2.splat(1 - 1 / tau64)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i * 4
+    const u = integrate(v != 0 ? v128.load(v + o) : zero, v128.load(x + o), isLif, vt)
+    const fired = isStrict ? f32x4.gt(u, th) : f32x4.ge(u, th)
+    const z = f32x4.sub(u, th)
+    const cs = cotSpikes != 0 ? v128.load(cotSpikes + o) : zero
+    // the potential's cotangent passes where the reset is soft or the neuron did not fire
+    const cv = cotV != 0 ? (isSoft ? v128.load(cotV + o) : v128.andnot(v128.load(cotV + o), fired)) : zero
+    const gl = f64x2.add(f64x2.mul(lo(cs), surrogate2(surrogate, alpha, lo(z))), lo(cv))
+    const gh = f64x2.add(f64x2.mul(hi(cs), surrogate2(surrogate, alpha, hi(z))), hi(cv))
+    if (isLif) {
+      v128.store(dx + o, pack(f64x2.div(gl, vtau), f64x2.div(gh, vtau)))
+      v128.store(dv + o, pack(f64x2.mul(gl, keep), f64x2.mul(gh, keep)))
+    } else {
+      const g = pack(gl, gh)
+      v128.store(dx + o, g)
+      v128.store(dv + o, g)
+    }
+  }
+  for (; i < len; i++) {
+    const o = <usize>i * 4
+    const vi: f32 = v != 0 ? load<f32>(v + o) : 0
+    const xi = load<f32>(x + o)
+    const u: f32 = isLif ? vi + (xi - vi) / tau : vi + xi
+    const fired = isStrict ? u > threshold : u >= threshold
+    const cs: f64 = cotSpikes != 0 ? <f64>load<f32>(cotSpikes + o) : 0
+    const cv: f64 = cotV != 0 && (isSoft || !fired) ? <f64>load<f32>(cotV + o) : 0
+    const gu = cs * surrogate1(surrogate, alpha, <f64>(u - threshold)) + cv
+    store<f32>(dx + o, <f32>(isLif ? gu / tau64 : gu))
+    store<f32>(dv + o, <f32>(isLif ? gu * (1 - 1 / tau64) : gu))
+  }
+}
+
+/** The surrogate derivative at `z`, as the reference's `surrogate` (electing `none` for unknown codes). */
+function surrogate1(name: i32, alpha: f64, z: f64): f64 {
+  if (name == ATAN) {
+    const t = (Math.PI / 2) * alpha * z
+    return alpha / 2 / (1 + t * t)
+  }
+  if (name == QGATE) return abs(z) > 1 / alpha ? 0 : alpha - alpha * alpha * abs(z)
+  if (name == SIGMOID) {
+    const s = 1 / (1 + exp64(-alpha * z))
+    return alpha * s * (1 - s)
+  }
+  if (name == GATE) return abs(z) < 1 / alpha ? 1 : 0
+  return 0
+}
+
+/** `surrogate1` on two float64 lanes: the same operations in the same order (exp lane by lane). */
+// @ts-ignore: decorator
+@inline function surrogate2(name: i32, alpha: f64, z: v128): v128 {
+  const a = f64x2.splat(alpha)
+  const one = f64x2.splat(1)
+  if (name == ATAN) {
+    const t = f64x2.mul(f64x2.splat((Math.PI / 2) * alpha), z)
+    return f64x2.div(f64x2.splat(alpha / 2), f64x2.add(one, f64x2.mul(t, t)))
+  }
+  if (name == QGATE) {
+    const m = f64x2.abs(z)
+    const g = f64x2.sub(a, f64x2.mul(f64x2.splat(alpha * alpha), m))
+    return v128.andnot(g, f64x2.gt(m, f64x2.splat(1 / alpha)))
+  }
+  if (name == SIGMOID) {
+    const e = f64x2.replace_lane(
+      f64x2.splat(exp64(-alpha * f64x2.extract_lane(z, 0))), 1, exp64(-alpha * f64x2.extract_lane(z, 1)),
+    )
+    const s = f64x2.div(one, f64x2.add(one, e))
+    return f64x2.mul(f64x2.mul(a, s), f64x2.sub(one, s))
+  }
+  if (name == GATE) return v128.and(one, f64x2.lt(f64x2.abs(z), f64x2.splat(1 / alpha)))
+  return f64x2.splat(0)
+}
+
+/**
+ * e^x by fdlibm's method (Sun Microsystems' freely distributable libm, the algorithm behind
+ * V8's Math.exp): reduce x = k ln2 + r with ln2 split in two parts, approximate e^r by a
+ * degree-5 rational Remez form, scale by 2^k. Same constants, same operations, same order.
+ */
+export function exp64(x: f64): f64 {
+  const LN2_HI: f64 = 6.93147180369123816490e-01
+  const LN2_LO: f64 = 1.90821492927058770002e-10
+  const INV_LN2: f64 = 1.44269504088896338700e+00
+  const P1: f64 = 1.66666666666666019037e-01
+  const P2: f64 = -2.77777777770155933842e-03
+  const P3: f64 = 6.61375632143793436117e-05
+  const P4: f64 = -1.65339022054652515390e-06
+  const P5: f64 = 4.13813679705723846039e-08
+  const bits = reinterpret<u64>(x)
+  const high = <u32>(bits >> 32)
+  const negative = (high >> 31) != 0
+  const ax = high & 0x7fffffff
+  if (ax >= 0x40862e42) {
+    // |x| >= 709.78: NaN, the infinities, overflow, underflow
+    if (ax >= 0x7ff00000) {
+      if (((ax & 0xfffff) | <u32>bits) != 0) return x + x
+      return negative ? 0 : x
+    }
+    if (x > 7.09782712893383973096e+02) return Infinity
+    if (x < -7.45133219101941108420e+02) return 0
+  }
+  let hiPart: f64 = 0
+  let loPart: f64 = 0
+  let k: i32 = 0
+  let r = x
+  if (ax > 0x3fd62e42) {
+    // |x| > ln2 / 2
+    if (ax < 0x3ff0a2b2) {
+      // and < 1.5 ln2: k = +-1 (exp(1) itself is special-cased to E, as V8 does)
+      if (x == 1.0) return 2.718281828459045
+      hiPart = negative ? x + LN2_HI : x - LN2_HI
+      loPart = negative ? -LN2_LO : LN2_LO
+      k = negative ? -1 : 1
+    } else {
+      k = <i32>(INV_LN2 * x + (negative ? -0.5 : 0.5))
+      const t = <f64>k
+      hiPart = x - t * LN2_HI
+      loPart = t * LN2_LO
+    }
+    r = hiPart - loPart
+  } else if (ax < 0x3e300000) {
+    // |x| < 2^-28
+    return 1 + x
+  }
+  const t = r * r
+  const c = r - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))))
+  if (k == 0) return 1 - ((r * c) / (c - 2.0) - r)
+  const y = 1 - ((loPart - (r * c) / (2.0 - c)) - hiPart)
+  if (k >= -1021) {
+    if (k == 1024) return y * 2.0 * 8.988465674311579539e307
+    return y * reinterpret<f64>(<u64>(0x3ff + k) << 52)
+  }
+  return y * reinterpret<f64>(<u64>(0x3ff + k + 1000) << 52) * 9.33263618503218878990e-302
+}

@@ -1,0 +1,63 @@
+/**
+ * `lossAndGrad`: a model's loss on a batch and the gradient of its params, the training step's
+ * core. It composes two `vjp`s: the model's, and the loss's at the model's output.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import type { LayerError } from '../errors.js'
+import type { Ctx } from '../layer/context.js'
+import type { AnyLayer, ParamsOf, StateOf } from '../layer/layer.js'
+import { empty } from '../layer/layer.js'
+import { type Loss, withTarget } from '../loss/loss.js'
+import type { Tensor } from '../tensor/tensor.js'
+import { dtypeOf, flatData, full } from '../tensor/tensor.js'
+import { type Cotangent, vjp } from './vjp.js'
+
+/** What {@link lossAndGrad} gives for one batch. */
+export interface LossAndGrad<P, S> {
+  /** The loss, one number. */
+  readonly loss: number
+  /** Its gradient with respect to the model's params, a tree shaped like them. */
+  readonly grads: Cotangent<P>
+  /** The model's new state (batch-norm running statistics, say). */
+  readonly state: S
+  /** The model's output (for accuracy). */
+  readonly output: Tensor
+}
+
+/**
+ * The loss of `model`'s output against `target` and its gradient with respect to the model's
+ * params, through everything the model does (`scan`: backpropagation through time).
+ *
+ * @example
+ * import { crossEntropyLoss, customLinear, key, lossAndGrad, orThrow, tensor, train } from 'braincog-fn'
+ * const fc = customLinear({ inFeatures: 2, outFeatures: 3 })
+ * const { params, state } = orThrow(fc.init(key(0), [4, 2]))
+ * const step = lossAndGrad(fc, crossEntropyLoss())
+ * const r = orThrow(step(params, state, tensor([1, 0, 0, 1, 1, 1, 0, 0], [4, 2]), tensor([0, 1, 2, 0], [4]), train(key(1))))
+ * r.grads.weight.shape // [2, 3]
+ */
+export const lossAndGrad =
+  <L extends AnyLayer>(model: L, loss: Loss) =>
+  (
+    params: ParamsOf<L>,
+    state: StateOf<L>,
+    input: Tensor,
+    target: Tensor,
+    ctx: Ctx,
+  ): E.Either<LayerError, LossAndGrad<ParamsOf<L>, StateOf<L>>> => {
+    const m = vjp(model, params, state, input, ctx)
+    if (E.isLeft(m)) return m
+    const l = vjp(withTarget(loss, target), empty, empty, m.right.output, ctx)
+    if (E.isLeft(l)) return l
+    const value = flatData(l.right.output)[0]
+    const atOutput = l.right.pullback(full([], 1, dtypeOf(l.right.output)))
+    if (E.isLeft(atOutput)) return atOutput
+    return E.map((g: { readonly params: Cotangent<ParamsOf<L>> }) => ({
+      loss: value,
+      grads: g.params,
+      state: m.right.state,
+      output: m.right.output,
+    }))(m.right.pullback(atOutput.right.input))
+  }

@@ -1,0 +1,180 @@
+/**
+ * Shape plumbing: `flatten` (PyTorch's `nn.Flatten`) and `reshapeTo`, which change how a tensor
+ * is viewed and nothing else (no copy on the device; `apply` returns a fresh tensor), and
+ * `meanOverTime`, BrainCog's readout before the loss.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, fail, type LayerError, rejectConfig } from '../errors.js'
+import { DeviceTensor } from '../kernel/device.js'
+import { configInt, configObject, expectMinRank, showShape } from '../layer/check.js'
+import { defineLayer } from '../layer/define.js'
+import type { Layer, NoParams, NoState } from '../layer/layer.js'
+import { empty } from '../layer/layer.js'
+import { record } from '../layer/schema.js'
+import type { Axes, Shape } from '../tensor/tensor.js'
+import { sizeOf } from '../tensor/tensor.js'
+
+/** A layer without params or state that only reshapes: `to` gives the new shape of a valid input's. */
+const reshaping = (
+  name: string,
+  outputShape: (shape: Shape) => E.Either<LayerError, Shape>,
+): Layer<NoParams, NoState, Axes, Axes> =>
+  defineLayer<NoParams, NoState>({
+    name,
+    outputShape,
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    run: (_d, _params, state, x) => ({
+      output: new DeviceTensor(x.buffer, E.getOrElseW((): Shape => [])(outputShape(x.shape))),
+      state,
+    }),
+  })
+
+/** `flatten` configuration: PyTorch's `start_dim` and `end_dim` (negative counts from the end). */
+export interface FlattenConfig {
+  /** First axis merged (default 1: keep the batch axis). */
+  readonly startDim?: number
+  /** Last axis merged (default -1). */
+  readonly endDim?: number
+}
+
+/**
+ * PyTorch's `nn.Flatten(startDim, endDim)`: axes `startDim..endDim` merged into one, in
+ * row-major order. Shapes: `[N, d1, ..., dk]` to `[N, d1 * ... * dk]` with the defaults.
+ *
+ * @example
+ * import { flatten, orThrow } from 'braincog-fn'
+ * orThrow(flatten().outputShape([8, 32, 7, 7])) // [8, 1568]
+ */
+export const flatten = (config: FlattenConfig = {}): Layer<NoParams, NoState, Axes, Axes> => {
+  const name = 'Flatten'
+  const c = configObject<FlattenConfig>(name, config, false, ['startDim', 'endDim'])
+  const start = configInt(name, 'config.startDim', c.startDim ?? 1, -64, 64)
+  const end = configInt(name, 'config.endDim', c.endDim ?? -1, -64, 64)
+  return reshaping(name, (shape) => {
+    const rank = shape.length
+    const [a, b] = [start < 0 ? rank + start : start, end < 0 ? rank + end : end]
+    if (a < 0 || b >= rank || a > b) {
+      return fail(name, 'input', `a rank where startDim ${start} <= endDim ${end} are axes`, showShape(shape))
+    }
+    return E.right([...shape.slice(0, a), sizeOf(shape.slice(a, b + 1)), ...shape.slice(b + 1)])
+  })
+}
+
+/** `reshapeTo` configuration. */
+export interface ReshapeConfig {
+  /** The output shape; one entry may be -1, inferred from the input's size. */
+  readonly shape: readonly number[]
+}
+
+/**
+ * Views the input as `shape` (row-major; one entry may be -1). Shapes: any input of the same
+ * size in.
+ *
+ * @example
+ * import { orThrow, reshapeTo } from 'braincog-fn'
+ * orThrow(reshapeTo({ shape: [-1, 32, 7, 7] }).outputShape([8, 1568])) // [8, 32, 7, 7]
+ */
+export const reshapeTo = (config: ReshapeConfig): Layer<NoParams, NoState, Axes, Axes> => {
+  const name = 'Reshape'
+  const c = configObject<ReshapeConfig>(name, config, true, ['shape'])
+  const target = c.shape
+  if (!Array.isArray(target) || target.some((d) => !(Number.isSafeInteger(d) && (d >= 0 || d === -1)))) {
+    rejectConfig(name, 'config.shape', 'an array of integers >= 0 (one may be -1)', target)
+  }
+  if (target.filter((d) => d === -1).length > 1) rejectConfig(name, 'config.shape', 'at most one -1', target)
+  const known = sizeOf(target.filter((d) => d !== -1))
+  return reshaping(name, (shape) => {
+    const size = sizeOf(shape)
+    const free = target.includes(-1)
+    if (free ? known === 0 || size % known !== 0 : size !== known) {
+      return fail(name, 'input', `a size that fits [${target.join(', ')}]`, `${describe(size)} (${showShape(shape)})`)
+    }
+    return E.right(target.map((d) => (d === -1 ? size / known : d)))
+  })
+}
+
+/**
+ * BrainCog's readout before the loss: the mean over the leading (time) axis, `x.mean(0)`.
+ * Shapes: `[T, ...]` in (T >= 1), `[...]` out.
+ *
+ * @example
+ * import { evaluate, meanOverTime, orThrow, tensor, toNested } from 'braincog-fn'
+ * toNested(orThrow(meanOverTime().apply({}, {}, tensor([1, 2, 3, 6], [2, 2]), evaluate())).output) // [2, 4]
+ */
+export const meanOverTime = (): Layer<NoParams, NoState, Axes, Axes> => {
+  const name = 'MeanOverTime'
+  const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
+    E.chain(() =>
+      shape[0] >= 1 ? E.right(shape.slice(1)) : fail(name, 'input', 'a time axis of at least 1 step', showShape(shape)),
+    )(expectMinRank(name, 'input', shape, 1, '[T, ...]'))
+  return defineLayer<NoParams, NoState>({
+    name,
+    outputShape,
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    run: (d, _params, state, x) => {
+      const steps = x.shape[0]
+      const rest = x.shape.slice(1)
+      const sum = d.sumAlongAxis(x.buffer, { outer: 1, axis: steps, inner: sizeOf(rest) })
+      const mean = d.scale(sum, { alpha: 1 / steps })
+      d.free(sum)
+      return { output: new DeviceTensor(mean, rest), state }
+    },
+  })
+}
+
+/** `repeatSteps` configuration. */
+export interface RepeatStepsConfig {
+  /** The number of time steps T, >= 1. */
+  readonly steps: number
+}
+
+/**
+ * Direct (constant) encoding: the input repeated over `steps` time steps, `[...]` to
+ * `[T, ...]`, BrainCog's `x.repeat(T, ...)` before a network run on `[T, N, ...]`. Its gradient
+ * sums the T steps' cotangents. Put the layers that see the same value at every step before it
+ * (a first convolution and its batch norm), so they run once instead of T times.
+ *
+ * @example
+ * import { orThrow, repeatSteps } from 'braincog-fn'
+ * orThrow(repeatSteps({ steps: 4 }).outputShape([8, 16, 28, 28])) // [4, 8, 16, 28, 28]
+ */
+export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState, Axes, Axes> => {
+  const name = 'RepeatSteps'
+  const c = configObject<RepeatStepsConfig>(name, config, true, ['steps'])
+  const steps = configInt(name, 'config.steps', c.steps, 1, 65536)
+  return defineLayer<NoParams, NoState>({
+    name,
+    outputShape: (shape) => (Number.isSafeInteger(steps * sizeOf(shape)) ? E.right([steps, ...shape]) : fail(name, 'input', `a size that ${steps} copies keep below 2^53`, showShape(shape))),
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    run: (d, _params, state, x) => ({
+      output: new DeviceTensor(d.concat(Array.from({ length: steps }, () => x.buffer)), [steps, ...x.shape]),
+      state,
+    }),
+  })
+}
+
+/**
+ * ReLU, PyTorch's `nn.ReLU`: `max(x, 0)` elementwise, any shape. The activation of the ANNs
+ * that ANN-to-SNN conversion turns into spiking networks.
+ *
+ * @example
+ * import { evaluate, orThrow, relu, tensor, toNested } from 'braincog-fn'
+ * toNested(orThrow(relu().apply({}, {}, tensor([-1, 2], [2]), evaluate())).output) // [0, 2]
+ */
+export const relu = (): Layer<NoParams, NoState, Axes, Axes> =>
+  defineLayer<NoParams, NoState>({
+    name: 'ReLU',
+    outputShape: (shape) => E.right(shape),
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    run: (d, _params, state, x) => ({ output: new DeviceTensor(d.relu(x.buffer), x.shape), state }),
+  })

@@ -1,0 +1,158 @@
+/**
+ * Losses: pure, differentiable functions of a prediction and a constant target, written with
+ * kernels like any layer. `crossEntropyLoss` and `mseLoss` follow `torch.nn.functional`
+ * (mean reduction). `withTarget` turns a loss and a target into a layer with a scalar output,
+ * and `lossAndGrad` gives a model's loss on a batch with the gradient of its params.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { describe, fail, type LayerError } from '../errors.js'
+import { type Device, DeviceTensor } from '../kernel/device.js'
+import { uploadTensor } from '../kernel/tree.js'
+import { configNumber, configObject, expectDtype, expectSameShape, expectTensor, showShape } from '../layer/check.js'
+import { defineLayer } from '../layer/define.js'
+import type { Layer, NoParams, NoState, TensorInfo } from '../layer/layer.js'
+import { empty } from '../layer/layer.js'
+import { record } from '../layer/schema.js'
+import type { Axes, Tensor } from '../tensor/tensor.js'
+import { flatData, sizeOf } from '../tensor/tensor.js'
+
+/** A loss: checks a prediction's shape and dtype against a target, and computes one value on a device. */
+export interface Loss {
+  /** The name used in errors, e.g. `CrossEntropyLoss`. */
+  readonly name: string
+  /** Whether a target fits predictions of `prediction`'s shape and dtype (the target is revived, checked). */
+  check(prediction: TensorInfo, target: unknown): E.Either<LayerError, Tensor>
+  /** The loss, one value, from the prediction and the target (a constant) on a device. */
+  run<B>(device: Device<B>, prediction: DeviceTensor<B>, target: B): B
+}
+
+// ---------------------------------------------------------------------------------------------
+// losses
+// ---------------------------------------------------------------------------------------------
+
+/** Cross-entropy configuration. */
+export interface CrossEntropyConfig {
+  /** Label smoothing in [0, 1] (default 0): the target becomes `(1 - s) onehot + s / C`. */
+  readonly labelSmoothing?: number
+}
+
+/**
+ * PyTorch's `F.cross_entropy` (mean over the batch) of logits `[N, C]` against class indices
+ * `[N]` (integers in [0, C), held as floats), with label smoothing; the log-softmax is stable
+ * (logits around 30 in float32 are fine). Its gradient is `(softmax(x) - q) / N`.
+ *
+ * @example
+ * import { crossEntropyLoss, lossValue, orThrow, tensor } from 'braincog-fn'
+ * orThrow(lossValue(crossEntropyLoss(), tensor([0, 0], [1, 2]), tensor([1], [1]))) // ln 2 = 0.693...
+ */
+export const crossEntropyLoss = (config: CrossEntropyConfig = {}): Loss => {
+  const name = 'CrossEntropyLoss'
+  const c = configObject<CrossEntropyConfig>(name, config, false, ['labelSmoothing'])
+  const smoothing = configNumber(name, 'config.labelSmoothing', c.labelSmoothing ?? 0, { min: 0, max: 1 })
+  return {
+    name,
+    check: (prediction, target) => {
+      if (prediction.shape.length !== 2) {
+        return fail(name, 'prediction', 'logits [N, C]', showShape(prediction.shape))
+      }
+      const [n, classes] = prediction.shape
+      const t = E.chain((x: Tensor) => E.map(() => x)(expectSameShape(name, 'target', x.shape, [n])))(
+        expectTensor(name, 'target', target),
+      )
+      if (E.isLeft(t)) return t
+      const labels = flatData(t.right)
+      for (let i = 0; i < labels.length; i++) {
+        const y = labels[i]
+        if (!Number.isInteger(y) || y < 0 || y >= classes) {
+          return fail(name, 'target', `class indices in [0, ${classes})`, `${describe(y)} at ${i}`)
+        }
+      }
+      return E.map(() => t.right)(expectDtype(name, 'target', t.right, prediction.dtype, "the prediction's"))
+    },
+    run: (d, prediction, target) =>
+      d.crossEntropy(prediction.buffer, target, { n: prediction.shape[0], c: prediction.shape[1], smoothing }),
+  }
+}
+
+/**
+ * PyTorch's `F.mse_loss` (mean over every element) of a prediction against a target of the same
+ * shape, e.g. firing rates `[N, C]` against one-hot rows (SpikingJelly's readout). Gradient
+ * `2 (x - target) / size`.
+ *
+ * @example
+ * import { lossValue, mseLoss, orThrow, tensor } from 'braincog-fn'
+ * orThrow(lossValue(mseLoss(), tensor([1, 0], [1, 2]), tensor([0, 0], [1, 2]))) // 0.5
+ */
+export const mseLoss = (): Loss => {
+  const name = 'MSELoss'
+  return {
+    name,
+    check: (prediction, target) =>
+      E.chain((t: Tensor) =>
+        E.map(() => t)(
+          E.chain(() => expectDtype(name, 'target', t, prediction.dtype, "the prediction's"))(
+            expectSameShape(name, 'target', t.shape, prediction.shape),
+          ),
+        ),
+      )(expectTensor(name, 'target', target)),
+    run: (d, prediction, target) => {
+      const size = sizeOf(prediction.shape)
+      const diff = d.axpy(prediction.buffer, target, { alpha: -1 })
+      const squares = d.mul(diff, diff)
+      const sum = d.sumAlongAxis(squares, { outer: 1, axis: size, inner: 1 })
+      const mean = d.scale(sum, { alpha: 1 / size })
+      for (const b of [diff, squares, sum]) d.free(b)
+      return mean
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// using a loss
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A loss with its target bound, as a layer: the prediction in, the loss out (shape `[]`). So
+ * `sequential(model, withTarget(loss, labels))` is a scalar function of the model's params,
+ * ready for `vjp` (a cotangent of 1) or `valueAndGrad`.
+ *
+ * @example
+ * import { crossEntropyLoss, evaluate, orThrow, tensor, withTarget } from 'braincog-fn'
+ * const ce = withTarget(crossEntropyLoss(), tensor([1], [1]))
+ * orThrow(ce.apply({}, {}, tensor([0, 0], [1, 2]), evaluate())).output.shape // []
+ */
+export const withTarget = (loss: Loss, target: Tensor): Layer<NoParams, NoState, Axes, readonly []> =>
+  defineLayer<NoParams, NoState, Axes, readonly []>({
+    name: loss.name,
+    outputShape: () => E.right([]),
+    params: record({}),
+    state: record({}),
+    init: () => ({ params: empty, state: empty }),
+    check: (_params, _state, input) => loss.check(input, target),
+    run: (d, _params, state, x) => {
+      const t = uploadTensor(d, target)
+      const value = loss.run(d, x, t)
+      d.free(t)
+      return { output: new DeviceTensor(value, []), state }
+    },
+  })
+
+/**
+ * The loss of a prediction against a target, as a number, on `backend` (default: as `apply`'s).
+ *
+ * @example
+ * import { lossValue, mseLoss, orThrow, tensor } from 'braincog-fn'
+ * orThrow(lossValue(mseLoss(), tensor([3], [1]), tensor([1], [1]))) // 4
+ */
+export const lossValue = (
+  loss: Loss,
+  prediction: Tensor,
+  target: Tensor,
+  backend?: Device<unknown>,
+): E.Either<LayerError, number> =>
+  E.map((r: { readonly output: Tensor }) => flatData(r.output)[0])(
+    withTarget(loss, target).apply(empty, empty, prediction, { training: false, backend }),
+  )
+

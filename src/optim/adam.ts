@@ -1,0 +1,268 @@
+/**
+ * Adam and AdamW: `torch.optim.Adam` and `torch.optim.AdamW` (PyTorch 1.13, their default
+ * single-tensor path), amsgrad included, as pure optimizers. The two differ only in the weight
+ * decay: Adam's is an L2 term in the gradient, AdamW's is decoupled (the params shrink first).
+ *
+ * @module
+ */
+import { rejectConfig } from '../errors.js'
+import { configBoolean, configNumber, configObject } from '../layer/check.js'
+import type { Data } from '../tensor/tensor.js'
+import {
+  configKeys,
+  configLearningRate,
+  configTrainable,
+  initState,
+  type KernelFor,
+  type LearningRate,
+  type Optimizer,
+  type OptimizerState,
+  runUpdate,
+  type Spec,
+  type Trainable,
+} from './optimizer.js'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
+
+/** Adam and AdamW configuration: PyTorch's arguments in camelCase. */
+export interface AdamConfig {
+  /** The learning rate (>= 0, default 1e-3), or a schedule of the optimizer's step. */
+  readonly lr?: LearningRate
+  /** Decay rates of the first and second moments, each in [0, 1) (default [0.9, 0.999]). */
+  readonly betas?: readonly [number, number]
+  /** Added to the bias-corrected square root of the second moment (>= 0, default 1e-8). */
+  readonly eps?: number
+  /** Weight decay (>= 0): Adam's L2 term (default 0); AdamW's decoupled decay (default 1e-2). */
+  readonly weightDecay?: number
+  /** Keep the running maximum of the second moment (default false). */
+  readonly amsgrad?: boolean
+  /** Which tensors to update (default: all). */
+  readonly trainable?: Trainable
+}
+
+/** The Adam/AdamW buffers, PyTorch's state names: `expAvg` (first moment), `expAvgSq` (second moment). */
+export type AdamBuffers = 'expAvg' | 'expAvgSq'
+
+/** The Adam/AdamW buffer of amsgrad: `maxExpAvgSq`, the running maximum of `expAvgSq` (`null` without amsgrad). */
+export type AmsgradBuffer = 'maxExpAvgSq'
+
+// ---------------------------------------------------------------------------------------------
+// kernels
+// ---------------------------------------------------------------------------------------------
+
+const f = Math.fround
+
+/** The scalars of one update, computed in float64 as PyTorch does (from the Python floats). */
+interface AdamScalars {
+  readonly beta1: number
+  readonly beta2: number
+  readonly eps: number
+  /** Adam's L2 weight decay (0 for AdamW). */
+  readonly l2: number
+  /** AdamW's factor `1 - lr * weightDecay` (1 for Adam). */
+  readonly shrink: number
+  readonly amsgrad: boolean
+  /** `-lr / (1 - beta1^t)`. */
+  readonly step: number
+  /** `sqrt(1 - beta2^t)`. */
+  readonly bc2Sqrt: number
+}
+
+/** The options every update shares. */
+type AdamOptions = Pick<AdamScalars, 'beta1' | 'beta2' | 'eps' | 'amsgrad'>
+
+const scalarsOf = (t: number, lr: number, c: AdamOptions, weightDecay: number, decoupled: boolean): AdamScalars => ({
+  ...c,
+  l2: decoupled ? 0 : weightDecay,
+  shrink: decoupled ? 1 - lr * weightDecay : 1,
+  step: -(lr / (1 - c.beta1 ** t)),
+  bc2Sqrt: Math.sqrt(1 - c.beta2 ** t),
+})
+
+/**
+ * The update on float32 data, op by op as PyTorch's CPU kernels round: `mul` and `div` round
+ * once, `add(x, alpha=a)` is one fused multiply-add, `addcmul(s, x, y, value=v)` is
+ * `s + (v * x) * y` with the last multiply-add fused, `addcdiv(s, x, y, value=v)` is
+ * `s + (v * x) / y`; the scalars are float32. A float32 product is exact in float64, so a fused
+ * multiply-add is the float64 expression rounded once to float32.
+ */
+const adam32 =
+  (c: AdamScalars) =>
+  (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]): void => {
+    const m0 = b[0]
+    const v0 = b[1]
+    const m1 = outB[0]
+    const v1 = outB[1]
+    const beta1 = f(c.beta1)
+    const beta2 = f(c.beta2)
+    const keep1 = f(1 - c.beta1)
+    const keep2 = f(1 - c.beta2)
+    const eps = f(c.eps)
+    const l2 = f(c.l2)
+    const shrink = f(c.shrink)
+    const step = f(c.step)
+    const bc2Sqrt = f(c.bc2Sqrt)
+    const decay = c.l2 !== 0
+    const decoupled = c.shrink !== 1
+    const n = p.length
+    if (!c.amsgrad) {
+      for (let i = 0; i < n; i++) {
+        let pi = p[i]
+        let gi = g[i]
+        if (decoupled) pi = f(pi * shrink)
+        if (decay) gi = f(gi + l2 * pi)
+        const m = f(f(beta1 * m0[i]) + keep1 * gi)
+        const v = f(f(beta2 * v0[i]) + f(keep2 * gi) * gi)
+        m1[i] = m
+        v1[i] = v
+        outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(v)) / bc2Sqrt) + eps)))
+      }
+      return
+    }
+    const vmax0 = b[2]
+    const vmax1 = outB[2]
+    for (let i = 0; i < n; i++) {
+      let pi = p[i]
+      let gi = g[i]
+      if (decoupled) pi = f(pi * shrink)
+      if (decay) gi = f(gi + l2 * pi)
+      const m = f(f(beta1 * m0[i]) + keep1 * gi)
+      const v = f(f(beta2 * v0[i]) + f(keep2 * gi) * gi)
+      m1[i] = m
+      v1[i] = v
+      // torch.maximum: NaN wins
+      const prev = vmax0[i]
+      const vmax = prev > v || prev !== prev ? prev : v
+      vmax1[i] = vmax
+      outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(vmax)) / bc2Sqrt) + eps)))
+    }
+  }
+
+/** The update on float64 data. */
+const adam64 =
+  (c: AdamScalars) =>
+  (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]): void => {
+    const m0 = b[0]
+    const v0 = b[1]
+    const m1 = outB[0]
+    const v1 = outB[1]
+    const { beta1, beta2, eps, l2, shrink, step, bc2Sqrt } = c
+    const keep1 = 1 - beta1
+    const keep2 = 1 - beta2
+    const decay = l2 !== 0
+    const decoupled = shrink !== 1
+    const ams = c.amsgrad
+    const vmax0 = ams ? b[2] : v0
+    const vmax1 = ams ? outB[2] : v1
+    const n = p.length
+    for (let i = 0; i < n; i++) {
+      let pi = p[i]
+      let gi = g[i]
+      if (decoupled) pi = pi * shrink
+      if (decay) gi = gi + l2 * pi
+      const m = beta1 * m0[i] + keep1 * gi
+      const v = beta2 * v0[i] + keep2 * gi * gi
+      m1[i] = m
+      v1[i] = v
+      let vhat = v
+      if (ams) {
+        const prev = vmax0[i]
+        vhat = prev > v || prev !== prev ? prev : v
+        vmax1[i] = vhat
+      }
+      outP[i] = pi + (step * m) / (Math.sqrt(vhat) / bc2Sqrt + eps)
+    }
+  }
+
+// ---------------------------------------------------------------------------------------------
+// constructors
+// ---------------------------------------------------------------------------------------------
+
+/** The optimizer type of {@link adam} and {@link adamW}. */
+export type AdamOptimizer = Optimizer<AdamBuffers, AmsgradBuffer>
+
+const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled: boolean): AdamOptimizer => {
+  const c = configObject<AdamConfig>(name, config, false, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'trainable'])
+  configKeys(name, c, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'trainable'])
+  const lr = configLearningRate(name, c.lr ?? 1e-3)
+  const betas = c.betas ?? [0.9, 0.999]
+  if (!Array.isArray(betas) || betas.length !== 2) {
+    rejectConfig(name, 'config.betas', 'two numbers [beta1, beta2]', betas)
+  }
+  const beta1 = configNumber(name, 'config.betas[0]', betas[0], { min: 0, max: 1 })
+  const beta2 = configNumber(name, 'config.betas[1]', betas[1], { min: 0, max: 1 })
+  if (beta1 === 1) rejectConfig(name, 'config.betas[0]', 'a finite number in [0, 1)', beta1)
+  if (beta2 === 1) rejectConfig(name, 'config.betas[1]', 'a finite number in [0, 1)', beta2)
+  const eps = configNumber(name, 'config.eps', c.eps ?? 1e-8, { min: 0 })
+  const weightDecay = configNumber(name, 'config.weightDecay', c.weightDecay ?? (decoupled ? 1e-2 : 0), { min: 0 })
+  const amsgrad = configBoolean(name, 'config.amsgrad', c.amsgrad ?? false)
+  const trainable = configTrainable(name, c.trainable)
+  const kernel: KernelFor = (t, rate, dtype) => {
+    const scalars = scalarsOf(t, rate, { beta1, beta2, eps, amsgrad }, weightDecay, decoupled)
+    return dtype === 'float64' ? adam64(scalars) : adam32(scalars)
+  }
+  const spec: Spec<AdamBuffers | AmsgradBuffer> = {
+    name,
+    buffers: ['expAvg', 'expAvgSq', 'maxExpAvgSq'],
+    kept: amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'],
+    lr,
+    trainable,
+    kernel,
+  }
+  return {
+    name,
+    init: <P>(params: P) => initState<OptimizerState<P, AdamBuffers, AmsgradBuffer>>(spec, params),
+    update: (grads, state, params) => runUpdate(spec, grads, state, params),
+  }
+}
+
+/**
+ * Adam as `torch.optim.Adam` (1.13) computes it, per element, at update `t = 1, 2, ...`, with
+ * `m = v = vmax = 0` after `init`:
+ *
+ * ```
+ * g = g + weightDecay * p                      if weightDecay != 0 (L2)
+ * m = b1 * m + (1 - b1) * g
+ * v = b2 * v + (1 - b2) * g * g
+ * vmax = max(vmax, v)                          if amsgrad (of the raw v)
+ * denom = sqrt(amsgrad ? vmax : v) / sqrt(1 - b2^t) + eps
+ * p = p - (lr / (1 - b1^t)) * m / denom
+ * ```
+ *
+ * `eps` is outside the square root, and amsgrad keeps the maximum of the raw second moment,
+ * bias-corrected afterwards (PyTorch's code; its docstring says otherwise). The scalars
+ * (`1 - b^t`, `lr / bc1`, `sqrt(bc2)`) are float64; float32 params are updated op by op with
+ * PyTorch's float32 rounding (on x86-64, bit for bit PyTorch's in our checks), float64 params
+ * in float64. The state is `{ step, expAvg, expAvgSq, maxExpAvgSq }` (trees shaped like the
+ * params; `maxExpAvgSq` `null` without amsgrad). Differences from PyTorch: nothing is mutated;
+ * no `maximize`, `foreach`, `fused` or `capturable`, and no parameter groups (`trainable` picks
+ * the tensors).
+ *
+ * Rejects, with a `ConfigError`: `lr`, `eps` or `weightDecay` negative or not finite, a beta
+ * outside [0, 1), and unknown options.
+ *
+ * @example
+ * import { adam, orThrow, tensor, toNested } from 'braincog-fn'
+ * const opt = adam({ lr: 0.1 })
+ * const params = { w: tensor([1, 2], [2]) }
+ * const r = orThrow(opt.update({ w: tensor([0.5, -3], [2]) }, opt.init(params), params))
+ * // the first step moves every element by lr * sign(g) (up to eps)
+ * toNested(r.params.w) // [0.9, 2.1]
+ */
+export const adam = (config?: AdamConfig): AdamOptimizer => build('Adam', config, false)
+
+/**
+ * AdamW as `torch.optim.AdamW` (1.13) computes it: first the decoupled weight decay
+ * `p = p * (1 - lr * weightDecay)`, then {@link adam}'s update with the gradient as given (no
+ * L2 term). `weightDecay` defaults to 1e-2, as in PyTorch; everything else as `adam`.
+ *
+ * @example
+ * import { adamW, orThrow, tensor, toNested } from 'braincog-fn'
+ * const opt = adamW({ lr: 0.1, weightDecay: 0.5 })
+ * const params = { w: tensor([2], [1]) }
+ * const r = orThrow(opt.update({ w: tensor([0], [1]) }, opt.init(params), params))
+ * toNested(r.params.w) // [1.9]: a zero gradient, only the decay 2 * (1 - 0.1 * 0.5)
+ */
+export const adamW = (config?: AdamConfig): AdamOptimizer => build('AdamW', config, true)

@@ -1,0 +1,81 @@
+/**
+ * Gradient clipping by the global norm, as `torch.nn.utils.clip_grad_norm_`.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { fail, type LayerError } from '../errors.js'
+import { isTensor } from '../kernel/tree.js'
+import { expectTensor, guardAllocation } from '../layer/check.js'
+import type { Data } from '../tensor/tensor.js'
+import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { brief, forEachLeaf, mapWithPath, showPath } from './tree.js'
+
+const name = 'clipByGlobalNorm'
+
+/** What {@link clipByGlobalNorm} returns. */
+export interface Clipped<G> {
+  /** The gradients, scaled where the norm was over `maxNorm` (else the tree given, unchanged). */
+  readonly grads: G
+  /** The global 2-norm of the gradients before clipping (PyTorch's return value). */
+  readonly norm: number
+}
+
+/**
+ * Clips a gradient tree by its global norm, `torch.nn.utils.clip_grad_norm_(max_norm, 2)`: the
+ * total norm is the 2-norm over every element of every tensor leaf (`null` and number leaves
+ * are skipped and come back as they are); with `c = maxNorm / (norm + 1e-6)`, every gradient is
+ * multiplied by `c` when `c < 1`. Otherwise the same tree comes back, untouched.
+ *
+ * Differences from PyTorch: the norm is accumulated in float64 (PyTorch sums each tensor's
+ * squares in its dtype), so it can differ from PyTorch's in the last float32 digits; nothing is
+ * modified in place. As PyTorch without `error_if_nonfinite`, an infinite norm scales the
+ * gradients by 0 and a NaN norm makes them NaN.
+ *
+ * Rejects (as `LayerError`): `maxNorm` not a finite number >= 0, a leaf that looks like a
+ * tensor but is not a valid one.
+ *
+ * @example
+ * import { clipByGlobalNorm, orThrow, tensor, toNested } from 'braincog-fn'
+ * const grads = { w: tensor([3, 0], [2]), b: tensor([4], [1]), mask: null }
+ * const r = orThrow(clipByGlobalNorm(grads, 1))
+ * r.norm // 5
+ * toNested(r.grads.w) // [0.6, 0]
+ * toNested(r.grads.b) // [0.8]
+ * orThrow(clipByGlobalNorm(grads, 10)).grads === grads // true: under the limit, unchanged
+ */
+export const clipByGlobalNorm = <G>(grads: G, maxNorm: number): E.Either<LayerError, Clipped<G>> => {
+  if (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm < 0) {
+    return fail(name, 'maxNorm', 'a finite number >= 0', brief(maxNorm))
+  }
+  let bad: LayerError | undefined
+  let sum = 0
+  forEachLeaf(grads, (v, path) => {
+    if (bad !== undefined || !isTensor(v)) return
+    const t = expectTensor(name, `grads${showPath(path)}`, v)
+    if (E.isLeft(t)) {
+      bad = t.left
+      return
+    }
+    const d = flatData(t.right)
+    for (let i = 0; i < d.length; i++) sum += d[i] * d[i]
+  })
+  if (bad !== undefined) return E.left(bad)
+  const norm = Math.sqrt(sum)
+  const coef = maxNorm / (norm + 1e-6)
+  if (coef >= 1) return E.right({ grads, norm })
+  return guardAllocation(name, 'grads', () => {
+    const scaled = mapWithPath(grads, (v) => {
+      if (!isTensor(v)) return v
+      const t = expectTensor(name, 'grads', v)
+      if (E.isLeft(t)) return v
+      const src = flatData(t.right)
+      const f32 = dtypeOf(t.right) === 'float32'
+      const out: Data = f32 ? new Float32Array(src.length) : new Float64Array(src.length)
+      const c = f32 ? Math.fround(coef) : coef
+      for (let i = 0; i < src.length; i++) out[i] = src[i] * c
+      return wrap(out, t.right.shape.slice())
+    })
+    return E.right({ grads: scaled as G, norm })
+  })
+}

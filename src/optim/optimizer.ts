@@ -1,0 +1,330 @@
+/**
+ * The optimizer contract, optax's: an optimizer is a pair of pure functions over a params tree,
+ * `init(params)` giving its state and `update(grads, state, params)` giving the new params and
+ * the new state. Nothing is mutated; the state is plain data (tensors and numbers in records),
+ * so it survives `structuredClone`, `postMessage` and a checkpoint.
+ *
+ * This module holds what SGD, Adam and AdamW share: the types, the configuration checks and the
+ * one walk over the params tree that validates grads, params and state and calls an
+ * optimizer's elementwise kernel on each trainable tensor's flat data.
+ *
+ * @module
+ */
+import * as E from 'fp-ts/lib/Either.js'
+import { ConfigError, describe, type LayerError, layerError, rejectConfig } from '../errors.js'
+import { isTensor } from '../kernel/tree.js'
+import { configNumber, expectTensor, guardAllocation } from '../layer/check.js'
+import type { NdArray } from 'ndarray'
+import type { Data, DType, Tensor } from '../tensor/tensor.js'
+import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
+import { brief, type Buffers, forEachLeaf, mapWithPath, showPath, type TreePath, valueAt } from './tree.js'
+
+// ---------------------------------------------------------------------------------------------
+// model
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A learning-rate schedule: the rate for an update, from the optimizer's `step` (the number of
+ * updates made before this one: 0 for the first), as PyTorch's LR schedulers give the rate of
+ * epoch `step`. See {@link cosineSchedule}.
+ */
+export type Schedule = (step: number) => number
+
+/** A learning rate: a constant, or a {@link Schedule}. */
+export type LearningRate = number | Schedule
+
+/**
+ * Which tensors of the params tree an optimizer updates, by their path (`[0, 'mask']` for the
+ * mask of a pipeline's first layer). The others come back as they are (the same objects) and
+ * need no gradient. See {@link trainableExcept}.
+ */
+export type Trainable = (path: readonly (string | number)[], leaf: Tensor) => boolean
+
+/**
+ * An optimizer's state for params `P`: its update count `step` and, per buffer name, a tree
+ * shaped like the params holding a buffer per trainable tensor (`null` elsewhere). `K` names the
+ * buffers every configuration keeps; `N` those a configuration may not keep, which are then
+ * `null` (SGD's momentum buffer without momentum, Adam's `maxExpAvgSq` without amsgrad).
+ * Without `K` and `N` (`OptimizerState<P>`), any optimizer's state: one known to have a `step`.
+ */
+export type OptimizerState<P = unknown, K extends string = never, N extends string = never> = {
+  /** Updates made so far (PyTorch's `state['step']`, 0 after `init`). */
+  readonly step: number
+} & { readonly [B in K]: Buffers<P> } & { readonly [B in N]: Buffers<P> | null }
+
+/**
+ * The gradients `update` takes for params `T`: a tree shaped like them with a gradient for each
+ * tensor (what `valueAndGrad` returns fits). Entries for frozen tensors may be missing or
+ * `null`, and non-tensor leaves are ignored; a missing gradient of a trainable tensor is a
+ * `LayerError` at run time.
+ */
+export type Grads<T> = T extends NdArray<Data>
+  ? Tensor | null | undefined
+  : T extends null | undefined | number | string | boolean | bigint | symbol
+    ? unknown
+    : { readonly [K in keyof T]?: Grads<T[K]> }
+
+/** What `update` returns: the new params and the new state. */
+export interface OptimizerUpdate<P, K extends string = never, N extends string = never> {
+  /** Params shaped like the ones given: new tensors where updated, the same values elsewhere. */
+  readonly params: P
+  /** The state for the next update. */
+  readonly state: OptimizerState<P, K, N>
+}
+
+/**
+ * An optimizer, as optax's `GradientTransformation` but returning the new params directly
+ * (PyTorch's `step()`, without the mutation): `init(params)` gives the initial state,
+ * `update(grads, state, params)` one update. `grads` is a tree shaped like `params` (what
+ * `valueAndGrad` returns) with a gradient of each trainable tensor's shape and dtype. `K` and `N`
+ * name the state's buffers (see {@link OptimizerState}); a plain `Optimizer` is any optimizer.
+ */
+export interface Optimizer<K extends string = never, N extends string = never> {
+  /** `SGD`, `Adam` or `AdamW`: the name errors carry. */
+  readonly name: string
+  /** The initial state for `params`: step 0, zero buffers for the trainable tensors. */
+  init<P>(params: P): OptimizerState<P, K, N>
+  /**
+   * One update. Rejects (as `LayerError`) a missing gradient of a trainable tensor, a gradient
+   * or a state buffer of another shape or dtype than its param, a state that is not this
+   * optimizer's, and a schedule giving a rate that is not a finite number >= 0.
+   */
+  update<P>(
+    grads: NoInfer<Grads<P>>,
+    state: NoInfer<OptimizerState<P, K, N>>,
+    params: P,
+  ): E.Either<LayerError, OptimizerUpdate<P, K, N>>
+}
+
+// ---------------------------------------------------------------------------------------------
+// constructors' helpers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A {@link Trainable} that freezes every tensor whose path has one of `keys`: the usual way to
+ * keep CustomLinear's `mask` (a param that only gates `update`) out of a weight decay.
+ *
+ * @example
+ * import { trainableExcept, zeros } from 'braincog-fn'
+ * const trainable = trainableExcept('mask')
+ * trainable([0, 'mask'], zeros([2, 2])) // false
+ * trainable([0, 'weight'], zeros([2, 2])) // true
+ */
+export const trainableExcept =
+  (...keys: readonly string[]): Trainable =>
+  (path) =>
+    !path.some((k) => typeof k === 'string' && keys.includes(k))
+
+/** Every tensor trains. */
+export const allTrainable: Trainable = () => true
+
+/** Throws a `ConfigError` for keys of `config` that are not in `known` (a misspelt option must not pass silently). */
+export const configKeys = (name: string, config: object, known: readonly string[]): void => {
+  const unknown = Object.keys(config).filter((k) => !known.includes(k))
+  if (unknown.length > 0) {
+    rejectConfig(name, `config.${unknown[0]}`, `one of the options ${known.join(', ')}`, `an unknown option`)
+  }
+}
+
+/** A learning rate option: a finite number >= 0, or a function (checked at each update). */
+export const configLearningRate = (name: string, value: unknown): LearningRate =>
+  typeof value === 'function' ? (value as Schedule) : configNumber(name, 'config.lr', value, { min: 0 })
+
+/** A `trainable` option: a function, or absent (every tensor trains). */
+export const configTrainable = (name: string, value: unknown): Trainable => {
+  if (value === undefined) return allTrainable
+  if (typeof value === 'function') return value as Trainable
+  throw new ConfigError(layerError(name, 'config.trainable', 'a function (path, leaf) => boolean', describe(value)))
+}
+
+/** The rate of the update after `step` updates, checked. */
+export const rateAt = (name: string, lr: LearningRate, step: number): E.Either<LayerError, number> => {
+  const rate = typeof lr === 'number' ? lr : lr(step)
+  return typeof rate === 'number' && Number.isFinite(rate) && rate >= 0
+    ? E.right(rate)
+    : E.left(layerError(name, `config.lr(${step})`, 'a schedule giving finite rates >= 0', brief(rate)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// the walk
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An optimizer's arithmetic on one tensor: reads the param `p`, its gradient `g` and the state
+ * buffers `b` (flat, row-major, all of one dtype and length) and writes the new param `outP`
+ * and buffers `outB`. Never called with aliasing arrays.
+ */
+export type LeafKernel = (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]) => void
+
+/** How an optimizer runs one update: its kernel per dtype for update number `t` at rate `lr`. */
+export type KernelFor = (t: number, lr: number, dtype: DType) => LeafKernel
+
+/** What the shared walk needs to know about an optimizer. */
+export interface Spec<K extends string> {
+  readonly name: string
+  /** Every buffer name of the state, in order. */
+  readonly buffers: readonly K[]
+  /** The buffers this configuration keeps (the others are `null` in the state). */
+  readonly kept: readonly K[]
+  readonly lr: LearningRate
+  readonly trainable: Trainable
+  readonly kernel: KernelFor
+}
+
+/** `a float32 tensor [3, 4]`, `nothing`, or the value in a few words. */
+const shown = brief
+
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i])
+
+/** A tensor like `param` (same shape and dtype) at `argument`, or why not. */
+const expectLike = (
+  name: string,
+  argument: string,
+  v: unknown,
+  param: Tensor,
+  what: string,
+): E.Either<LayerError, Tensor> => {
+  const want = `${what}: a ${dtypeOf(param)} tensor [${param.shape.join(', ')}] (the param's shape and dtype)`
+  if (!isTensor(v)) return E.left(layerError(name, argument, want, shown(v)))
+  const t = expectTensor(name, argument, v)
+  if (E.isLeft(t)) return t
+  return sameShape(t.right.shape, param.shape) && dtypeOf(t.right) === dtypeOf(param)
+    ? t
+    : E.left(layerError(name, argument, want, shown(t.right)))
+}
+
+const isTrainable = (spec: Spec<string>, path: TreePath, leaf: Tensor): boolean => spec.trainable(path, leaf) === true
+
+/** The initial state: step 0, a zero buffer per trainable tensor in each kept buffer tree. */
+export const initState = <S>(spec: Spec<string>, params: unknown): S => {
+  const zerosTree = (): unknown =>
+    mapWithPath(params, (v, path) => (isTensor(v) && isTrainable(spec, path, v) ? zeros(v.shape, dtypeOf(v)) : null))
+  const state: Record<string, unknown> = { step: 0 }
+  for (const b of spec.buffers) state[b] = spec.kept.includes(b) ? zerosTree() : null
+  return state as S
+}
+
+/** A leaf's new values: the param and one buffer per kept buffer (`null` for a leaf not updated). */
+interface LeafResult {
+  readonly param: unknown
+  readonly buffers: readonly (Tensor | null)[] | null
+}
+
+/** Checks the state's own fields: an integer step, a tree (or `null`) per buffer as configured. */
+const checkState = <K extends string>(
+  spec: Spec<K>,
+  state: unknown,
+): E.Either<LayerError, Readonly<Record<string, unknown>>> => {
+  const { name } = spec
+  const fields = `{ step, ${spec.buffers.join(', ')} }`
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, brief(state)))
+  }
+  const s = state as Readonly<Record<string, unknown>>
+  const unknown = Object.keys(s).filter((k) => k !== 'step' && !(spec.buffers as readonly string[]).includes(k))
+  if (unknown.length > 0) {
+    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, `the key ${JSON.stringify(unknown[0])}`))
+  }
+  if (typeof s.step !== 'number' || !Number.isSafeInteger(s.step) || s.step < 0) {
+    return E.left(layerError(name, 'state.step', 'an integer >= 0 (the updates made so far)', brief(s.step)))
+  }
+  for (const b of spec.buffers) {
+    const kept = spec.kept.includes(b)
+    const v = s[b]
+    if (kept && (v === null || v === undefined)) {
+      const want = `a tree of buffers shaped like the params (this ${name} keeps ${b})`
+      return E.left(layerError(name, `state.${b}`, want, brief(v)))
+    }
+    if (!kept && v !== null && v !== undefined) {
+      return E.left(layerError(name, `state.${b}`, `null (this ${name} keeps no ${b})`, 'a value'))
+    }
+  }
+  return E.right(s)
+}
+
+/**
+ * One update of `spec`'s optimizer: validates, then runs its kernel on every trainable tensor.
+ * Tensors the predicate freezes and every other leaf (`null`, numbers) pass through unchanged.
+ */
+export const runUpdate = <P, S>(
+  spec: Spec<string>,
+  grads: unknown,
+  state: unknown,
+  params: P,
+): E.Either<LayerError, { readonly params: P; readonly state: S }> => {
+  const { name } = spec
+  const s = checkState(spec, state)
+  if (E.isLeft(s)) return s
+  const step = s.right.step as number
+  const rate = rateAt(name, spec.lr, step)
+  if (E.isLeft(rate)) return rate
+  const t = step + 1
+  const kernels = new Map<DType, LeafKernel>()
+  const kernelOf = (dtype: DType): LeafKernel => {
+    let k = kernels.get(dtype)
+    if (k === undefined) {
+      k = spec.kernel(t, rate.right, dtype)
+      kernels.set(dtype, k)
+    }
+    return k
+  }
+  const trees = spec.kept.map((b) => s.right[b])
+  return guardAllocation(name, 'params', () => {
+    const results: LeafResult[] = []
+    let bad: LayerError | undefined
+    forEachLeaf(params, (v, path) => {
+      if (bad !== undefined) return
+      if (!isTensor(v)) {
+        results.push({ param: v, buffers: null })
+        return
+      }
+      const at = showPath(path)
+      const p = expectTensor(name, `params${at}`, v)
+      if (E.isLeft(p)) {
+        bad = p.left
+        return
+      }
+      if (!isTrainable(spec, path, p.right)) {
+        results.push({ param: v, buffers: null })
+        return
+      }
+      const g = expectLike(name, `grads${at}`, valueAt(grads, path), p.right, 'a gradient')
+      if (E.isLeft(g)) {
+        bad = g.left
+        return
+      }
+      const buffersIn: Data[] = []
+      for (let i = 0; i < trees.length; i++) {
+        const b = expectLike(name, `state.${spec.kept[i]}${at}`, valueAt(trees[i], path), p.right, 'a buffer')
+        if (E.isLeft(b)) {
+          bad = b.left
+          return
+        }
+        buffersIn.push(flatData(b.right))
+      }
+      const dtype = dtypeOf(p.right)
+      const n = p.right.size
+      const alloc = (): Data => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n))
+      const outP = alloc()
+      const outB = spec.kept.map(alloc)
+      kernelOf(dtype)(flatData(p.right), flatData(g.right), buffersIn, outP, outB)
+      const shape = p.right.shape.slice()
+      results.push({ param: wrap(outP, shape), buffers: outB.map((d) => wrap(d, shape.slice())) })
+    })
+    if (bad !== undefined) return E.left(bad)
+    const rebuild = (pick: (r: LeafResult) => unknown): unknown => {
+      let i = 0
+      return mapWithPath(params, () => pick(results[i++]))
+    }
+    const next: Record<string, unknown> = { step: t }
+    for (const b of spec.buffers) {
+      const k = spec.kept.indexOf(b)
+      next[b] = k < 0 ? null : rebuild((r) => (r.buffers === null ? null : r.buffers[k]))
+    }
+    return E.right({
+      params: rebuild((r) => r.param) as P,
+      state: next as S,
+    })
+  })
+}
