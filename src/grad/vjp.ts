@@ -261,8 +261,9 @@ export const valueAndGrad =
         const tape = newTape(d)
         const lent = new Set<unknown>()
         const p = toDevice(checked, variableOf(tape, lent)) as OnDevice<P, Traced<unknown>>
-        const out: unknown = f(tape.device, p)
-        if (!(out instanceof DeviceTensor)) return fail(name, 'f', 'a function returning a DeviceTensor', describe(out))
+        const result: unknown = f(tape.device, p)
+        if (!(result instanceof DeviceTensor)) return fail(name, 'f', 'a function returning a DeviceTensor', describe(result))
+        const out = result as DeviceTensor<Traced<unknown>>
         if (tape.device.lengthOf(out.buffer) !== 1) {
           return fail(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
         }
