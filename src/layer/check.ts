@@ -318,7 +318,7 @@ export const configObject = <C>(
   keys: readonly (keyof C & string)[],
 ): C => {
   if (config === undefined && !required) return Object.freeze({}) as C
-  const expected = `a configuration object { ${keys.join(', ')} }`
+  const expected = keys.length === 0 ? 'undefined or {} (it takes no options)' : `a configuration object { ${keys.join(', ')} }`
   const c = config as Readonly<Record<string, unknown>>
   let own: readonly string[] = []
   try {
@@ -333,7 +333,8 @@ export const configObject = <C>(
   }
   const stray = own.find((k) => !(keys as readonly string[]).includes(k))
   if (stray !== undefined) {
-    configFail(layer, `config.${stray}`, `one of the options ${keys.join(', ')}`, `the unknown option ${JSON.stringify(stray)}`)
+    const known = keys.length === 0 ? 'no options (it takes none)' : `one of the options ${keys.join(', ')}`
+    configFail(layer, `config.${stray}`, known, `the unknown option ${JSON.stringify(stray)}`)
   }
   const out: Record<string, unknown> = {}
   for (const k of keys) {

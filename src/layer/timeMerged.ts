@@ -10,7 +10,7 @@ import { fail, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { reshape } from '../tensor/tensor.js'
-import { showShape } from './check.js'
+import { expectResult, expectShape, initResult, showShape } from './check.js'
 import type { Ctx } from './context.js'
 import { applyStep, shapeAndInit } from './define.js'
 import { stepOf } from './hostStep.js'
@@ -33,10 +33,14 @@ const merged = (name: string, shape: Shape): E.Either<LayerError, Shape> =>
  * const conv = timeMerged(conv2d({ inChannels: 1, outChannels: 16, kernelSize: 5, padding: 2 }))
  * orThrow(conv.outputShape([4, 8, 1, 28, 28])) // [4, 8, 16, 28, 28]
  */
-export const timeMerged = <P, S>(layer: Layer<P, S>): Layer<P, S, Axes, Axes> => {
-  expectLayer('timeMerged', 'layer', layer)
+export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> => {
+  // the layer read once (its members, bound to it): never the caller's object again
+  const layer = expectLayer('timeMerged', 'layer', given) as unknown as Layer<P, S>
   const name = `timeMerged(${layer.name})`
   const inner = stepOf(layer) as LayerStep<P, S>
+  // a hand-written layer may answer anything: its shapes and inits are checked
+  const innerShape = (m: Shape): E.Either<LayerError, Shape> =>
+    expectResult(name, 'layer.outputShape()', layer.outputShape(m), (v) => expectShape(name, 'layer.outputShape()', v))
 
   const split = (shape: Shape, out: Shape): E.Either<LayerError, Shape> =>
     out[0] === shape[0] * shape[1]
@@ -44,7 +48,7 @@ export const timeMerged = <P, S>(layer: Layer<P, S>): Layer<P, S, Axes, Axes> =>
       : fail(name, 'layer', 'a layer that keeps the leading (T * N) axis', showShape(out))
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain((m: Shape) => E.chain((out: Shape) => split(shape, out))(layer.outputShape(m)))(merged(name, shape))
+    E.chain((m: Shape) => E.chain((out: Shape) => split(shape, out))(innerShape(m)))(merged(name, shape))
 
   const ctxFor = (ctx: Ctx): Ctx => {
     if (ctx.draws === undefined) return ctx
@@ -73,7 +77,7 @@ export const timeMerged = <P, S>(layer: Layer<P, S>): Layer<P, S, Axes, Axes> =>
       E.chain((m: Shape) =>
         E.chain((r: { readonly params: P; readonly state: S; readonly outputShape: Shape }) =>
           E.map((out: Shape) => ({ params: r.params, state: r.state, outputShape: out }))(split(shape, r.outputShape)),
-        )(layer.init(key, m, dtype)),
+        )(initResult<P, S>(name, 'layer.init()', layer.init(key, m, dtype))),
       )(merged(name, shape)),
     ),
     apply: applyStep(name, step),

@@ -31,9 +31,9 @@ export type Size2 = number | readonly [number, number]
 
 /** A pooling window: PyTorch's `kernel_size`, `stride`, `padding`, each one integer or `[h, w]`. */
 export interface PoolOptions {
-  /** Window size, integers >= 1. */
+  /** Window size, integers in [1, 32768]. */
   readonly kernelSize: Size2
-  /** Step between windows, integers >= 1 (default `kernelSize`, as in PyTorch). */
+  /** Step between windows, integers in [1, 32768] (default `kernelSize`, as in PyTorch). */
   readonly stride?: Size2
   /** Implicit padding on each side, integers in [0, kernelSize / 2] (default 0). */
   readonly padding?: Size2
@@ -60,12 +60,21 @@ export interface ResolvedPoolSpec {
 // validation
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The largest window size, stride or padding: the kernels' window arithmetic is 32-bit (the
+ * WebAssembly kernels' sizes are i32), and a window of `kernelH * kernelW` cells must count in it.
+ */
+const MAX_WINDOW = 2 ** 15
+
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min
+
+/** A window size, stride or padding: an integer in [min, MAX_WINDOW]. */
+const isSize = (v: unknown, min: number): v is number => isInt(v, min) && v <= MAX_WINDOW
 
 /** A `Size2` as `[h, w]`, or undefined when it is not integers >= min. */
 const pair = (v: unknown, min: number): readonly [number, number] | undefined => {
-  if (isInt(v, min)) return [v, v]
-  if (Array.isArray(v) && v.length === 2 && isInt(v[0], min) && isInt(v[1], min)) return [v[0], v[1]]
+  if (isSize(v, min)) return [v, v]
+  if (Array.isArray(v) && v.length === 2 && isSize(v[0], min) && isSize(v[1], min)) return [v[0], v[1]]
   return undefined
 }
 
@@ -102,11 +111,11 @@ const resolvePool = (
     return fail(layer, `${argument}.op`, 'one of "maxPool2d", "avgPool2d"', describe(s.op))
   }
   const kernel = pair(s.kernelSize, 1)
-  if (kernel === undefined) return fail(layer, `${argument}.kernelSize`, 'an integer >= 1 or [h, w]', describe(s.kernelSize))
+  if (kernel === undefined) return fail(layer, `${argument}.kernelSize`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describe(s.kernelSize))
   const stride = s.stride === undefined ? kernel : pair(s.stride, 1)
-  if (stride === undefined) return fail(layer, `${argument}.stride`, 'an integer >= 1 or [h, w]', describe(s.stride))
+  if (stride === undefined) return fail(layer, `${argument}.stride`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describe(s.stride))
   const padding = s.padding === undefined ? ([0, 0] as const) : pair(s.padding, 0)
-  if (padding === undefined) return fail(layer, `${argument}.padding`, 'an integer >= 0 or [h, w]', describe(s.padding))
+  if (padding === undefined) return fail(layer, `${argument}.padding`, `an integer in [0, ${MAX_WINDOW}] or [h, w]`, describe(s.padding))
   if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
     return fail(layer, `${argument}.padding`, `at most half the window ([${kernel.join(', ')}])`, describe(s.padding))
   }
@@ -148,12 +157,12 @@ const windowFields = ['kernelH', 'kernelW', 'strideH', 'strideW', 'padH', 'padW'
 
 /** A {@link PoolWindow} as a caller may pass it: kernel and stride integers >= 1, padding >= 0. */
 const readWindow = (layer: string, w: unknown): E.Either<LayerError, PoolWindow> => {
-  const expected = '{ kernelH, kernelW, strideH, strideW >= 1; padH, padW >= 0 } (integers)'
+  const expected = `{ kernelH, kernelW, strideH, strideW >= 1; padH, padW >= 0 } (integers <= ${MAX_WINDOW})`
   try {
     if (typeof w !== 'object' || w === null) return fail(layer, 'window', expected, describe(w))
     const o = w as Readonly<Record<string, unknown>>
     const v = windowFields.map((k) => o[k])
-    const ok = v.every((x, i) => isInt(x, i < 4 ? 1 : 0))
+    const ok = v.every((x, i) => isSize(x, i < 4 ? 1 : 0))
     return ok
       ? E.right(Object.fromEntries(windowFields.map((k, i) => [k, v[i]])) as unknown as PoolWindow)
       : fail(layer, 'window', expected, describe(w))

@@ -92,6 +92,8 @@ interface Composed {
   readonly shape: fc.Arbitrary<Shape>
   /** Its valid calls fail anyway (a broken hand-written layer inside). */
   readonly broken?: boolean
+  /** Its params and state are a hand-written layer's, which takes any: other ones are wild, not bad. */
+  readonly anyRecords?: boolean
 }
 
 const timeMajor = (step: fc.Arbitrary<Shape>) => fc.tuple(fc.integer({ min: 0, max: 3 }), step).map(([t, s]) => [t, ...s])
@@ -108,6 +110,10 @@ const composed: readonly Composed[] = (() => {
   const s2 = layer(lib.scan(p1))
   const d1 = layer(lib.scanOnDevice(p1, lib.cpu, { read: 'sum' }))
   const d2 = layer(lib.scanOnDevice(lib.nDropout({ p: 0.3 }), lib.cpu, { read: 'last', state: 'reset' }))
+  const t1 = layer(lib.timeMerged(hand))
+  const t2 = layer(lib.timeMerged(broken))
+  const t3 = layer(lib.timeMerged(lib.sequential(fc34, lib.relu())))
+  const merged = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 }), rows3).map(([t, n, s]) => [t, n, ...s])
   return [
     { name: 'sequential(CustomLinear, IFNeuron, VotingLayer)', layer: p1, names: [p1.name, ...inner], shape: rows3 },
     { name: 'sequential(Hand, NDropout, IFNeuron)', layer: p2, names: [p2.name, 'Hand', 'NDropout', 'IFNeuron'], shape: anyShape },
@@ -116,6 +122,9 @@ const composed: readonly Composed[] = (() => {
     { name: 'scan(sequential(...))', layer: s2, names: [s2.name, p1.name, ...inner], shape: timeMajor(rows3) },
     { name: "scanOnDevice(sequential(...), cpu, 'sum')", layer: d1, names: [d1.name, p1.name, ...inner], shape: timeMajor(rows3) },
     { name: "scanOnDevice(NDropout, cpu, 'last', reset)", layer: d2, names: [d2.name, 'NDropout'], shape: timeMajor(anyShape) },
+    { name: 'timeMerged(Hand)', layer: t1, names: [t1.name, 'Hand'], anyRecords: true, shape: fc.tuple(fc.integer({ min: 1, max: 3 }), anyShape).map(([t, s]) => [t, ...s]) },
+    { name: 'timeMerged(Broken)', layer: t2, names: [t2.name, 'Broken'], shape: anyShape.filter((s) => s.length >= 2), broken: true },
+    { name: 'timeMerged(sequential(CustomLinear, ReLU))', layer: t3, names: [t3.name, 'CustomLinear', 'ReLU', ...[lib.sequential(fc34, lib.relu()).name]], shape: merged },
   ]
 })()
 
@@ -160,8 +169,10 @@ const composedRows = (p: Composed): readonly Row[] => {
       names: p.names,
       valid: base.map((b) => [b.init.params, b.init.state, b.x, b.ctx]),
       alternatives: [
-        { bad: fc.constant(null).chain(() => base).chain((b) => badEntries(b.init.params)), neutral: (v) => fc.constant(cloneOf(v)) },
-        { bad: fc.constant(null).chain(() => base).chain((b) => badEntries(b.init.state)), neutral: (v) => fc.constant(cloneOf(v)) },
+        ...[0, 1].map((i) => {
+          const other = fc.constant(null).chain(() => base).chain((b) => badEntries(i === 0 ? b.init.params : b.init.state))
+          return { ...(p.anyRecords ? { wild: () => other } : { bad: other }), neutral: (v: unknown) => fc.constant(cloneOf(v)) }
+        }),
         {
           bad: badTensorArb,
           neutral: (t) => neutralTensorArb(t as Tensor),
@@ -311,7 +322,16 @@ const poolOptions = fc
 const image = fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 3, max: 5 }), fc.integer({ min: 3, max: 5 }))
 const badOptions = fc.oneof(
   junkArb.filter((v) => !(typeof v === 'object' && v !== null && 'kernelSize' in v)),
-  fc.constantFrom<unknown>({ kernelSize: 0 }, { kernelSize: 2, padding: 2 }, { kernelSize: [2] }, { kernelSize: 2, stride: 0 }, { kernelSize: 1.5 }),
+  fc.constantFrom<unknown>(
+    { kernelSize: 0 },
+    { kernelSize: 2, padding: 2 },
+    { kernelSize: [2] },
+    { kernelSize: 2, stride: 0 },
+    { kernelSize: 1.5 },
+    // past the kernels' 32-bit window arithmetic (a 2^40 window once trapped the WebAssembly kernel)
+    { kernelSize: 2 ** 40, padding: 2 ** 39 },
+    { kernelSize: 2 ** 16, stride: 1 },
+  ),
   fc.constant(null).map(() => withThrowingGetter({ kernelSize: 2 }, 'stride')),
 )
 const imageAlternatives = {

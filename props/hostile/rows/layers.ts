@@ -82,8 +82,99 @@ const neutralRecord = (v: unknown): fc.Arbitrary<unknown> =>
 // the methods of a built layer
 // ---------------------------------------------------------------------------------------------
 
+const int = (min: number, max: number) => fc.integer({ min, max })
+
+/**
+ * A descriptor whose errors may also name the layers inside (a combinator's), or whose inputs
+ * have one dtype (a loss layer takes predictions of its target's dtype, whatever dtype `init`
+ * was told: init has no say in it, so the rows draw that one).
+ */
+type Described = LayerDescriptor & { readonly inner?: readonly string[]; readonly dtype?: 'float32' | 'float64' }
+
+/** The training layers (convolution, shape plumbing, pooling, ReLU, timeMerged, losses as layers). */
+function trainingDescriptors(): readonly Described[] {
+  const labels = lib.tensor([0, 2], [2])
+  return [
+    {
+      name: 'Conv2d 2->3 k2 p1',
+      make: () => lib.conv2d({ inChannels: 2, outChannels: 3, kernelSize: 2, padding: 1 }),
+      inputShape: fc.tuple(int(0, 2), int(1, 4), int(1, 4)).map(([n, h, w]) => [n, 2, h, w]),
+      stateful: false,
+    },
+    {
+      name: 'Conv2d 2->4 groups 2, strided, dilated, no bias',
+      make: () => lib.conv2d({ inChannels: 2, outChannels: 4, kernelSize: [2, 1], stride: [2, 1], dilation: [1, 2], groups: 2, bias: false }),
+      inputShape: fc.tuple(int(1, 2), int(2, 5), int(1, 4)).map(([n, h, w]) => [n, 2, h, w]),
+      stateful: false,
+    },
+    { name: 'Flatten', make: () => lib.flatten(), inputShape: smallShapeArb.filter((s) => s.length >= 2), stateful: false },
+    {
+      name: 'Flatten 0..-2',
+      make: () => lib.flatten({ startDim: 0, endDim: -2 }),
+      inputShape: smallShapeArb.filter((s) => s.length >= 2),
+      stateful: false,
+    },
+    {
+      name: 'Reshape [-1, 6]',
+      make: () => lib.reshapeTo({ shape: [-1, 6] }),
+      inputShape: fc.oneof(int(0, 3).map((n) => [n, 2, 3]), int(0, 3).map((n) => [n, 6]), int(1, 2).map((n) => [3 * n, 2])),
+      stateful: false,
+    },
+    {
+      name: 'MeanOverTime',
+      make: () => lib.meanOverTime(),
+      inputShape: fc.tuple(int(1, 3), smallShapeArb.filter((s) => s.length <= 3)).map(([t, s]) => [t, ...s]),
+      stateful: false,
+    },
+    { name: 'RepeatSteps 3', make: () => lib.repeatSteps({ steps: 3 }), inputShape: smallShapeArb, stateful: false },
+    { name: 'ReLU', make: () => lib.relu(), inputShape: smallShapeArb, stateful: false },
+    {
+      name: 'MaxPool2d 2',
+      make: () => lib.maxPool({ kernelSize: 2 }),
+      inputShape: fc.tuple(int(0, 2), int(1, 2), int(2, 5), int(2, 5)),
+      stateful: false,
+    },
+    {
+      name: 'AvgPool2d 3 s2 p1',
+      make: () => lib.avgPool({ kernelSize: 3, stride: 2, padding: 1 }),
+      inputShape: fc.tuple(int(1, 2), int(1, 2), int(1, 5), int(1, 5)),
+      stateful: false,
+    },
+    {
+      name: 'timeMerged(Conv2d)',
+      make: () => lib.timeMerged(lib.conv2d({ inChannels: 1, outChannels: 2, kernelSize: 2 })),
+      // the merged call's errors are the inner layer's, as a pipeline's are
+      inner: ['Conv2d'],
+      inputShape: fc.tuple(int(1, 3), int(0, 2), int(2, 4), int(2, 4)).map(([t, n, h, w]) => [t, n, 1, h, w]),
+      stateful: false,
+    },
+    {
+      name: 'timeMerged(ThresholdDependentBatchNorm2d)',
+      make: () => lib.timeMerged(lib.thresholdDependentBatchNorm2d({ numFeatures: 2, alpha: 1 })),
+      inner: ['ThresholdDependentBatchNorm2d'],
+      // more than one value per channel in training
+      inputShape: fc.tuple(int(1, 2), int(1, 2), int(2, 3), int(1, 3)).map(([t, n, h, w]) => [t, n, 2, h, w]),
+      stateful: false,
+    },
+    {
+      name: 'withTarget(CrossEntropyLoss)',
+      make: () => lib.withTarget(lib.crossEntropyLoss({ labelSmoothing: 0.1 }), labels),
+      inputShape: fc.constant([2, 3]),
+      dtype: 'float32',
+      stateful: false,
+    },
+    {
+      name: 'withTarget(MSELoss)',
+      make: () => lib.withTarget(lib.mseLoss(), lib.tensor([1, 0, 0, 1], [2, 2])),
+      inputShape: fc.constant([2, 2]),
+      dtype: 'float32',
+      stateful: false,
+    },
+  ]
+}
+
 /** The descriptors of the layers the method rows run: the law table's, plus IFNode and LIFNode. */
-export const descriptors: readonly LayerDescriptor[] = [
+export const descriptors: readonly Described[] = [
   ...allDescriptors,
   { name: 'IFNode', make: () => lib.ifNode(), inputShape: smallShapeArb.filter((s) => s.length > 0), stateful: true },
   {
@@ -92,6 +183,7 @@ export const descriptors: readonly LayerDescriptor[] = [
     inputShape: smallShapeArb.filter((s) => s.length > 0),
     stateful: true,
   },
+  ...trainingDescriptors(),
 ]
 
 const dtypeArb = fc.constantFrom<'float32' | 'float64'>('float32', 'float64')
@@ -125,8 +217,10 @@ const stepProblem = (layer: AnyLayer, v: unknown, c: Case, inputAt: number): str
 }
 
 /** A valid call of a descriptor's layer: params, state (fresh or after a step), input, context. */
-const applyArgs = (layer: AnyLayer, d: LayerDescriptor) =>
-  fc.tuple(d.inputShape, keyArb, dtypeArb, fc.boolean(), keyArb, fc.boolean()).chain(([shape, k, dtype, training, k2, warm]) =>
+const dtypesOf = (d: Described) => (d.dtype === undefined ? dtypeArb : fc.constant(d.dtype))
+
+const applyArgs = (layer: AnyLayer, d: Described) =>
+  fc.tuple(d.inputShape, keyArb, dtypesOf(d), fc.boolean(), keyArb, fc.boolean()).chain(([shape, k, dtype, training, k2, warm]) =>
     (d.input?.(shape) ?? tensorOfShape(shape)).map((x0): readonly unknown[] => {
       const x = lib.astype(x0, dtype)
       const init = lib.orThrow(layer.init(k, shape, dtype) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
@@ -153,9 +247,9 @@ const inputAlternatives = (shape: fc.Arbitrary<Shape>) => ({
 const ctxAlternatives = { bad: badCtxArb, neutral: (c: unknown) => fc.constant(neutralCtx(c as Ctx)), wild: () => wildCtx }
 
 /** The rows of one built layer's methods. */
-const methodRows = (d: LayerDescriptor): readonly Row[] => {
+const methodRows = (d: Described): readonly Row[] => {
   const layer = opaqueValue(d.make() as object) as AnyLayer
-  const names = [layer.name]
+  const names = [layer.name, ...(d.inner ?? [])]
   const covers = (m: string) => [`${d.name}.${m}`]
   const stateful = d.stateful
   const shape0 = fc.sample(d.inputShape, { numRuns: 1, seed: 1 })[0]
@@ -177,7 +271,7 @@ const methodRows = (d: LayerDescriptor): readonly Row[] => {
       covers: covers('init'),
       kind: 'either',
       names,
-      valid: args(keyArb, d.inputShape, dtypeArb),
+      valid: args(keyArb, d.inputShape, dtypesOf(d)),
       alternatives: [
         { bad: badKeyArb, neutral: (k) => fc.constant(neutralKey(k as Key)) },
         { bad: badShapeArb, wild: () => fc.oneof(smallShapeArb, extremeShapeArb) },
@@ -298,7 +392,30 @@ const customLinearRows: readonly Row[] = [
 // constructors
 // ---------------------------------------------------------------------------------------------
 
-type Field = 'int' | 'number' | 'positive' | 'nonneg' | 'unit' | 'tau' | 'bool' | 'child' | readonly string[]
+/**
+ * The kind of an option: what its bad values are. `size2` / `size2or0`: PyTorch's int-or-pair
+ * (each at least 1 / 0); `index`: an axis in [-64, 64] (negative counts from the end); `count`:
+ * an integer >= 0; `shape`: a target shape (one entry may be -1).
+ */
+export type Field =
+  | 'int'
+  | 'count'
+  | 'index'
+  | 'number'
+  | 'positive'
+  | 'nonneg'
+  | 'unit'
+  | 'tau'
+  | 'bool'
+  | 'child'
+  | 'size2'
+  | 'size2or0'
+  | 'shape'
+  | 'function'
+  | readonly string[]
+
+/** A pair whose entry [1] throws when read (inside a config: made at once, never a Late). */
+const pairGetter = () => withThrowingGetter([2, 2], '1')
 
 const badFor = (field: Field, required: boolean): fc.Arbitrary<unknown> => {
   const missing = required ? [null, undefined] : []
@@ -306,6 +423,10 @@ const badFor = (field: Field, required: boolean): fc.Arbitrary<unknown> => {
   switch (field) {
     case 'int':
       return fc.constantFrom<unknown>(0, -1, 1.5, Number.NaN, '3', 2 ** 32 + 1, Infinity, ...missing)
+    case 'count':
+      return fc.constantFrom<unknown>(-1, 1.5, Number.NaN, '3', 2 ** 53, Infinity, ...missing)
+    case 'index':
+      return fc.constantFrom<unknown>(1.5, Number.NaN, '1', 65, -65, 2 ** 32 + 1, Infinity, ...missing)
     case 'number':
       return fc.constantFrom<unknown>(Number.NaN, Infinity, -Infinity, '1', 1e300 * 1e10, ...missing)
     case 'positive':
@@ -320,15 +441,36 @@ const badFor = (field: Field, required: boolean): fc.Arbitrary<unknown> => {
       return fc.constantFrom<unknown>('yes', 1, ...missing)
     case 'child':
       return fc.constantFrom<unknown>(5, 'maxPool2d', { op: 'bogus', kernelSize: 2 }, { op: 'maxPool2d', kernelSize: 0 }, { op: 'maxPool2d', kernelSize: 2, padding: 2 }, ...missing)
+    case 'size2':
+      return fc.constantFrom<unknown>(0, -1, 1.5, Number.NaN, '2', 2 ** 40, [2], [2, 2, 2], [0, 2], [2, '2'], [2, 65537], { 0: 2, 1: 2, length: 2 }, pairGetter(), ...missing)
+    case 'size2or0':
+      return fc.constantFrom<unknown>(-1, 1.5, Number.NaN, '0', 2 ** 40, [1], [-1, 0], [0, 0, 0], [0, null], pairGetter(), ...missing)
+    case 'shape':
+      return fc.constantFrom<unknown>(
+        [-1, -1],
+        [-2, 3],
+        [1.5],
+        ['3'],
+        [Number.NaN],
+        new Array<number>(40).fill(1),
+        [2 ** 40, 2 ** 40],
+        '2,3',
+        new Int32Array([2, 3]),
+        withThrowingGetter([2, 3], '0'),
+        ...missing,
+      )
+    case 'function':
+      return fc.constantFrom<unknown>(5, 'x', {}, true, ...missing)
     default:
       return fc.constant(undefined)
   }
 }
 
-interface Constructor {
+/** A constructor (a layer's, an optimizer's, a loss's, a schedule's) and the options its config has. */
+export interface Constructor {
   readonly name: string
   readonly build: (config: unknown) => unknown
-  readonly configs: fc.Arbitrary<Readonly<Record<string, unknown>>>
+  readonly configs: fc.Arbitrary<Readonly<Record<string, unknown>> | undefined>
   readonly fields: Readonly<Record<string, { readonly type: Field; readonly required: boolean }>>
   /** The config may be left out. */
   readonly optional: boolean
@@ -340,6 +482,9 @@ const num = fc.double({ min: -4, max: 4, noNaN: true })
 const unit = fc.double({ min: 0, max: 1, noNaN: true })
 const small = fc.integer({ min: 1, max: 6 })
 const without = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined))
+/** PyTorch's int-or-pair sizes in [min, max]. */
+const size2 = (min: number, max: number): fc.Arbitrary<number | readonly [number, number]> =>
+  fc.oneof(fc.integer({ min, max }), fc.tuple(fc.integer({ min, max }), fc.integer({ min, max })))
 
 const constructors: readonly Constructor[] = [
   {
@@ -448,6 +593,78 @@ const constructors: readonly Constructor[] = [
     fields: { child: { type: 'child', required: true }, mode: { type: ['braincog', 'exact'], required: false } },
     optional: false,
   },
+  {
+    name: 'conv2d',
+    build: (c) => lib.conv2d(c as lib.Conv2dConfig),
+    configs: fc
+      .record({
+        groups: fc.constantFrom(1, 2),
+        cin: fc.integer({ min: 1, max: 2 }),
+        cout: fc.integer({ min: 1, max: 2 }),
+        kernelSize: size2(1, 3),
+        stride: opt(size2(1, 2)),
+        padding: opt(size2(0, 1)),
+        dilation: opt(size2(1, 2)),
+        bias: opt(fc.boolean()),
+      })
+      .map(({ groups, cin, cout, ...rest }) =>
+        without({ inChannels: cin * groups, outChannels: cout * groups, ...rest, groups: groups === 1 ? undefined : groups }),
+      ),
+    fields: {
+      inChannels: { type: 'int', required: true },
+      outChannels: { type: 'int', required: true },
+      kernelSize: { type: 'size2', required: true },
+      stride: { type: 'size2', required: false },
+      padding: { type: 'size2or0', required: false },
+      dilation: { type: 'size2', required: false },
+      groups: { type: 'int', required: false },
+      bias: { type: 'bool', required: false },
+    },
+    optional: false,
+  },
+  {
+    name: 'flatten',
+    build: (c) => lib.flatten(c as lib.FlattenConfig),
+    configs: fc.record({ startDim: opt(fc.integer({ min: -3, max: 3 })), endDim: opt(fc.integer({ min: -3, max: 3 })) }).map(without),
+    fields: { startDim: { type: 'index', required: false }, endDim: { type: 'index', required: false } },
+    optional: true,
+  },
+  {
+    name: 'reshapeTo',
+    build: (c) => lib.reshapeTo(c as lib.ReshapeConfig),
+    configs: fc
+      .tuple(fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }), fc.option(fc.nat(4), { nil: undefined }))
+      .map(([shape, free]) => ({ shape: free === undefined || free >= shape.length ? shape : shape.map((d, i) => (i === free ? -1 : d)) })),
+    fields: { shape: { type: 'shape', required: true } },
+    optional: false,
+  },
+  { name: 'meanOverTime', build: (c) => lib.meanOverTime(c as never), configs: fc.constantFrom(undefined, {}), fields: {}, optional: true },
+  {
+    name: 'repeatSteps',
+    build: (c) => lib.repeatSteps(c as lib.RepeatStepsConfig),
+    configs: fc.record({ steps: small }),
+    fields: { steps: { type: 'int', required: true } },
+    optional: false,
+  },
+  { name: 'relu', build: (c) => lib.relu(c as never), configs: fc.constantFrom(undefined, {}), fields: {}, optional: true },
+  ...(['maxPool', 'avgPool'] as const).map(
+    (name): Constructor => ({
+      name,
+      build: (c) => lib[name](c as lib.PoolOptions),
+      configs: fc
+        .tuple(size2(1, 3), opt(size2(1, 3)), fc.boolean())
+        .map(([kernelSize, stride, pad]) => {
+          const half = (k: number | readonly [number, number]) => (typeof k === 'number' ? k >> 1 : ([k[0] >> 1, k[1] >> 1] as const))
+          return without({ kernelSize, stride, padding: pad ? half(kernelSize) : undefined })
+        }),
+      fields: {
+        kernelSize: { type: 'size2', required: true },
+        stride: { type: 'size2', required: false },
+        padding: { type: 'size2or0', required: false },
+      },
+      optional: false,
+    }),
+  ),
 ]
 
 /** The BrainCog name each constructor's errors use. */
@@ -464,29 +681,50 @@ const layerNames: Readonly<Record<string, string>> = {
   tebn: 'TEBN',
   liPool: 'LIPool',
   sMaxPool: 'SMaxPool',
+  conv2d: 'Conv2d',
+  flatten: 'Flatten',
+  reshapeTo: 'Reshape',
+  meanOverTime: 'MeanOverTime',
+  repeatSteps: 'RepeatSteps',
+  relu: 'ReLU',
+  maxPool: 'MaxPool2d',
+  avgPool: 'AvgPool2d',
 }
 
 const badConfig = (c: Constructor) => (config: unknown): fc.Arbitrary<unknown> => {
   const fields = Object.entries(c.fields)
+  const base = (config ?? {}) as object
   return fc.oneof(
-    fc.constantFrom(...fields).chain(([k, f]) => badFor(f.type, f.required).map((v) => ({ ...(config as object), [k]: v }))),
-    fc.constant({ ...(config as object), zzz: 1 }),
-    fc.constantFrom(...fields.map(([k]) => k)).map((k) => withThrowingGetter(config as object, k)),
+    ...(fields.length === 0
+      ? []
+      : [
+          fc.constantFrom(...fields).chain(([k, f]) => badFor(f.type, f.required).map((v) => ({ ...base, [k]: v }))),
+          fc.constantFrom(...fields.map(([k]) => k)).map((k) => withThrowingGetter(base, k)),
+        ]),
+    fc.constant({ ...base, zzz: 1 }),
     junkArb.filter((v) => !(c.optional && v === undefined) && !isPlainObject(v)),
   )
 }
 
-const constructorRows: readonly Row[] = constructors.map((c) =>
+/**
+ * The row of a constructor: its valid configs, each made bad (one option, an unknown option, a
+ * getter that throws, no object at all); `names` are those its ConfigErrors may give, `check`
+ * says what it must build.
+ */
+export const constructorRow = (c: Constructor, names: readonly string[], check: (v: unknown) => string | undefined): Row =>
   row({
     name: c.name,
     kind: 'config',
-    names: [layerNames[c.name], 'poolSpec'],
+    names,
     valid: args(c.configs),
     alternatives: [{ bad: fc.constant(null).chain(() => c.configs).chain(badConfig(c)), neutral: (v) => fc.constant(cloneOf(v)) }],
     call: ([config]) => c.build(config),
-    check: (v) => (lib.isLayer(v) ? undefined : 'not a layer'),
+    check,
     neutralMayDiffer: true,
-  }),
+  })
+
+const constructorRows: readonly Row[] = constructors.map((c) =>
+  constructorRow(c, [layerNames[c.name], 'poolSpec'], (v) => (lib.isLayer(v) ? undefined : 'not a layer')),
 )
 
 export const rows: readonly Row[] = [...constructorRows, ...descriptors.flatMap(methodRows), ...customLinearRows]
