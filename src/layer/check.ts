@@ -203,6 +203,37 @@ export const readFields = <K extends string>(
   }
 }
 
+/**
+ * An options argument of a function that returns an `Either` (the run-time twin of
+ * {@link configObject}): `undefined` is no options; anything but an object (a plain one or a
+ * class instance; not an array, a Map, a boxed value), an option the function does not know (a
+ * misspelt one would be silently ignored) and an option whose getter throws are `LayerError`s
+ * naming `argument`. The options are read once, into a frozen snapshot of `keys`.
+ */
+export const expectOptions = <K extends string>(
+  layer: string,
+  argument: string,
+  options: unknown,
+  keys: readonly K[],
+): E.Either<LayerError, { readonly [k in K]?: unknown }> => {
+  if (options === undefined) return E.right(Object.freeze({}))
+  const expected = `an options object { ${keys.join(', ')} } or undefined`
+  try {
+    if (typeof options !== 'object' || options === null || Object.prototype.toString.call(options) !== '[object Object]') {
+      return fail(layer, argument, expected, describe(options))
+    }
+    const o = options as Readonly<Record<string, unknown>>
+    const stray = Object.keys(o).find((k) => !(keys as readonly string[]).includes(k))
+    if (stray !== undefined) {
+      const k = shortKey(stray)
+      return fail(layer, `${argument}.${k}`, `one of the options ${keys.join(', ')}`, `the unknown option ${JSON.stringify(k)}`)
+    }
+    return E.right(Object.freeze(Object.fromEntries(keys.map((k) => [k, o[k]]))) as { readonly [k in K]?: unknown })
+  } catch (e) {
+    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
+  }
+}
+
 /** What a layer's `init` returned, checked: params, state and a shape. */
 export const initResult = <P, S>(name: string, argument: string, r: unknown): E.Either<LayerError, Init<P, S>> =>
   expectResult(name, argument, r, (v) =>
@@ -220,7 +251,8 @@ const MAX_TREE_DEPTH = 64
  * A params tree as a JavaScript caller may pass it (nested plain records and arrays whose leaves
  * are tensors, numbers, strings, booleans, null or undefined), checked and read once: every
  * tensor through {@link expectTensor} (a structured clone is revived), a record shaped like a
- * tensor (`data` and `shape`) taken as one, never walked; cycles, getters that throw and other
+ * tensor (`data` and `shape`, or the `{ data, offset }` of a 0-d tensor's clone) taken as one,
+ * never walked; cycles, getters that throw and other
  * objects are errors naming `argument` and the path.
  */
 export const expectTree = (layer: string, argument: string, tree: unknown): E.Either<LayerError, unknown> => {
@@ -236,7 +268,8 @@ export const expectTree = (layer: string, argument: string, tree: unknown): E.Ei
       const isArray = Array.isArray(v)
       const proto = isArray ? Array.prototype : (Object.getPrototypeOf(v) as unknown)
       const plain = isArray || proto === Object.prototype || proto === null
-      if (!plain || ('data' in v && 'shape' in v)) return expectTensor(layer, at, v)
+      // a record with a tensor's fields is one (a 0-d tensor's structured clone is { data, offset })
+      if (!plain || ('data' in v && ('shape' in v || 'offset' in v))) return expectTensor(layer, at, v)
       onPath.add(v)
       const out: Record<string, unknown> | unknown[] = isArray ? [] : {}
       for (const [k, child] of Object.entries(v)) {
@@ -299,6 +332,9 @@ export const guardAllocation = <A>(
 // build-time configuration checks (throw ConfigError)
 // ---------------------------------------------------------------------------------------------
 
+/** An option's name as messages show it: cut short (a caller's key may be any length). */
+const shortKey = (k: string): string => (k.length > 40 ? `${k.slice(0, 37)}...` : k)
+
 /** Throws a `ConfigError` whose `got` is already text (not described again). */
 export const configFail = (layer: string, argument: string, expected: string, got: string): never => {
   throw new ConfigError(layerError(layer, argument, expected, got))
@@ -316,6 +352,7 @@ export const configObject = <C>(
   config: unknown,
   required: boolean,
   keys: readonly (keyof C & string)[],
+  argument = 'config',
 ): C => {
   if (config === undefined && !required) return Object.freeze({}) as C
   const expected = keys.length === 0 ? 'undefined or {} (it takes no options)' : `a configuration object { ${keys.join(', ')} }`
@@ -324,24 +361,24 @@ export const configObject = <C>(
   try {
     // a plain object or a class instance; not an array, a Map, a Date, a boxed value, a typed array
     if (typeof config !== 'object' || config === null || Object.prototype.toString.call(config) !== '[object Object]') {
-      return rejectConfig(layer, 'config', expected, config)
+      return rejectConfig(layer, argument, expected, config)
     }
     own = Object.keys(c)
   } catch (e) {
     if (e instanceof ConfigError) throw e
-    configFail(layer, 'config', expected, `an object whose keys cannot be listed (${describe(e)})`)
+    configFail(layer, argument, expected, `an object whose keys cannot be listed (${describe(e)})`)
   }
   const stray = own.find((k) => !(keys as readonly string[]).includes(k))
   if (stray !== undefined) {
     const known = keys.length === 0 ? 'no options (it takes none)' : `one of the options ${keys.join(', ')}`
-    configFail(layer, `config.${stray}`, known, `the unknown option ${JSON.stringify(stray)}`)
+    configFail(layer, `${argument}.${shortKey(stray)}`, known, `the unknown option ${JSON.stringify(shortKey(stray))}`)
   }
   const out: Record<string, unknown> = {}
   for (const k of keys) {
     try {
       out[k] = c[k]
     } catch (e) {
-      configFail(layer, `config.${k}`, 'a readable option', `a getter that threw (${describe(e)})`)
+      configFail(layer, `${argument}.${k}`, 'a readable option', `a getter that threw (${describe(e)})`)
     }
   }
   return Object.freeze(out) as C
