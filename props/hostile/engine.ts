@@ -106,10 +106,17 @@ export const casesOf = (valid: fc.Arbitrary<readonly unknown[]>, alternatives: r
       }),
   )
 
+/**
+ * A tensor, live or a record: float data and a shape, or the `{ data, offset }` that
+ * `structuredClone` makes of a 0-d ndarray (which keeps its shape and stride on its prototype).
+ */
 const isTensorValue = (v: unknown): v is NdArray<Data> =>
   typeof v === 'object' && v !== null &&
   ((v as { data?: unknown }).data instanceof Float32Array || (v as { data?: unknown }).data instanceof Float64Array) &&
-  Array.isArray((v as { shape?: unknown }).shape)
+  (Array.isArray((v as { shape?: unknown }).shape) || ((v as { shape?: unknown }).shape === undefined && typeof (v as { offset?: unknown }).offset === 'number'))
+
+/** A tensor value's shape (a 0-d clone has none: rank 0). */
+const shapeOf = (t: NdArray<Data>): readonly number[] => (t.shape as readonly number[] | undefined) ?? []
 
 /**
  * Bit-for-bit equality of two answers: tensors by dtype, shape and elements (`Object.is`), other
@@ -122,8 +129,9 @@ const sameBits = (a: unknown, b: unknown, seen = new Map<object, unknown>()): bo
   seen.set(a, b)
   if (isTensorValue(a) || isTensorValue(b)) {
     if (!isTensorValue(a) || !isTensorValue(b) || a.data.constructor !== b.data.constructor) return false
-    if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) return false
-    const n = a.shape.reduce((x, y) => x * y, 1)
+    const [sa, sb] = [shapeOf(a), shapeOf(b)]
+    if (sa.length !== sb.length || sa.some((d, i) => d !== sb[i])) return false
+    const n = sa.reduce((x, y) => x * y, 1)
     if (n === 0) return true
     return elementsEqual(a, b)
   }
@@ -141,12 +149,13 @@ const at = (t: NdArray<Data>, index: readonly number[]): number =>
   t.data[index.reduce((o, i, d) => o + i * (t.stride?.[d] ?? 0), t.offset ?? 0)]
 
 const elementsEqual = (a: NdArray<Data>, b: NdArray<Data>): boolean => {
-  const index = new Array<number>(a.shape.length).fill(0)
-  const n = a.shape.reduce((x, y) => x * y, 1)
+  const shape = shapeOf(a)
+  const index = new Array<number>(shape.length).fill(0)
+  const n = shape.reduce((x, y) => x * y, 1)
   for (let k = 0; k < n; k++) {
     if (!Object.is(at(a, index), at(b, index))) return false
-    for (let d = a.shape.length - 1; d >= 0; d--) {
-      if (++index[d] < a.shape[d]) break
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++index[d] < shape[d]) break
       index[d] = 0
     }
   }
@@ -215,6 +224,13 @@ const badLayerError = (e: unknown, names: readonly string[], c: Case, callerText
   if (!callerText && (e.argument === '' || e.expected === '' || e.got === '')) return `an empty part: ${e.message}`
   return unclear(e.message, c)
 }
+
+/**
+ * What is wrong with a `LayerError` a call outside the table gave (a test of its own, such as the
+ * checkpoint files'), judged as a row's are: well formed, naming one of `names`, clear.
+ */
+export const layerErrorProblem = (e: unknown, names: readonly string[], args: readonly unknown[]): string | undefined =>
+  badLayerError(e, names, { args, tags: args.map(() => 'bad'), base: args })
 
 const show = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 

@@ -30,6 +30,15 @@ export const opaqueValue = <T extends object>(v: T): T => {
 
 const MAX_NODES = 5000
 
+/** A copy of a buffer's bytes; none for a detached one (which has none to view). */
+const bytesOf = (view: () => Uint8Array): Uint8Array => {
+  try {
+    return view().slice()
+  } catch {
+    return new Uint8Array(0)
+  }
+}
+
 /** A deep snapshot of `v`. */
 export const snapshot = (v: unknown): Snap => {
   const ids = new Map<object, number>()
@@ -43,11 +52,11 @@ export const snapshot = (v: unknown): Snap => {
     const id = ids.size
     ids.set(o, id)
     if (ArrayBuffer.isView(o)) {
-      const bytes = new Uint8Array(o.buffer, o.byteOffset, o.byteLength).slice()
+      const bytes = bytesOf(() => new Uint8Array(o.buffer, o.byteOffset, o.byteLength))
       return { kind: 'object', id, proto: Object.getPrototypeOf(o), extensible: Object.isExtensible(o), props: [], bytes }
     }
     if (o instanceof ArrayBuffer) {
-      return { kind: 'object', id, proto: ArrayBuffer.prototype, extensible: true, props: [], bytes: new Uint8Array(o).slice() }
+      return { kind: 'object', id, proto: ArrayBuffer.prototype, extensible: true, props: [], bytes: bytesOf(() => new Uint8Array(o)) }
     }
     const props = Reflect.ownKeys(o).map((k) => {
       const d = Object.getOwnPropertyDescriptor(o, k)!

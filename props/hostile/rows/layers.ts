@@ -412,6 +412,7 @@ export type Field =
   | 'size2or0'
   | 'shape'
   | 'function'
+  | 'betas'
   | readonly string[]
 
 /** A pair whose entry [1] throws when read (inside a config: made at once, never a Late). */
@@ -461,6 +462,21 @@ const badFor = (field: Field, required: boolean): fc.Arbitrary<unknown> => {
       )
     case 'function':
       return fc.constantFrom<unknown>(5, 'x', {}, true, ...missing)
+    case 'betas':
+      return fc.constantFrom<unknown>(
+        [1, 0.9],
+        [0.9, 1],
+        [0.9],
+        [0.9, 0.999, 0.5],
+        [-0.1, 0.9],
+        [0.9, Number.NaN],
+        ['0.9', 0.99],
+        0.9,
+        'x',
+        { 0: 0.9, 1: 0.99, length: 2 },
+        withThrowingGetter([0.9, 0.99], '1'),
+        ...missing,
+      )
     default:
       return fc.constant(undefined)
   }
@@ -706,6 +722,10 @@ const badConfig = (c: Constructor) => (config: unknown): fc.Arbitrary<unknown> =
   )
 }
 
+/** A config's structured clone; its functions (a schedule, a predicate) as they are, since they do not clone. */
+const cloneConfig = (v: unknown): unknown =>
+  isPlainObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, typeof x === 'function' ? x : cloneOf(x)])) : cloneOf(v)
+
 /**
  * The row of a constructor: its valid configs, each made bad (one option, an unknown option, a
  * getter that throws, no object at all); `names` are those its ConfigErrors may give, `check`
@@ -717,7 +737,7 @@ export const constructorRow = (c: Constructor, names: readonly string[], check: 
     kind: 'config',
     names,
     valid: args(c.configs),
-    alternatives: [{ bad: fc.constant(null).chain(() => c.configs).chain(badConfig(c)), neutral: (v) => fc.constant(cloneOf(v)) }],
+    alternatives: [{ bad: fc.constant(null).chain(() => c.configs).chain(badConfig(c)), neutral: (v) => fc.constant(null).map(() => cloneConfig(v)) }],
     call: ([config]) => c.build(config),
     check,
     neutralMayDiffer: true,
