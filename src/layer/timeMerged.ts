@@ -17,9 +17,11 @@ import { stepOf } from './hostStep.js'
 import type { Layer, LayerStep } from './layer.js'
 import { expectLayer } from './sequential.js'
 
-/** `[T, N, ...rest]` as `[T * N, ...rest]`, or why the shape has no two leading axes. */
-const merged = (name: string, shape: Shape): E.Either<LayerError, Shape> =>
-  shape.length >= 2 ? E.right([shape[0] * shape[1], ...shape.slice(2)]) : fail(name, 'input', 'time-major [T, N, ...]', showShape(shape))
+/** `[T, N, ...rest]` as `[T * N, ...rest]`, or why the shape has no two leading axes (or T * N is past 2^53). */
+const merged = (name: string, shape: Shape, argument = 'input'): E.Either<LayerError, Shape> =>
+  shape.length >= 2 && Number.isSafeInteger(shape[0] * shape[1])
+    ? E.right([shape[0] * shape[1], ...shape.slice(2)])
+    : fail(name, argument, 'time-major [T, N, ...] (T * N below 2^53)', showShape(shape))
 
 /**
  * Runs `layer` on time-major `[T, N, ...]` as on `[T * N, ...]` in one call, and gives its
@@ -50,9 +52,10 @@ export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> =>
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
     E.chain((m: Shape) => E.chain((out: Shape) => split(shape, out))(innerShape(m)))(merged(name, shape))
 
+  // draws that cannot be merged go on as they are: the layer's own check rejects their shape
   const ctxFor = (ctx: Ctx): Ctx => {
     if (ctx.draws === undefined) return ctx
-    const m = merged(name, ctx.draws.shape)
+    const m = merged(name, ctx.draws.shape, 'ctx.draws')
     return E.isLeft(m) ? ctx : { ...ctx, draws: reshape(ctx.draws, m.right) as Tensor }
   }
 

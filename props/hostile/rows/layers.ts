@@ -149,6 +149,13 @@ function trainingDescriptors(): readonly Described[] {
       stateful: false,
     },
     {
+      name: 'timeMerged(NDropout)',
+      make: () => lib.timeMerged(lib.nDropout({ p: 0.5 })),
+      inputShape: fc.tuple(int(1, 3), int(0, 2), int(1, 3)).map(([t, n, f]) => [t, n, f]),
+      inner: ['NDropout'],
+      stateful: true,
+    },
+    {
       name: 'timeMerged(ThresholdDependentBatchNorm2d)',
       make: () => lib.timeMerged(lib.thresholdDependentBatchNorm2d({ numFeatures: 2, alpha: 1 })),
       inner: ['ThresholdDependentBatchNorm2d'],
@@ -192,6 +199,8 @@ const wildCtx = fc.oneof(
   fc.constant(null).map(() => lib.evaluate()),
   deviceArb.map((d) => lib.evaluate(d)),
   fc.tuple(keyArb, deviceArb).map(([k, d]) => lib.train(k, d)),
+  // draws of a shape no input has: used (and rejected) or ignored, never a crash
+  fc.tuple(keyArb, fc.oneof(extremeShapeArb, fc.constant([2 ** 40, 2 ** 40, 0]))).map(([k, s]) => ({ ...lib.train(k), draws: lib.zeros(s) })),
 )
 
 /** The output a layer promises for an input tensor (as the call received it). */
