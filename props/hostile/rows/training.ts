@@ -310,7 +310,7 @@ const optimizerConstructors: readonly (Constructor & { readonly names: readonly 
     names: ['SGD'],
     build: (c) => lib.sgd(c as lib.SgdConfig),
     configs: fc
-      .record({ lr: nonneg, momentum: opt(nonneg), dampening: opt(fc.double({ min: -1, max: 1, noNaN: true })), weightDecay: opt(nonneg), nesterov: opt(fc.boolean()), trainable: trainableArb })
+      .record({ lr: fc.oneof(nonneg, fc.constant(lib.cosineSchedule({ base: 0.1, steps: 3 }))), momentum: opt(nonneg), dampening: opt(fc.double({ min: -1, max: 1, noNaN: true })), weightDecay: opt(nonneg), nesterov: opt(fc.boolean()), trainable: trainableArb })
       .map((c) => without({ ...c, nesterov: c.nesterov === true && (c.momentum ?? 0) > 0 && (c.dampening ?? 0) === 0 ? true : c.nesterov === true ? undefined : c.nesterov })),
     fields: {
       lr: { type: 'nonneg', required: true },
@@ -1205,10 +1205,21 @@ interface Recorded {
   readonly paths: readonly string[]
   /** A scan: each path records a value per time step (the input's first axis). */
   readonly scanned: boolean
+  /** Its valid calls fail anyway (a hand-written layer that answers junk inside). */
+  readonly broken?: boolean
 }
 
 const scanned = lib.scan(lib.sequential(lib.customLinear({ inFeatures: 3, outFeatures: 4 }), lib.ifNeuron(), lib.votingLayer({ voterNum: 2 })))
 const handNet = lib.sequential(handLayer, lib.relu())
+/** A hand-written layer whose answers are junk: every recording through it is a LayerError. */
+const brokenLayer = opaqueValue({
+  name: 'Broken',
+  outputShape: () => 5,
+  init: () => 'x',
+  apply: () => ({ _tag: 'Right', right: { output: [1, 2] } }),
+  reset: () => undefined,
+}) as unknown as AnyLayer
+const brokenNet = lib.sequential(lib.ifNeuron(), brokenLayer)
 const rows3 = fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 1 }).map((lead) => [...lead, 3])
 const recorded: readonly Recorded[] = [
   {
@@ -1229,12 +1240,25 @@ const recorded: readonly Recorded[] = [
     paths: ['0', '1'],
     scanned: false,
   },
+  {
+    name: 'recording(sequential(IFNeuron, Broken))',
+    layer: opaqueValue(brokenNet as object) as AnyLayer,
+    options: { state: true },
+    names: [`recording(${brokenNet.name})`, brokenNet.name, 'IFNeuron', 'Broken'],
+    shape: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
+    paths: [],
+    scanned: false,
+    broken: true,
+  },
 ]
 
 const recordingRows: readonly Row[] = recorded.map((r) => {
   const call = lib.recording(r.layer, r.options)
   const shape0 = fc.sample(r.shape, { numRuns: 1, seed: 1 })[0]
-  const fresh = lib.orThrow(r.layer.init(lib.key(0), shape0) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
+  // a broken layer's init fails too: its pipeline's params and state as they would be
+  const fresh = r.broken === true
+    ? { params: [{}, {}], state: [{ v: null }, {}] }
+    : lib.orThrow(r.layer.init(lib.key(0), shape0) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
   return row({
     name: `${r.name}()`,
     covers: ['recording'],
@@ -1242,7 +1266,7 @@ const recordingRows: readonly Row[] = recorded.map((r) => {
     names: r.names,
     valid: fc.tuple(r.shape, keyArb, evalCtx).chain(([s, k, ctx]) =>
       tensorOfShape(s).map((x) => {
-        const init = lib.orThrow(r.layer.init(k, s) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
+        const init = r.broken === true ? fresh : lib.orThrow(r.layer.init(k, s) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
         return [init.params, init.state, x, ctx]
       }),
     ),
@@ -1253,7 +1277,9 @@ const recordingRows: readonly Row[] = recorded.map((r) => {
       ctxAlternatives,
     ],
     call: ([p, s, x, ctx]) => call(p as never, s as never, x as Tensor, ctx as Ctx),
+    validMayFail: r.broken,
     check: (v, c) => {
+      if (r.broken === true) return 'a recording through a layer that answers junk'
       const rec = v as lib.Recording<unknown>
       const x = lib.revive(c.args[2])
       const want = r.layer.outputShape(x.shape) as E.Either<lib.LayerError, Shape>
