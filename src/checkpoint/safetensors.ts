@@ -185,7 +185,12 @@ export const isBytes = (v: unknown): v is Uint8Array | ArrayBuffer => {
 const headerAt = (key: string): string => `header["${key.length > 60 ? `${key.slice(0, 57)}...` : key}"]`
 
 /** Checks one header entry against the data's length. */
-const describeEntry = (name: string, key: string, info: unknown, dataLength: number): E.Either<LayerError, Described> => {
+const describeEntry = (
+  name: string,
+  key: string,
+  info: unknown,
+  dataLength: number,
+): E.Either<LayerError, Described> => {
   const at = headerAt(key)
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
     return fail(name, at, '{ dtype, shape, data_offsets }', brief(info))
@@ -273,7 +278,8 @@ export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer, name = 'fromSaf
   // a plain view, whatever subclass came (a Node Buffer); a detached buffer has no bytes to view
   let file: Uint8Array
   try {
-    file = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    file =
+      bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   } catch (e) {
     return fail(name, 'bytes', 'a Uint8Array or an ArrayBuffer that can be read', `one that cannot (${describe(e)})`)
   }

@@ -57,7 +57,12 @@ export const recording = <L extends AnyLayer>(given: L, options: { readonly stat
   const layer = expectLayer('recording', 'layer', given) as L
   const o = configObject<{ readonly state?: boolean }>('recording', options, false, ['state'], 'options')
   const withState = configBoolean('recording', 'options.state', o.state ?? false)
-  return (params: ParamsOf<L>, state: StateOf<L>, input: Tensor, ctx: Ctx): E.Either<LayerError, Recording<StateOf<L>>> => {
+  return (
+    params: ParamsOf<L>,
+    state: StateOf<L>,
+    input: Tensor,
+    ctx: Ctx,
+  ): E.Either<LayerError, Recording<StateOf<L>>> => {
     const name = `recording(${layer.name})`
     const c = checkCtx(name, ctx)
     if (E.isLeft(c)) return c

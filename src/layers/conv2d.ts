@@ -66,7 +66,8 @@ const pairOf = (argument: string, v: unknown, min: number): readonly [number, nu
   if (ok(v)) return [v, v]
   let entries: readonly unknown[] | undefined
   try {
-    entries = Array.isArray(v) && v.length === 2 ? [(v as readonly unknown[])[0], (v as readonly unknown[])[1]] : undefined
+    const a = v as readonly unknown[]
+    entries = Array.isArray(v) && a.length === 2 ? [a[0], a[1]] : undefined
   } catch (e) {
     configFail(name, argument, expected, `a value whose property access threw (${describe(e)})`)
   }

@@ -191,7 +191,8 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
   const given: unknown = c.betas ?? [0.9, 0.999]
   let betas: readonly unknown[] = []
   try {
-    betas = Array.isArray(given) && given.length === 2 ? [(given as readonly unknown[])[0], (given as readonly unknown[])[1]] : []
+    const pair = given as readonly unknown[]
+    betas = Array.isArray(given) && pair.length === 2 ? [pair[0], pair[1]] : []
   } catch (e) {
     configFail(name, 'config.betas', 'two numbers [beta1, beta2]', `a value whose property access threw (${describe(e)})`)
   }
