@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import type { DType, Shape, Tensor } from '../tensor/tensor.js'
 import { sizeOf, tensor } from '../tensor/tensor.js'
-import { checkShape, rejectArgument } from './check.js'
+import { checkDrawnShape, checkOptions, checkShape, rejectArgument } from './check.js'
 
 /** Options for {@link tensorArb}. */
 export interface TensorConstraints {
@@ -16,23 +16,41 @@ export interface TensorConstraints {
 /** Values on a grid of 2^-10 steps: exact in float32, free of subnormals and -0. */
 const GRID = 1024
 
+/** The grid is exact in float32 (24-bit significands) up to 2^14 in magnitude. */
+const GRID_RANGE = 2 ** 14
+
 /**
  * Contiguous tensors of a fixed shape with values in [min, max] on a grid of 2^-10 steps, so a
  * float32 and a float64 tensor of the same draw hold identical values, and sums of a few of
- * them are exact.
+ * them are exact. Throws a `RangeError` (`tensorArb: …`) for a shape that is not non-negative
+ * integers (at most 2^20 elements), bounds outside [-2^14, 2^14] (where the grid stops being
+ * exact in float32) or with no grid value between them, or another dtype.
  *
  * @example
  * import fc from 'fast-check'
  * import { tensorArb } from 'braincog-fn/arbitraries'
  * fc.assert(fc.property(tensorArb([2, 3]), (t) => t.size === 6))
  */
-export const tensorArb = (shape: Shape, c: TensorConstraints = {}): fc.Arbitrary<Tensor> =>
-  fc
-    .array(fc.integer({ min: Math.ceil((c.min ?? -2) * GRID), max: Math.floor((c.max ?? 2) * GRID) }), {
-      minLength: sizeOf(shape),
-      maxLength: sizeOf(shape),
-    })
-    .map((steps) => tensor(steps.map((i) => i / GRID), shape, c.dtype ?? 'float32') as Tensor)
+export const tensorArb = (shape: Shape, c: TensorConstraints = {}): fc.Arbitrary<Tensor> => {
+  const name = 'tensorArb'
+  const s = checkDrawnShape(name, 'shape', shape)
+  const o = checkOptions<TensorConstraints>(name, c, ['dtype', 'min', 'max'])
+  const dtype = o.dtype ?? 'float32'
+  if (dtype !== 'float32' && dtype !== 'float64') rejectArgument(name, 'options.dtype', 'one of "float32", "float64"', o.dtype)
+  const bound = (argument: string, v: unknown, fallback: number): number => {
+    const x = v ?? fallback
+    return typeof x === 'number' && Number.isFinite(x) && Math.abs(x) <= GRID_RANGE
+      ? x
+      : rejectArgument(name, argument, `a finite number in [-${GRID_RANGE}, ${GRID_RANGE}] (exact on the grid in float32)`, v)
+  }
+  const lo = Math.ceil(bound('options.min', o.min, -2) * GRID)
+  const hi = Math.floor(bound('options.max', o.max, 2) * GRID)
+  if (lo > hi) rejectArgument(name, 'options.max', `a maximum with a grid value (2^-10 steps) at or above the minimum`, o.max)
+  const n = sizeOf(s)
+  return fc
+    .array(fc.integer({ min: lo, max: hi }), { minLength: n, maxLength: n })
+    .map((steps) => tensor(steps.map((i) => i / GRID), s, dtype) as Tensor)
+}
 
 /** A uniform double in [0, 1) on the grid of 2^-53 steps, from two uniform integer draws (26 + 27 bits). */
 const uniform53 = (mrng: fc.Random): number =>
@@ -73,7 +91,7 @@ class SpikeArbitrary extends fc.Arbitrary<0 | 1> {
  * a 0 cannot be drawn, and nothing shrinks.
  *
  * Throws a `RangeError` (naming `spikeTrainArb` and the argument) when `shape` is not a list of
- * non-negative integers, `rate` is not a finite number in [0, 1], or `dtype` is neither
+ * non-negative integers (of at most 2^20 elements), `rate` is not a finite number in [0, 1], or `dtype` is neither
  * `float32` nor `float64`.
  *
  * @example
@@ -88,13 +106,14 @@ class SpikeArbitrary extends fc.Arbitrary<0 | 1> {
  */
 export const spikeTrainArb = (shape: Shape, rate = 0.3, dtype: DType = 'float32'): fc.Arbitrary<Tensor> => {
   const name = 'spikeTrainArb'
-  checkShape(name, 'shape', shape)
+  const s = checkShape(name, 'shape', shape)
   if (!(typeof rate === 'number' && Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
     rejectArgument(name, 'rate', 'a finite number in [0, 1]', rate)
   }
   if (dtype !== 'float32' && dtype !== 'float64') rejectArgument(name, 'dtype', 'one of "float32", "float64"', dtype)
-  const n = sizeOf(shape)
+  checkDrawnShape(name, 'shape', s)
+  const n = sizeOf(s)
   return fc
     .array(new SpikeArbitrary(rate), { minLength: n, maxLength: n })
-    .map((spikes) => tensor(spikes, shape, dtype) as Tensor)
+    .map((spikes) => tensor(spikes, s, dtype) as Tensor)
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { describe, fail, type LayerError } from '../errors.js'
 import { brief } from '../optim/tree.js'
 import { toSafetensors, treeFromSafetensors } from './safetensors.js'
 
@@ -34,7 +34,11 @@ const fileSystem = (fn: string): E.Either<LayerError, FileSystem> => {
   return fail(fn, 'environment', want, 'none here (in a browser, use toSafetensors and treeFromSafetensors on bytes)')
 }
 
-const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+/** What the file system said, in a few words (a message of its own may be long, or not a string). */
+const reason = (e: unknown): string => {
+  const m = e instanceof Error ? e.message : describe(e)
+  return m.length > 200 ? `${m.slice(0, 197)}...` : m
+}
 
 /**
  * Saves a tree (params, state, an optimizer's state, or a record of them) as a safetensors file
@@ -66,7 +70,7 @@ export const saveCheckpoint = (
   if (typeof path !== 'string' || path.length === 0) return fail(name, 'path', 'a file path', brief(path))
   const fs = fileSystem(name)
   if (E.isLeft(fs)) return fs
-  const bytes = toSafetensors(tree, metadata)
+  const bytes = toSafetensors(tree, metadata, name)
   if (E.isLeft(bytes)) return bytes
   const pid = (globalThis as { readonly process?: NodeProcess }).process?.pid ?? 0
   const temporary = `${path}.${pid}.tmp`
@@ -80,7 +84,7 @@ export const saveCheckpoint = (
     } catch {
       // nothing left to clean up
     }
-    return fail(name, 'path', `a path that can be written (${JSON.stringify(path)})`, reason(e))
+    return fail(name, 'path', `a path that can be written (${brief(path)})`, reason(e))
   }
 }
 
@@ -99,7 +103,7 @@ export const loadCheckpoint = <T>(path: string, template: T): E.Either<LayerErro
   try {
     bytes = fs.right.readFileSync(path)
   } catch (e) {
-    return fail(name, 'path', `a readable file (${JSON.stringify(path)})`, reason(e))
+    return fail(name, 'path', `a readable file (${brief(path)})`, reason(e))
   }
-  return treeFromSafetensors(bytes, template)
+  return treeFromSafetensors(bytes, template, name)
 }

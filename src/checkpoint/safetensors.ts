@@ -11,7 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { describe, fail, type LayerError } from '../errors.js'
 import { guardAllocation } from '../layer/check.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
@@ -82,6 +82,25 @@ const plan = (entries: NamedEntries): Planned[] =>
     return { name: key, dtype, shape: v.shape.slice(), bytes: littleEndianBytes(flatData(v)) }
   })
 
+/** Metadata as a caller may pass it: a plain record of strings, read once into its entries. */
+const readMetadata = (fn: string, metadata: unknown): E.Either<LayerError, readonly (readonly [string, string])[]> => {
+  const expected = 'a record of strings (a plain object)'
+  let entries: readonly (readonly [string, unknown])[]
+  try {
+    const proto = typeof metadata === 'object' && metadata !== null ? (Object.getPrototypeOf(metadata) as unknown) : undefined
+    // a Map, a Date, a boxed string or an array would pass their own properties off as metadata
+    if (proto !== Object.prototype && proto !== null) return fail(fn, 'metadata', expected, brief(metadata))
+    entries = Object.entries(metadata as object)
+  } catch (e) {
+    return fail(fn, 'metadata', expected, `a value whose property access threw (${describe(e)})`)
+  }
+  for (const [k, v] of entries) {
+    const at = `metadata.${k.length > 40 ? `${k.slice(0, 37)}...` : k}`
+    if (typeof v !== 'string') return fail(fn, at, 'a string (safetensors metadata is text)', brief(v))
+  }
+  return E.right(entries as readonly (readonly [string, string])[])
+}
+
 /**
  * A tree as safetensors bytes. Every tensor leaf becomes an entry named by its path, joined by
  * dots as PyTorch's `state_dict` names are (`0.weight`, `1.runningMean`; pipelines are arrays,
@@ -107,14 +126,10 @@ const plan = (entries: NamedEntries): Planned[] =>
 export const toSafetensors = (
   tree: unknown,
   metadata: Readonly<Record<string, string>> = {},
+  name = 'toSafetensors',
 ): E.Either<LayerError, Uint8Array> => {
-  const name = 'toSafetensors'
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    return fail(name, 'metadata', 'a record of strings', brief(metadata))
-  }
-  for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') return fail(name, `metadata.${k}`, 'a string (safetensors metadata is text)', brief(v))
-  }
+  const meta = readMetadata(name, metadata)
+  if (E.isLeft(meta)) return meta
   const flat = flattenTree(tree, name)
   if (E.isLeft(flat)) return flat
   const entries = plan(flat.right).sort(
@@ -122,7 +137,7 @@ export const toSafetensors = (
   )
   return guardAllocation(name, 'tree', () => {
     const header: Record<string, unknown> = {}
-    if (Object.keys(metadata).length > 0) header.__metadata__ = { ...metadata }
+    if (meta.right.length > 0) header.__metadata__ = Object.fromEntries(meta.right)
     let offset = 0
     for (const e of entries) {
       header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes.length] }
@@ -157,10 +172,26 @@ interface Described {
   readonly end: number
 }
 
+/** True for a `Uint8Array` (a Node `Buffer` too) or an `ArrayBuffer`; never throws (a revoked Proxy is neither). */
+export const isBytes = (v: unknown): v is Uint8Array | ArrayBuffer => {
+  try {
+    return v instanceof Uint8Array || v instanceof ArrayBuffer
+  } catch {
+    return false
+  }
+}
+
+/** `header["0.weight"]`: an entry in an argument, its name cut short. */
+const headerAt = (key: string): string => `header["${key.length > 60 ? `${key.slice(0, 57)}...` : key}"]`
+
 /** Checks one header entry against the data's length. */
-const describeEntry = (key: string, info: unknown, dataLength: number): E.Either<LayerError, Described> => {
-  const name = 'fromSafetensors'
-  const at = `header["${key.length > 60 ? `${key.slice(0, 57)}...` : key}"]`
+const describeEntry = (
+  name: string,
+  key: string,
+  info: unknown,
+  dataLength: number,
+): E.Either<LayerError, Described> => {
+  const at = headerAt(key)
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
     return fail(name, at, '{ dtype, shape, data_offsets }', brief(info))
   }
@@ -203,7 +234,7 @@ const describeEntry = (key: string, info: unknown, dataLength: number): E.Either
 }
 
 /** Reads one entry's bytes (copied, so the result owns aligned data and never aliases the file). */
-const readEntry = (data: Uint8Array, e: Described): E.Either<LayerError, Tensor | number> => {
+const readEntry = (name: string, data: Uint8Array, e: Described): E.Either<LayerError, Tensor | number> => {
   // a copy in a buffer of its own (a Node Buffer's slice would be a view of its pool)
   const bytes = new Uint8Array(e.end - e.begin)
   bytes.set(data.subarray(e.begin, e.end))
@@ -213,7 +244,7 @@ const readEntry = (data: Uint8Array, e: Described): E.Either<LayerError, Tensor 
     const n = Number(v)
     return Number.isSafeInteger(n)
       ? E.right(n)
-      : fail('fromSafetensors', `header["${e.name}"]`, 'an I64 counter within 2^53', String(v))
+      : fail(name, headerAt(e.name), 'an I64 counter within 2^53', String(v))
   }
   if (e.dtype === 'I32') return E.right(view.getInt32(0, true))
   const n = (e.end - e.begin) / itemSize[e.dtype]
@@ -242,13 +273,16 @@ const readEntry = (data: Uint8Array, e: Described): E.Either<LayerError, Tensor 
  * orThrow(fromSafetensors(bytes)).metadata.format // 'pt'
  * fromSafetensors(bytes.subarray(0, 20))._tag // 'Left'
  */
-export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer): E.Either<LayerError, Safetensors> => {
-  const name = 'fromSafetensors'
-  if (!(bytes instanceof ArrayBuffer || bytes instanceof Uint8Array)) {
-    return fail(name, 'bytes', 'a Uint8Array or an ArrayBuffer', brief(bytes))
+export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer, name = 'fromSafetensors'): E.Either<LayerError, Safetensors> => {
+  if (!isBytes(bytes)) return fail(name, 'bytes', 'a Uint8Array or an ArrayBuffer', brief(bytes))
+  // a plain view, whatever subclass came (a Node Buffer); a detached buffer has no bytes to view
+  let file: Uint8Array
+  try {
+    file =
+      bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  } catch (e) {
+    return fail(name, 'bytes', 'a Uint8Array or an ArrayBuffer that can be read', `one that cannot (${describe(e)})`)
   }
-  // a plain view, whatever subclass came (a Node Buffer)
-  const file = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (file.length < 8) return fail(name, 'bytes', 'at least the 8 bytes of the header length', `${file.length} bytes`)
   const lengthView = new DataView(file.buffer, file.byteOffset, 8)
   const headerLength = lengthView.getUint32(0, true) + lengthView.getUint32(4, true) * 2 ** 32
@@ -283,7 +317,7 @@ export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer): E.Either<Layer
       metadata = Object.fromEntries(Object.entries(info as Readonly<Record<string, string>>))
       continue
     }
-    const d = describeEntry(key, info, data.length)
+    const d = describeEntry(name, key, info, data.length)
     if (E.isLeft(d)) return d
     described.push(d.right)
   }
@@ -293,7 +327,7 @@ export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer): E.Either<Layer
   for (const e of sorted) {
     if (e.begin !== covered) {
       const what = e.begin < covered ? 'overlaps the entry before it' : `leaves bytes [${covered}, ${e.begin}) unused`
-      return fail(name, `header["${e.name}"].data_offsets`, 'entries that tile the data without gaps or overlaps', `[${e.begin}, ${e.end}], which ${what}`)
+      return fail(name, `${headerAt(e.name)}.data_offsets`, 'entries that tile the data without gaps or overlaps', `[${e.begin}, ${e.end}], which ${what}`)
     }
     covered = e.end
   }
@@ -303,7 +337,7 @@ export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer): E.Either<Layer
   return guardAllocation(name, 'bytes', () => {
     const entries: [string, Tensor | number][] = []
     for (const e of described) {
-      const v = readEntry(data, e)
+      const v = readEntry(name, data, e)
       if (E.isLeft(v)) return v
       entries.push([e.name, v.right])
     }
@@ -325,5 +359,5 @@ export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer): E.Either<Layer
  * const back = orThrow(treeFromSafetensors(bytes, orThrow(fc.init(key(2), [3])).params))
  * back.bias?.get(1) === trained.bias?.get(1) // true
  */
-export const treeFromSafetensors = <T>(bytes: Uint8Array | ArrayBuffer, template: T): E.Either<LayerError, T> =>
-  E.chain((file: Safetensors) => unflattenTree(template, file.entries, 'treeFromSafetensors'))(fromSafetensors(bytes))
+export const treeFromSafetensors = <T>(bytes: Uint8Array | ArrayBuffer, template: T, name = 'treeFromSafetensors'): E.Either<LayerError, T> =>
+  E.chain((file: Safetensors) => unflattenTree(template, file.entries, name))(fromSafetensors(bytes, name))

@@ -6,12 +6,13 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError, layerError } from '../errors.js'
+import { describe, fail, type LayerError, layerError } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
+import { expectOptions, expectTensor, expectTree } from '../layer/check.js'
 import type { Data, Shape, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
 import { brief, dottedName, mapWithPath, type TreePath, valueAt } from '../optim/tree.js'
-import { fromSafetensors } from './safetensors.js'
+import { fromSafetensors, isBytes } from './safetensors.js'
 import { type NamedEntries, quoted } from './tree.js'
 
 const name = 'importStateDict'
@@ -145,6 +146,78 @@ const fit = (
 }
 
 // ---------------------------------------------------------------------------------------------
+// arguments
+// ---------------------------------------------------------------------------------------------
+
+/** The options, read once and checked. */
+interface Options {
+  readonly rename: ((key: string) => unknown) | undefined
+  readonly prefixes: Readonly<Record<string, number>>
+  readonly linear: 'torch' | 'braincog'
+  readonly strict: boolean
+}
+
+const readOptions = (options: unknown): E.Either<LayerError, Options> => {
+  const o = expectOptions(name, 'options', options, ['rename', 'prefixes', 'linear', 'strict'])
+  if (E.isLeft(o)) return o
+  const { rename, prefixes = {}, linear = 'torch', strict = true } = o.right
+  if (rename !== undefined && typeof rename !== 'function') {
+    return fail(name, 'options.rename', 'a function (key) => string | null, or undefined', describe(rename))
+  }
+  if (linear !== 'torch' && linear !== 'braincog') return fail(name, 'options.linear', "'torch' or 'braincog'", describe(linear))
+  if (typeof strict !== 'boolean') return fail(name, 'options.strict', 'a boolean', describe(strict))
+  const expected = 'a record of module names to layer indices'
+  let named: readonly (readonly [string, unknown])[]
+  try {
+    if (typeof prefixes !== 'object' || prefixes === null || Object.prototype.toString.call(prefixes) !== '[object Object]') {
+      return fail(name, 'options.prefixes', expected, describe(prefixes))
+    }
+    named = Object.entries(prefixes)
+  } catch (e) {
+    return fail(name, 'options.prefixes', expected, `a value whose property access threw (${describe(e)})`)
+  }
+  for (const [k, i] of named) {
+    if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0) {
+      return fail(name, `options.prefixes[${quoted(k)}]`, 'a layer index (an integer >= 0)', describe(i))
+    }
+  }
+  return E.right({
+    rename: rename as ((key: string) => unknown) | undefined,
+    prefixes: Object.fromEntries(named) as Readonly<Record<string, number>>,
+    linear,
+    strict,
+  })
+}
+
+/** The source's entries, read once: each a tensor (revived, checked) or a number. */
+const readSource = (source: unknown): E.Either<LayerError, readonly (readonly [string, Tensor | number])[]> => {
+  if (isBytes(source)) {
+    return E.map((f: { readonly entries: NamedEntries }) => Object.entries(f.entries))(fromSafetensors(source, name))
+  }
+  const expected = 'safetensors bytes or named entries (a record of tensors and numbers)'
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) return fail(name, 'source', expected, brief(source))
+  let given: readonly (readonly [string, unknown])[]
+  try {
+    given = Object.entries(source)
+  } catch (e) {
+    return fail(name, 'source', expected, `a value whose property access threw (${describe(e)})`)
+  }
+  const out: (readonly [string, Tensor | number])[] = []
+  for (const [k, v] of given) {
+    if (typeof v === 'number') {
+      out.push([k, v])
+      continue
+    }
+    const argument = `stateDict[${quoted(k)}]`
+    if (typeof v !== 'object' || v === null) return fail(name, argument, 'a tensor or a number', brief(v))
+    const t = expectTensor(name, argument, v)
+    if (E.isLeft(t)) return t
+    out.push([k, t.right])
+  }
+  return E.right(out)
+}
+
+// ---------------------------------------------------------------------------------------------
 // import
 // ---------------------------------------------------------------------------------------------
 
@@ -171,8 +244,11 @@ const fit = (
  * tensors; counters (PyTorch's int64 `num_batches_tracked`) become numbers.
  *
  * Rejects (as `LayerError` naming the key and both shapes): an entry whose shape does not fit,
- * a key that names no place in the template, and (unless `strict: false`) template tensors
- * and counters that no entry fills; a malformed safetensors file as {@link fromSafetensors}.
+ * an entry that is neither a tensor nor a number, a key that names no place in the template,
+ * and (unless `strict: false`) template tensors and counters that no entry fills; a malformed
+ * safetensors file as {@link fromSafetensors}; options that are not {@link StateDictOptions}
+ * (an unknown option, a `strict` that is not a boolean, a `rename` that is not a function,
+ * `prefixes` that are not layer indices of the template); a template that is not a tree.
  *
  * @example
  * import { customLinear, importStateDict, key, orThrow, sequential, tensor, toNested, votingLayer } from 'braincog-fn'
@@ -189,31 +265,32 @@ export const importStateDict = <P, S>(
   template: ParamsAndState<P, S>,
   options: StateDictOptions = {},
 ): E.Either<LayerError, ParamsAndState<P, S>> => {
-  if (typeof options !== 'object' || options === null) return fail(name, 'options', 'an options object', brief(options))
-  const o = options
-  const linear = o.linear ?? 'torch'
-  if (linear !== 'torch' && linear !== 'braincog') return fail(name, 'options.linear', "'torch' or 'braincog'", brief(linear))
-  const strict = o.strict ?? true
-  const prefixes = o.prefixes ?? {}
-  if (typeof template !== 'object' || template === null || !('params' in template) || !('state' in template)) {
+  const read = readOptions(options)
+  if (E.isLeft(read)) return read
+  const { rename, linear, strict } = read.right
+  // the template read once: a tree (no cycles, no getters that throw) holding params and state
+  const tree = expectTree(name, 'template', template)
+  if (E.isLeft(tree)) return tree
+  const t = tree.right as Readonly<Record<string, unknown>> | null
+  if (typeof t !== 'object' || t === null || Array.isArray(t) || !('params' in t) || !('state' in t)) {
     return fail(name, 'template', "a model's { params, state } (what init gives)", brief(template))
   }
-  const entries =
-    source instanceof Uint8Array || source instanceof ArrayBuffer
-      ? E.map((f: { readonly entries: NamedEntries }) => f.entries)(fromSafetensors(source))
-      : typeof source === 'object' && source !== null
-        ? E.right(source)
-        : fail<NamedEntries>(name, 'source', 'safetensors bytes or named entries', brief(source))
+  const entries = readSource(source)
   if (E.isLeft(entries)) return entries
-  const { params, state } = template
-  const pipeline = Array.isArray(params)
-  const layers = pipeline ? (params as readonly unknown[]).length : undefined
+  const { params, state } = t as unknown as ParamsAndState<P, S>
+  const layers = Array.isArray(params) ? (params as readonly unknown[]).length : undefined
+  const prefixes = read.right.prefixes
+  for (const [k, i] of Object.entries(prefixes)) {
+    if (layers !== undefined && i >= layers) {
+      return fail(name, `options.prefixes[${quoted(k)}]`, `a layer index in [0, ${layers}) (the template's pipeline)`, String(i))
+    }
+  }
   // where each entry goes: a path into { params, state }, and its value
   const filled = new Map<string, unknown>()
-  for (const [rawKey, entry] of Object.entries(entries.right)) {
-    const key = o.rename === undefined ? rawKey : o.rename(rawKey)
+  for (const [rawKey, entry] of entries.right) {
+    const key = rename === undefined ? rawKey : rename(rawKey)
     if (key === null) continue
-    if (typeof key !== 'string') return fail(name, 'options.rename', 'a function giving a string or null', brief(key))
+    if (typeof key !== 'string') return fail(name, 'options.rename', 'a function giving a string or null', `${brief(key)} for ${quoted(rawKey)}`)
     const at = locate(key, layers, prefixes)
     if (typeof at === 'string') {
       if (!strict) continue

@@ -7,11 +7,11 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError, layerError } from '../errors.js'
+import { describe, fail, type LayerError, layerError } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
-import { expectTensor } from '../layer/check.js'
+import { expectTensor, expectTree } from '../layer/check.js'
 import type { Tensor } from '../tensor/tensor.js'
-import { dtypeOf } from '../tensor/tensor.js'
+import { dtypeOf, flatData } from '../tensor/tensor.js'
 import { brief, dottedName, forEachLeaf, mapWithPath } from '../optim/tree.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -37,9 +37,10 @@ export const quoted = (name: string): string => JSON.stringify(name.length > 60 
  * records and arrays hold nothing. A record whose keys hold dots (`{ "0.weight": t }`) gives
  * the same names, so named entries flatten to themselves.
  *
- * Rejects (as `LayerError`): a leaf that is not a tensor, a number or `null`; a tree that is a
- * leaf itself (nothing to name it by); two leaves with the same name, or one named
- * `__metadata__` (the safetensors header's own key).
+ * Rejects (as `LayerError`): a tree that is not one (a cycle, a getter that throws, a class
+ * instance); a leaf that is not a tensor, a number or `null`; a tree that is a leaf itself
+ * (nothing to name it by); two leaves with the same name, or one named `__metadata__` (the
+ * safetensors header's own key).
  *
  * @example
  * import { flattenTree, orThrow, tensor } from 'braincog-fn'
@@ -47,10 +48,13 @@ export const quoted = (name: string): string => JSON.stringify(name.length > 60 
  * Object.keys(named) // ['params.0.weight', 'state.0.n']
  */
 export const flattenTree = (tree: unknown, fn = 'flattenTree'): E.Either<LayerError, NamedEntries> => {
+  // the tree read once: cycles, getters that throw and objects that are not data are errors
+  const checked = expectTree(fn, 'tree', tree)
+  if (E.isLeft(checked)) return checked
   const out: [string, Tensor | number][] = []
   const seen = new Set<string>()
   let bad: LayerError | undefined
-  forEachLeaf(tree, (v, path) => {
+  forEachLeaf(checked.right, (v, path) => {
     if (bad !== undefined || v === null || v === undefined) return
     const key = dottedName(path)
     if (path.length === 0) {
@@ -71,12 +75,7 @@ export const flattenTree = (tree: unknown, fn = 'flattenTree'): E.Either<LayerEr
       bad = layerError(fn, argument, 'a tensor, a number or null', brief(v))
       return
     }
-    const t = expectTensor(fn, argument, v)
-    if (E.isLeft(t)) {
-      bad = t.left
-      return
-    }
-    out.push([key, t.right])
+    out.push([key, v as Tensor])
   })
   return bad === undefined ? E.right(Object.fromEntries(out)) : E.left(bad)
 }
@@ -91,9 +90,10 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
  * `null` leaf from its entry when there is one (state that `init` leaves empty, such as a
  * membrane potential, is a tensor after a run), else `null`.
  *
- * Rejects (as `LayerError` naming the entry): a missing entry for a tensor or number leaf, an
- * entry of another shape or dtype, an entry of the wrong kind, and entries the template has no
- * place for (the first of them, and how many).
+ * Rejects (as `LayerError` naming the entry): a template or entries that cannot be read (a
+ * cycle, a getter that throws), a missing entry for a tensor or number leaf, an entry of another
+ * shape or dtype, an entry of the wrong kind, and entries the template has no place for (the
+ * first of them, and how many).
  *
  * @example
  * import { customLinear, flattenTree, key, orThrow, unflattenTree } from 'braincog-fn'
@@ -105,14 +105,23 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
  */
 export const unflattenTree = <T>(template: T, entries: NamedEntries, fn = 'unflattenTree'): E.Either<LayerError, T> => {
   if (typeof entries !== 'object' || entries === null) return fail(fn, 'entries', 'a record of named entries', brief(entries))
+  // the entries read once, each by name (a getter that throws is an error, not a crash)
+  let named: ReadonlyMap<string, unknown>
+  try {
+    named = new Map(Object.entries(entries))
+  } catch (e) {
+    return fail(fn, 'entries', 'a record of named entries', `a value whose property access threw (${describe(e)})`)
+  }
+  const shape = expectTree(fn, 'template', template)
+  if (E.isLeft(shape)) return shape
   const used = new Set<string>()
   let bad: LayerError | undefined
-  const tree = mapWithPath(template, (leaf, path) => {
+  const tree = mapWithPath(shape.right, (leaf, path) => {
     if (bad !== undefined) return leaf
     const key = dottedName(path)
     const argument = `entries[${quoted(key)}]`
-    const has = Object.hasOwn(entries, key)
-    const entry = has ? entries[key] : undefined
+    const has = named.has(key)
+    const entry = named.get(key)
     if (has) used.add(key)
     if (leaf === null || leaf === undefined) {
       if (!has) return leaf
@@ -123,13 +132,15 @@ export const unflattenTree = <T>(template: T, entries: NamedEntries, fn = 'unfla
     }
     if (typeof leaf === 'number') {
       if (typeof entry === 'number') return entry
-      if (isTensor(entry) && entry.size === 1 && entry.shape.length === 0) return entry.get()
-      bad = layerError(fn, argument, `a number (the template has one at ${key})`, brief(entry))
+      // a 0-d tensor (what a file holds a counter as), a structured clone of one too
+      const t = typeof entry === 'object' && entry !== null ? expectTensor(fn, argument, entry) : undefined
+      if (t !== undefined && E.isRight(t) && t.right.shape.length === 0) return flatData(t.right)[0]
+      bad = layerError(fn, argument, `a number or a 0-d tensor (the template has a number at ${key})`, has ? brief(entry) : 'nothing (no entry of that name)')
       return leaf
     }
     if (isTensor(leaf)) {
       const want = `a ${dtypeOf(leaf)} tensor [${leaf.shape.join(', ')}] (the template's at ${key})`
-      if (!isTensor(entry)) {
+      if (typeof entry !== 'object' || entry === null) {
         bad = layerError(fn, argument, want, has ? brief(entry) : 'nothing (no entry of that name)')
         return leaf
       }
@@ -148,7 +159,7 @@ export const unflattenTree = <T>(template: T, entries: NamedEntries, fn = 'unfla
     return leaf
   })
   if (bad !== undefined) return E.left(bad)
-  const extra = Object.keys(entries).filter((k) => !used.has(k))
+  const extra = [...named.keys()].filter((k) => !used.has(k))
   if (extra.length > 0) {
     const more = extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''
     return fail(fn, `entries[${quoted(extra[0])}]`, 'only names the template has a place for', `an entry the template has no place for${more}`)

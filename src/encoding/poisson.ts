@@ -15,7 +15,10 @@
 import type { TimeMajor } from '../layer/scan.js'
 import { foldIn, type Key, uniform } from '../random/key.js'
 import type { Axes, Tensor } from '../tensor/tensor.js'
-import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { describe } from '../errors.js'
+import { readKey } from '../random/readKey.js'
+import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
+import { allocate, ArgumentError, MAX_RANK, orRange, readTensor } from '../tensor/view.js'
 
 /**
  * Spike trains `[T, ...shape]` of 0/1 for rates of any `shape`: step `t`, element `i` spikes
@@ -26,7 +29,10 @@ import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
  * be any strided view and is not modified. Differences from BrainCog: BrainCog draws from
  * torch's global generator and fires when `u <= x`; here `u < x`, so a zero rate is silent.
  *
- * Throws a `RangeError` when `steps` is not an integer >= 0.
+ * `rates` may also be the record a structured clone makes of a tensor. Throws a `RangeError`
+ * (`poissonEncode: …`) when `k` is not a key, `rates` not a tensor, `steps` not an integer >= 0,
+ * or the train would pass 2^32 elements (or not fit in memory). An empty train (`T = 0` or
+ * empty rates, whatever T) comes back at once.
  *
  * @example
  * import { key, poissonEncode, tensor } from 'braincog-fn'
@@ -34,17 +40,25 @@ import { alloc, dtypeOf, flatData, wrap } from '../tensor/tensor.js'
  * spikes.shape // [100, 3]: column 0 all 0, column 2 all 1, column 1 about half 1
  */
 export const poissonEncode = <A extends Axes>(k: Key, rates: Tensor<A>, steps: number): Tensor<TimeMajor<A>> => {
-  if (!Number.isInteger(steps) || steps < 0) {
-    throw new RangeError(`poissonEncode: steps: expected an integer >= 0, got ${steps}`)
+  const fn = 'poissonEncode'
+  const key = readKey(k)
+  if (key === undefined) throw new ArgumentError(fn, 'k', 'a key (key(seed))', describe(k))
+  const r = orRange(fn, 'rates', readTensor(rates))
+  if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 0) {
+    throw new ArgumentError(fn, 'steps', 'an integer >= 0', describe(steps))
   }
-  const p = flatData(rates)
+  const shape = [steps, ...r.shape]
+  if (shape.length > MAX_RANK) throw new ArgumentError(fn, 'rates', `rank < ${MAX_RANK} (the train adds an axis)`, `rank ${r.shape.length}`)
+  const p = flatData(r)
   const n = p.length
-  const out = alloc(steps * n, dtypeOf(rates))
+  const out = allocate(fn, 'steps', steps * n, dtypeOf(r))
+  // empty rates: nothing to draw, whatever the number of steps
+  if (n === 0) return wrap(out, shape) as unknown as Tensor<TimeMajor<A>>
   for (let t = 0; t < steps; t++) {
     // float32 draws for every dtype: float32 and float64 rates give the same spikes
-    const u = uniform(foldIn(k, t), n)
+    const u = uniform(foldIn(key, t), n)
     const at = t * n
     for (let i = 0; i < n; i++) if (u[i] < p[i]) out[at + i] = 1
   }
-  return wrap(out, [steps, ...rates.shape]) as unknown as Tensor<TimeMajor<A>>
+  return wrap(out, shape) as unknown as Tensor<TimeMajor<A>>
 }

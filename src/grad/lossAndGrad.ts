@@ -10,6 +10,8 @@ import type { Ctx } from '../layer/context.js'
 import type { AnyLayer, ParamsOf, StateOf } from '../layer/layer.js'
 import { empty } from '../layer/layer.js'
 import { type Loss, withTarget } from '../loss/loss.js'
+import { expectLoss } from '../loss/read.js'
+import { expectLayer } from '../layer/sequential.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, full } from '../tensor/tensor.js'
 import { type Cotangent, vjp } from './vjp.js'
@@ -28,9 +30,11 @@ export interface LossAndGrad<P, S> {
 
 /**
  * The loss of `model`'s output against `target` and its gradient with respect to the model's
- * params, through everything the model does (`scan`: backpropagation through time). Owns its
- * two vjps: each pullback runs once, freeing the residuals as it goes, and both are disposed
- * before it returns, so on the default (resident) device a training loop's memory stays flat.
+ * params, through everything the model does (`scan`: backpropagation through time). A model
+ * that is not a layer or a loss that is not a loss throws a `ConfigError` here; the step's
+ * arguments are checked as `vjp` checks them, the target as `withTarget`'s. Owns its two vjps:
+ * each pullback runs once, freeing the residuals as it goes, and both are disposed before it
+ * returns, so on the default (resident) device a training loop's memory stays flat.
  *
  * @example
  * import { crossEntropyLoss, customLinear, key, lossAndGrad, orThrow, tensor, train } from 'braincog-fn'
@@ -40,9 +44,11 @@ export interface LossAndGrad<P, S> {
  * const r = orThrow(step(params, state, tensor([1, 0, 0, 1, 1, 1, 0, 0], [4, 2]), tensor([0, 1, 2, 0], [4]), train(key(1))))
  * r.grads.weight.shape // [2, 3]
  */
-export const lossAndGrad =
-  <L extends AnyLayer>(model: L, loss: Loss) =>
-  (
+export const lossAndGrad = <L extends AnyLayer>(given: L, loss: Loss) => {
+  // both read once, here: a model or a loss that is not one is a ConfigError, as for sequential
+  const model = expectLayer('lossAndGrad', 'model', given) as L
+  const bound = expectLoss('lossAndGrad', 'loss', loss)
+  return (
     params: ParamsOf<L>,
     state: StateOf<L>,
     input: Tensor,
@@ -53,7 +59,7 @@ export const lossAndGrad =
     const m = vjp(model, params, state, input, ctx)
     if (E.isLeft(m)) return m
     try {
-      const l = vjp(withTarget(loss, target), empty, empty, m.right.output, ctx)
+      const l = vjp(withTarget(bound, target), empty, empty, m.right.output, ctx)
       if (E.isLeft(l)) return l
       let value: number
       let atOutput: ReturnType<typeof l.right.pullback>
@@ -74,3 +80,4 @@ export const lossAndGrad =
       m.right.dispose()
     }
   }
+}

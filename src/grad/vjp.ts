@@ -15,10 +15,11 @@ import type { NdArray } from 'ndarray'
 import { describe, fail, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { mapLeaves, type OnDevice, toDevice } from '../kernel/tree.js'
-import { expectDtype, expectSameShape, expectTensor, guardAllocation } from '../layer/check.js'
+import { expectBackend, expectDtype, expectResult, expectSameShape, expectTensor, expectTree, guardAllocation, readFields } from '../layer/check.js'
 import { checkCtx, type Ctx, resolveBackend } from '../layer/context.js'
 import { catchStepFailure } from '../layer/hostStep.js'
 import type { AnyLayer, InOf, LayerStep, OutOf, ParamsOf, Prepared, StateOf } from '../layer/layer.js'
+import { readLayer } from '../layer/sequential.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
 import { newTape, type Tape, type Traced } from './tape.js'
@@ -160,8 +161,9 @@ export const vjp = <L extends AnyLayer>(
   input: Tensor<InOf<L>>,
   ctx: Ctx,
 ): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>>> => {
-  const name = typeof (layer as { readonly name?: unknown })?.name === 'string' ? layer.name : 'vjp'
-  const step = (layer as Partial<AnyLayer> | undefined)?.step
+  const readable = readLayer(layer)
+  if ('problem' in readable) return fail('vjp', 'layer', 'a layer with a step (defineLayer)', readable.problem)
+  const { name, step } = readable.layer
   if (step === undefined) {
     return fail(name, 'layer', 'a layer with a step (defineLayer): differentiable', 'a layer with only apply')
   }
@@ -171,7 +173,12 @@ export const vjp = <L extends AnyLayer>(
   if (E.isLeft(x)) return x
   return catchStepFailure(() =>
     guardAllocation(name, 'input', () => {
-      const prepared = step.prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right)
+      const prepared = expectResult(
+        name,
+        'layer.step.prepare()',
+        step.prepare(params, state, { shape: x.right.shape, dtype: dtypeOf(x.right) }, c.right),
+        (v) => E.map((f) => f as unknown as Prepared<unknown, unknown>)(readFields(name, 'layer.step.prepare()', v, ['params', 'state', 'outputShape'])),
+      )
       if (E.isLeft(prepared)) return prepared
       const d = resolveBackend(c.right) as Device<unknown>
       const tape = newTape(d)
@@ -316,7 +323,11 @@ const seedState = (
       else for (const [k, v] of Object.entries(tree)) walk(v, (cot as Readonly<Record<string, unknown>>)[k], `${at}.${k}`)
     }
   }
-  walk(newState, cotState, 'stateCotangent')
+  try {
+    walk(newState, cotState, 'stateCotangent')
+  } catch (e) {
+    return layerError(name, 'stateCotangent', 'a tree shaped like the state', `a value whose property access threw (${describe(e)})`)
+  }
   return bad
 }
 
@@ -347,17 +358,15 @@ export const valueAndGrad =
   <P>(f: <B>(device: Device<B>, params: OnDevice<P, B>) => DeviceTensor<B>, backend?: Device<unknown>) =>
   (params: P): E.Either<LayerError, ValueAndGrad<P>> => {
     const name = 'valueAndGrad'
-    let bad: LayerError | undefined
-    const checked = mapLeaves(params, (v) => {
-      if (v === null || v === undefined || typeof v !== 'object') return v
-      const t = expectTensor(name, 'params', v)
-      if (E.isLeft(t)) bad ??= t.left
-      return E.isRight(t) ? t.right : v
-    })
-    if (bad !== undefined) return E.left(bad)
+    if (typeof f !== 'function') return fail(name, 'f', 'a function (device, params) => DeviceTensor', describe(f))
+    const device = expectBackend(name, 'backend', backend)
+    if (E.isLeft(device)) return device
+    const tree = expectTree(name, 'params', params)
+    if (E.isLeft(tree)) return tree
+    const checked = tree.right
     return catchStepFailure(() =>
       guardAllocation(name, 'params', () => {
-        const d = resolveBackend({ backend }) as Device<unknown>
+        const d = device.right
         const tape = newTape(d)
         const lent = new Set<unknown>()
         const cleanup = ownership(d, tape, lent)
@@ -365,7 +374,9 @@ export const valueAndGrad =
         let owned: ReadonlySet<unknown> = new Set()
         try {
           const p = toDevice(checked, variableOf(tape, lent)) as OnDevice<P, Traced<unknown>>
-          const out = f(tape.device, p)
+          const result: unknown = f(tape.device, p)
+          if (!(result instanceof DeviceTensor)) return fail(name, 'f', 'a function returning a DeviceTensor', describe(result))
+          const out = result as DeviceTensor<Traced<unknown>>
           if (tape.device.lengthOf(out.buffer) !== 1) {
             return fail(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
           }

@@ -16,11 +16,18 @@ export type OnDevice<T, B> = T extends NdArray<Data>
     ? T
     : { readonly [K in keyof T]: OnDevice<T[K], B> }
 
-/** True for an ndarray over float data (what validated params and state hold). */
+/**
+ * True for an ndarray over float data (what validated params and state hold). Never throws: a
+ * value whose getters throw (or a revoked Proxy) is not one.
+ */
 export const isTensor = (v: unknown): v is NdArray<Data> => {
   if (typeof v !== 'object' || v === null) return false
-  const t = v as { readonly data?: unknown; readonly shape?: unknown }
-  return (t.data instanceof Float32Array || t.data instanceof Float64Array) && Array.isArray(t.shape)
+  try {
+    const t = v as { readonly data?: unknown; readonly shape?: unknown }
+    return (t.data instanceof Float32Array || t.data instanceof Float64Array) && Array.isArray(t.shape)
+  } catch {
+    return false
+  }
 }
 
 const isPlain = (v: unknown): v is Readonly<Record<string, unknown>> => {

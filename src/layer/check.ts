@@ -8,16 +8,40 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import ndarray, { type NdArray } from 'ndarray'
-import { describe, fail, type LayerError, rejectConfig } from '../errors.js'
+import type { NdArray } from 'ndarray'
+import { ConfigError, describe, fail, isLayerError, type LayerError, layerError, rejectConfig } from '../errors.js'
+import { textOf } from '../text.js'
 import type { Data, DType, Shape, Tensor } from '../tensor/tensor.js'
+import type { Init } from './layer.js'
+import { bestBackend } from '../backend/wasm/index.js'
+import type { Device } from '../kernel/device.js'
+import { kernelNames } from '../kernel/spec.js'
+import { AllocationError, type Checked, MAX_ELEMENTS, readShape, readTensor } from '../tensor/view.js'
 
-/** `rank 2 [3, 4]`: how shapes appear in errors. */
-export const showShape = (shape: Shape): string => `rank ${shape.length} [${shape.join(', ')}]`
+/** `rank 2 [3, 4]`: how shapes appear in errors (anything else is described). */
+export const showShape = (shape: Shape): string => {
+  const s = readShape(shape)
+  return s.ok ? `rank ${s.value.length} [${s.value.join(', ')}]` : describe(shape)
+}
 
 // ---------------------------------------------------------------------------------------------
 // shapes
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Runs a shape check on `shape` read as {@link expectShape} reads it: a check helper given
+ * something that is not a shape returns that as the `LayerError`, as every check does.
+ */
+const onShape = (
+  layer: string,
+  argument: string,
+  shape: unknown,
+  check: (s: Shape) => E.Either<LayerError, Shape>,
+): E.Either<LayerError, Shape> => E.chain(check)(expectShape(layer, argument, shape))
+
+/** `rank 4 [N, C, H, W]`-style wording of a rank requirement. */
+const rankWords = (prefix: string, rank: unknown, axes: unknown): string =>
+  `rank ${prefix}${describe(rank)}${typeof axes === 'string' && axes !== '' ? ` ${axes}` : ''}`
 
 /** Checks that `shape` has exactly `rank` axes; `axes` names them in the message. */
 export const expectRank = (
@@ -27,9 +51,9 @@ export const expectRank = (
   rank: number,
   axes?: string,
 ): E.Either<LayerError, Shape> =>
-  shape.length === rank
-    ? E.right(shape)
-    : fail(layer, argument, `rank ${rank}${axes ? ` ${axes}` : ''}`, showShape(shape))
+  onShape(layer, argument, shape, (s) =>
+    typeof rank === 'number' && s.length === rank ? E.right(s) : fail(layer, argument, rankWords('', rank, axes), showShape(s)),
+  )
 
 /** Checks that `shape` has at least `rank` axes. */
 export const expectMinRank = (
@@ -39,11 +63,11 @@ export const expectMinRank = (
   rank: number,
   axes?: string,
 ): E.Either<LayerError, Shape> =>
-  shape.length >= rank
-    ? E.right(shape)
-    : fail(layer, argument, `rank >= ${rank}${axes ? ` ${axes}` : ''}`, showShape(shape))
+  onShape(layer, argument, shape, (s) =>
+    typeof rank === 'number' && s.length >= rank ? E.right(s) : fail(layer, argument, rankWords('>= ', rank, axes), showShape(s)),
+  )
 
-/** Checks the size of one axis (negative `axis` counts from the end). */
+/** Checks the size of one axis (negative `axis` counts from the end; an axis outside the rank fails). */
 export const expectAxisSize = (
   layer: string,
   argument: string,
@@ -51,96 +75,215 @@ export const expectAxisSize = (
   axis: number,
   size: number,
   what = 'size',
-): E.Either<LayerError, Shape> => {
-  const at = axis < 0 ? shape.length + axis : axis
-  return shape[at] === size
-    ? E.right(shape)
-    : fail(layer, argument, `${what} ${size} on axis ${at}`, `${shape[at]} (${showShape(shape)})`)
-}
+): E.Either<LayerError, Shape> =>
+  onShape(layer, argument, shape, (s) => {
+    const at = typeof axis === 'number' && axis < 0 ? s.length + axis : axis
+    const words = `${typeof what === 'string' ? what : 'size'} ${describe(size)} on axis ${describe(at)}`
+    if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at >= s.length) return fail(layer, argument, words, showShape(s))
+    return s[at] === size ? E.right(s) : fail(layer, argument, words, `${s[at]} (${showShape(s)})`)
+  })
 
-/** Checks that two shapes are equal. */
+/** Checks that two shapes are equal (`expected` not being a shape is an error too). */
 export const expectSameShape = (
   layer: string,
   argument: string,
   shape: Shape,
   expected: Shape,
-): E.Either<LayerError, Shape> =>
-  shape.length === expected.length && shape.every((d, i) => d === expected[i])
-    ? E.right(shape)
-    : fail(layer, argument, `shape [${expected.join(', ')}]`, `[${shape.join(', ')}]`)
+): E.Either<LayerError, Shape> => {
+  const want = readShape(expected)
+  if (!want.ok) return fail(layer, `${textOf(argument)} (the expected shape)`, want.expected, want.got)
+  return onShape(layer, argument, shape, (s) =>
+    s.length === want.value.length && s.every((d, i) => d === want.value[i])
+      ? E.right(s)
+      : fail(layer, argument, `shape [${want.value.join(', ')}]`, `[${s.join(', ')}]`),
+  )
+}
 
-/** The largest number of elements a tensor may have: a typed array's limit, well inside 2^53. */
-export const MAX_ELEMENTS = 2 ** 32
+export { MAX_ELEMENTS, MAX_RANK } from '../tensor/view.js'
+
+/** A checked value of `layer`'s `argument` as an Either. */
+const asEither = <T>(layer: string, argument: string, c: Checked<T>): E.Either<LayerError, T> =>
+  c.ok ? E.right(c.value) : fail(layer, `${textOf(argument)}${c.at}`, c.expected, c.got)
 
 /**
- * Checks a shape as a caller may pass it (to `init`, `outputShape`): an array of non-negative
- * safe integers whose product is a safe integer.
+ * Checks a shape as a caller may pass it (to `init`, `outputShape`): an array of at most
+ * `MAX_RANK` non-negative safe integers whose product is a safe integer. Gives a copy.
  */
-export const expectShape = (layer: string, argument: string, shape: unknown): E.Either<LayerError, Shape> => {
-  const expected = 'a shape: an array of integers >= 0'
-  if (!Array.isArray(shape)) return fail(layer, argument, expected, describe(shape))
-  let size = 1
-  for (const d of shape as readonly unknown[]) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return fail(layer, argument, expected, describe(shape))
-    size *= d
-  }
-  return Number.isSafeInteger(size)
-    ? E.right(shape as Shape)
-    : fail(layer, argument, 'a shape whose size is a safe integer (< 2^53)', describe(shape))
-}
+export const expectShape = (layer: string, argument: string, shape: unknown): E.Either<LayerError, Shape> =>
+  asEither(layer, argument, readShape(shape))
 
 // ---------------------------------------------------------------------------------------------
 // tensors
 // ---------------------------------------------------------------------------------------------
 
-const isIndexArray = (v: unknown): v is readonly number[] =>
-  Array.isArray(v) && v.every((d) => typeof d === 'number' && Number.isSafeInteger(d))
-
-/** Why a view's fields cannot address its data, or undefined when they can. */
-const viewProblem = (data: Data, shape: readonly number[], stride: readonly number[], offset: number): string | undefined => {
-  if (shape.some((d) => d < 0)) return 'negative sizes'
-  if (stride.length !== shape.length) return `${stride.length} strides for rank ${shape.length}`
-  const size = shape.reduce((a, b) => a * b, 1)
-  if (!Number.isSafeInteger(size)) return 'a size past 2^53'
-  if (size === 0) return undefined
-  let lo = offset
-  let hi = offset
-  for (let i = 0; i < shape.length; i++) {
-    const reach = (shape[i] - 1) * stride[i]
-    if (reach < 0) lo += reach
-    else hi += reach
-  }
-  return lo >= 0 && hi < data.length ? undefined : `elements [${lo}, ${hi}] of ${data.length}`
-}
-
 /**
  * Checks that `x` is a tensor whose every element lies in its data: an ndarray over float32 or
  * float64 data (integer arrays are rejected), or the plain `{data, shape, stride, offset}`
- * record that `structuredClone`/`postMessage` make of one, which is revived into an ndarray.
+ * record that `structuredClone`/`postMessage` make of one, which is revived into an ndarray
+ * over the same data. A genuine ndarray comes back as itself; anything else that passes (a
+ * record, an object with accessors) is rebuilt from the fields read, which are read once.
  */
-export const expectTensor = (layer: string, argument: string, x: unknown): E.Either<LayerError, Tensor> => {
-  const expected = 'a tensor (an ndarray of float32 or float64 data)'
-  if (typeof x !== 'object' || x === null || ArrayBuffer.isView(x) || Array.isArray(x)) {
-    return fail(layer, argument, expected, describe(x))
+export const expectTensor = (layer: string, argument: string, x: unknown): E.Either<LayerError, Tensor> =>
+  asEither(layer, argument, readTensor(x)) as E.Either<LayerError, Tensor>
+
+/**
+ * Why `v` is not a device (an object with a name, the buffer operations, `run` and every
+ * kernel as functions), or undefined when it is one. Never throws.
+ */
+export const deviceProblem = (v: unknown): string | undefined => {
+  try {
+    if (typeof v !== 'object' || v === null) return describe(v)
+    const d = v as Readonly<Record<string, unknown>>
+    if (typeof d.name !== 'string') return `${describe(v)} (no name)`
+    const missing = [...bufferOps, ...kernelNames].find((m) => typeof d[m] !== 'function')
+    return missing === undefined ? undefined : `${describe(v)} (without ${missing})`
+  } catch (e) {
+    return `a value whose property access threw (${describe(e)})`
   }
-  const t = x as { readonly data?: unknown; readonly shape?: unknown; readonly stride?: unknown; readonly offset?: unknown }
-  if (!(t.data instanceof Float32Array || t.data instanceof Float64Array)) {
-    const kind = ArrayBuffer.isView(t.data) ? t.data.constructor.name : describe(t.data)
-    return fail(layer, `${argument}.data`, 'Float32Array or Float64Array data', kind)
+}
+
+const bufferOps = ['run', 'dtypeOf', 'lengthOf', 'upload', 'read', 'free']
+
+/** The device of an op's `backend` argument (`undefined`: the default), or why it is not a device. */
+export const expectBackend = (
+  layer: string,
+  argument: string,
+  backend: unknown,
+): E.Either<LayerError, Device<unknown>> => {
+  if (backend === undefined) return E.right(bestBackend() as Device<unknown>)
+  const problem = deviceProblem(backend)
+  return problem === undefined
+    ? E.right(backend as Device<unknown>)
+    : fail(layer, argument, 'a device (cpu, wasmBackend(), a GPU device)', problem)
+}
+
+// ---------------------------------------------------------------------------------------------
+// results of a caller's code (a hand-written layer may return anything)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Checks what a caller's function returned where an `Either` is due (a hand-written layer's
+ * `outputShape`, `init`, `apply`): a left must hold a `LayerError` (passed on as it is), a right
+ * is checked by `right`. `argument` names the call, e.g. `layers[1].outputShape()`.
+ */
+export const expectResult = <T>(
+  layer: string,
+  argument: string,
+  r: unknown,
+  right: (value: unknown) => E.Either<LayerError, T>,
+): E.Either<LayerError, T> => {
+  let tag: unknown
+  let value: unknown
+  try {
+    const o = r as Readonly<Record<string, unknown>>
+    tag = typeof o === 'object' && o !== null ? o._tag : undefined
+    value = tag === 'Left' ? o.left : tag === 'Right' ? o.right : undefined
+  } catch (e) {
+    return fail(layer, argument, 'an Either', `a value whose property access threw (${describe(e)})`)
   }
-  // read through the prototype: a 0-d ndarray keeps its shape and stride there
-  const { shape, stride, offset } = t
-  const data = t.data
-  if (!isIndexArray(shape) || !isIndexArray(stride) || typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
-    return fail(layer, argument, `${expected} with integer shape, stride and offset`, describe({ shape, stride, offset }))
+  if (tag === 'Left') return isLayerError(value) ? E.left(value) : fail(layer, argument, 'a LayerError in a left', describe(value))
+  if (tag === 'Right') return right(value)
+  return fail(layer, argument, 'an Either (E.left or E.right)', describe(r))
+}
+
+/** The fields of a record a caller's function returned, each read once (a getter that throws is an error). */
+export const readFields = <K extends string>(
+  layer: string,
+  argument: string,
+  v: unknown,
+  keys: readonly K[],
+): E.Either<LayerError, { readonly [k in K]: unknown }> => {
+  const expected = `{ ${keys.join(', ')} }`
+  if (typeof v !== 'object' || v === null) return fail(layer, argument, expected, describe(v))
+  try {
+    const o = v as Readonly<Record<string, unknown>>
+    return E.right(Object.fromEntries(keys.map((k) => [k, o[k]])) as { readonly [k in K]: unknown })
+  } catch (e) {
+    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
   }
-  const problem = viewProblem(data, shape, stride, offset)
-  if (problem !== undefined) {
-    return fail(layer, argument, 'a view inside its data', `shape [${shape.join(', ')}] addressing ${problem}`)
+}
+
+/**
+ * An options argument of a function that returns an `Either` (the run-time twin of
+ * {@link configObject}): `undefined` is no options; anything but an object (a plain one or a
+ * class instance; not an array, a Map, a boxed value), an option the function does not know (a
+ * misspelt one would be silently ignored) and an option whose getter throws are `LayerError`s
+ * naming `argument`. The options are read once, into a frozen snapshot of `keys`.
+ */
+export const expectOptions = <K extends string>(
+  layer: string,
+  argument: string,
+  options: unknown,
+  keys: readonly K[],
+): E.Either<LayerError, { readonly [k in K]?: unknown }> => {
+  if (options === undefined) return E.right(Object.freeze({}))
+  const expected = `an options object { ${keys.join(', ')} } or undefined`
+  try {
+    if (typeof options !== 'object' || options === null || Object.prototype.toString.call(options) !== '[object Object]') {
+      return fail(layer, argument, expected, describe(options))
+    }
+    const o = options as Readonly<Record<string, unknown>>
+    const stray = Object.keys(o).find((k) => !(keys as readonly string[]).includes(k))
+    if (stray !== undefined) {
+      const k = shortKey(stray)
+      return fail(layer, `${argument}.${k}`, `one of the options ${keys.join(', ')}`, `the unknown option ${JSON.stringify(k)}`)
+    }
+    return E.right(Object.freeze(Object.fromEntries(keys.map((k) => [k, o[k]]))) as { readonly [k in K]?: unknown })
+  } catch (e) {
+    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
   }
-  // a live ndarray keeps its identity; a record that lost its prototype is rebuilt
-  const live = typeof (x as { readonly pick?: unknown }).pick === 'function'
-  return E.right((live ? x : ndarray(data, shape.slice(), stride.slice(), offset)) as Tensor)
+}
+
+/** What a layer's `init` returned, checked: params, state and a shape. */
+export const initResult = <P, S>(name: string, argument: string, r: unknown): E.Either<LayerError, Init<P, S>> =>
+  expectResult(name, argument, r, (v) =>
+    E.chain((f: { readonly params: unknown; readonly state: unknown; readonly outputShape: unknown }) =>
+      E.map((outputShape: Shape) => ({ params: f.params as P, state: f.state as S, outputShape }))(
+        expectShape(name, `${argument}.outputShape`, f.outputShape),
+      ),
+    )(readFields(name, argument, v, ['params', 'state', 'outputShape'])),
+  )
+
+/** How deep a params tree may nest (a cycle or a runaway structure is an error, not a stack overflow). */
+const MAX_TREE_DEPTH = 64
+
+/**
+ * A params tree as a JavaScript caller may pass it (nested plain records and arrays whose leaves
+ * are tensors, numbers, strings, booleans, null or undefined), checked and read once: every
+ * tensor through {@link expectTensor} (a structured clone is revived), a record shaped like a
+ * tensor (`data` and `shape`, or the `{ data, offset }` of a 0-d tensor's clone) taken as one,
+ * never walked; cycles, getters that throw and other
+ * objects are errors naming `argument` and the path.
+ */
+export const expectTree = (layer: string, argument: string, tree: unknown): E.Either<LayerError, unknown> => {
+  const onPath = new Set<unknown>()
+  const walk = (v: unknown, at: string, depth: number): E.Either<LayerError, unknown> => {
+    if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') {
+      return E.right(v)
+    }
+    if (typeof v !== 'object') return fail(layer, at, 'a tensor, a number, or a record or array of them', describe(v))
+    if (onPath.has(v)) return fail(layer, at, 'a tree (no cycles)', 'a reference back to an enclosing record')
+    if (depth > MAX_TREE_DEPTH) return fail(layer, at, `a tree at most ${MAX_TREE_DEPTH} levels deep`, 'a deeper one')
+    try {
+      const isArray = Array.isArray(v)
+      const proto = isArray ? Array.prototype : (Object.getPrototypeOf(v) as unknown)
+      const plain = isArray || proto === Object.prototype || proto === null
+      // a record with a tensor's fields is one (a 0-d tensor's structured clone is { data, offset })
+      if (!plain || ('data' in v && ('shape' in v || 'offset' in v))) return expectTensor(layer, at, v)
+      onPath.add(v)
+      const out: Record<string, unknown> | unknown[] = isArray ? [] : {}
+      for (const [k, child] of Object.entries(v)) {
+        const r = walk(child, isArray ? `${at}[${k}]` : `${at}.${k}`, depth + 1)
+        if (E.isLeft(r)) return r
+        ;(out as Record<string, unknown>)[k] = r.right
+      }
+      onPath.delete(v)
+      return E.right(out)
+    } catch (e) {
+      return fail(layer, at, 'a readable tree', `a value whose property access threw (${describe(e)})`)
+    }
+  }
+  return walk(tree, argument, 0)
 }
 
 /** Checks a tensor's shape exactly. */
@@ -165,9 +308,9 @@ export const expectDtype = (
 }
 
 /**
- * Runs `body`, turning a failed allocation (V8's `RangeError: Invalid typed array length` or
- * `Array buffer allocation failed`) into a `LayerError`: sizes that are valid but too large for
- * this machine are the caller's input, not a crash.
+ * Runs `body`, turning a failed allocation (a size over 2^32 elements, V8's `RangeError: Invalid
+ * typed array length` or `Array buffer allocation failed`) into a `LayerError`: sizes that are
+ * valid but too large for this machine are the caller's input, not a crash.
  */
 export const guardAllocation = <A>(
   layer: string,
@@ -177,6 +320,7 @@ export const guardAllocation = <A>(
   try {
     return body()
   } catch (e) {
+    if (e instanceof AllocationError) return fail(layer, argument, 'sizes whose tensors fit in memory', e.message)
     if (e instanceof RangeError && /array (buffer )?(allocation|length)|Array buffer allocation/i.test(e.message)) {
       return fail(layer, argument, 'sizes whose tensors fit in memory', `an allocation that failed (${e.message})`)
     }
@@ -188,16 +332,56 @@ export const guardAllocation = <A>(
 // build-time configuration checks (throw ConfigError)
 // ---------------------------------------------------------------------------------------------
 
+/** An option's name as messages show it: cut short (a caller's key may be any length). */
+const shortKey = (k: string): string => (k.length > 40 ? `${k.slice(0, 37)}...` : k)
+
+/** Throws a `ConfigError` whose `got` is already text (not described again). */
+export const configFail = (layer: string, argument: string, expected: string, got: string): never => {
+  throw new ConfigError(layerError(layer, argument, expected, got))
+}
+
 /**
- * The configuration object itself: a constructor given `undefined`, `null` or a non-object
- * throws a `ConfigError` naming the layer, not a TypeError.
+ * The configuration object of a constructor that knows the options `keys`: read once into a
+ * frozen snapshot of those keys, so that the constructor never reads the caller's object again.
+ * `undefined`, `null`, a non-object, an option the layer does not know (a misspelt one, which
+ * would otherwise be silently ignored) and an option whose getter throws are `ConfigError`s
+ * naming the layer, never a TypeError.
  */
-export const configObject = <C>(layer: string, config: unknown, required: boolean): C => {
-  if (config === undefined && !required) return {} as C
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    return rejectConfig(layer, 'config', 'a configuration object', config)
+export const configObject = <C>(
+  layer: string,
+  config: unknown,
+  required: boolean,
+  keys: readonly (keyof C & string)[],
+  argument = 'config',
+): C => {
+  if (config === undefined && !required) return Object.freeze({}) as C
+  const expected = keys.length === 0 ? 'undefined or {} (it takes no options)' : `a configuration object { ${keys.join(', ')} }`
+  const c = config as Readonly<Record<string, unknown>>
+  let own: readonly string[] = []
+  try {
+    // a plain object or a class instance; not an array, a Map, a Date, a boxed value, a typed array
+    if (typeof config !== 'object' || config === null || Object.prototype.toString.call(config) !== '[object Object]') {
+      return rejectConfig(layer, argument, expected, config)
+    }
+    own = Object.keys(c)
+  } catch (e) {
+    if (e instanceof ConfigError) throw e
+    configFail(layer, argument, expected, `an object whose keys cannot be listed (${describe(e)})`)
   }
-  return config as C
+  const stray = own.find((k) => !(keys as readonly string[]).includes(k))
+  if (stray !== undefined) {
+    const known = keys.length === 0 ? 'no options (it takes none)' : `one of the options ${keys.join(', ')}`
+    configFail(layer, `${argument}.${shortKey(stray)}`, known, `the unknown option ${JSON.stringify(shortKey(stray))}`)
+  }
+  const out: Record<string, unknown> = {}
+  for (const k of keys) {
+    try {
+      out[k] = c[k]
+    } catch (e) {
+      configFail(layer, `${argument}.${k}`, 'a readable option', `a getter that threw (${describe(e)})`)
+    }
+  }
+  return Object.freeze(out) as C
 }
 
 /** An integer `>= min` (and at most `max`). */
@@ -238,6 +422,9 @@ export const configChoice = <const C extends string>(
   choices.includes(value as C)
     ? (value as C)
     : rejectConfig(layer, argument, `one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`, value)
+
+/** The largest finite float32: a config value stored in float32 tensors must not pass it. */
+export const FLOAT32_MAX = 3.4028234663852886e38
 
 /** A boolean. */
 export const configBoolean = (layer: string, argument: string, value: unknown): boolean =>

@@ -8,16 +8,17 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { ConfigError, describe, fail, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import type { OnDevice } from '../kernel/tree.js'
-import { isKey, type Key } from '../random/key.js'
+import type { Key } from '../random/key.js'
+import { readKey } from '../random/readKey.js'
 import type { Axes, DType, Shape, Tensor } from '../tensor/tensor.js'
 import { dtypeOf } from '../tensor/tensor.js'
-import { expectShape, expectTensor, guardAllocation } from './check.js'
+import { expectResult, expectShape, expectTensor, guardAllocation, readFields } from './check.js'
 import { checkCtx, type Ctx, resolveBackend } from './context.js'
 import type { Init, Layer, LayerStep, Prepared, Step, StepResult, TensorInfo } from './layer.js'
-import { catchStepFailure } from './hostStep.js'
+import { catchStepFailure, StepFailure } from './hostStep.js'
 import { Session } from './run.js'
 import type { Schema } from './schema.js'
 
@@ -56,9 +57,11 @@ export const expectDType = (layer: string, value: unknown): E.Either<LayerError,
     ? E.right((value as DType | undefined) ?? 'float32')
     : fail(layer, 'dtype', "'float32' or 'float64'", describe(value))
 
-/** Checks an `init` key argument. */
-export const expectKey = (layer: string, value: unknown): E.Either<LayerError, Key> =>
-  isKey(value) ? E.right(value) : fail(layer, 'key', 'a key (key(seed))', describe(value))
+/** Checks an `init` key argument (giving the key read once, frozen). */
+export const expectKey = (layer: string, value: unknown): E.Either<LayerError, Key> => {
+  const k = readKey(value)
+  return k !== undefined ? E.right(k) : fail(layer, 'key', 'a key (key(seed))', describe(value))
+}
 
 /**
  * Runs a prepared step once on `device` from host tensors and reads the results back, freeing
@@ -154,30 +157,93 @@ export const defineLayer = <P, S, In extends Axes = Axes, Out extends Axes = Axe
   /** The layer's step (always present on a defined layer). */
   readonly step: LayerStep<P, S>
 } => {
-  const { name } = spec
+  const checked = specOf<P, S>(spec)
+  const { name } = checked
+
+  /** The spec's output shape, checked (a hand-written spec may return anything). */
+  const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
+    expectResult(name, 'spec.outputShape()', checked.outputShape(shape), (v) => expectShape(name, 'spec.outputShape()', v))
+
   const step: LayerStep<P, S> = {
     prepare: (params, state, input, ctx) => {
-      const out = spec.outputShape(input.shape)
+      const out = outputShape(input.shape)
       if (E.isLeft(out)) return out
       const c = { layer: name, input: input.shape, dtype: input.dtype }
-      const p = spec.params(params, 'params', c)
+      const p = checked.params(params, 'params', c)
       if (E.isLeft(p)) return p
-      const s = spec.state(state, 'state', c)
+      const s = checked.state(state, 'state', c)
       if (E.isLeft(s)) return s
-      const ok = spec.check?.(p.right, s.right, input, ctx) ?? E.right(undefined)
-      if (E.isLeft(ok)) return ok
+      if (checked.check !== undefined) {
+        const ok = expectResult(name, 'spec.check()', checked.check(p.right, s.right, input, ctx), () => E.right(undefined))
+        if (E.isLeft(ok)) return ok
+      }
       return E.right({ params: p.right, state: s.right, outputShape: out.right })
     },
-    run: (device, params, state, x, ctx) => spec.run(device, params, state, x, ctx),
+    run: <B>(device: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx) => {
+      const r = checked.run(device, params, state, x, ctx) as unknown
+      const output = typeof r === 'object' && r !== null ? (r as { readonly output?: unknown }).output : undefined
+      if (!(output instanceof DeviceTensor)) {
+        throw new StepFailure(layerError(name, 'spec.run()', 'a StepResult { output: DeviceTensor, state }', describe(r)))
+      }
+      return r as StepResult<S, B>
+    },
   }
+
+  /** Fresh params and state from the spec's `init`, checked against the spec's own schemas. */
+  const init = (key: Key, shape: Shape, dtype: DType): E.Either<LayerError, Init<P, S>> => {
+    const out = outputShape(shape)
+    if (E.isLeft(out)) return out
+    const r = readFields(name, 'spec.init()', checked.init(key, shape, dtype), ['params', 'state'])
+    if (E.isLeft(r)) return r
+    const c = { layer: name, input: shape, dtype }
+    const p = checked.params(r.right.params, 'spec.init().params', c)
+    if (E.isLeft(p)) return p
+    const s = checked.state(r.right.state, 'spec.init().state', c)
+    if (E.isLeft(s)) return s
+    return E.right({ params: p.right, state: s.right, outputShape: out.right })
+  }
+
   return {
     name,
-    ...shapeAndInit<P, S>(name, (shape) => spec.outputShape(shape), (key, shape, dtype) =>
-      E.map((outputShape: Shape) => ({ ...spec.init(key, shape, dtype), outputShape }))(spec.outputShape(shape)),
-    ),
+    ...shapeAndInit<P, S>(name, outputShape, init),
     apply: applyStep<P, S, In, Out>(name, step),
-    reset: (state) => (spec.reset ? spec.reset(state) : state),
+    reset: (state) => (checked.reset ? checked.reset(state) : state),
     step,
   }
 }
 
+/** The members of a {@link LayerSpec}, with whether each is required. */
+const specMembers = [
+  ['outputShape', true],
+  ['params', true],
+  ['state', true],
+  ['init', true],
+  ['run', true],
+  ['check', false],
+  ['reset', false],
+] as const
+
+/** A spec read once into a frozen snapshot: a `ConfigError` for anything that is not one. */
+const specOf = <P, S>(spec: unknown): LayerSpec<P, S> => {
+  const fn = 'defineLayer'
+  const reject = (argument: string, expected: string, got: string): never => {
+    throw new ConfigError(layerError(fn, argument, expected, got))
+  }
+  const expected = '{ name, outputShape, params, state, init, run, check?, reset? }'
+  if (typeof spec !== 'object' || spec === null) reject('spec', expected, describe(spec))
+  let read: Record<string, unknown> = {}
+  try {
+    const s = spec as Readonly<Record<string, unknown>>
+    read = Object.fromEntries(['name', ...specMembers.map(([k]) => k)].map((k) => [k, s[k]]))
+  } catch (e) {
+    reject('spec', expected, `a value whose property access threw (${describe(e)})`)
+  }
+  if (typeof read.name !== 'string' || read.name === '') reject('spec.name', 'a non-empty string', describe(read.name))
+  for (const [k, required] of specMembers) {
+    const v = read[k]
+    if (typeof v !== 'function' && (required || v !== undefined)) {
+      reject(`spec.${k}`, required ? 'a function' : 'a function or undefined', describe(v))
+    }
+  }
+  return Object.freeze(read) as unknown as LayerSpec<P, S>
+}

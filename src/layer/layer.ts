@@ -124,6 +124,12 @@ export type OutOf<L> = L extends Layer<any, any, any, infer O> ? O : never
 export type NoState = Readonly<Record<string, never>>
 /** Params for layers that learn none. */
 export type NoParams = Readonly<Record<string, never>>
+/**
+ * The configuration of a constructor that takes no options (`relu`, `meanOverTime`, `mseLoss`):
+ * `undefined` or `{}`; anything else (an option it does not know, no object at all) is a
+ * `ConfigError`, never silently ignored.
+ */
+export type NoConfig = Readonly<Record<string, never>>
 
 /** The shared empty state/params value. */
 export const empty: NoState = Object.freeze({})

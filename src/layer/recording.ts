@@ -13,7 +13,8 @@ import { type Device, DeviceTensor } from '../kernel/device.js'
 import { mapLeaves } from '../kernel/tree.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { dtypeOf, wrap } from '../tensor/tensor.js'
-import { expectTensor, guardAllocation } from './check.js'
+import { configBoolean, configObject, expectTensor, guardAllocation } from './check.js'
+import { expectLayer } from './sequential.js'
 import { checkCtx, type Ctx, resolveBackend } from './context.js'
 import { catchStepFailure, stepOf } from './hostStep.js'
 import type { AnyLayer, ParamsOf, StateOf } from './layer.js'
@@ -41,7 +42,8 @@ export interface Recording<S> {
  * `layer.apply` that also records, for every layer inside the pipelines it contains, its output
  * (and with `{ state: true }` its state) at each step. Paths count layers from 0 in each
  * pipeline, joined by dots; inside `scan(sequential(...))` every step's values are kept, in
- * order. The records are fresh tensors; nothing passed in changes.
+ * order. The records are fresh tensors; nothing passed in changes. A layer that is not one, or
+ * options other than `{ state?: boolean }`, throw a `ConfigError` here.
  *
  * @example
  * import { ifNeuron, key, orThrow, recording, scan, sequential, tensor, toNested, train, votingLayer } from 'braincog-fn'
@@ -50,9 +52,17 @@ export interface Recording<S> {
  * const r = orThrow(recording(net)(params, state, tensor([0.6, 1.2, 0.6, 1.2, 0.6, 1.2], [3, 2]), train()))
  * r.records.get('0')!.outputs.map(toNested) // the spikes of each of the 3 steps: [[0, 1], [1, 1], [0, 1]]
  */
-export const recording =
-  <L extends AnyLayer>(layer: L, options: { readonly state?: boolean } = {}) =>
-  (params: ParamsOf<L>, state: StateOf<L>, input: Tensor, ctx: Ctx): E.Either<LayerError, Recording<StateOf<L>>> => {
+export const recording = <L extends AnyLayer>(given: L, options: { readonly state?: boolean } = {}) => {
+  // the layer and the options read once, here: what is not one is a ConfigError
+  const layer = expectLayer('recording', 'layer', given) as L
+  const o = configObject<{ readonly state?: boolean }>('recording', options, false, ['state'], 'options')
+  const withState = configBoolean('recording', 'options.state', o.state ?? false)
+  return (
+    params: ParamsOf<L>,
+    state: StateOf<L>,
+    input: Tensor,
+    ctx: Ctx,
+  ): E.Either<LayerError, Recording<StateOf<L>>> => {
     const name = `recording(${layer.name})`
     const c = checkCtx(name, ctx)
     if (E.isLeft(c)) return c
@@ -73,7 +83,7 @@ export const recording =
           const entry = records.get(path) ?? { outputs: [], states: [] }
           records.set(path, entry)
           entry.outputs.push(copyOf(output))
-          if (options.state === true) {
+          if (withState) {
             entry.states.push(mapLeaves(s, (v) => (v instanceof DeviceTensor ? copyOf(v as DeviceTensor<unknown>) : v)))
           }
         }
@@ -95,3 +105,4 @@ export const recording =
       }),
     )
   }
+}

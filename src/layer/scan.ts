@@ -15,7 +15,8 @@ import { type Device, DeviceTensor } from '../kernel/device.js'
 import { buffersOf, type OnDevice } from '../kernel/tree.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, sizeOf, zeros } from '../tensor/tensor.js'
-import { expectTensor, guardAllocation, showShape } from './check.js'
+import { deviceProblem, expectResult, expectShape, expectTensor, guardAllocation, initResult, showShape } from './check.js'
+import { ArgumentError } from '../tensor/view.js'
 import { foldIn } from '../random/key.js'
 import { checkCtx, type Ctx, resolveBackend } from './context.js'
 import { shapeAndInit } from './define.js'
@@ -50,14 +51,28 @@ export interface ScanOptions<R extends ScanRead = ScanRead> {
 /** The output axes of a scan reading `R`. */
 export type ScanOut<Out extends Axes, R extends ScanRead> = R extends 'all' ? TimeMajor<Out> : Out
 
-/** The context of step `t` of a scan: the key folded with `t`; `draws`, if given, picked at `t`. */
-export const stepCtx = (ctx: Ctx, t: number): Ctx => ({
-  training: ctx.training,
-  key: ctx.key === undefined ? undefined : foldIn(ctx.key, t),
-  backend: ctx.backend,
-  ...(ctx.draws === undefined ? {} : { draws: ctx.draws.pick(t) as Tensor }),
-  ...(ctx.recorder === undefined ? {} : { recorder: { ...ctx.recorder, step: t } }),
-})
+/**
+ * The context of step `t` of a scan: the key folded with `t`; `draws`, if given, picked at `t`.
+ * Throws a `RangeError` (`stepCtx: …`) for a context that is not one, or a `t` that is not an
+ * integer >= 0 (below the draws' leading size, where there are draws).
+ */
+export const stepCtx = (ctx: Ctx, t: number): Ctx => {
+  const c = checkCtx('stepCtx', ctx)
+  if (E.isLeft(c)) throw new ArgumentError('stepCtx', c.left.argument, c.left.expected, c.left.got)
+  const { draws, recorder } = c.right
+  const steps = draws === undefined ? Infinity : (draws.shape[0] ?? 0)
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || t >= steps) {
+    const range = draws === undefined ? 'an integer >= 0' : `an integer in [0, ${steps}) (the draws' steps)`
+    throw new ArgumentError('stepCtx', 't', range, describe(t))
+  }
+  return {
+    training: c.right.training,
+    key: c.right.key === undefined ? undefined : foldIn(c.right.key, t),
+    backend: c.right.backend,
+    ...(draws === undefined ? {} : { draws: draws.pick(t) as Tensor }),
+    ...(recorder === undefined ? {} : { recorder: { ...recorder, step: t } }),
+  }
+}
 
 /** The one time-major check: a leading time axis, and draws (if any) with the same one. */
 const splitTime = (name: string, shape: Shape, ctx: Ctx | undefined): E.Either<LayerError, Shape> => {
@@ -142,26 +157,37 @@ const collector = <B>(d: Device<B>, read: ScanRead, release: (b: B) => void) => 
 /** A scan of `layer` reading `read`, on `device` (or the context's device). */
 const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
   fn: string,
-  layer: Layer<P, S, In, Out>,
+  given: Layer<P, S, In, Out>,
   device: Device<unknown> | undefined,
   options: ScanOptions<R>,
 ): Layer<P, S, TimeMajor<In>, ScanOut<Out, R>> & { readonly step: LayerStep<P, S> } => {
-  expectLayer(fn, 'layer', layer)
-  const read: ScanRead = options.read ?? 'all'
+  const layer = expectLayer(fn, 'layer', given) as Layer<P, S, In, Out>
+  const asked = ((): { readonly read: unknown; readonly state: unknown } => {
+    try {
+      return { read: options.read, state: options.state }
+    } catch (e) {
+      throw new ConfigError(layerError(fn, 'options', '{ read?, state? }', `a value whose property access threw (${describe(e)})`))
+    }
+  })()
+  const read = (asked.read ?? 'all') as ScanRead
   if (read !== 'all' && read !== 'last' && read !== 'sum') {
     throw new ConfigError(layerError(fn, 'options.read', "'all', 'last' or 'sum'", describe(read)))
   }
-  const finalState = options.state ?? 'read'
+  const finalState = asked.state ?? 'read'
   if (finalState !== 'read' && finalState !== 'reset') {
     throw new ConfigError(layerError(fn, 'options.state', "'read' or 'reset'", describe(finalState)))
   }
   const name = device === undefined ? `scan(${layer.name})` : `scanOnDevice(${layer.name}, ${device.name})`
   const inner = stepOf(layer) as LayerStep<P, S>
 
+  /** The layer's output shape for one step, checked (a hand-written layer may return anything). */
+  const stepOutput = (stepShape: Shape): E.Either<LayerError, Shape> =>
+    expectResult(name, 'layer.outputShape()', layer.outputShape(stepShape), (v) => expectShape(name, 'layer.outputShape()', v))
+
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain((stepShape: Shape) =>
-      E.map((out: Shape) => (read === 'all' ? [shape[0], ...out] : out))(layer.outputShape(stepShape)),
-    )(splitTime(name, shape, undefined))
+    E.chain((stepShape: Shape) => E.map((out: Shape) => (read === 'all' ? [shape[0], ...out] : out))(stepOutput(stepShape)))(
+      splitTime(name, shape, undefined),
+    )
 
   const prepare = (params: unknown, state: unknown, input: TensorInfo, ctx: Ctx): E.Either<LayerError, Prepared<P, S>> => {
     const stepShape = splitTime(name, input.shape, ctx)
@@ -191,7 +217,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
       parts.slice(steps).forEach((part) => d.free(part))
       const s = loop(inner, d, params, state, steps, (t) => new DeviceTensor(parts[t], stepShape), ctx, outputs.keep, outputs.dead)
       // prepare has checked the shapes
-      const outShape = E.getOrElseW((): Shape => [])(layer.outputShape(stepShape))
+      const outShape = E.getOrElseW((): Shape => [])(stepOutput(stepShape))
       const shape = read === 'all' ? [x.shape[0], ...outShape] : outShape
       return { output: new DeviceTensor(outputs.done(read === 'all' ? 0 : sizeOf(outShape), d.dtypeOf(x.buffer)), shape), state: s }
     },
@@ -245,7 +271,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
       if (E.isLeft(stepShape)) return stepShape
       return E.chain((r: { readonly params: P; readonly state: S }) =>
         E.map((out: Shape) => ({ params: r.params, state: r.state, outputShape: out }))(outputShape(shape)),
-      )(layer.init(key, stepShape.right, dtype))
+      )(initResult<P, S>(name, 'layer.init()', layer.init(key, stepShape.right, dtype)))
     }),
     apply,
     reset: (state) => layer.reset(state),
@@ -295,9 +321,8 @@ export const scanOnDevice = <P, S, In extends Axes, Out extends Axes, B, R exten
   device: Device<B>,
   options: ScanOptions<R> = {},
 ): Layer<P, S, TimeMajor<In>, ScanOut<Out, R>> => {
-  if (typeof device !== 'object' || device === null || typeof (device as { readonly run?: unknown }).run !== 'function') {
-    throw new ConfigError(layerError('scanOnDevice', 'device', 'a device', describe(device)))
-  }
+  const problem = deviceProblem(device)
+  if (problem !== undefined) throw new ConfigError(layerError('scanOnDevice', 'device', 'a device', problem))
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError(layerError('scanOnDevice', 'options', '{ read?, state? }', describe(options)))
   }

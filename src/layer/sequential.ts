@@ -9,6 +9,7 @@ import type { DeviceTensor } from '../kernel/device.js'
 import { buffersOf } from '../kernel/tree.js'
 import { split } from '../random/key.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
+import { expectResult, expectShape, initResult } from './check.js'
 import { childCtx } from './context.js'
 import { applyStep, shapeAndInit } from './define.js'
 import { stepOf } from './hostStep.js'
@@ -30,27 +31,71 @@ export type Pipeline<Ls extends readonly AnyLayer[]> = Layer<
   OutOf<Last<Ls>> & Axes
 >
 
-/** True for a value with the layer contract's methods (what `sequential` and `scan` accept). */
-export const isLayer = (v: unknown): v is AnyLayer => {
-  if (typeof v !== 'object' || v === null) return false
-  const l = v as Readonly<Record<string, unknown>>
-  return (
-    typeof l.name === 'string' &&
-    ['outputShape', 'init', 'apply', 'reset'].every((m) => typeof l[m] === 'function')
-  )
+const methods = ['outputShape', 'init', 'apply', 'reset'] as const
+
+/** Why `v` is not a layer, or the layer's members read once. */
+export const readLayer = (v: unknown): { readonly layer: AnyLayer } | { readonly problem: string } => {
+  try {
+    if (typeof v !== 'object' || v === null) return { problem: describe(v) }
+    const l = v as Readonly<Record<string, unknown>>
+    const name = l.name
+    if (typeof name !== 'string') return { problem: `${describe(v)} (no name)` }
+    const fns = methods.map((m) => l[m])
+    const missing = methods.find((_, i) => typeof fns[i] !== 'function')
+    if (missing !== undefined) return { problem: `${describe(v)} (without ${missing})` }
+    const step = l.step
+    if (step !== undefined) {
+      const s = step as Readonly<Record<string, unknown>> | null
+      if (typeof s !== 'object' || s === null || typeof s.prepare !== 'function' || typeof s.run !== 'function') {
+        return { problem: `${describe(v)} (a step without prepare and run)` }
+      }
+    }
+    // the members as read, bound to the layer: later calls never read the caller's object again
+    const bound = Object.fromEntries(methods.map((m, i) => [m, (fns[i] as (...a: unknown[]) => unknown).bind(v)]))
+    return { layer: Object.freeze({ name, ...bound, step }) as unknown as AnyLayer }
+  } catch (e) {
+    return { problem: `a value whose property access threw (${describe(e)})` }
+  }
 }
 
-/** Throws a `ConfigError` unless `v` is a layer. */
+/** True for a value with the layer contract's methods (what `sequential` and `scan` accept). Never throws. */
+export const isLayer = (v: unknown): v is AnyLayer => 'layer' in readLayer(v)
+
+/**
+ * The layer `v`, its members read once (a frozen copy whose methods are the layer's, bound to
+ * it); a `ConfigError` unless `v` is a layer (a name, the four methods, and a step, where given,
+ * with `prepare` and `run`).
+ */
 export const expectLayer = (fn: string, argument: string, v: unknown): AnyLayer => {
-  if (isLayer(v)) return v
-  throw new ConfigError(layerError(fn, argument, 'a layer (outputShape, init, apply, reset)', describe(v)))
+  const r = readLayer(v)
+  if ('layer' in r) return r.layer
+  throw new ConfigError(layerError(fn, argument, 'a layer (name, outputShape, init, apply, reset)', r.problem))
 }
 
-/** Checks a pipeline's params or state: one entry per layer. */
-const entries = (name: string, argument: string, v: unknown, n: number): E.Either<LayerError, readonly unknown[]> =>
-  Array.isArray(v) && v.length === n
-    ? E.right(v as readonly unknown[])
-    : fail(name, argument, `an array of ${n} entries, one per layer`, describe(v))
+/** Entry `i` of a caller's array, read once (`undefined` where it cannot be read). */
+const entryOf = (v: unknown, i: number): unknown => {
+  try {
+    return Array.isArray(v) ? (v as readonly unknown[])[i] : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Checks a pipeline's params or state: one entry per layer, each read once. */
+const entries = (name: string, argument: string, v: unknown, n: number): E.Either<LayerError, readonly unknown[]> => {
+  const expected = `an array of ${n} entries, one per layer`
+  try {
+    return Array.isArray(v) && v.length === n
+      ? E.right(Array.from({ length: n }, (_, i) => (v as readonly unknown[])[i]))
+      : fail(name, argument, expected, describe(v))
+  } catch (e) {
+    return fail(name, argument, expected, `a value whose property access threw (${describe(e)})`)
+  }
+}
+
+/** A shape a layer of the pipeline returned, checked. */
+const shapeResult = (name: string, argument: string, r: unknown): E.Either<LayerError, Shape> =>
+  expectResult(name, argument, r, (v) => expectShape(name, argument, v))
 
 /**
  * Composes layers left to right. Params and state are tuples with one entry per layer; layer
@@ -65,16 +110,17 @@ const entries = (name: string, argument: string, v: unknown, n: number): E.Eithe
  * const net = sequential(customLinear({ inFeatures: 4, outFeatures: 6 }), votingLayer({ voterNum: 3 }))
  * orThrow(net.outputShape([8, 4])) // [8, 2]
  */
-export const sequential = <const Ls extends readonly AnyLayer[]>(...layers: Ls): Pipeline<Ls> => {
-  if (layers.length === 0) throw new ConfigError(layerError('sequential', 'layers', 'at least one layer', 'none'))
-  layers.forEach((l, i) => expectLayer('sequential', `layers[${i}]`, l))
+export const sequential = <const Ls extends readonly AnyLayer[]>(...given: Ls): Pipeline<Ls> => {
+  if (given.length === 0) throw new ConfigError(layerError('sequential', 'layers', 'at least one layer', 'none'))
+  // each layer read once: its members, bound to it
+  const layers = given.map((l, i) => expectLayer('sequential', `layers[${i}]`, l))
   const name = `sequential(${layers.map((l) => l.name).join(', ')})`
   const steps = layers.map(stepOf)
   const n = layers.length
 
   const outputShape = (inputShape: Shape): E.Either<LayerError, Shape> =>
     layers.reduce<E.Either<LayerError, Shape>>(
-      (shape, layer) => E.chain((s: Shape) => layer.outputShape(s))(shape),
+      (shape, layer, i) => E.chain((s: Shape) => shapeResult(name, `layers[${i}].outputShape()`, layer.outputShape(s)))(shape),
       E.right(inputShape),
     )
 
@@ -84,7 +130,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...layers: Ls):
     const state: unknown[] = []
     let shape: Shape = inputShape
     for (let i = 0; i < n; i++) {
-      const r = layers[i].init(keys[i], shape, dtype) as E.Either<LayerError, Init<unknown, unknown>>
+      const r = initResult<unknown, unknown>(name, `layers[${i}].init()`, layers[i].init(keys[i], shape, dtype))
       if (E.isLeft(r)) return r
       params.push(r.right.params)
       state.push(r.right.state)
@@ -134,7 +180,8 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...layers: Ls):
     name,
     ...shapeAndInit(name, outputShape, init),
     apply: applyStep(name, step) as unknown as Pipeline<Ls>['apply'],
-    reset: (state) => layers.map((layer, i): unknown => layer.reset(state[i])) as unknown as PipelineState<Ls>,
+    // a state that is not one reads as undefined entries: reset never throws
+    reset: (state) => layers.map((layer, i): unknown => layer.reset(entryOf(state, i))) as unknown as PipelineState<Ls>,
     step: step as unknown as LayerStep<PipelineParams<Ls>, PipelineState<Ls>>,
   }
 }

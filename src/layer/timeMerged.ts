@@ -10,16 +10,18 @@ import { fail, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { reshape } from '../tensor/tensor.js'
-import { showShape } from './check.js'
+import { expectResult, expectShape, initResult, showShape } from './check.js'
 import type { Ctx } from './context.js'
 import { applyStep, shapeAndInit } from './define.js'
 import { stepOf } from './hostStep.js'
 import type { Layer, LayerStep } from './layer.js'
 import { expectLayer } from './sequential.js'
 
-/** `[T, N, ...rest]` as `[T * N, ...rest]`, or why the shape has no two leading axes. */
-const merged = (name: string, shape: Shape): E.Either<LayerError, Shape> =>
-  shape.length >= 2 ? E.right([shape[0] * shape[1], ...shape.slice(2)]) : fail(name, 'input', 'time-major [T, N, ...]', showShape(shape))
+/** `[T, N, ...rest]` as `[T * N, ...rest]`, or why the shape has no two leading axes (or T * N is past 2^53). */
+const merged = (name: string, shape: Shape, argument = 'input'): E.Either<LayerError, Shape> =>
+  shape.length >= 2 && Number.isSafeInteger(shape[0] * shape[1])
+    ? E.right([shape[0] * shape[1], ...shape.slice(2)])
+    : fail(name, argument, 'time-major [T, N, ...] (T * N below 2^53)', showShape(shape))
 
 /**
  * Runs `layer` on time-major `[T, N, ...]` as on `[T * N, ...]` in one call, and gives its
@@ -33,10 +35,14 @@ const merged = (name: string, shape: Shape): E.Either<LayerError, Shape> =>
  * const conv = timeMerged(conv2d({ inChannels: 1, outChannels: 16, kernelSize: 5, padding: 2 }))
  * orThrow(conv.outputShape([4, 8, 1, 28, 28])) // [4, 8, 16, 28, 28]
  */
-export const timeMerged = <P, S>(layer: Layer<P, S>): Layer<P, S, Axes, Axes> => {
-  expectLayer('timeMerged', 'layer', layer)
+export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> => {
+  // the layer read once (its members, bound to it): never the caller's object again
+  const layer = expectLayer('timeMerged', 'layer', given) as unknown as Layer<P, S>
   const name = `timeMerged(${layer.name})`
   const inner = stepOf(layer) as LayerStep<P, S>
+  // a hand-written layer may answer anything: its shapes and inits are checked
+  const innerShape = (m: Shape): E.Either<LayerError, Shape> =>
+    expectResult(name, 'layer.outputShape()', layer.outputShape(m), (v) => expectShape(name, 'layer.outputShape()', v))
 
   const split = (shape: Shape, out: Shape): E.Either<LayerError, Shape> =>
     out[0] === shape[0] * shape[1]
@@ -44,11 +50,12 @@ export const timeMerged = <P, S>(layer: Layer<P, S>): Layer<P, S, Axes, Axes> =>
       : fail(name, 'layer', 'a layer that keeps the leading (T * N) axis', showShape(out))
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain((m: Shape) => E.chain((out: Shape) => split(shape, out))(layer.outputShape(m)))(merged(name, shape))
+    E.chain((m: Shape) => E.chain((out: Shape) => split(shape, out))(innerShape(m)))(merged(name, shape))
 
+  // draws that cannot be merged go on as they are: the layer's own check rejects their shape
   const ctxFor = (ctx: Ctx): Ctx => {
     if (ctx.draws === undefined) return ctx
-    const m = merged(name, ctx.draws.shape)
+    const m = merged(name, ctx.draws.shape, 'ctx.draws')
     return E.isLeft(m) ? ctx : { ...ctx, draws: reshape(ctx.draws, m.right) as Tensor }
   }
 
@@ -73,7 +80,7 @@ export const timeMerged = <P, S>(layer: Layer<P, S>): Layer<P, S, Axes, Axes> =>
       E.chain((m: Shape) =>
         E.chain((r: { readonly params: P; readonly state: S; readonly outputShape: Shape }) =>
           E.map((out: Shape) => ({ params: r.params, state: r.state, outputShape: out }))(split(shape, r.outputShape)),
-        )(layer.init(key, m, dtype)),
+        )(initResult<P, S>(name, 'layer.init()', layer.init(key, m, dtype))),
       )(merged(name, shape)),
     ),
     apply: applyStep(name, step),

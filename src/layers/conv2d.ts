@@ -11,10 +11,10 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { describe, fail, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { type ConvAttrs, convOutputSize } from '../kernel/kernels.js'
-import { configBoolean, configInt, configObject, expectAxisSize, expectRank, showShape } from '../layer/check.js'
+import { configBoolean, configFail, configInt, configObject, expectAxisSize, expectRank, MAX_ELEMENTS, showShape } from '../layer/check.js'
 import { defineLayer } from '../layer/define.js'
 import type { Layer, NoState } from '../layer/layer.js'
 import { empty } from '../layer/layer.js'
@@ -59,12 +59,20 @@ export interface Conv2dParams {
   readonly bias: Tensor<Rank1> | null
 }
 
-/** One integer or `[h, w]`, each at least `min`, as a pair. */
+/** One integer or `[h, w]`, each at least `min`, as a pair (a pair's entries read once). */
 const pairOf = (argument: string, v: unknown, min: number): readonly [number, number] => {
+  const expected = `an integer in [${min}, 65536] or [h, w] of them`
   const ok = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= min && x <= 2 ** 16
   if (ok(v)) return [v, v]
-  if (Array.isArray(v) && v.length === 2 && ok(v[0]) && ok(v[1])) return [v[0], v[1]]
-  return rejectConfig(name, argument, `an integer in [${min}, 65536] or [h, w] of them`, v)
+  let entries: readonly unknown[] | undefined
+  try {
+    const a = v as readonly unknown[]
+    entries = Array.isArray(v) && a.length === 2 ? [a[0], a[1]] : undefined
+  } catch (e) {
+    configFail(name, argument, expected, `a value whose property access threw (${describe(e)})`)
+  }
+  if (entries !== undefined && ok(entries[0]) && ok(entries[1])) return [entries[0], entries[1]]
+  return rejectConfig(name, argument, expected, v)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -76,7 +84,10 @@ const pairOf = (argument: string, v: unknown, min: number): readonly [number, nu
  * from the key (PyTorch's default initialization). Bad configuration throws a `ConfigError`.
  *
  * Rejects (as `LayerError`): input not `[N, inChannels, H, W]`, or too small for the dilated
- * kernel; params not of the shapes above or of another dtype than the input.
+ * kernel; params not of the shapes above or of another dtype than the input. Throws a
+ * `ConfigError` for sizes that are not integers in range (kernel, stride, padding and dilation
+ * at most 65536), groups that do not divide both channel counts, and a weight over 2^32
+ * elements.
  *
  * @example
  * import { conv2d, key, orThrow, train, zeros } from 'braincog-fn'
@@ -86,7 +97,16 @@ const pairOf = (argument: string, v: unknown, min: number): readonly [number, nu
  * orThrow(conv.apply(params, state, zeros([8, 1, 28, 28]), train())).output.shape // [8, 16, 28, 28]
  */
 export const conv2d = (config: Conv2dConfig): Layer<Conv2dParams, NoState, Rank4, Rank4> => {
-  const c = configObject<Conv2dConfig>(name, config, true)
+  const c = configObject<Conv2dConfig>(name, config, true, [
+    'inChannels',
+    'outChannels',
+    'kernelSize',
+    'stride',
+    'padding',
+    'dilation',
+    'groups',
+    'bias',
+  ])
   const inChannels = configInt(name, 'config.inChannels', c.inChannels)
   const outChannels = configInt(name, 'config.outChannels', c.outChannels)
   const [kh, kw] = pairOf('config.kernelSize', c.kernelSize, 1)
@@ -99,6 +119,10 @@ export const conv2d = (config: Conv2dConfig): Layer<Conv2dParams, NoState, Rank4
   }
   const withBias = configBoolean(name, 'config.bias', c.bias ?? true)
   const weightShape: Shape = [outChannels, inChannels / groups, kh, kw]
+  if (weightShape.reduce((a, b) => a * b, 1) > MAX_ELEMENTS) {
+    const sizes = `${outChannels} * ${inChannels / groups} * ${kh} * ${kw}`
+    configFail(name, 'config.kernelSize', 'outChannels * inChannels / groups * kh * kw <= 2^32 (the weight)', sizes)
+  }
   const fanIn = (inChannels / groups) * kh * kw
 
   // -------------------------------------------------------------------------------------------

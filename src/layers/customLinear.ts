@@ -14,10 +14,12 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { type LayerError } from '../errors.js'
+import { describe, fail, type LayerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import {
   configBoolean,
+  configFail,
+  expectBackend,
   configInt,
   configObject,
   expectAxisSize,
@@ -26,8 +28,8 @@ import {
   expectRank,
   expectTensor,
   expectTensorOfShape,
+  MAX_ELEMENTS,
 } from '../layer/check.js'
-import { resolveBackend } from '../layer/context.js'
 import { defineLayer } from '../layer/define.js'
 import type { Layer, NoState } from '../layer/layer.js'
 import { empty } from '../layer/layer.js'
@@ -95,13 +97,30 @@ export const customLinearParams = (args: {
   readonly mask?: Tensor | null
   readonly bias?: Tensor | null
 }): E.Either<LayerError, CustomLinearParams> => {
-  const a = args as unknown as Readonly<Record<string, unknown>> | undefined
+  const a = snapshot(args)
+  if (E.isLeft(a)) return a
   const w = E.chain((t: Tensor) => E.map(() => t)(expectRank(name, 'params.weight', t.shape, 2, '[in, out]')))(
-    expectTensor(name, 'params.weight', a?.weight),
+    expectTensor(name, 'params.weight', a.right.weight),
   )
   if (E.isLeft(w)) return w
   const [inFeatures, outFeatures] = w.right.shape
-  return paramsOf(inFeatures, outFeatures)(args, 'params', { layer: name, input: [inFeatures], dtype: dtypeOf(w.right) })
+  return paramsOf(inFeatures, outFeatures)(a.right, 'params', { layer: name, input: [inFeatures], dtype: dtypeOf(w.right) })
+}
+
+/**
+ * The params as given, read once into a plain object (so the weight read for its shape is the
+ * one checked); anything but a plain object goes on as it is, for the schema to reject.
+ */
+const snapshot = (p: unknown): E.Either<LayerError, Readonly<Record<string, unknown>>> => {
+  if (typeof p !== 'object' || p === null) return fail(name, 'params', '{ weight, mask?, bias? }', describe(p))
+  try {
+    const proto = Object.getPrototypeOf(p) as unknown
+    if (proto !== Object.prototype && proto !== null) return E.right(p as Readonly<Record<string, unknown>>)
+    const o = p as Readonly<Record<string, unknown>>
+    return E.right(Object.fromEntries(Object.keys(o).map((k) => [k, o[k]])))
+  } catch (e) {
+    return fail(name, 'params', '{ weight, mask?, bias? }', `a value whose property access threw (${describe(e)})`)
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,10 +152,13 @@ export const customLinearParams = (args: {
  * next.weight // [[2, 2], [3, 5]]: the masked-out weights did not move
  */
 export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
-  const c = configObject<CustomLinearConfig>(name, config, true)
+  const c = configObject<CustomLinearConfig>(name, config, true, ['inFeatures', 'outFeatures', 'bias'])
   const inFeatures = configInt(name, 'config.inFeatures', c.inFeatures)
   const outFeatures = configInt(name, 'config.outFeatures', c.outFeatures)
   const withBias = configBoolean(name, 'config.bias', c.bias ?? false)
+  if (inFeatures * outFeatures > MAX_ELEMENTS) {
+    configFail(name, 'config.outFeatures', 'inFeatures * outFeatures <= 2^32 (the weight)', `${inFeatures} * ${outFeatures}`)
+  }
   const weightShape: Shape = [inFeatures, outFeatures]
   const params = paramsOf(inFeatures, outFeatures)
 
@@ -187,17 +209,25 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
     },
   })
 
-  const update = (p: CustomLinearParams, dw: Tensor, backend?: Device<unknown>): E.Either<LayerError, CustomLinearParams> => {
-    const w = expectTensor(name, 'params.weight', (p as Partial<CustomLinearParams> | undefined)?.weight)
+  const update = (
+    p: CustomLinearParams,
+    dw: Tensor,
+    backend?: Device<unknown>,
+  ): E.Either<LayerError, CustomLinearParams> => {
+    const given = snapshot(p)
+    if (E.isLeft(given)) return given
+    const w = expectTensor(name, 'params.weight', given.right.weight)
     if (E.isLeft(w)) return w
-    const checked = params(p, 'params', { layer: name, input: weightShape, dtype: dtypeOf(w.right) })
+    const checked = params(given.right, 'params', { layer: name, input: weightShape, dtype: dtypeOf(w.right) })
     if (E.isLeft(checked)) return checked
     const delta = E.chain((t: Tensor) => E.map(() => t)(expectDtype(name, 'dw', t, dtypeOf(w.right), "the weight's")))(
       expectTensorOfShape(name, 'dw', dw, weightShape),
     )
     if (E.isLeft(delta)) return delta
+    const device = expectBackend(name, 'backend', backend)
+    if (E.isLeft(device)) return device
     const { weight, mask } = checked.right
-    const session = new Session(resolveBackend({ backend }) as Device<unknown>)
+    const session = new Session(device.right)
     try {
       const d = session.device
       const step = session.upload(delta.right)

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Layer, NoParams } from '../layer/layer.js'
-import { configChoice, configNumber, configObject } from '../layer/check.js'
+import { configChoice, configNumber, configObject, FLOAT32_MAX } from '../layer/check.js'
 import type { Axes } from '../tensor/tensor.js'
 import { type NeuronState, neuronLayer } from './internal/neuron.js'
 
@@ -53,14 +53,14 @@ export type IFNeuronState = NeuronState
  * s1.output // spikes [0, 1]; s1.state.v is [0.6, 0.2]
  */
 export const ifNeuron = (config: IFNeuronConfig = {}): Layer<NoParams, IFNeuronState, Axes, Axes> => {
-  const c = configObject<IFNeuronConfig>(name, config, false)
+  const c = configObject<IFNeuronConfig>(name, config, false, ['threshold', 'reset', 'vReset'])
   return neuronLayer(name, {
     model: 'if',
     tau: 1,
-    threshold: configNumber(name, 'config.threshold', c.threshold ?? 1, { min: 0, minExclusive: true }),
+    threshold: configNumber(name, 'config.threshold', c.threshold ?? 1, { min: 0, minExclusive: true, max: FLOAT32_MAX }),
     fireAt: '>=',
     reset: configChoice(name, 'config.reset', c.reset ?? 'soft', ['soft', 'hard'] as const),
-    vReset: configNumber(name, 'config.vReset', c.vReset ?? 0),
+    vReset: configNumber(name, 'config.vReset', c.vReset ?? 0, { min: -FLOAT32_MAX, max: FLOAT32_MAX }),
     surrogate: 'none',
     alpha: 0,
   })

@@ -24,7 +24,7 @@
  * @module
  */
 import type { Surrogate } from '../kernel/kernels.js'
-import { configChoice, configNumber, configObject } from '../layer/check.js'
+import { configChoice, configNumber, configObject, FLOAT32_MAX } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
 import type { Axes } from '../tensor/tensor.js'
 import { type NeuronState, neuronLayer } from './internal/neuron.js'
@@ -75,7 +75,7 @@ const nodeAttrs = (name: string, config: LIFNodeConfig, model: 'if' | 'lif', sur
   return {
     model,
     tau: model === 'lif' ? configNumber(name, 'config.tau', config.tau ?? 2, { min: 1 }) : 1,
-    threshold: configNumber(name, 'config.threshold', config.threshold ?? 0.5),
+    threshold: configNumber(name, 'config.threshold', config.threshold ?? 0.5, { min: -FLOAT32_MAX, max: FLOAT32_MAX }),
     // SigmoidGrad's forward is heaviside(x) = (x >= 0), the others' x.gt(0)
     fireAt: s === 'SigmoidGrad' ? ('>=' as const) : ('>' as const),
     reset: 'hard' as const,
@@ -97,7 +97,7 @@ const nodeAttrs = (name: string, config: LIFNodeConfig, model: 'if' | 'lif', sur
  * r.output // spikes [0, 0, 1]: 0.5 equals the threshold and does not fire (strict >)
  */
 export const ifNode = (config: IFNodeConfig = {}): Layer<NoParams, NodeState, Axes, Axes> => {
-  const c = configObject<IFNodeConfig>('IFNode', config, false)
+  const c = configObject<IFNodeConfig>('IFNode', config, false, ['threshold', 'surrogate', 'alpha'])
   return neuronLayer('IFNode', nodeAttrs('IFNode', c, 'if', 'AtanGrad'))
 }
 
@@ -113,6 +113,6 @@ export const ifNode = (config: IFNodeConfig = {}): Layer<NoParams, NodeState, Ax
  * r.output // [0, 1]: u = x / 2 is 0.4 and 0.6
  */
 export const lifNode = (config: LIFNodeConfig = {}): Layer<NoParams, NodeState, Axes, Axes> => {
-  const c = configObject<LIFNodeConfig>('LIFNode', config, false)
+  const c = configObject<LIFNodeConfig>('LIFNode', config, false, ['threshold', 'surrogate', 'alpha', 'tau'])
   return neuronLayer('LIFNode', nodeAttrs('LIFNode', c, 'lif', 'QGateGrad'))
 }

@@ -67,7 +67,7 @@ export interface LayerNormParams {
  * orThrow(ln.apply(params, {}, tensor([10001, 10003], [1, 2]), evaluate())).output // ~[[-1, 1]]
  */
 export const layerNorm = (config: LayerNormConfig): Layer<LayerNormParams, NoState, Axes, Axes> => {
-  const c = configObject<LayerNormConfig>(name, config, true)
+  const c = configObject<LayerNormConfig>(name, config, true, ['normalizedShape', 'eps', 'dataFormat'])
   const channels = configInt(name, 'config.normalizedShape', c.normalizedShape)
   const eps = configNumber(name, 'config.eps', c.eps ?? 1e-6, { min: 0 })
   const format = configChoice(name, 'config.dataFormat', c.dataFormat ?? 'channels_last', [

@@ -68,12 +68,12 @@ export type LIPoolState = PoolState
  * toNested(s1.output) // [[[[1]]]]: one spike passes, not two
  */
 export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4, Rank4> => {
-  const c = configObject<LIPoolConfig>(name, config, true)
+  const c = configObject<LIPoolConfig>(name, config, true, ['child', 'allowOverlap'])
   const { op, window } = poolSpec(c.child, name, 'config.child')
   const allowOverlap = configBoolean(name, 'config.allowOverlap', c.allowOverlap ?? false)
   const factor = window.strideH
   if (window.strideW !== factor) {
-    rejectConfig(name, 'config.child.stride', 'the same stride on both axes (the upsampling factor)', c.child.stride)
+    rejectConfig(name, 'config.child.stride', 'the same stride on both axes (the upsampling factor)', [window.strideH, window.strideW])
   }
   /** Windows that tile the input (stride == kernel, no padding) take the fused kernel. */
   const tiles =

@@ -68,7 +68,7 @@ const MASK_SLACK = 1e-6
  * // s1.output and s2.output are equal (values 0 or 2): the mask is reused
  */
 export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState, Axes, Axes> => {
-  const c = configObject<NDropoutConfig>(name, config, true)
+  const c = configObject<NDropoutConfig>(name, config, true, ['p'])
   const p = configNumber(name, 'config.p', c.p, { min: 0, max: 1 })
   // p = 1: PyTorch's dropout returns zeros rather than 0 * infinity
   const scale = p === 1 ? 0 : 1 / (1 - p)

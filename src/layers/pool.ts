@@ -17,7 +17,7 @@ import { type PoolOp, type PoolOptions, pooledShape, poolMode, poolSpec } from '
 import type { Rank4 } from '../tensor/tensor.js'
 
 const poolLayer = (name: string, op: PoolOp, config: PoolOptions): Layer<NoParams, NoState, Rank4, Rank4> => {
-  const c = configObject<PoolOptions>(name, config, true)
+  const c = configObject<PoolOptions>(name, config, true, ['kernelSize', 'stride', 'padding'])
   const { window } = poolSpec({ ...c, op }, name, 'config')
   const mode = poolMode(op)
   return defineLayer<NoParams, NoState, Rank4, Rank4>({

@@ -67,7 +67,7 @@ const SCALE = 1000
  * toNested(s3.output) // [[[[0]]]]: neuron 1 fires, but neuron 0 still leads the count
  */
 export const sMaxPool = (config: SMaxPoolConfig): Layer<NoParams, SMaxPoolState, Rank4, Rank4> => {
-  const c = configObject<SMaxPoolConfig>(name, config, true)
+  const c = configObject<SMaxPoolConfig>(name, config, true, ['child', 'mode'])
   const { op, window } = poolSpec(c.child, name, 'config.child')
   const mode = configChoice(name, 'config.mode', c.mode ?? 'braincog', ['braincog', 'exact'] as const)
   if (mode === 'exact' && op !== 'maxPool2d') rejectConfig(name, 'config.child.op', '"maxPool2d" with mode "exact"', op)

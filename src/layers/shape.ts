@@ -8,13 +8,14 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { describe, fail, type LayerError, rejectConfig } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
-import { configInt, configObject, expectMinRank, showShape } from '../layer/check.js'
+import { configFail, configInt, configObject, expectMinRank, MAX_RANK, showShape } from '../layer/check.js'
 import { defineLayer } from '../layer/define.js'
-import type { Layer, NoParams, NoState } from '../layer/layer.js'
+import type { Layer, NoConfig, NoParams, NoState } from '../layer/layer.js'
 import { empty } from '../layer/layer.js'
 import { record } from '../layer/schema.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
 import { sizeOf } from '../tensor/tensor.js'
+import { readShape } from '../tensor/view.js'
 
 /** A layer without params or state that only reshapes: `to` gives the new shape of a valid input's. */
 const reshaping = (
@@ -51,7 +52,7 @@ export interface FlattenConfig {
  */
 export const flatten = (config: FlattenConfig = {}): Layer<NoParams, NoState, Axes, Axes> => {
   const name = 'Flatten'
-  const c = configObject<FlattenConfig>(name, config, false)
+  const c = configObject<FlattenConfig>(name, config, false, ['startDim', 'endDim'])
   const start = configInt(name, 'config.startDim', c.startDim ?? 1, -64, 64)
   const end = configInt(name, 'config.endDim', c.endDim ?? -1, -64, 64)
   return reshaping(name, (shape) => {
@@ -64,6 +65,24 @@ export const flatten = (config: FlattenConfig = {}): Layer<NoParams, NoState, Ax
   })
 }
 
+const targetExpected = `an array of at most ${MAX_RANK} integers >= 0 (one may be -1) whose product is a safe integer`
+
+/** A target shape read once and copied: a shape, but for one entry that may be -1 (inferred). */
+const targetShape = (name: string, value: unknown): readonly number[] => {
+  let entries: unknown[] | undefined
+  try {
+    entries = Array.isArray(value) ? Array.from(value as readonly unknown[]) : undefined
+  } catch (e) {
+    configFail(name, 'config.shape', targetExpected, `a value whose property access threw (${describe(e)})`)
+  }
+  if (entries === undefined) return rejectConfig(name, 'config.shape', targetExpected, value)
+  if (entries.filter((d) => d === -1).length > 1) rejectConfig(name, 'config.shape', 'at most one -1', entries)
+  // the -1 as 1: what is left must be a shape (rank, integers, a safe size)
+  const s = readShape(entries.map((d) => (d === -1 ? 1 : d)))
+  if (!s.ok) return rejectConfig(name, 'config.shape', targetExpected, entries)
+  return Object.freeze(entries as number[])
+}
+
 /** `reshapeTo` configuration. */
 export interface ReshapeConfig {
   /** The output shape; one entry may be -1, inferred from the input's size. */
@@ -72,7 +91,8 @@ export interface ReshapeConfig {
 
 /**
  * Views the input as `shape` (row-major; one entry may be -1). Shapes: any input of the same
- * size in.
+ * size in. A `shape` that is not an array of at most 32 integers >= 0 (and one -1) of a safe
+ * size throws a `ConfigError`; the layer keeps its own copy.
  *
  * @example
  * import { orThrow, reshapeTo } from 'braincog-fn'
@@ -80,12 +100,8 @@ export interface ReshapeConfig {
  */
 export const reshapeTo = (config: ReshapeConfig): Layer<NoParams, NoState, Axes, Axes> => {
   const name = 'Reshape'
-  const c = configObject<ReshapeConfig>(name, config, true)
-  const target = c.shape
-  if (!Array.isArray(target) || target.some((d) => !(Number.isSafeInteger(d) && (d >= 0 || d === -1)))) {
-    rejectConfig(name, 'config.shape', 'an array of integers >= 0 (one may be -1)', target)
-  }
-  if (target.filter((d) => d === -1).length > 1) rejectConfig(name, 'config.shape', 'at most one -1', target)
+  const c = configObject<ReshapeConfig>(name, config, true, ['shape'])
+  const target = targetShape(name, c.shape)
   const known = sizeOf(target.filter((d) => d !== -1))
   return reshaping(name, (shape) => {
     const size = sizeOf(shape)
@@ -99,14 +115,16 @@ export const reshapeTo = (config: ReshapeConfig): Layer<NoParams, NoState, Axes,
 
 /**
  * BrainCog's readout before the loss: the mean over the leading (time) axis, `x.mean(0)`.
- * Shapes: `[T, ...]` in (T >= 1), `[...]` out.
+ * Shapes: `[T, ...]` in (T >= 1), `[...]` out. It takes no options: a config other than
+ * `undefined` or `{}` throws a `ConfigError`.
  *
  * @example
  * import { evaluate, meanOverTime, orThrow, tensor, toNested } from 'braincog-fn'
  * toNested(orThrow(meanOverTime().apply({}, {}, tensor([1, 2, 3, 6], [2, 2]), evaluate())).output) // [2, 4]
  */
-export const meanOverTime = (): Layer<NoParams, NoState, Axes, Axes> => {
+export const meanOverTime = (config?: NoConfig): Layer<NoParams, NoState, Axes, Axes> => {
   const name = 'MeanOverTime'
+  configObject<NoConfig>(name, config, false, [])
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
     E.chain(() =>
       shape[0] >= 1 ? E.right(shape.slice(1)) : fail(name, 'input', 'a time axis of at least 1 step', showShape(shape)),
@@ -146,11 +164,16 @@ export interface RepeatStepsConfig {
  */
 export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState, Axes, Axes> => {
   const name = 'RepeatSteps'
-  const c = configObject<RepeatStepsConfig>(name, config, true)
+  const c = configObject<RepeatStepsConfig>(name, config, true, ['steps'])
   const steps = configInt(name, 'config.steps', c.steps, 1, 65536)
   return defineLayer<NoParams, NoState>({
     name,
-    outputShape: (shape) => (Number.isSafeInteger(steps * sizeOf(shape)) ? E.right([steps, ...shape]) : fail(name, 'input', `a size that ${steps} copies keep below 2^53`, showShape(shape))),
+    outputShape: (shape) =>
+      shape.length >= MAX_RANK
+        ? fail(name, 'input', `a rank below ${MAX_RANK} (the output has one more axis)`, showShape(shape))
+        : Number.isSafeInteger(steps * sizeOf(shape))
+          ? E.right([steps, ...shape])
+          : fail(name, 'input', `a size that ${steps} copies keep below 2^53`, showShape(shape)),
     params: record({}),
     state: record({}),
     init: () => ({ params: empty, state: empty }),
@@ -163,14 +186,16 @@ export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState,
 
 /**
  * ReLU, PyTorch's `nn.ReLU`: `max(x, 0)` elementwise, any shape. The activation of the ANNs
- * that ANN-to-SNN conversion turns into spiking networks.
+ * that ANN-to-SNN conversion turns into spiking networks. It takes no options: a config other
+ * than `undefined` or `{}` throws a `ConfigError`.
  *
  * @example
  * import { evaluate, orThrow, relu, tensor, toNested } from 'braincog-fn'
  * toNested(orThrow(relu().apply({}, {}, tensor([-1, 2], [2]), evaluate())).output) // [0, 2]
  */
-export const relu = (): Layer<NoParams, NoState, Axes, Axes> =>
-  defineLayer<NoParams, NoState>({
+export const relu = (config?: NoConfig): Layer<NoParams, NoState, Axes, Axes> => {
+  configObject<NoConfig>('ReLU', config, false, [])
+  return defineLayer<NoParams, NoState>({
     name: 'ReLU',
     outputShape: (shape) => E.right(shape),
     params: record({}),
@@ -178,3 +203,4 @@ export const relu = (): Layer<NoParams, NoState, Axes, Axes> =>
     init: () => ({ params: empty, state: empty }),
     run: (d, _params, state, x) => ({ output: new DeviceTensor(d.relu(x.buffer), x.shape), state }),
   })
+}

@@ -67,7 +67,7 @@ export type TEBNState = BatchNormState
  * orThrow(bn.apply(params, state, zeros([6, 2, 4, 4]), train())).output.shape // [6, 2, 4, 4]
  */
 export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axes> => {
-  const c = configObject<TEBNConfig>(name, config, true)
+  const c = configObject<TEBNConfig>(name, config, true, ['numFeatures', 'step', 'eps', 'momentum'])
   const numFeatures = configInt(name, 'config.numFeatures', c.numFeatures)
   const step = configInt(name, 'config.step', c.step)
   const eps = configNumber(name, 'config.eps', c.eps ?? 1e-5, { min: 0, minExclusive: true })

@@ -21,8 +21,16 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { LayerError } from '../errors.js'
-import { configBoolean, configInt, configNumber, configObject, expectAxisSize, expectRank } from '../layer/check.js'
-import { rejectConfig } from '../errors.js'
+import {
+  configBoolean,
+  configFail,
+  configInt,
+  configNumber,
+  configObject,
+  expectAxisSize,
+  expectRank,
+  FLOAT32_MAX,
+} from '../layer/check.js'
 import type { Layer } from '../layer/layer.js'
 import type { Axes, Shape } from '../tensor/tensor.js'
 import { sizeOf } from '../tensor/tensor.js'
@@ -79,7 +87,14 @@ export type ThresholdDependentBatchNorm2dState = BatchNormState
 export const thresholdDependentBatchNorm2d = (
   config: ThresholdDependentBatchNorm2dConfig,
 ): Layer<ThresholdDependentBatchNorm2dParams, ThresholdDependentBatchNorm2dState, Axes, Axes> => {
-  const c = configObject<ThresholdDependentBatchNorm2dConfig>(name, config, true)
+  const c = configObject<ThresholdDependentBatchNorm2dConfig>(name, config, true, [
+    'numFeatures',
+    'alpha',
+    'threshold',
+    'eps',
+    'momentum',
+    'timeAware',
+  ])
   const numFeatures = configInt(name, 'config.numFeatures', c.numFeatures)
   const alpha = configNumber(name, 'config.alpha', c.alpha)
   const threshold = configNumber(name, 'config.threshold', c.threshold ?? 0.5)
@@ -87,8 +102,9 @@ export const thresholdDependentBatchNorm2d = (
   const momentum = configNumber(name, 'config.momentum', c.momentum ?? 0.1, { min: 0, max: 1 })
   const timeAware = configBoolean(name, 'config.timeAware', c.timeAware ?? false)
   const initialWeight = alpha * threshold
-  if (!Number.isFinite(initialWeight)) {
-    rejectConfig(name, 'config.alpha', 'alpha * threshold finite (the initial weight)', `${alpha} * ${threshold}`)
+  // the initial weight is stored in the params' dtype: float32 must hold it (not round it to Infinity)
+  if (!(Math.abs(initialWeight) <= FLOAT32_MAX)) {
+    configFail(name, 'config.alpha', 'alpha * threshold within float32 range (the initial weight)', `${alpha} * ${threshold}`)
   }
   const rank = timeAware ? 5 : 4
   const channelAxis = rank - 3

@@ -56,7 +56,7 @@ export interface VotingLayerConfig {
  * orThrow(vote.apply({}, {}, tensor([1, 0, 1, 1, 0, 0], [1, 6]), evaluate())).output // [[0.5, 1, 0]]
  */
 export const votingLayer = (config: VotingLayerConfig): Layer<NoParams, NoState, Axes, Axes> => {
-  const c = configObject<VotingLayerConfig>(name, config, true)
+  const c = configObject<VotingLayerConfig>(name, config, true, ['voterNum', 'remainder'])
   const voterNum = configInt(name, 'config.voterNum', c.voterNum)
   const remainder = configChoice(name, 'config.remainder', c.remainder ?? 'drop', ['drop', 'error'] as const)
 

@@ -63,7 +63,7 @@ export interface WTALayerConfig {
  * orThrow(wta.apply({}, {}, x, { ...evaluate(), draws: u })).output // [[0, 1, 0]]
  */
 export const wtaLayer = (config: WTALayerConfig = {}): Layer<NoParams, NoState, Axes, Axes> => {
-  const c = configObject<WTALayerConfig>(name, config, false)
+  const c = configObject<WTALayerConfig>(name, config, false, ['k', 'exact'])
   const k = configInt(name, 'config.k', c.k ?? 1)
   const exact = configBoolean(name, 'config.exact', c.exact ?? false)
 

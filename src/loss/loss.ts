@@ -10,11 +10,12 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, fail, type LayerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { uploadTensor } from '../kernel/tree.js'
-import { configNumber, configObject, expectDtype, expectSameShape, expectTensor, showShape } from '../layer/check.js'
+import { configNumber, configObject, expectBackend, expectDtype, expectSameShape, expectTensor, showShape } from '../layer/check.js'
 import { defineLayer } from '../layer/define.js'
-import type { Layer, NoParams, NoState, TensorInfo } from '../layer/layer.js'
+import type { Layer, NoConfig, NoParams, NoState, TensorInfo } from '../layer/layer.js'
 import { empty } from '../layer/layer.js'
 import { record } from '../layer/schema.js'
+import { expectLoss, lossExpected, readLoss } from './read.js'
 import type { Axes, Tensor } from '../tensor/tensor.js'
 import { flatData, sizeOf } from '../tensor/tensor.js'
 
@@ -49,7 +50,7 @@ export interface CrossEntropyConfig {
  */
 export const crossEntropyLoss = (config: CrossEntropyConfig = {}): Loss => {
   const name = 'CrossEntropyLoss'
-  const c = configObject<CrossEntropyConfig>(name, config, false)
+  const c = configObject<CrossEntropyConfig>(name, config, false, ['labelSmoothing'])
   const smoothing = configNumber(name, 'config.labelSmoothing', c.labelSmoothing ?? 0, { min: 0, max: 1 })
   return {
     name,
@@ -79,14 +80,16 @@ export const crossEntropyLoss = (config: CrossEntropyConfig = {}): Loss => {
 /**
  * PyTorch's `F.mse_loss` (mean over every element) of a prediction against a target of the same
  * shape, e.g. firing rates `[N, C]` against one-hot rows (SpikingJelly's readout). Gradient
- * `2 (x - target) / size`.
+ * `2 (x - target) / size`. It takes no options: a config other than `undefined` or `{}` throws a
+ * `ConfigError`.
  *
  * @example
  * import { lossValue, mseLoss, orThrow, tensor } from 'braincog-fn'
  * orThrow(lossValue(mseLoss(), tensor([1, 0], [1, 2]), tensor([0, 0], [1, 2]))) // 0.5
  */
-export const mseLoss = (): Loss => {
+export const mseLoss = (config?: NoConfig): Loss => {
   const name = 'MSELoss'
+  configObject<NoConfig>(name, config, false, [])
   return {
     name,
     check: (prediction, target) =>
@@ -116,7 +119,9 @@ export const mseLoss = (): Loss => {
 /**
  * A loss with its target bound, as a layer: the prediction in, the loss out (shape `[]`). So
  * `sequential(model, withTarget(loss, labels))` is a scalar function of the model's params,
- * ready for `vjp` (a cotangent of 1) or `valueAndGrad`.
+ * ready for `vjp` (a cotangent of 1) or `valueAndGrad`. A `loss` that is not one throws a
+ * `ConfigError` (`withTarget: loss: …`); the target is read once here, and one that is not a
+ * tensor, or does not fit a prediction, is `apply`'s `LayerError`.
  *
  * @example
  * import { crossEntropyLoss, evaluate, orThrow, tensor, withTarget } from 'braincog-fn'
@@ -124,20 +129,28 @@ export const mseLoss = (): Loss => {
  * orThrow(ce.apply({}, {}, tensor([0, 0], [1, 2]), evaluate())).output.shape // []
  */
 export const withTarget = (loss: Loss, target: Tensor): Layer<NoParams, NoState, Axes, readonly []> =>
-  defineLayer<NoParams, NoState, Axes, readonly []>({
+  boundLoss(expectLoss('withTarget', 'loss', loss), target)
+
+/** The layer of a loss already read and a target (read once here: apply checks what was read). */
+const boundLoss = (loss: Loss, target: unknown): Layer<NoParams, NoState, Axes, readonly []> => {
+  // a target that is not a tensor is apply's LayerError, as any other mismatch with a prediction
+  const read = expectTensor(loss.name, 'target', target)
+  return defineLayer<NoParams, NoState, Axes, readonly []>({
     name: loss.name,
     outputShape: () => E.right([]),
     params: record({}),
     state: record({}),
     init: () => ({ params: empty, state: empty }),
-    check: (_params, _state, input) => loss.check(input, target),
+    check: (_params, _state, input) => (E.isLeft(read) ? read : loss.check(input, read.right)),
     run: (d, _params, state, x) => {
-      const t = uploadTensor(d, target)
+      const t = uploadTensor(d, (read as E.Right<Tensor>).right)
       const value = loss.run(d, x, t)
       d.free(t)
       return { output: new DeviceTensor(value, []), state }
     },
   })
+}
+
 
 /**
  * The loss of a prediction against a target, as a number, on `backend` (default: as `apply`'s).
@@ -151,8 +164,16 @@ export const lossValue = (
   prediction: Tensor,
   target: Tensor,
   backend?: Device<unknown>,
-): E.Either<LayerError, number> =>
-  E.map((r: { readonly output: Tensor }) => flatData(r.output)[0])(
-    withTarget(loss, target).apply(empty, empty, prediction, { training: false, backend }),
+): E.Either<LayerError, number> => {
+  const fn = 'lossValue'
+  const l = readLoss(loss)
+  if ('problem' in l) return fail(fn, 'loss', lossExpected, l.problem)
+  if (backend !== undefined) {
+    const d = expectBackend(fn, 'backend', backend)
+    if (E.isLeft(d)) return d
+  }
+  return E.map((r: { readonly output: Tensor }) => flatData(r.output)[0])(
+    boundLoss(l.loss, target).apply(empty, empty, prediction, { training: false, backend }),
   )
+}
 

@@ -13,10 +13,11 @@ import { ConfigError, describe, fail, type LayerError } from '../errors.js'
 import type { Device } from '../kernel/device.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { type PoolMode, type PoolWindow, pooledSize } from '../kernel/kernels.js'
-import { expectTensor, guardAllocation, showShape } from '../layer/check.js'
-import { resolveBackend } from '../layer/context.js'
+import { expectBackend, expectShape, expectTensor, guardAllocation, showShape } from '../layer/check.js'
 import { Session } from '../layer/run.js'
 import type { Rank4, Shape, Tensor } from '../tensor/tensor.js'
+import { textOf } from '../text.js'
+import { ArgumentError } from '../tensor/view.js'
 
 // ---------------------------------------------------------------------------------------------
 // model
@@ -30,9 +31,9 @@ export type Size2 = number | readonly [number, number]
 
 /** A pooling window: PyTorch's `kernel_size`, `stride`, `padding`, each one integer or `[h, w]`. */
 export interface PoolOptions {
-  /** Window size, integers >= 1. */
+  /** Window size, integers in [1, 32768]. */
   readonly kernelSize: Size2
-  /** Step between windows, integers >= 1 (default `kernelSize`, as in PyTorch). */
+  /** Step between windows, integers in [1, 32768] (default `kernelSize`, as in PyTorch). */
   readonly stride?: Size2
   /** Implicit padding on each side, integers in [0, kernelSize / 2] (default 0). */
   readonly padding?: Size2
@@ -59,12 +60,21 @@ export interface ResolvedPoolSpec {
 // validation
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The largest window size, stride or padding: the kernels' window arithmetic is 32-bit (the
+ * WebAssembly kernels' sizes are i32), and a window of `kernelH * kernelW` cells must count in it.
+ */
+const MAX_WINDOW = 2 ** 15
+
 const isInt = (v: unknown, min: number): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min
+
+/** A window size, stride or padding: an integer in [min, MAX_WINDOW]. */
+const isSize = (v: unknown, min: number): v is number => isInt(v, min) && v <= MAX_WINDOW
 
 /** A `Size2` as `[h, w]`, or undefined when it is not integers >= min. */
 const pair = (v: unknown, min: number): readonly [number, number] | undefined => {
-  if (isInt(v, min)) return [v, v]
-  if (Array.isArray(v) && v.length === 2 && isInt(v[0], min) && isInt(v[1], min)) return [v[0], v[1]]
+  if (isSize(v, min)) return [v, v]
+  if (Array.isArray(v) && v.length === 2 && isSize(v[0], min) && isSize(v[1], min)) return [v[0], v[1]]
   return undefined
 }
 
@@ -77,20 +87,35 @@ export const checkPoolSpec = (
   layer: string,
   argument: string,
   spec: unknown,
+): E.Either<LayerError, ResolvedPoolSpec> => resolvePool(layer, textOf(argument), spec, undefined)
+
+/** {@link checkPoolSpec}, with the op fixed (`maxPool2d`'s options have none) or read from the spec. */
+const resolvePool = (
+  layer: string,
+  argument: string,
+  spec: unknown,
+  op: PoolOp | undefined,
 ): E.Either<LayerError, ResolvedPoolSpec> => {
-  if (typeof spec !== 'object' || spec === null) {
-    return fail(layer, argument, '{ op, kernelSize, stride?, padding? }', describe(spec))
+  const expected = op === undefined ? '{ op, kernelSize, stride?, padding? }' : '{ kernelSize, stride?, padding? }'
+  let s: Readonly<Record<string, unknown>>
+  try {
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return fail(layer, argument, expected, describe(spec))
+    // each field read once; a Size2 pair's entries too
+    const o = spec as Readonly<Record<string, unknown>>
+    const copyPair = (v: unknown): unknown => (Array.isArray(v) ? Array.from(v as readonly unknown[]) : v)
+    s = { op: op ?? o.op, kernelSize: copyPair(o.kernelSize), stride: copyPair(o.stride), padding: copyPair(o.padding) }
+  } catch (e) {
+    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
   }
-  const s = spec as Readonly<Record<string, unknown>>
   if (s.op !== 'maxPool2d' && s.op !== 'avgPool2d') {
     return fail(layer, `${argument}.op`, 'one of "maxPool2d", "avgPool2d"', describe(s.op))
   }
   const kernel = pair(s.kernelSize, 1)
-  if (kernel === undefined) return fail(layer, `${argument}.kernelSize`, 'an integer >= 1 or [h, w]', describe(s.kernelSize))
+  if (kernel === undefined) return fail(layer, `${argument}.kernelSize`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describe(s.kernelSize))
   const stride = s.stride === undefined ? kernel : pair(s.stride, 1)
-  if (stride === undefined) return fail(layer, `${argument}.stride`, 'an integer >= 1 or [h, w]', describe(s.stride))
+  if (stride === undefined) return fail(layer, `${argument}.stride`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describe(s.stride))
   const padding = s.padding === undefined ? ([0, 0] as const) : pair(s.padding, 0)
-  if (padding === undefined) return fail(layer, `${argument}.padding`, 'an integer >= 0 or [h, w]', describe(s.padding))
+  if (padding === undefined) return fail(layer, `${argument}.padding`, `an integer in [0, ${MAX_WINDOW}] or [h, w]`, describe(s.padding))
   if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
     return fail(layer, `${argument}.padding`, `at most half the window ([${kernel.join(', ')}])`, describe(s.padding))
   }
@@ -120,14 +145,50 @@ export const poolSpec = (spec: PoolSpec, layer = 'poolSpec', argument = 'spec'):
   return r.right
 }
 
-/** The kernel's mode for an operation. */
-export const poolMode = (op: PoolOp): PoolMode => (op === 'maxPool2d' ? 'max' : 'avg')
+/** The kernel's mode for an operation; a `RangeError` (`poolMode: op: …`) for anything but the two ops. */
+export const poolMode = (op: PoolOp): PoolMode => {
+  if (op === 'maxPool2d') return 'max'
+  if (op === 'avgPool2d') return 'avg'
+  throw new ArgumentError('poolMode', 'op', 'one of "maxPool2d", "avgPool2d"', describe(op))
+}
+
+/** The window fields, in order. */
+const windowFields = ['kernelH', 'kernelW', 'strideH', 'strideW', 'padH', 'padW'] as const
+
+/** A {@link PoolWindow} as a caller may pass it: kernel and stride integers >= 1, padding >= 0. */
+const readWindow = (layer: string, w: unknown): E.Either<LayerError, PoolWindow> => {
+  const expected = `{ kernelH, kernelW, strideH, strideW >= 1; padH, padW >= 0 } (integers <= ${MAX_WINDOW})`
+  try {
+    if (typeof w !== 'object' || w === null) return fail(layer, 'window', expected, describe(w))
+    const o = w as Readonly<Record<string, unknown>>
+    const v = windowFields.map((k) => o[k])
+    const ok = v.every((x, i) => isSize(x, i < 4 ? 1 : 0))
+    return ok
+      ? E.right(Object.fromEntries(windowFields.map((k, i) => [k, v[i]])) as unknown as PoolWindow)
+      : fail(layer, 'window', expected, describe(w))
+  } catch (e) {
+    return fail(layer, 'window', expected, `a value whose property access threw (${describe(e)})`)
+  }
+}
 
 /**
  * The output shape of pooling `[N, C, H, W]` with a window, or why that input cannot be
  * pooled: wrong rank, empty image, or a window larger than the padded image.
  */
-export const pooledShape = (layer: string, argument: string, shape: Shape, w: PoolWindow): E.Either<LayerError, Shape> => {
+export const pooledShape = (
+  layer: string,
+  argument: string,
+  shape: Shape,
+  window: PoolWindow,
+): E.Either<LayerError, Shape> => {
+  const s = expectShape(layer, argument, shape)
+  if (E.isLeft(s)) return s
+  const checked = readWindow(layer, window)
+  if (E.isLeft(checked)) return checked
+  return windowedShape(layer, argument, s.right, checked.right)
+}
+
+const windowedShape = (layer: string, argument: string, shape: Shape, w: PoolWindow): E.Either<LayerError, Shape> => {
   if (shape.length !== 4) return fail(layer, argument, 'rank 4 [N, C, H, W]', showShape(shape))
   const [n, c, h, wd] = shape
   if (h < 1 || wd < 1) return fail(layer, argument, 'H >= 1 and W >= 1', showShape(shape))
@@ -169,21 +230,37 @@ const runOp = <B>(device: Device<B>, x: Tensor, shape: Shape, body: (d: Device<B
  */
 export const pool2d = (x: Tensor, spec: PoolSpec, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> => {
   // errors name the op the caller asked for, or `pool2d` when that is not a pooling op
-  const asked = (spec as Partial<PoolSpec> | undefined)?.op
+  let asked: unknown
+  try {
+    asked = typeof spec === 'object' && spec !== null ? spec.op : undefined
+  } catch {
+    asked = undefined
+  }
   const op = asked === 'maxPool2d' || asked === 'avgPool2d' ? asked : 'pool2d'
-  const resolved = checkPoolSpec(op, 'options', spec)
+  return poolWith(op, x, resolvePool(op, 'options', spec, undefined), backend)
+}
+
+/** Pools `x` with a checked spec (or its error), on `backend`; errors name `op`. */
+const poolWith = (
+  op: string,
+  x: unknown,
+  resolved: E.Either<LayerError, ResolvedPoolSpec>,
+  backend: unknown,
+): E.Either<LayerError, Tensor<Rank4>> => {
   if (E.isLeft(resolved)) return resolved
   const input = expectTensor(op, 'input', x)
   if (E.isLeft(input)) return input
+  const device = expectBackend(op, 'backend', backend)
+  if (E.isLeft(device)) return device
+  const d = device.right
   const { window } = resolved.right
   return E.chain((out: Shape) =>
     guardAllocation(op, 'input', () => {
       const [n, c, height, width] = input.right.shape
       const attrs = { planes: n * c, height, width, window, mode: poolMode(resolved.right.op) }
-      const d = resolveBackend({ backend }) as Device<unknown>
       return E.right(runOp(d, input.right, out, (dev, xb) => dev.pool2d(xb, attrs)) as Tensor<Rank4>)
     }),
-  )(pooledShape(op, 'input', input.right.shape, window))
+  )(windowedShape(op, 'input', input.right.shape, window))
 }
 
 /**
@@ -196,7 +273,7 @@ export const pool2d = (x: Tensor, spec: PoolSpec, backend?: Device<unknown>): E.
  * toNested(orThrow(maxPool2d(x, { kernelSize: 2 }))) // [[[[5]]]]
  */
 export const maxPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> =>
-  pool2d(x, { ...options, op: 'maxPool2d' }, backend)
+  poolWith('maxPool2d', x, resolvePool('maxPool2d', 'options', options, 'maxPool2d'), backend)
 
 /**
  * Average pooling of `[N, C, H, W]`, PyTorch's `F.avg_pool2d` with its defaults: floor mode,
@@ -209,7 +286,7 @@ export const maxPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unkn
  * toNested(orThrow(avgPool2d(x, { kernelSize: 2, stride: 1, padding: 1 }))) // [[[[1, 1], [1, 1]]]]
  */
 export const avgPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> =>
-  pool2d(x, { ...options, op: 'avgPool2d' }, backend)
+  poolWith('avgPool2d', x, resolvePool('avgPool2d', 'options', options, 'avgPool2d'), backend)
 
 /**
  * Nearest upsampling of `[N, C, H, W]` by an integer `factor` on both spatial axes, giving
@@ -225,6 +302,9 @@ export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unkn
   if (!isInt(factor, 1) || factor > 65536) return fail(op, 'factor', 'an integer in [1, 65536]', describe(factor))
   const input = expectTensor(op, 'input', x)
   if (E.isLeft(input)) return input
+  const device = expectBackend(op, 'backend', backend)
+  if (E.isLeft(device)) return device
+  const d = device.right
   if (input.right.shape.length !== 4) return fail(op, 'input', 'rank 4 [N, C, H, W]', showShape(input.right.shape))
   const [n, c, height, width] = input.right.shape
   const outShape = [n, c, height * factor, width * factor] as const
@@ -232,7 +312,6 @@ export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unkn
     return fail(op, 'factor', 'an output size below 2^53', `${factor} for ${showShape(input.right.shape)}`)
   }
   return guardAllocation(op, 'factor', () => {
-    const d = resolveBackend({ backend }) as Device<unknown>
     return E.right(
       runOp(d, input.right, outShape, (dev, xb) => dev.upsampleNearest(xb, { planes: n * c, height, width, factor })) as Tensor<Rank4>,
     )

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { rejectConfig } from '../errors.js'
-import { configBoolean, configNumber, configObject } from '../layer/check.js'
+import { describe, rejectConfig } from '../errors.js'
+import { configBoolean, configFail, configNumber, configObject } from '../layer/check.js'
 import type { Data } from '../tensor/tensor.js'
 import {
   configKeys,
@@ -184,13 +184,19 @@ const adam64 =
 export type AdamOptimizer = Optimizer<AdamBuffers, AmsgradBuffer>
 
 const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled: boolean): AdamOptimizer => {
-  const c = configObject<AdamConfig>(name, config, false)
+  const c = configObject<AdamConfig>(name, config, false, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'trainable'])
   configKeys(name, c, ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'trainable'])
   const lr = configLearningRate(name, c.lr ?? 1e-3)
-  const betas = c.betas ?? [0.9, 0.999]
-  if (!Array.isArray(betas) || betas.length !== 2) {
-    rejectConfig(name, 'config.betas', 'two numbers [beta1, beta2]', betas)
+  // the pair read once: a getter that throws is a ConfigError, never a TypeError
+  const given: unknown = c.betas ?? [0.9, 0.999]
+  let betas: readonly unknown[] = []
+  try {
+    const pair = given as readonly unknown[]
+    betas = Array.isArray(given) && pair.length === 2 ? [pair[0], pair[1]] : []
+  } catch (e) {
+    configFail(name, 'config.betas', 'two numbers [beta1, beta2]', `a value whose property access threw (${describe(e)})`)
   }
+  if (betas.length !== 2) rejectConfig(name, 'config.betas', 'two numbers [beta1, beta2]', given)
   const beta1 = configNumber(name, 'config.betas[0]', betas[0], { min: 0, max: 1 })
   const beta2 = configNumber(name, 'config.betas[1]', betas[1], { min: 0, max: 1 })
   if (beta1 === 1) rejectConfig(name, 'config.betas[0]', 'a finite number in [0, 1)', beta1)

@@ -6,10 +6,10 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { fail, type LayerError } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
-import { expectTensor, guardAllocation } from '../layer/check.js'
+import { expectTree, guardAllocation } from '../layer/check.js'
 import type { Data } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
-import { brief, forEachLeaf, mapWithPath, showPath } from './tree.js'
+import { brief, forEachLeaf, mapWithPath } from './tree.js'
 
 const name = 'clipByGlobalNorm'
 
@@ -32,8 +32,9 @@ export interface Clipped<G> {
  * modified in place. As PyTorch without `error_if_nonfinite`, an infinite norm scales the
  * gradients by 0 and a NaN norm makes them NaN.
  *
- * Rejects (as `LayerError`): `maxNorm` not a finite number >= 0, a leaf that looks like a
- * tensor but is not a valid one.
+ * Rejects (as `LayerError`): `maxNorm` not a finite number >= 0, a tree that is not one (a
+ * cycle, a getter that throws, a function or a class instance as a leaf), a leaf that looks
+ * like a tensor but is not a valid one.
  *
  * @example
  * import { clipByGlobalNorm, orThrow, tensor, toNested } from 'braincog-fn'
@@ -48,33 +49,28 @@ export const clipByGlobalNorm = <G>(grads: G, maxNorm: number): E.Either<LayerEr
   if (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm < 0) {
     return fail(name, 'maxNorm', 'a finite number >= 0', brief(maxNorm))
   }
-  let bad: LayerError | undefined
+  // the tree read once (cycles and getters that throw are errors; clones of tensors revived)
+  const tree = expectTree(name, 'grads', grads)
+  if (E.isLeft(tree)) return tree
+  const checked = tree.right
   let sum = 0
-  forEachLeaf(grads, (v, path) => {
-    if (bad !== undefined || !isTensor(v)) return
-    const t = expectTensor(name, `grads${showPath(path)}`, v)
-    if (E.isLeft(t)) {
-      bad = t.left
-      return
-    }
-    const d = flatData(t.right)
+  forEachLeaf(checked, (v) => {
+    if (!isTensor(v)) return
+    const d = flatData(v)
     for (let i = 0; i < d.length; i++) sum += d[i] * d[i]
   })
-  if (bad !== undefined) return E.left(bad)
   const norm = Math.sqrt(sum)
   const coef = maxNorm / (norm + 1e-6)
   if (coef >= 1) return E.right({ grads, norm })
   return guardAllocation(name, 'grads', () => {
-    const scaled = mapWithPath(grads, (v) => {
+    const scaled = mapWithPath(checked, (v) => {
       if (!isTensor(v)) return v
-      const t = expectTensor(name, 'grads', v)
-      if (E.isLeft(t)) return v
-      const src = flatData(t.right)
-      const f32 = dtypeOf(t.right) === 'float32'
+      const src = flatData(v)
+      const f32 = dtypeOf(v) === 'float32'
       const out: Data = f32 ? new Float32Array(src.length) : new Float64Array(src.length)
       const c = f32 ? Math.fround(coef) : coef
       for (let i = 0; i < src.length; i++) out[i] = src[i] * c
-      return wrap(out, t.right.shape.slice())
+      return wrap(out, v.shape.slice())
     })
     return E.right({ grads: scaled as G, norm })
   })

@@ -13,7 +13,8 @@
 import * as E from 'fp-ts/lib/Either.js'
 import { ConfigError, describe, type LayerError, layerError, rejectConfig } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
-import { configNumber, expectTensor, guardAllocation } from '../layer/check.js'
+import { configNumber, expectTensor, expectTree, guardAllocation } from '../layer/check.js'
+import { ArgumentError } from '../tensor/view.js'
 import type { NdArray } from 'ndarray'
 import type { Data, DType, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
@@ -82,12 +83,17 @@ export interface OptimizerUpdate<P, K extends string = never, N extends string =
 export interface Optimizer<K extends string = never, N extends string = never> {
   /** `SGD`, `Adam` or `AdamW`: the name errors carry. */
   readonly name: string
-  /** The initial state for `params`: step 0, zero buffers for the trainable tensors. */
+  /**
+   * The initial state for `params`: step 0, zero buffers for the trainable tensors. Throws a
+   * `RangeError` naming the optimizer for params that are not a tree of records, arrays,
+   * tensors and plain values (a cycle, a getter that throws, a broken tensor, a function).
+   */
   init<P>(params: P): OptimizerState<P, K, N>
   /**
-   * One update. Rejects (as `LayerError`) a missing gradient of a trainable tensor, a gradient
-   * or a state buffer of another shape or dtype than its param, a state that is not this
-   * optimizer's, and a schedule giving a rate that is not a finite number >= 0.
+   * One update. Rejects (as `LayerError`) params that are not a tree (as `init`), a missing
+   * gradient of a trainable tensor, a gradient or a state buffer of another shape or dtype than
+   * its param, a state that is not this optimizer's, and a schedule giving a rate that is not a
+   * finite number >= 0. Params given as structured clones come back as live tensors.
    */
   update<P>(
     grads: NoInfer<Grads<P>>,
@@ -102,7 +108,10 @@ export interface Optimizer<K extends string = never, N extends string = never> {
 
 /**
  * A {@link Trainable} that freezes every tensor whose path has one of `keys`: the usual way to
- * keep CustomLinear's `mask` (a param that only gates `update`) out of a weight decay.
+ * keep CustomLinear's `mask` (a param that only gates `update`) out of a weight decay. A key that
+ * is not a string (it could never match a record key) throws a `ConfigError`; the predicate
+ * throws a `RangeError` (`trainableExcept: path: …`) for a path that is not an array of record
+ * keys and array indices.
  *
  * @example
  * import { trainableExcept, zeros } from 'braincog-fn'
@@ -110,10 +119,25 @@ export interface Optimizer<K extends string = never, N extends string = never> {
  * trainable([0, 'mask'], zeros([2, 2])) // false
  * trainable([0, 'weight'], zeros([2, 2])) // true
  */
-export const trainableExcept =
-  (...keys: readonly string[]): Trainable =>
-  (path) =>
-    !path.some((k) => typeof k === 'string' && keys.includes(k))
+export const trainableExcept = (...keys: readonly string[]): Trainable => {
+  const fn = 'trainableExcept'
+  const bad = keys.findIndex((k) => typeof k !== 'string')
+  if (bad >= 0) rejectConfig(fn, `keys[${bad}]`, 'a string (a record key of the params)', keys[bad])
+  const frozen = new Set(keys)
+  const pathExpected = 'an array of record keys (strings) and array indices (integers >= 0)'
+  return (path) => {
+    let entries: readonly unknown[]
+    try {
+      entries = Array.isArray(path) ? Array.from(path as readonly unknown[]) : []
+    } catch (e) {
+      throw new ArgumentError(fn, 'path', pathExpected, `a value whose property access threw (${describe(e)})`)
+    }
+    if (!Array.isArray(path) || !entries.every((k) => typeof k === 'string' || (typeof k === 'number' && Number.isSafeInteger(k) && k >= 0))) {
+      throw new ArgumentError(fn, 'path', pathExpected, describe(path))
+    }
+    return !entries.some((k) => typeof k === 'string' && frozen.has(k))
+  }
+}
 
 /** Every tensor trains. */
 export const allTrainable: Trainable = () => true
@@ -186,7 +210,8 @@ const expectLike = (
   what: string,
 ): E.Either<LayerError, Tensor> => {
   const want = `${what}: a ${dtypeOf(param)} tensor [${param.shape.join(', ')}] (the param's shape and dtype)`
-  if (!isTensor(v)) return E.left(layerError(name, argument, want, shown(v)))
+  // an object is read as a tensor (a structured clone too, a 0-d one's included); else it is none
+  if (typeof v !== 'object' || v === null) return E.left(layerError(name, argument, want, shown(v)))
   const t = expectTensor(name, argument, v)
   if (E.isLeft(t)) return t
   return sameShape(t.right.shape, param.shape) && dtypeOf(t.right) === dtypeOf(param)
@@ -196,10 +221,23 @@ const expectLike = (
 
 const isTrainable = (spec: Spec<string>, path: TreePath, leaf: Tensor): boolean => spec.trainable(path, leaf) === true
 
-/** The initial state: step 0, a zero buffer per trainable tensor in each kept buffer tree. */
+/**
+ * A params tree as {@link expectTree} reads it (once: tensors revived, cycles and getters that
+ * throw rejected), or why it is not one.
+ */
+const paramsTree = (name: string, params: unknown): E.Either<LayerError, unknown> => expectTree(name, 'params', params)
+
+/**
+ * The initial state: step 0, a zero buffer per trainable tensor in each kept buffer tree. Throws
+ * a `RangeError` naming the optimizer for params that are not a tree (`init` gives a state, not
+ * an `Either`).
+ */
 export const initState = <S>(spec: Spec<string>, params: unknown): S => {
+  const tree = paramsTree(spec.name, params)
+  if (E.isLeft(tree)) throw new ArgumentError(spec.name, tree.left.argument, tree.left.expected, tree.left.got)
+  const checked = tree.right
   const zerosTree = (): unknown =>
-    mapWithPath(params, (v, path) => (isTensor(v) && isTrainable(spec, path, v) ? zeros(v.shape, dtypeOf(v)) : null))
+    mapWithPath(checked, (v, path) => (isTensor(v) && isTrainable(spec, path, v) ? zeros(v.shape, dtypeOf(v)) : null))
   const state: Record<string, unknown> = { step: 0 }
   for (const b of spec.buffers) state[b] = spec.kept.includes(b) ? zerosTree() : null
   return state as S
@@ -218,11 +256,19 @@ const checkState = <K extends string>(
 ): E.Either<LayerError, Readonly<Record<string, unknown>>> => {
   const { name } = spec
   const fields = `{ step, ${spec.buffers.join(', ')} }`
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) {
-    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, brief(state)))
+  // the state's fields read once: a getter that throws (a revoked Proxy) is the caller's error
+  let s: Readonly<Record<string, unknown>>
+  let unknown: readonly string[]
+  try {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+      return E.left(layerError(name, 'state', `the ${name} state ${fields}`, brief(state)))
+    }
+    const given = state as Readonly<Record<string, unknown>>
+    unknown = Object.keys(given).filter((k) => k !== 'step' && !(spec.buffers as readonly string[]).includes(k))
+    s = Object.fromEntries(['step', ...spec.buffers].map((k) => [k, given[k]]))
+  } catch (e) {
+    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, `a value whose property access threw (${describe(e)})`))
   }
-  const s = state as Readonly<Record<string, unknown>>
-  const unknown = Object.keys(s).filter((k) => k !== 'step' && !(spec.buffers as readonly string[]).includes(k))
   if (unknown.length > 0) {
     return E.left(layerError(name, 'state', `the ${name} state ${fields}`, `the key ${JSON.stringify(unknown[0])}`))
   }
@@ -254,6 +300,9 @@ export const runUpdate = <P, S>(
   params: P,
 ): E.Either<LayerError, { readonly params: P; readonly state: S }> => {
   const { name } = spec
+  const tree = paramsTree(name, params)
+  if (E.isLeft(tree)) return tree
+  const checked = tree.right
   const s = checkState(spec, state)
   if (E.isLeft(s)) return s
   const step = s.right.step as number
@@ -270,10 +319,18 @@ export const runUpdate = <P, S>(
     return k
   }
   const trees = spec.kept.map((b) => s.right[b])
+  /** A gradient or buffer at `path` of a caller's tree (read as it is walked: a getter may throw). */
+  const read = (argument: string, tree: unknown, path: TreePath): E.Either<LayerError, unknown> => {
+    try {
+      return E.right(valueAt(tree, path))
+    } catch (e) {
+      return E.left(layerError(name, argument, 'a readable tree', `a value whose property access threw (${describe(e)})`))
+    }
+  }
   return guardAllocation(name, 'params', () => {
     const results: LeafResult[] = []
     let bad: LayerError | undefined
-    forEachLeaf(params, (v, path) => {
+    forEachLeaf(checked, (v, path) => {
       if (bad !== undefined) return
       if (!isTensor(v)) {
         results.push({ param: v, buffers: null })
@@ -289,14 +346,16 @@ export const runUpdate = <P, S>(
         results.push({ param: v, buffers: null })
         return
       }
-      const g = expectLike(name, `grads${at}`, valueAt(grads, path), p.right, 'a gradient')
+      const given = read(`grads${at}`, grads, path)
+      const g = E.chain((x: unknown) => expectLike(name, `grads${at}`, x, p.right, 'a gradient'))(given)
       if (E.isLeft(g)) {
         bad = g.left
         return
       }
       const buffersIn: Data[] = []
       for (let i = 0; i < trees.length; i++) {
-        const b = expectLike(name, `state.${spec.kept[i]}${at}`, valueAt(trees[i], path), p.right, 'a buffer')
+        const argument = `state.${spec.kept[i]}${at}`
+        const b = E.chain((x: unknown) => expectLike(name, argument, x, p.right, 'a buffer'))(read(argument, trees[i], path))
         if (E.isLeft(b)) {
           bad = b.left
           return
@@ -315,7 +374,7 @@ export const runUpdate = <P, S>(
     if (bad !== undefined) return E.left(bad)
     const rebuild = (pick: (r: LeafResult) => unknown): unknown => {
       let i = 0
-      return mapWithPath(params, () => pick(results[i++]))
+      return mapWithPath(checked, () => pick(results[i++]))
     }
     const next: Record<string, unknown> = { step: t }
     for (const b of spec.buffers) {

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { rejectConfig } from '../errors.js'
+import { describe, rejectConfig } from '../errors.js'
+import { ArgumentError } from '../tensor/view.js'
 import { configInt, configNumber, configObject } from '../layer/check.js'
 import { configKeys, type Schedule } from './optimizer.js'
 
@@ -36,7 +37,8 @@ export interface CosineScheduleConfig {
  * periodic), this one stays at `min`.
  *
  * Rejects, with a `ConfigError`: `base` or `min` negative or not finite, `steps` not an integer
- * >= 1, `warmup` not an integer in [0, steps), unknown options.
+ * >= 1, `warmup` not an integer in [0, steps), unknown options. The schedule throws a
+ * `RangeError` (`cosineSchedule: step: …`) for a step that is not an integer >= 0.
  *
  * @example
  * import { adam, cosineSchedule } from 'braincog-fn'
@@ -50,7 +52,7 @@ export interface CosineScheduleConfig {
  * const opt = adam({ lr }) // the rate of each update follows the optimizer's step
  */
 export const cosineSchedule = (config: CosineScheduleConfig): Schedule => {
-  const c = configObject<CosineScheduleConfig>(name, config, true)
+  const c = configObject<CosineScheduleConfig>(name, config, true, ['base', 'steps', 'min', 'warmup'])
   configKeys(name, c, ['base', 'steps', 'min', 'warmup'])
   const base = configNumber(name, 'config.base', c.base, { min: 0 })
   const steps = configInt(name, 'config.steps', c.steps, 1)
@@ -59,6 +61,9 @@ export const cosineSchedule = (config: CosineScheduleConfig): Schedule => {
   if (warmup >= steps) rejectConfig(name, 'config.warmup', `an integer in [0, steps) = [0, ${steps})`, warmup)
   const span = steps - warmup
   return (step) => {
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
+      throw new ArgumentError(name, 'step', "an integer >= 0 (the optimizer's step)", describe(step))
+    }
     if (step < warmup) return (base * (step + 1)) / warmup
     if (step >= steps) return min
     return min + ((base - min) * (1 + Math.cos((Math.PI * (step - warmup)) / span))) / 2

@@ -150,7 +150,7 @@ const sgd64 =
  * s2.state.step // 2
  */
 export const sgd = (config: SgdConfig): Optimizer<never, SgdBuffers> => {
-  const c = configObject<SgdConfig>(name, config, true)
+  const c = configObject<SgdConfig>(name, config, true, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'trainable'])
   configKeys(name, c, ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'trainable'])
   if (c.lr === undefined) rejectConfig(name, 'config.lr', 'a learning rate (PyTorch requires one too)', undefined)
   const lr = configLearningRate(name, c.lr)

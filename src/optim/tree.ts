@@ -7,6 +7,7 @@
  * @module
  */
 import type { NdArray } from 'ndarray'
+import { describe } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 
@@ -98,9 +99,18 @@ const primitive = (v: unknown): string | undefined => {
  * A value as an error shows it, in a few words whatever it is: a tensor by dtype and shape, a
  * primitive as itself (cut short), an array or a record by its first entries. Bounded in time
  * and length, unlike a JSON rendering, so a hostile file's megabytes (or a nesting a million
- * deep) never reach a message.
+ * deep) never reach a message. Never throws (a value whose getters throw is described).
  */
 export const brief = (v: unknown): string => {
+  try {
+    return briefly(v)
+  } catch {
+    // a getter or a Proxy trap that throws: described without running either
+    return describe(v)
+  }
+}
+
+const briefly = (v: unknown): string => {
   const p = primitive(v)
   if (p !== undefined) return p
   if (isTensor(v)) return `a ${v.data instanceof Float64Array ? 'float64' : 'float32'} tensor [${v.shape.join(', ')}]`

@@ -12,7 +12,8 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import { uniformFill } from './uniform.js'
 import { describe } from '../errors.js'
 import type { DType, Data } from '../tensor/tensor.js'
-import { alloc } from '../tensor/tensor.js'
+import { allocate, ArgumentError, MAX_ELEMENTS } from '../tensor/view.js'
+import { readKey } from './readKey.js'
 
 declare const keyBrand: unique symbol
 
@@ -22,8 +23,11 @@ export type Key = readonly [number, number, number, number] & {
   readonly [keyBrand]: true
 }
 
-/** More keys than this from one split would be a mistake (and an allocation that fails). */
-const MAX_SPLIT = 2 ** 24
+/**
+ * The most keys one split gives: 2^20 take about a second; more would be a call that seems to
+ * hang (2^24 take a quarter of a minute). For more, fold an index in: `foldIn(k, i)`.
+ */
+const MAX_SPLIT = 2 ** 20
 
 const SPLIT_DOMAIN = 0x5851f42d
 const FOLD_DOMAIN = 0x2545f491
@@ -66,7 +70,7 @@ const derive = (parent: Key, domain: number, index: number): Key => {
  * uniform(k, 3) // the same three floats in [0, 1) on every call
  */
 export const key = (seed: number): Key => {
-  if (!Number.isSafeInteger(seed)) throw new RangeError(`key: seed: expected a safe integer, got ${describe(seed)}`)
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new ArgumentError('key', 'seed', 'a safe integer', describe(seed))
   const g = xoroshiro128plus(seed | 0)
   // fold in the high bits so seeds that differ only above bit 31 give different keys
   const low = Object.freeze(g.getState().map((w) => w >>> 0)) as unknown as Key
@@ -74,18 +78,19 @@ export const key = (seed: number): Key => {
 }
 
 /**
- * `n` independent keys derived from `k` (default 2).
+ * `n` independent keys derived from `k` (default 2, at most 2^20; `foldIn(k, i)` gives a key for
+ * any index `i`). Throws a `RangeError` (`split: …`) for a non-key or another `n`.
  *
  * @example
  * import { key, split } from 'braincog-fn'
  * const [a, b] = split(key(0))
  */
 export const split = (k: Key, n = 2): readonly Key[] => {
-  checkKey('split', k)
-  if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SPLIT) {
-    throw new RangeError(`split: n: expected an integer in [0, ${MAX_SPLIT}], got ${describe(n)}`)
+  const parent = checkKey('split', k)
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > MAX_SPLIT) {
+    throw new ArgumentError('split', 'n', `an integer in [0, ${MAX_SPLIT}]`, describe(n))
   }
-  return Array.from({ length: n }, (_, i) => derive(k, SPLIT_DOMAIN, i))
+  return Array.from({ length: n }, (_, i) => derive(parent, SPLIT_DOMAIN, i))
 }
 
 /**
@@ -97,49 +102,55 @@ export const split = (k: Key, n = 2): readonly Key[] => {
  * const stepKey = foldIn(key(0), 7)
  */
 export const foldIn = (k: Key, data: number): Key => {
-  checkKey('foldIn', k)
-  if (!Number.isSafeInteger(data)) throw new RangeError(`foldIn: data: expected a safe integer, got ${describe(data)}`)
-  return derive(k, FOLD_DOMAIN, data)
+  const parent = checkKey('foldIn', k)
+  if (typeof data !== 'number' || !Number.isSafeInteger(data)) {
+    throw new ArgumentError('foldIn', 'data', 'a safe integer', describe(data))
+  }
+  return derive(parent, FOLD_DOMAIN, data)
 }
 
-/** The key's four uint32 words (to store or log it). */
-export const keyData = (k: Key): readonly number[] => [k[0], k[1], k[2], k[3]]
+/** The key's four uint32 words (to store or log it); a `RangeError` (`keyData: k: …`) for a non-key. */
+export const keyData = (k: Key): readonly number[] => checkKey('keyData', k).slice()
 
-/** Rebuilds a key from {@link keyData}. */
+/** Rebuilds a key from {@link keyData}; a `RangeError` (`keyFromData: words: …`) unless `words` is one. */
 export const keyFromData = (words: readonly number[]): Key => {
-  if (!isKey(words)) {
-    throw new RangeError(`keyFromData: words: expected four uint32 words, not all 0, got ${describe(words)}`)
+  const w = readKey(words)
+  if (w === undefined) {
+    throw new ArgumentError('keyFromData', 'words', 'four uint32 words, not all 0', describe(words))
   }
-  return Object.freeze(words.slice()) as unknown as Key
+  return w
 }
 
 /**
  * True for a valid key's value: four uint32 words, not all zero (xoroshiro's fixed point, which
- * draws only zeros). `JSON.parse(JSON.stringify(k))` of a key is one.
+ * draws only zeros). `JSON.parse(JSON.stringify(k))` of a key is one. Never throws.
  */
-export const isKey = (v: unknown): v is Key =>
-  Array.isArray(v) &&
-  v.length === 4 &&
-  v.every((w) => Number.isInteger(w) && (w as number) >= 0 && (w as number) <= 0xffffffff) &&
-  v.some((w) => w !== 0)
+export const isKey = (v: unknown): v is Key => readKey(v) !== undefined
 
-const checkKey = (fn: string, k: unknown): void => {
-  if (!isKey(k)) throw new RangeError(`${fn}: k: expected a key (key(seed)), got ${describe(k)}`)
+/** A key argument, read once (a frozen copy); a `RangeError` naming `fn` when it is not one. */
+const checkKey = (fn: string, k: unknown): Key => {
+  const read = readKey(k)
+  if (read === undefined) throw new ArgumentError(fn, 'k', 'a key (key(seed))', describe(k))
+  return read
 }
 
 /**
  * `n` uniform draws in [0, 1) from `k`, multiples of 2^-24 whatever the dtype: float32 and
  * float64 runs of the same model draw the same numbers, so they agree within float32 rounding
- * (a dropout mask or a winner does not flip with the precision).
+ * (a dropout mask or a winner does not flip with the precision). Throws a `RangeError`
+ * (`uniform: …`) for a non-key, an `n` that is not an integer in [0, 2^32] (or cannot be
+ * allocated), or another dtype.
  */
 export const uniform = (k: Key, n: number, dtype: DType = 'float32'): Data => {
-  checkKey('uniform', k)
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`uniform: n: expected an integer >= 0, got ${describe(n)}`)
-  if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new RangeError(`uniform: dtype: expected 'float32' or 'float64', got ${describe(dtype)}`)
+  const state = checkKey('uniform', k)
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > MAX_ELEMENTS) {
+    throw new ArgumentError('uniform', 'n', 'an integer in [0, 2^32]', describe(n))
   }
-  const out = alloc(n, dtype)
+  if (dtype !== 'float32' && dtype !== 'float64') {
+    throw new ArgumentError('uniform', 'dtype', "'float32' or 'float64'", describe(dtype))
+  }
+  const out = allocate('uniform', 'n', n, dtype)
   // the reference kernel; backends' `uniformFill` (layers draw through it) give the same bits
-  uniformFill(out, k)
+  uniformFill(out, state)
   return out
 }

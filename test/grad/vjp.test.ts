@@ -262,9 +262,10 @@ describe('valueAndGrad', () => {
     expectLayerError(valueAndGrad<W>(f, cpu)({ w: tensor([3, 4], [2]) }), { layer: 'valueAndGrad', argument: 'f', got: '[2]' })
   })
 
-  it('rejects a params leaf that is not a tensor (a bare typed array), naming params', () => {
+  it('rejects a params leaf that is not a tensor (a bare typed array), naming params and its path', () => {
     const f = <B>(d: Device<B>, p: OnDevice<W, B>) => sumOf(d, p.w.buffer)
-    expectLayerError(valueAndGrad<W>(f, cpu)({ w: new Float32Array([1, 2]) as never }), { layer: 'valueAndGrad', argument: 'params' })
+    // the params tree is checked as a whole (expectTree), so the error names the leaf's path
+    expectLayerError(valueAndGrad<W>(f, cpu)({ w: new Float32Array([1, 2]) as never }), { layer: 'valueAndGrad', argument: 'params.w' })
   })
 
   it('gives zeros for params the function does not use', () => {

@@ -66,12 +66,12 @@ describe('LIPool', () => {
       layer: name,
       argument: 'config.child',
       expected: 'non-overlapping window (stride == kernelSize, padding 0)',
-      got: '"stride":1',
+      got: 'stride: 1',
     })
     expectConfigError(() => liPool({ child: { op: 'avgPool2d', kernelSize: 2, stride: 2, padding: 1 } }), {
       layer: name,
       argument: 'config.child',
-      got: '"padding":1',
+      got: 'padding: 1',
     })
     expectConfigError(() => liPool({ child: { op: 'maxPool2d', kernelSize: 0 } }), {
       layer: name,

@@ -83,8 +83,14 @@ describe('maxPool2d / avgPool2d', () => {
     expectLayerError(maxPool2d(grid, { kernelSize: 0 }), {
       layer: 'maxPool2d',
       argument: 'options.kernelSize',
-      expected: 'an integer >= 1',
+      expected: 'an integer in [1, 32768]',
       got: '0',
+    })
+    // past the kernels' 32-bit window arithmetic
+    expectLayerError(maxPool2d(grid, { kernelSize: 2 ** 40, padding: 2 ** 39 }), {
+      layer: 'maxPool2d',
+      argument: 'options.kernelSize',
+      expected: 'an integer in [1, 32768]',
     })
     expectLayerError(avgPool2d(grid, { kernelSize: 2, stride: 0 }), {
       layer: 'avgPool2d',
@@ -94,7 +100,7 @@ describe('maxPool2d / avgPool2d', () => {
     expectLayerError(avgPool2d(grid, { kernelSize: 2, padding: -1 }), {
       layer: 'avgPool2d',
       argument: 'options.padding',
-      expected: 'an integer >= 0',
+      expected: 'an integer in [0, 32768]',
       got: '-1',
     })
     expectLayerError(maxPool2d(grid, { kernelSize: 3, padding: 2 }), {

@@ -132,7 +132,7 @@ describe('SGD rejects', () => {
     expectConfigError(() => sgd({ lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }), {
       layer: 'SGD',
       argument: 'config.nesterov',
-      got: '"dampening":0.1',
+      got: 'dampening: 0.1',
     })
     expectConfigError(() => sgd({ lr: 0.1, weight_decay: 0.1 } as never), {
       layer: 'SGD',
