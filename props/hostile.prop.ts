@@ -53,6 +53,8 @@ const excluded: Readonly<Record<string, string>> = {
   MAX_RANK: 'a constant',
   DESCRIBE_MAX: 'a constant',
   loadWasmBackend: 'asynchronous: its own test below (every junk source resolves, to undefined or a device)',
+  loadResidentBackend: 'asynchronous: its own test below, with loadWasmBackend',
+  WasmBuffer: "the resident device's buffer handle, made by its kernels inside a step: the device level",
   saveCheckpoint: 'writes files: its own test below (every path under a fresh temporary folder)',
   loadCheckpoint: 'reads files: its own test below, with saveCheckpoint',
 }
@@ -78,12 +80,14 @@ describe('hostile input: every public function, every argument', () => {
     }
   }
 
-  it('loadWasmBackend: any source resolves, to undefined or a device, in bounded time', async () => {
-    for (const source of fc.sample(junkArb, { numRuns: 30, seed: 3 })) {
-      const t0 = performance.now()
-      const d = await main.loadWasmBackend(source as string)
-      expect(performance.now() - t0).toBeLessThan(TIME_LIMIT_MS)
-      expect(d === undefined || typeof d.run === 'function').toBe(true)
+  it('loadWasmBackend, loadResidentBackend: any source resolves, to undefined or a device, in bounded time', async () => {
+    for (const load of [main.loadWasmBackend, main.loadResidentBackend]) {
+      for (const source of fc.sample(junkArb, { numRuns: 30, seed: 3 })) {
+        const t0 = performance.now()
+        const d = await load(source as string)
+        expect(performance.now() - t0).toBeLessThan(TIME_LIMIT_MS)
+        expect(d === undefined || typeof d.run === 'function').toBe(true)
+      }
     }
   })
 

@@ -128,6 +128,15 @@ describe('the wasm heap', () => {
     expect(h.alloc(1000)).toBe(HEAP_BASE)
   })
 
+  it.each([2 ** 32, 2 ** 44, Number.MAX_SAFE_INTEGER, Infinity, NaN])('a request of %d bytes, past the address space: the same RangeError, the heap unchanged', (bytes) => {
+    const h = new Heap(memory())
+    const p = h.alloc(100)
+    const before = h.stats()
+    expect(() => h.alloc(bytes)).toThrow(/Array buffer allocation failed/)
+    expect(h.stats()).toEqual(before)
+    h.free(p)
+  })
+
   it.each([false, true])('views are re-made after growth (shared memory: %s)', (shared) => {
     const m = memory(shared)
     const h = new Heap(m)

@@ -658,6 +658,15 @@ const arbitraryRows: readonly Row[] = [
     check: (v) => (v === undefined || typeof (v as { run?: unknown }).run === 'function' ? undefined : 'not a device'),
     runs: 10,
   }),
+  row({
+    name: 'residentBackend',
+    kind: 'total',
+    valid: args(junkArb),
+    alternatives: [],
+    call: ([x]) => (lib.residentBackend as (x: unknown) => unknown)(x),
+    check: (v) => (v === undefined || typeof (v as { run?: unknown }).run === 'function' ? undefined : 'not a device'),
+    runs: 10,
+  }),
 ]
 
 export const rows: readonly Row[] = [

@@ -93,6 +93,8 @@ export class Heap {
    */
   alloc(bytes: number): number {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN)
+    // beyond the address space no size class exists: refuse before looking one up
+    if (!(size <= MAX_BYTES - HEAP_BASE)) this.refuse(size)
     const cls = sizeClass(size)
     let start = -1
     let found = 0
@@ -209,13 +211,16 @@ export class Heap {
     return -1
   }
 
+  /** The RangeError a failed typed-array allocation gives, so that callers report both alike. */
+  private refuse(bytes: number): never {
+    throw new RangeError(`Array buffer allocation failed: the WebAssembly memory cannot grow to ${bytes} bytes`)
+  }
+
   /** Grows the memory to hold `end` bytes: by an eighth at least, else by what is needed. */
   private ensure(end: number): void {
     const have = this.memory.buffer.byteLength
     if (end <= have) return
-    const fail = (): never => {
-      throw new RangeError(`Array buffer allocation failed: the WebAssembly memory cannot grow to ${end} bytes`)
-    }
+    const fail = (): never => this.refuse(end)
     if (end > MAX_BYTES) fail()
     const needed = Math.ceil((end - have) / PAGE)
     const generous = Math.min(Math.max(needed, Math.ceil(have / 8 / PAGE)), MAX_BYTES / PAGE - have / PAGE)
