@@ -10,6 +10,7 @@
 export const exportArity = {
   matmulScratchBytes: 3,
   matmul: 10,
+  matmulPart: 14,
   mul: 4,
   axpy: 5,
   pool2d: 12,
@@ -27,6 +28,9 @@ export const exportArity = {
   conv2d: 19,
   conv2dGradInput: 18,
   conv2dGradWeight: 18,
+  conv2dPart: 21,
+  conv2dGradInputPart: 20,
+  conv2dGradWeightPart: 22,
   sumAlongAxis: 6,
   broadcastAlongAxis: 5,
   momentsAlongAxisGrad: 8,
