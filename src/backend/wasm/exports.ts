@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ThreadPool } from './threads.js'
 
 /** Each export's number of parameters. */
 export const exportArity = {
@@ -48,7 +49,11 @@ export const exportArity = {
   exp64: 1,
 } as const
 
-/** The instantiated module's exports. */
+/**
+ * The instantiated module's exports, and, for kernels.threads.wasm on a shared memory, the pool
+ * of threads that the compute-bound rows spread a call over (see threads.ts).
+ */
 export type KernelExports = { readonly [K in keyof typeof exportArity]: (...args: number[]) => number } & {
   readonly memory: WebAssembly.Memory
+  readonly threads?: ThreadPool
 }

@@ -11,7 +11,7 @@ import { cpu } from '../cpu/index.js'
 import { nodeProcess } from './host.js'
 import { loadWasmSync } from './load.js'
 
-export { kernelsUrl, loadWasmBackend } from './load.js'
+export { kernelsUrl, loadWasmBackend, type WasmOptions, wasmThreads } from './load.js'
 
 let cached: { readonly wasm: Device<Data> | undefined } | undefined
 

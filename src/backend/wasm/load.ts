@@ -8,6 +8,11 @@
  * asynchronously (bundlers such as Vite ship the file through the `new URL(…, import.meta.url)`
  * pattern).
  *
+ * Where more than one core, `SharedArrayBuffer` and workers are available, both load
+ * `kernels.threads.wasm` instead and spread matmul and the convolutions over a pool of threads
+ * (threads.ts; `BRAINCOG_THREADS` in Node, the `threads` option in browsers); one thread is
+ * `kernels.wasm`, as before.
+ *
  * @module
  */
 import type { Device } from '../../kernel/device.js'
@@ -15,9 +20,13 @@ import type { Data } from '../../tensor/tensor.js'
 import { wasmDeviceFrom } from './backend.js'
 import type { KernelExports } from './exports.js'
 import { nodeProcess } from './host.js'
+import { closeWith, startThreads, threadCount, type ThreadPool } from './threads.js'
 
 /** Where the generated binary lives (next to this module). */
 export const kernelsUrl = (): URL => new URL('./kernels.wasm', import.meta.url)
+
+/** Where the threads build of the same kernels lives (next to this module). */
+export const kernelsThreadsUrl = (): URL => new URL('./kernels.threads.wasm', import.meta.url)
 
 /** The device of a compiled module, or `undefined` if it does not instantiate. */
 export const fromModule = (module: WebAssembly.Module): Device<Data> | undefined => {
@@ -39,23 +48,105 @@ export const fromBytes = (bytes: BufferSource): Device<Data> | undefined => {
 }
 
 /** Reads and compiles a `file:` URL in Node; `undefined` elsewhere or when there is no file. */
-const fromFile = (url: URL): Device<Data> | undefined => {
+const compileFile = (url: URL): WebAssembly.Module | undefined => {
   if (typeof WebAssembly === 'undefined') return undefined
   const fs = nodeProcess()?.getBuiltinModule?.('node:fs')
   if (fs === undefined || url.protocol !== 'file:') return undefined
   try {
-    return fromBytes(fs.readFileSync(url))
+    return new WebAssembly.Module(fs.readFileSync(url))
   } catch {
     return undefined
   }
 }
 
-/** The generated binary, compiled synchronously in Node; `undefined` elsewhere or when not built. */
-export const loadWasmSync = (): Device<Data> | undefined => fromFile(kernelsUrl())
+/** Reads and compiles a `file:` URL in Node; `undefined` elsewhere or when there is no file. */
+const fromFile = (url: URL): Device<Data> | undefined => {
+  const module = compileFile(url)
+  return module === undefined ? undefined : fromModule(module)
+}
+
+// ---------------------------------------------------------------------------------------------
+// threads
+// ---------------------------------------------------------------------------------------------
+
+/** The pools of threaded devices, for {@link wasmThreads}. */
+const pools = new WeakMap<Device<Data>, ThreadPool>()
+
+/**
+ * The device of kernels.threads.wasm on `threads` threads, or `undefined` where the engine
+ * gives no shared memory or workers (the caller then loads kernels.wasm).
+ */
+const fromThreadsModule = (module: WebAssembly.Module | undefined, threads: number): Device<Data> | undefined => {
+  const started = module === undefined ? undefined : startThreads(module, threads)
+  if (started === undefined) return undefined
+  const device = wasmDeviceFrom({ ...started.exports, threads: started.pool } as unknown as KernelExports)
+  pools.set(device, started.pool)
+  closeWith(device, started.pool)
+  return device
+}
+
+/**
+ * The threads that `device` spreads matmul and the convolutions over, the calling one included:
+ * more than 1 only for a WebAssembly device loaded with threads (see `BRAINCOG_THREADS` and
+ * {@link loadWasmBackend}'s `threads`), 1 for any other device.
+ *
+ * @example
+ * import { cpu, wasmThreads } from 'braincog-fn'
+ * wasmThreads(cpu) // 1
+ */
+export const wasmThreads = (device: Device<Data>): number => pools.get(device)?.size ?? 1
+
+/** The pool of a threaded device (tests and benchmarks: how many parts the workers ran, closing it). */
+export const threadPoolOf = (device: Device<Data>): ThreadPool | undefined => pools.get(device)
+
+/**
+ * The generated binary, compiled synchronously in Node (the threads build on a pool where more
+ * than one thread is chosen, see threads.ts); `undefined` elsewhere or when not built.
+ */
+export const loadWasmSync = (): Device<Data> | undefined => {
+  const threads = threadCount()
+  const threaded = threads > 1 ? fromThreadsModule(compileFile(kernelsThreadsUrl()), threads) : undefined
+  return threaded ?? fromFile(kernelsUrl())
+}
+
+/** Options of {@link loadWasmBackend}. */
+export interface WasmOptions {
+  /**
+   * Threads for matmul and the convolutions, the calling one included: default the core count
+   * (up to 8) where threads are possible (Node; in a browser, a cross-origin-isolated page),
+   * else 1. 1 loads the single-threaded binary.
+   */
+  readonly threads?: number
+  /**
+   * The threads build (`kernels.threads.wasm`): default the one beside this module when `source`
+   * is not given; with a `source` of your own and no `threadsSource`, one thread runs it.
+   */
+  readonly threadsSource?: URL | string | BufferSource
+}
+
+/** How long a browser waits for its workers to start (a page's main thread must yield for them). */
+const WORKERS_START_MS = 10_000
+
+/** Compiles the kernels from bytes, a `file:` URL (Node) or a fetched URL; `undefined` when that fails. */
+const compile = async (source: URL | string | BufferSource): Promise<WebAssembly.Module | undefined> => {
+  try {
+    if (typeof source !== 'string' && !(source instanceof URL)) return await WebAssembly.compile(source)
+    const url = new URL(source, import.meta.url)
+    if (url.protocol === 'file:') return compileFile(url)
+    const response = await fetch(url)
+    if (!response.ok) return undefined
+    return await WebAssembly.compile(await response.arrayBuffer())
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * Fetches and compiles the kernels (browsers, or any bytes/URL given), for use as
  * `ctx.backend`. Resolves to `undefined` when the binary is missing or SIMD is unsupported.
+ * On a cross-origin-isolated page with more than one core, the threads build runs matmul and
+ * the convolutions on workers too (`options.threads` overrides the count; see
+ * {@link WasmOptions}); anywhere else, one thread.
  *
  * @example
  * import { loadWasmBackend, train, key } from 'braincog-fn'
@@ -63,16 +154,21 @@ export const loadWasmSync = (): Device<Data> | undefined => fromFile(kernelsUrl(
  * const ctx = train(key(0), backend) // undefined backend: the CPU kernels
  */
 export const loadWasmBackend = async (
-  source: URL | string | BufferSource = kernelsUrl(),
+  source?: URL | string | BufferSource,
+  options: WasmOptions = {},
 ): Promise<Device<Data> | undefined> => {
-  try {
-    if (typeof source !== 'string' && !(source instanceof URL)) return fromModule(await WebAssembly.compile(source))
-    const url = new URL(source, import.meta.url)
-    if (url.protocol === 'file:') return fromFile(url)
-    const response = await fetch(url)
-    if (!response.ok) return undefined
-    return fromModule(await WebAssembly.compile(await response.arrayBuffer()))
-  } catch {
-    return undefined
+  const threads = threadCount(options.threads)
+  const threadsSource = options.threadsSource ?? (source === undefined ? kernelsThreadsUrl() : undefined)
+  if (threads > 1 && threadsSource !== undefined) {
+    const device = fromThreadsModule(await compile(threadsSource), threads)
+    const pool = device === undefined ? undefined : pools.get(device)
+    if (device !== undefined && pool !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([pool.ready, new Promise((ok) => (timer = setTimeout(ok, WORKERS_START_MS)))])
+      clearTimeout(timer)
+      return device
+    }
   }
+  const module = await compile(source ?? kernelsUrl())
+  return module === undefined ? undefined : fromModule(module)
 }
