@@ -8,6 +8,12 @@
  * Every row is float32-only (the wrapper runs float64 data on the reference); a row's `when`
  * narrows it further (WTALayer's k > 1).
  *
+ * Threads live inside the rows: on a module loaded with a pool (`k.threads`, see threads.ts),
+ * the compute-bound rows (matmul, conv2d and its gradients) cut a big enough call into parts
+ * (split.ts) and run them on every thread; their `scratch` then covers one slice per thread.
+ * So whoever calls a row with pointers into the module's (shared) memory, the copying wrapper
+ * of backend.ts or a device whose buffers live in that memory, gets the threads.
+ *
  * @module
  */
 import type { ChannelView, KernelName, NeuronAttrs, PoolAttrs } from '../../kernel/kernels.js'
@@ -47,7 +53,7 @@ export interface Slicing<A> {
 export interface WasmRow<K extends KernelName> {
   /** Besides float32 data, when the row applies (default: always). */
   readonly when?: (attrs: AttrsOf<K>) => boolean
-  /** Scratch bytes for one (slice's) call. */
+  /** Scratch bytes for one (slice's) call, every thread's share of it included. */
   readonly scratch?: (k: KernelExports, attrs: AttrsOf<K>) => number
   /** Slicing, for kernels whose items are independent. */
   readonly slices?: (attrs: AttrsOf<K>) => Slicing<AttrsOf<K>>
