@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { cpu, wasmBackend } from '../src/index.js'
+import { cpu, loadWasmBackend } from '../src/index.js'
 import { type CopyCost, measureCopies } from './copies.js'
 import { type Contender, fullPlan, mismatchFraction, quickPlan, timeInterleaved } from './harness.js'
 import { type HeapReport, heapOverLongScan } from './heap.js'
@@ -52,7 +52,8 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
   const log = opts.log ?? (() => undefined)
   const plan = opts.quick ? quickPlan : fullPlan
   const tf = await setupTfjs()
-  const wasm = wasmBackend()
+  // one thread, as the peers' columns (tfjs-wasm, PyTorch) run: bench:train has the threads column
+  const wasm = await loadWasmBackend(undefined, { threads: 1 })
   const torch = torchStatus()
   const columns = [OURS_CPU, OURS_WASM, ...peers.map((p) => p.name), ...(torch.version ? [TORCH] : [])]
   const rows: Row[] = []
