@@ -183,30 +183,39 @@ function maxAbs(x: usize, len: i32): f32 {
 // forward
 // ---------------------------------------------------------------------------------------------
 
-/** Output channel `oc` of image `img`, tap by tap in the reference's order (the exact fallback). */
-function convPlaneExact(out: usize, x: usize, w: usize, bias: usize, img: i32, oc: i32): void {
+/**
+ * Output channel `oc` of image `img` at output positions [t0, t0 + count), tap by tap in the
+ * reference's order (the exact fallback).
+ */
+function convPlaneExact(out: usize, x: usize, w: usize, bias: usize, img: i32, oc: i32, t0: i32, count: i32): void {
   const g = oc / OG
   const b: f32 = bias != 0 ? load<f32>(bias + <usize>oc * 4) : 0
   const dst = out + <usize>((img * O + oc) * P) * 4
-  for (let i = 0; i < OH; i++) {
-    for (let j = 0; j < OW; j++) {
-      let acc = b
-      for (let ch = 0; ch < CG; ch++) {
-        const plane = x + <usize>((img * C + g * CG + ch) * H * W) * 4
-        const wc = w + <usize>(((oc * CG + ch) * KH) * KW) * 4
-        for (let kp = 0; kp < KH; kp++) {
-          const y = i * SH - PH + kp * DH
-          if (y < 0 || y >= H) continue
-          for (let kq = 0; kq < KW; kq++) {
-            const xx = j * SW - PW + kq * DW
-            if (xx < 0 || xx >= W) continue
-            acc = acc + load<f32>(plane + <usize>(y * W + xx) * 4) * load<f32>(wc + <usize>(kp * KW + kq) * 4)
-          }
+  for (let t = t0; t < t0 + count; t++) {
+    const i = t / OW
+    const j = t - i * OW
+    let acc = b
+    for (let ch = 0; ch < CG; ch++) {
+      const plane = x + <usize>((img * C + g * CG + ch) * H * W) * 4
+      const wc = w + <usize>(((oc * CG + ch) * KH) * KW) * 4
+      for (let kp = 0; kp < KH; kp++) {
+        const y = i * SH - PH + kp * DH
+        if (y < 0 || y >= H) continue
+        for (let kq = 0; kq < KW; kq++) {
+          const xx = j * SW - PW + kq * DW
+          if (xx < 0 || xx >= W) continue
+          acc = acc + load<f32>(plane + <usize>(y * W + xx) * 4) * load<f32>(wc + <usize>(kp * KW + kq) * 4)
         }
       }
-      store<f32>(dst + <usize>(i * OW + j) * 4, acc)
     }
+    store<f32>(dst + <usize>t * 4, acc)
   }
+}
+
+/** Blocks of NC_POS output positions per image and group: the forward's items are (image, group, block). */
+// @ts-ignore: decorator
+@inline function positionBlocks(): i32 {
+  return (P + NC_POS - 1) / NC_POS
 }
 
 /** `out [n, o, oh, ow]` = conv2d(x [n, c, h, w], w [o, c / groups, kh, kw]) + bias (0: none). */
@@ -215,6 +224,22 @@ export function conv2d(
   n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
   sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
   scratch: usize,
+): void {
+  geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+  conv2dPart(scratch, 0, N * G * positionBlocks(), out, x, w, bias, n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+}
+
+/**
+ * Items [from, to) of `conv2d`, an item being one block of NC_POS output positions of one image
+ * and group (item (img * groups + g) * blocks + block), every output channel of the group;
+ * nothing else of `out`. Each output is summed as in the whole call, so any cut into ranges
+ * of items gives the same bits. `scratch`: conv2dScratchBytes(0, …) bytes.
+ */
+export function conv2dPart(
+  scratch: usize, from: i32, to: i32,
+  out: usize, x: usize, w: usize, bias: usize,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
 ): void {
   geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
   const ogPad = roundUp(OG, MR)
@@ -226,6 +251,7 @@ export function conv2d(
   const bp = row + bytes(NC_POS + 16)
   const cp = bp + bytes(min(K, KC) * nbMax)
   const khw = KH * KW
+  const blocks = positionBlocks()
 
   // which output channels need the tap-by-tap path (see the module comment)
   let anyExact = false
@@ -247,45 +273,48 @@ export function conv2d(
       packA(dst, w + <usize>(g * OG * K + pc) * 4, K, false, OG, min(KC, K - pc))
     }
   }
-  for (let img = 0; img < N; img++) {
-    for (let g = 0; g < G; g++) {
+  let planes = -1 // the (image, group) whose padded planes `pad` holds
+  for (let item = from; item < to; item++) {
+    const ig = item / blocks
+    const img = ig / G
+    const g = ig - img * G
+    const t0 = (item - ig * blocks) * NC_POS
+    if (ig != planes) {
       padPlanes(pad, x, img, g * CG)
-      for (let t0 = 0; t0 < P; t0 += NC_POS) {
-        const nb = min(NC_POS, P - t0)
-        const nbPad = roundUp(nb, NR)
-        const ldc = <usize>nbPad * 4
-        for (let r = 0; r < ogPad; r++) {
-          const v: f32 = r < OG && bias != 0 ? load<f32>(bias + <usize>(g * OG + r) * 4) : 0
-          const splat = f32x4.splat(v)
-          const cr = cp + <usize>r * ldc
-          for (let j = 0; j < nbPad; j += 4) v128.store(cr + <usize>j * 4, splat)
-        }
-        for (let pc = 0; pc < K; pc += KC) {
-          const kc = min(KC, K - pc)
-          for (let p = 0; p < kc; p++) {
-            const cpq = pc + p
-            const ch = cpq / khw
-            const rem = cpq - ch * khw
-            const kp = rem / KW
-            im2colRow(row, pad + <usize>(ch * HP * WP) * 4, kp, rem - kp * KW, t0, nb)
-            for (let j = nb; j < nbPad; j++) store<f32>(row + <usize>j * 4, 0)
-            const d = bp + <usize>(p * NR) * 4
-            for (let jr = 0; jr < nbPad; jr += NR) {
-              const s = row + <usize>jr * 4
-              const dd = d + <usize>(jr * kc) * 4
-              v128.store(dd, v128.load(s))
-              v128.store(dd, v128.load(s, 16), 16)
-            }
-          }
-          gemmBlock(cp, ldc, wp + <usize>(g * ogPad * K + pc * ogPad) * 4, bp, ogPad, nbPad, kc)
-        }
-        for (let r = 0; r < OG; r++) {
-          memory.copy(out + <usize>((img * O + g * OG + r) * P + t0) * 4, cp + <usize>r * ldc, <usize>nb * 4)
+      planes = ig
+    }
+    const nb = min(NC_POS, P - t0)
+    const nbPad = roundUp(nb, NR)
+    const ldc = <usize>nbPad * 4
+    for (let r = 0; r < ogPad; r++) {
+      const v: f32 = r < OG && bias != 0 ? load<f32>(bias + <usize>(g * OG + r) * 4) : 0
+      const splat = f32x4.splat(v)
+      const cr = cp + <usize>r * ldc
+      for (let j = 0; j < nbPad; j += 4) v128.store(cr + <usize>j * 4, splat)
+    }
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc)
+      for (let p = 0; p < kc; p++) {
+        const cpq = pc + p
+        const ch = cpq / khw
+        const rem = cpq - ch * khw
+        const kp = rem / KW
+        im2colRow(row, pad + <usize>(ch * HP * WP) * 4, kp, rem - kp * KW, t0, nb)
+        for (let j = nb; j < nbPad; j++) store<f32>(row + <usize>j * 4, 0)
+        const d = bp + <usize>(p * NR) * 4
+        for (let jr = 0; jr < nbPad; jr += NR) {
+          const s = row + <usize>jr * 4
+          const dd = d + <usize>(jr * kc) * 4
+          v128.store(dd, v128.load(s))
+          v128.store(dd, v128.load(s, 16), 16)
         }
       }
+      gemmBlock(cp, ldc, wp + <usize>(g * ogPad * K + pc * ogPad) * 4, bp, ogPad, nbPad, kc)
     }
-    if (anyExact) {
-      for (let oc = 0; oc < O; oc++) if (load<u8>(flags + <usize>oc) != 0) convPlaneExact(out, x, w, bias, img, oc)
+    for (let r = 0; r < OG; r++) {
+      const oc = g * OG + r
+      if (anyExact && load<u8>(flags + <usize>oc) != 0) convPlaneExact(out, x, w, bias, img, oc, t0, nb)
+      else memory.copy(out + <usize>((img * O + oc) * P + t0) * 4, cp + <usize>r * ldc, <usize>nb * 4)
     }
   }
 }
@@ -294,11 +323,10 @@ export function conv2d(
 // the input's cotangent
 // ---------------------------------------------------------------------------------------------
 
-/** Image `img`'s input cotangent tap by tap, in the reference's order and rounding (the exact fallback). */
-function gradInputExact(out: usize, cot: usize, w: usize, img: i32): void {
-  memory.fill(out + <usize>(img * C * H * W) * 4, 0, <usize>(C * H * W) * 4)
-  for (let oc = 0; oc < O; oc++) {
-    const g = oc / OG
+/** Image `img`'s input cotangent in group `g`'s channels, tap by tap in the reference's order and rounding (the exact fallback). */
+function gradInputExact(out: usize, cot: usize, w: usize, img: i32, g: i32): void {
+  memory.fill(out + <usize>((img * C + g * CG) * H * W) * 4, 0, <usize>(CG * H * W) * 4)
+  for (let oc = g * OG; oc < (g + 1) * OG; oc++) {
     for (let i = 0; i < OH; i++) {
       for (let j = 0; j < OW; j++) {
         const cv = <f64>load<f32>(cot + <usize>((img * O + oc) * P + i * OW + j) * 4)
@@ -328,6 +356,20 @@ export function conv2dGradInput(
   sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
   scratch: usize,
 ): void {
+  conv2dGradInputPart(scratch, 0, n * groups, out, cot, w, n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+}
+
+/**
+ * Items [from, to) of `conv2dGradInput`, an item being one image's group of input channels
+ * (item img * groups + g); nothing else of `out`. Each input cell sums its taps as in the whole
+ * call, so any cut into ranges of items gives the same bits. `scratch`: conv2dScratchBytes(1, …).
+ */
+export function conv2dGradInputPart(
+  scratch: usize, from: i32, to: i32,
+  out: usize, cot: usize, w: usize,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+): void {
   geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
   const kPad = roundUp(K, MR)
   const nbMax = roundUp(min(P, NC_POS), NR)
@@ -345,50 +387,56 @@ export function conv2dGradInput(
   }
   const maxW = <f64>maxAbs(w, O * K)
   const terms = <f64>(OG * khw)
-  for (let img = 0; img < N; img++) {
-    if (!(<f64>maxAbs(cot + <usize>(img * O * P) * 4, O * P) * maxW * terms < SAFE)) {
-      gradInputExact(out, cot, w, img)
+  let checked = -1 // the image whose overflow bound `safe` holds
+  let safe = false
+  for (let item = from; item < to; item++) {
+    const img = item / G
+    const g = item - img * G
+    if (img != checked) {
+      safe = <f64>maxAbs(cot + <usize>(img * O * P) * 4, O * P) * maxW * terms < SAFE
+      checked = img
+    }
+    if (!safe) {
+      gradInputExact(out, cot, w, img, g)
       continue
     }
-    for (let g = 0; g < G; g++) {
-      memory.fill(pad, 0, <usize>(CG * HP * WP) * 4)
-      for (let t0 = 0; t0 < P; t0 += NC_POS) {
-        const nb = min(NC_POS, P - t0)
-        const nbPad = roundUp(nb, NR)
-        const ldc = <usize>nbPad * 4
-        // cot's block of positions, every output channel of the group, packed once
+    memory.fill(pad, 0, <usize>(CG * HP * WP) * 4)
+    for (let t0 = 0; t0 < P; t0 += NC_POS) {
+      const nb = min(NC_POS, P - t0)
+      const nbPad = roundUp(nb, NR)
+      const ldc = <usize>nbPad * 4
+      // cot's block of positions, every output channel of the group, packed once
+      for (let pc = 0; pc < OG; pc += KC) {
+        const src = cot + <usize>((img * O + g * OG + pc) * P + t0) * 4
+        packB(bAll + <usize>(pc * nbPad) * 4, src, P, false, nb, min(KC, OG - pc))
+      }
+      // four (c, p, q) rows at a time: their dcol strip (all of B, a few KiB per output
+      // channel, stays in L1) is summed over every block of output channels, then added
+      // into the padded planes while it is still in L1
+      for (let ir = 0; ir < K; ir += MR) {
+        for (let j = 0; j < MR * nbPad; j += 4) v128.store(cp + <usize>j * 4, f32x4.splat(0))
         for (let pc = 0; pc < OG; pc += KC) {
-          const src = cot + <usize>((img * O + g * OG + pc) * P + t0) * 4
-          packB(bAll + <usize>(pc * nbPad) * 4, src, P, false, nb, min(KC, OG - pc))
-        }
-        // four (c, p, q) rows at a time: their dcol strip (all of B, a few KiB per output
-        // channel, stays in L1) is summed over every block of output channels, then added
-        // into the padded planes while it is still in L1
-        for (let ir = 0; ir < K; ir += MR) {
-          for (let j = 0; j < MR * nbPad; j += 4) v128.store(cp + <usize>j * 4, f32x4.splat(0))
-          for (let pc = 0; pc < OG; pc += KC) {
-            const kc = min(KC, OG - pc)
-            const aPanel = wt + <usize>(g * kPad * OG + pc * kPad + ir * kc) * 4
-            const b = bAll + <usize>(pc * nbPad) * 4
-            for (let jr = 0; jr < nbPad; jr += NR) {
-              kernel4x8(cp + <usize>jr * 4, ldc, aPanel, b + <usize>(jr * kc) * 4, kc)
-            }
-          }
-          const rows = min(MR, K - ir)
-          for (let r = 0; r < rows; r++) {
-            const cpq = ir + r
-            const ch = cpq / khw
-            const rem = cpq - ch * khw
-            const kp = rem / KW
-            col2imRow(pad + <usize>(ch * HP * WP) * 4, cp + <usize>r * ldc, kp, rem - kp * KW, t0, nb)
+          const kc = min(KC, OG - pc)
+          const aPanel = wt + <usize>(g * kPad * OG + pc * kPad + ir * kc) * 4
+          const b = bAll + <usize>(pc * nbPad) * 4
+          for (let jr = 0; jr < nbPad; jr += NR) {
+            kernel4x8(cp + <usize>jr * 4, ldc, aPanel, b + <usize>(jr * kc) * 4, kc)
           }
         }
+        const rows = min(MR, K - ir)
+        for (let r = 0; r < rows; r++) {
+          const cpq = ir + r
+          const ch = cpq / khw
+          const rem = cpq - ch * khw
+          const kp = rem / KW
+          col2imRow(pad + <usize>(ch * HP * WP) * 4, cp + <usize>r * ldc, kp, rem - kp * KW, t0, nb)
+        }
       }
-      for (let ch = 0; ch < CG; ch++) {
-        const dst = out + <usize>(((img * C + g * CG + ch) * H) * W) * 4
-        const src = pad + <usize>((ch * HP + PH) * WP + PW) * 4
-        for (let y = 0; y < H; y++) memory.copy(dst + <usize>(y * W) * 4, src + <usize>(y * WP) * 4, <usize>W * 4)
-      }
+    }
+    for (let ch = 0; ch < CG; ch++) {
+      const dst = out + <usize>(((img * C + g * CG + ch) * H) * W) * 4
+      const src = pad + <usize>((ch * HP + PH) * WP + PW) * 4
+      for (let y = 0; y < H; y++) memory.copy(dst + <usize>(y * W) * 4, src + <usize>(y * WP) * 4, <usize>W * 4)
     }
   }
 }
@@ -399,10 +447,10 @@ export function conv2dGradInput(
 
 /**
  * Image `img`, group `g`: every tap's `cot * x` added in float64 to `acc`, in the reference's
- * order (the exact fallback).
+ * order (the exact fallback), for the group's rows [r0, r1) and weight columns [c0, c1).
  */
-function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32): void {
-  for (let r = 0; r < OG; r++) {
+function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  for (let r = r0; r < r1; r++) {
     const oc = g * OG + r
     for (let i = 0; i < OH; i++) {
       for (let j = 0; j < OW; j++) {
@@ -413,9 +461,10 @@ function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32): vo
           for (let kp = 0; kp < KH; kp++) {
             const y = i * SH - PH + kp * DH
             if (y < 0 || y >= H) continue
+            const row = (ch * KH + kp) * KW
             for (let kq = 0; kq < KW; kq++) {
               const xx = j * SW - PW + kq * DW
-              if (xx < 0 || xx >= W) continue
+              if (xx < 0 || xx >= W || row + kq < c0 || row + kq >= c1) continue
               const at = ac + <usize>(kp * KW + kq) * 8
               store<f64>(at, load<f64>(at) + cv * <f64>load<f32>(plane + <usize>(y * W + xx) * 4))
             }
@@ -434,15 +483,32 @@ export function conv2dGradWeight(
   scratch: usize,
 ): void {
   geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
-  const ogPad = roundUp(OG, MR)
+  conv2dGradWeightPart(scratch, 0, OG, 0, K, out, cot, x, n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+}
+
+/**
+ * Rows [r0, r1) of every group's o / groups output channels by weight columns [c0, c1) of the
+ * c / groups * kh * kw, of `conv2dGradWeight`; nothing else of `out`. Each weight sums its
+ * images and blocks of positions as in the whole call, so any cut into rectangles gives the
+ * same bits. `scratch`: conv2dScratchBytes(2, …) bytes.
+ */
+export function conv2dGradWeightPart(
+  scratch: usize, r0: i32, r1: i32, c0: i32, c1: i32,
+  out: usize, cot: usize, x: usize,
+  n: i32, c: i32, h: i32, wd: i32, o: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, groups: i32,
+): void {
+  geometry(n, c, h, wd, o, kh, kw, sh, sw, ph, pw, dh, dw, groups)
+  const rows = r1 - r0
+  const rPad = roundUp(rows, MR)
   const kcMax = min(P, KC)
   const ncMax = roundUp(min(K, NC_W), NR)
   const tmpStride = roundUp(kcMax, 4) + 8
   const acc = scratch
   const ap = acc + bytes(2 * O * K)
-  const bp = ap + bytes(ogPad * kcMax)
+  const bp = ap + bytes(roundUp(OG, MR) * kcMax)
   const cp = bp + bytes(kcMax * ncMax)
-  const tmp = cp + bytes(ogPad * ncMax)
+  const tmp = cp + bytes(roundUp(OG, MR) * ncMax)
   const pad = tmp + bytes(8 * tmpStride)
   const khw = KH * KW
   memory.fill(acc, 0, <usize>(O * K) * 8)
@@ -452,15 +518,15 @@ export function conv2dGradWeight(
       const cotG = cot + <usize>((img * O + g * OG) * P) * 4
       const xG = x + <usize>((img * C + g * CG) * H * W) * 4
       if (!(<f64>maxAbs(cotG, OG * P) * <f64>maxAbs(xG, CG * H * W) * terms < SAFE)) {
-        gradWeightExact(acc, cot, x, img, g)
+        gradWeightExact(acc, cot, x, img, g, r0, r1, c0, c1)
         continue
       }
       padPlanes(pad, x, img, g * CG)
       for (let pc = 0; pc < P; pc += KC) {
         const kc = min(KC, P - pc)
-        packA(ap, cotG + <usize>pc * 4, P, false, OG, kc)
-        for (let jc = 0; jc < K; jc += NC_W) {
-          const nc = min(NC_W, K - jc)
+        packA(ap, cotG + <usize>(r0 * P + pc) * 4, P, false, rows, kc)
+        for (let jc = c0; jc < c1; jc += NC_W) {
+          const nc = min(NC_W, c1 - jc)
           const ncPad = roundUp(nc, NR)
           const ldc = <usize>ncPad * 4
           // B [kc positions][nc weights]: eight im2col rows at a time, transposed into a panel
@@ -479,11 +545,11 @@ export function conv2dGradWeight(
             }
             transpose8(bp + <usize>(jr * kc) * 4, tmp, tmpStride, kc)
           }
-          memory.fill(cp, 0, <usize>(ogPad * ncPad) * 4)
-          gemmBlock(cp, ldc, ap, bp, ogPad, ncPad, kc)
-          for (let r = 0; r < OG; r++) {
+          memory.fill(cp, 0, <usize>(rPad * ncPad) * 4)
+          gemmBlock(cp, ldc, ap, bp, rPad, ncPad, kc)
+          for (let r = 0; r < rows; r++) {
             const cr = cp + <usize>r * ldc
-            const ar = acc + <usize>((g * OG + r) * K + jc) * 8
+            const ar = acc + <usize>((g * OG + r0 + r) * K + jc) * 8
             let j = 0
             for (; j + 4 <= nc; j += 4) {
               const v = v128.load(cr + <usize>j * 4)
@@ -501,8 +567,12 @@ export function conv2dGradWeight(
       }
     }
   }
-  const total = O * K
-  for (let i = 0; i < total; i++) store<f32>(out + <usize>i * 4, <f32>load<f64>(acc + <usize>i * 8))
+  for (let g = 0; g < G; g++) {
+    for (let r = r0; r < r1; r++) {
+      const at = (g * OG + r) * K
+      for (let j = c0; j < c1; j++) store<f32>(out + <usize>(at + j) * 4, <f32>load<f64>(acc + <usize>(at + j) * 8))
+    }
+  }
 }
 
 /** Eight rows of `kc` floats (row stride `stride` floats) transposed into a B panel [kc][8]. */

@@ -4,7 +4,7 @@
  * arguments, copies tensors in and results out, and falls back to the JavaScript reference
  * kernels for anything not here. Built by `npm run build:wasm`; the binary is never committed.
  */
-export { matmul, matmulScratchBytes } from './matmul'
+export { matmul, matmulPart, matmulScratchBytes } from './matmul'
 export { axpy, mul } from './elementwise'
 export { exp64, neuron, neuronGrad, scale } from './neuron'
 export { broadcastAlongAxis, sumAlongAxis } from './axis'
@@ -22,4 +22,12 @@ export {
 export { groupMean, groupMeanGrad, keepMaxAlongAxis, maxAlongAxis } from './select'
 export { liPoolStep } from './liPool'
 export { uniformFill } from './random'
-export { conv2d, conv2dGradInput, conv2dGradWeight, conv2dScratchBytes } from './conv'
+export {
+  conv2d,
+  conv2dGradInput,
+  conv2dGradInputPart,
+  conv2dGradWeight,
+  conv2dGradWeightPart,
+  conv2dPart,
+  conv2dScratchBytes,
+} from './conv'

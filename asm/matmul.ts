@@ -2,10 +2,18 @@
  * Float32 matmul on the packed GEMM of gemm.ts. Transposed operands are read in place by the
  * packers (no transposed copy), so `transA` and `transB` cost what the plain product costs and
  * accumulate in the same order, from the bias, as the JavaScript reference.
+ *
+ * `matmulPart` computes one rectangle of the output (rows [i0, i1), columns [j0, j1)); every
+ * element of it is summed exactly as in the whole product (from the bias, in order of k, block
+ * after block of KC), so the threads of src/backend/wasm/threads.ts may cut the output into
+ * any rectangles without changing a bit. `matmul` is the one rectangle that covers it all.
  */
 import { gemmBlock, KC, MC, MR, NR, packA, packB, roundUp } from './gemm'
 
-/** Scratch bytes `matmul` needs for these sizes (an A block, a B block, the padded C grid unless `out` can be it). */
+/**
+ * Scratch bytes `matmul` needs for these sizes (an A block, a B block, the padded C grid unless
+ * `out` can be it); for `matmulPart`, `m` and `n` are the rectangle's rows and columns.
+ */
 export function matmulScratchBytes(m: i32, k: i32, n: i32): i32 {
   const mPad = roundUp(m, MR)
   const nPad = roundUp(n, NR)
@@ -21,30 +29,49 @@ export function matmulScratchBytes(m: i32, k: i32, n: i32): i32 {
 export function matmul(
   out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, bias: usize, scratch: usize, transA: i32, transB: i32,
 ): void {
-  const mPad = roundUp(m, MR)
-  const nPad = roundUp(n, NR)
+  matmulPart(scratch, 0, m, 0, n, out, a, b, m, k, n, bias, transA, transB)
+}
+
+/**
+ * Rows [i0, i1) by columns [j0, j1) of `matmul(out, a, b, m, k, n, bias, …)`, and nothing else
+ * of `out`. `scratch` holds matmulScratchBytes(i1 - i0, k, j1 - j0) bytes, 16-byte aligned.
+ */
+export function matmulPart(
+  scratch: usize, i0: i32, i1: i32, j0: i32, j1: i32,
+  out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, bias: usize, transA: i32, transB: i32,
+): void {
+  const rows = i1 - i0
+  const cols = j1 - j0
+  const rPad = roundUp(rows, MR)
+  const cPad = roundUp(cols, NR)
   const kcMax = min(k, KC)
   const ap = scratch
-  const bp = ap + <usize>(min(mPad, MC) * kcMax) * 4
-  // whole tiles: accumulate in `out` itself, saving a pass over the output
-  const direct = m == mPad && n == nPad
-  const cp = direct ? out : bp + <usize>(kcMax * nPad) * 4
-  const ldc = <usize>nPad * 4
-  for (let i = 0; i < mPad; i++) {
+  const bp = ap + <usize>(min(rPad, MC) * kcMax) * 4
+  // whole tiles: accumulate in `out` itself (row stride n), saving a pass over the output
+  const direct = rows == rPad && cols == cPad
+  const first = out + <usize>(i0 * n + j0) * 4
+  const cp = direct ? first : bp + <usize>(kcMax * cPad) * 4
+  const ldc = <usize>(direct ? n : cPad) * 4
+  for (let i = 0; i < rPad; i++) {
     const row = cp + <usize>i * ldc
-    for (let j = 0; j < nPad; j++) store<f32>(row + <usize>j * 4, bias != 0 && j < n ? load<f32>(bias + <usize>j * 4) : 0)
+    for (let j = 0; j < cPad; j++) {
+      store<f32>(row + <usize>j * 4, bias != 0 && j < cols ? load<f32>(bias + <usize>(j0 + j) * 4) : 0)
+    }
   }
   const tA = transA != 0
   const tB = transB != 0
   for (let pc = 0; pc < k; pc += KC) {
     const kc = min(KC, k - pc)
-    // B's rows [pc, pc + kc): stored rows of b, or stored columns when transposed
-    packB(bp, b + <usize>(tB ? pc : pc * n) * 4, tB ? k : n, tB, n, kc)
-    for (let ic = 0; ic < m; ic += MC) {
-      const rows = min(MC, m - ic)
-      packA(ap, a + <usize>(tA ? pc * m + ic : ic * k + pc) * 4, tA ? m : k, tA, rows, kc)
-      gemmBlock(cp + <usize>ic * ldc, ldc, ap, bp, roundUp(rows, MR), nPad, kc)
+    // B's rows [pc, pc + kc), columns [j0, j1): stored rows of b, or stored columns when transposed
+    packB(bp, b + <usize>(tB ? j0 * k + pc : pc * n + j0) * 4, tB ? k : n, tB, cols, kc)
+    for (let ic = 0; ic < rows; ic += MC) {
+      const r = min(MC, rows - ic)
+      const i = i0 + ic
+      packA(ap, a + <usize>(tA ? pc * m + i : i * k + pc) * 4, tA ? m : k, tA, r, kc)
+      gemmBlock(cp + <usize>ic * ldc, ldc, ap, bp, roundUp(r, MR), cPad, kc)
     }
   }
-  if (!direct) for (let i = 0; i < m; i++) memory.copy(out + <usize>(i * n) * 4, cp + <usize>i * ldc, <usize>n * 4)
+  if (!direct) {
+    for (let i = 0; i < rows; i++) memory.copy(first + <usize>(i * n) * 4, cp + <usize>i * ldc, <usize>cols * 4)
+  }
 }

@@ -1,16 +1,20 @@
 /**
- * `npm run bench:train [-- --quick] [--no-cpu]`: the kernels a training step adds, cpu reference
- * against wasm. GFLOP/s for the matmuls of W1b (x [256, 1024] @ W [1024, 1024], plain and with
- * either operand stored transposed, plus the backward's dW = x^T g) and for the demo's second
- * convolution (x [256, 16, 14, 14], weight [32, 16, 5, 5], padding 2: forward, input and weight
- * gradients, 2 N O Ho Wo C kh kw flops each); milliseconds for the bandwidth-bound backward
- * kernels at the demo's sizes. Each cell is the median of repeated calls (bench/harness.ts's
- * plan), in wall-clock time and in this process's CPU time: on a shared machine the second is
- * the steadier. Every wasm output is checked against the reference first.
+ * `npm run bench:train [-- --quick] [--no-cpu] [--threads N]`: the kernels a training step adds,
+ * cpu reference against wasm on one thread and on N (default 2). GFLOP/s for the matmuls of W1b
+ * (x [256, 1024] @ W [1024, 1024], plain and with either operand stored transposed, plus the
+ * backward's dW = x^T g) and for the demo's second convolution (x [256, 16, 14, 14], weight
+ * [32, 16, 5, 5], padding 2: forward, input and weight gradients, 2 N O Ho Wo C kh kw flops
+ * each); milliseconds for the bandwidth-bound backward kernels at the demo's sizes (the threads
+ * column runs them on one thread too: only matmul and the convolutions are spread). Each cell is
+ * the median of repeated calls (bench/harness.ts's plan), in wall-clock time and in this
+ * process's CPU time (all its threads): on a shared machine the second is the steadier. The one-
+ * and N-thread calls are timed round-robin, so load that drifts weighs on both alike. Every wasm
+ * output is checked against the reference first, and the N-thread output against the one-thread
+ * output bit for bit (`Object.is`).
  *
  * @module
  */
-import { cpu, type Device, type Data, wasmBackend } from '../src/index.js'
+import { cpu, type Device, type Data, loadWasmBackend, wasmThreads } from '../src/index.js'
 import type { ConvAttrs, PoolAttrs } from '../src/kernel/kernels.js'
 import { fullPlan, mismatchFraction, quickPlan, type TimingPlan, uniformData } from './harness.js'
 
@@ -18,40 +22,57 @@ const args = process.argv.slice(2)
 const quick = args.includes('--quick')
 const withCpu = !args.includes('--no-cpu')
 const plan = quick ? quickPlan : fullPlan
+const threadsAt = args.indexOf('--threads')
+const threads = threadsAt >= 0 ? Number(args[threadsAt + 1]) : 2
 
-const loaded = wasmBackend()
-if (loaded === undefined) {
+const [loaded, loadedMany] = await Promise.all([
+  loadWasmBackend(undefined, { threads: 1 }),
+  loadWasmBackend(undefined, { threads }),
+])
+if (loaded === undefined || loadedMany === undefined) {
   console.error('the wasm kernels did not load: run `npm run build:wasm`')
   process.exit(1)
 }
 const wasm: Device<Data> = loaded
+const wasmMany: Device<Data> = loadedMany
 
-/** Median wall and CPU milliseconds per call of `f` (the harness's plan: warm-up, then runs within a budget). */
-const time = (f: () => unknown, p: TimingPlan): { readonly wall: number; readonly cpu: number } => {
-  const median = (xs: readonly number[]) => {
-    const s = [...xs].sort((a, b) => a - b)
-    const mid = s.length >> 1
-    return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
-  }
+interface Timing {
+  readonly wall: number
+  readonly cpu: number
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+/**
+ * Median wall and CPU milliseconds per call of each of `fs`, timed round-robin (one call of each
+ * per round; the harness's plan: warm-up, then rounds within a budget).
+ */
+const time = (fs: readonly (() => unknown)[], p: TimingPlan): readonly Timing[] => {
   const t0 = performance.now()
-  f()
-  const slow = performance.now() - t0 > 250
-  for (let i = 1; i < (slow ? 1 : p.warmup); i++) f()
+  fs.forEach((f) => f())
+  const slow = performance.now() - t0 > 250 * fs.length
+  for (let i = 1; i < (slow ? 1 : p.warmup); i++) fs.forEach((f) => f())
   const minRuns = slow ? Math.min(p.minRuns, 3) : p.minRuns
-  const walls: number[] = []
-  const cpus: number[] = []
+  const walls = fs.map((): number[] => [])
+  const cpus = fs.map((): number[] => [])
   let spent = 0
-  while (walls.length < p.maxRuns && (walls.length < minRuns || spent < p.budgetMs)) {
-    const c0 = process.cpuUsage()
-    const w0 = performance.now()
-    f()
-    const dt = performance.now() - w0
-    const c = process.cpuUsage(c0)
-    walls.push(dt)
-    cpus.push((c.user + c.system) / 1000)
-    spent += dt
+  while (walls[0].length < p.maxRuns && (walls[0].length < minRuns || spent < p.budgetMs * fs.length)) {
+    fs.forEach((f, i) => {
+      const c0 = process.cpuUsage()
+      const w0 = performance.now()
+      f()
+      const dt = performance.now() - w0
+      const c = process.cpuUsage(c0)
+      walls[i].push(dt)
+      cpus[i].push((c.user + c.system) / 1000)
+      spent += dt
+    })
   }
-  return { wall: median(walls), cpu: median(cpus) }
+  return fs.map((_, i) => ({ wall: median(walls[i]), cpu: median(cpus[i]) }))
 }
 
 interface Row {
@@ -137,20 +158,28 @@ const rows: readonly Row[] = [
 ]
 
 const fmt = (v: number, digits = 1) => v.toFixed(digits).padStart(8)
-console.log(`node ${process.version}; ${quick ? 'quick sizes' : 'full sizes'}; medians of ${plan.minRuns}+ runs`)
+const many = `x${wasmThreads(wasmMany)}`
 console.log(
-  `${'kernel'.padEnd(44)} ${'cpu wall'.padStart(9)} ${'wasm wall'.padStart(9)} ${'wasm cpu'.padStart(9)}  unit`,
+  `node ${process.version}; ${quick ? 'quick sizes' : 'full sizes'}; medians of ${plan.minRuns}+ runs; ` +
+    `wasm on 1 and ${wasmThreads(wasmMany)} threads`,
+)
+console.log(
+  `${'kernel'.padEnd(44)} ${'cpu wall'.padStart(9)} ${'wasm wall'.padStart(9)} ${'wasm cpu'.padStart(9)} ` +
+    `${`${many} wall`.padStart(9)} ${`${many} cpu`.padStart(9)} ${'speedup'.padStart(8)}  unit`,
 )
 for (const row of rows) {
   const want = withCpu ? row.run(cpu) : undefined
   const got = row.run(wasm)
+  const gotMany = row.run(wasmMany)
   // the convolutions' gradients sum in another order (within the property suite's bounds)
   const off = want === undefined ? 0 : mismatchFraction(got, want, 1e-4)
-  const c = withCpu ? time(() => row.run(cpu), plan) : undefined
-  const t = time(() => row.run(wasm), plan)
+  const differ = gotMany.length !== got.length || gotMany.some((v, i) => !Object.is(v, got[i]))
+  const c = withCpu ? time([() => row.run(cpu)], plan)[0] : undefined
+  const [t, tMany] = time([() => row.run(wasm), () => row.run(wasmMany)], plan)
   const show = (ms: number | undefined) =>
     ms === undefined ? '       -' : row.flops === undefined ? fmt(ms, 2) : fmt(row.flops / ms / 1e6)
   const unit = row.flops === undefined ? 'ms' : 'GFLOP/s'
-  const cells = [show(c?.wall), show(t.wall), show(t.cpu)].join('  ')
-  console.log(`${row.name.padEnd(44)} ${cells}  ${unit}${off > 0 ? `  MISMATCH ${off}` : ''}`)
+  const cells = [show(c?.wall), show(t.wall), show(t.cpu), show(tMany.wall), show(tMany.cpu)].join('  ')
+  const notes = `${off > 0 ? `  MISMATCH ${off}` : ''}${differ ? `  ${many} BITS DIFFER` : ''}`
+  console.log(`${row.name.padEnd(44)} ${cells}  ${fmt(t.wall / tMany.wall, 2)}x  ${unit}${notes}`)
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { cpu, type Device, residentBackend, wasmBackend } from '../src/index.js'
+import { cpu, type Device, loadResidentBackend, loadWasmBackend } from '../src/index.js'
 import { type CopyCost, measureCopies } from './copies.js'
 import { type Contender, fullPlan, mismatchFraction, quickPlan, timeInterleaved } from './harness.js'
 import { type HeapReport, heapOverLongScan, heapOverTraining, type TrainingHeapReport } from './heap.js'
@@ -61,8 +61,9 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
   const log = opts.log ?? (() => undefined)
   const plan = opts.quick ? quickPlan : fullPlan
   const tf = await setupTfjs()
-  const wasm = wasmBackend()
-  const resident = residentBackend() as Device<unknown> | undefined
+  // one thread, as the peers' columns (tfjs-wasm, PyTorch) run: bench:train has the threads column
+  const wasm = await loadWasmBackend(undefined, { threads: 1 })
+  const resident = (await loadResidentBackend(undefined, { threads: 1 })) as Device<unknown> | undefined
   const torch = torchStatus()
   const columns = [OURS_CPU, OURS_WASM, OURS_RESIDENT, ...peers.map((p) => p.name), ...(torch.version ? [TORCH] : [])]
   const rows: Row[] = []

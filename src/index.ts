@@ -25,7 +25,7 @@ export { expectLayer, isLayer, type Pipeline, type PipelineParams, type Pipeline
 export * from './layer/scan.js'
 export * from './encoding/poisson.js'
 export { cpu, cpuKernels } from './backend/cpu/index.js'
-export { bestBackend, loadResidentBackend, loadWasmBackend, residentBackend, wasmBackend } from './backend/wasm/index.js'
+export { bestBackend, loadResidentBackend, loadWasmBackend, residentBackend, wasmBackend, type WasmOptions, wasmThreads } from './backend/wasm/index.js'
 export type { HeapStats } from './backend/wasm/heap.js'
 export { type ResidentDevice, WasmBuffer } from './backend/wasm/resident.js'
 export * from './ops/pool.js'

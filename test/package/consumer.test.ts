@@ -122,6 +122,7 @@ describe('the packed package in a fresh project', () => {
       expect(files).toContain(`dist/${entry}.d.ts`)
     }
     expect(files).toContain('dist/backend/wasm/kernels.wasm')
+    expect(files).toContain('dist/backend/wasm/kernels.threads.wasm')
   })
 
   it('runs the README quickstart with plain node (ESM), without fast-check installed', () => {

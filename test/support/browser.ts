@@ -158,8 +158,23 @@ const contentTypes: Readonly<Record<string, string>> = {
   '.map': 'application/json',
 }
 
+/**
+ * The headers that make a page cross-origin isolated (`crossOriginIsolated === true`), which a
+ * browser requires before it shares memory with workers (`SharedArrayBuffer`).
+ */
+export const isolationHeaders: Readonly<Record<string, string>> = {
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+}
+
+/** Options of {@link serveDir}. */
+export interface ServeOptions {
+  /** Headers sent with every file (such as {@link isolationHeaders}). */
+  readonly headers?: Readonly<Record<string, string>>
+}
+
 /** Serves the files of `dir` on a free loopback port (a page must come over HTTP to load wasm). */
-export const serveDir = (dir: string): Promise<Server> =>
+export const serveDir = (dir: string, options: ServeOptions = {}): Promise<Server> =>
   new Promise((ok) => {
     const server = createServer((req, res) => {
       const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
@@ -168,7 +183,10 @@ export const serveDir = (dir: string): Promise<Server> =>
         res.writeHead(404).end()
         return
       }
-      res.writeHead(200, { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream' })
+      res.writeHead(200, {
+        ...options.headers,
+        'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
+      })
       res.end(readFileSync(file))
     })
     server.listen(0, '127.0.0.1', () => ok(server))

@@ -659,6 +659,15 @@ const arbitraryRows: readonly Row[] = [
     runs: 10,
   }),
   row({
+    name: 'wasmThreads',
+    kind: 'total',
+    valid: args(junkArb),
+    alternatives: [],
+    call: ([x]) => (lib.wasmThreads as (x: unknown) => unknown)(x),
+    check: (v) => (Number.isInteger(v) && (v as number) >= 1 ? undefined : 'not a thread count'),
+    runs: 10,
+  }),
+  row({
     name: 'residentBackend',
     kind: 'total',
     valid: args(junkArb),

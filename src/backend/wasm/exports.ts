@@ -5,11 +5,13 @@
  *
  * @module
  */
+import type { ThreadPool } from './threads.js'
 
 /** Each export's number of parameters. */
 export const exportArity = {
   matmulScratchBytes: 3,
   matmul: 10,
+  matmulPart: 14,
   mul: 4,
   axpy: 5,
   pool2d: 12,
@@ -27,6 +29,9 @@ export const exportArity = {
   conv2d: 19,
   conv2dGradInput: 18,
   conv2dGradWeight: 18,
+  conv2dPart: 21,
+  conv2dGradInputPart: 20,
+  conv2dGradWeightPart: 22,
   sumAlongAxis: 6,
   broadcastAlongAxis: 5,
   momentsAlongAxisGrad: 8,
@@ -44,7 +49,11 @@ export const exportArity = {
   exp64: 1,
 } as const
 
-/** The instantiated module's exports. */
+/**
+ * The instantiated module's exports, and, for kernels.threads.wasm on a shared memory, the pool
+ * of threads that the compute-bound rows spread a call over (see threads.ts).
+ */
 export type KernelExports = { readonly [K in keyof typeof exportArity]: (...args: number[]) => number } & {
   readonly memory: WebAssembly.Memory
+  readonly threads?: ThreadPool
 }

@@ -13,7 +13,7 @@ import { nodeProcess } from './host.js'
 import { loadWasmSync, type WasmDevices } from './load.js'
 import type { ResidentDevice } from './resident.js'
 
-export { kernelsUrl, loadResidentBackend, loadWasmBackend } from './load.js'
+export { kernelsUrl, loadResidentBackend, loadWasmBackend, type WasmOptions, wasmThreads } from './load.js'
 
 let cached: { readonly devices: WasmDevices | undefined } | undefined
 const devices = (): WasmDevices | undefined => (cached ??= { devices: loadWasmSync() }).devices

@@ -8,12 +8,27 @@
  * Every row is float32-only (the wrapper runs float64 data on the reference); a row's `when`
  * narrows it further (WTALayer's k > 1).
  *
+ * Threads live inside the rows: on a module loaded with a pool (`k.threads`, see threads.ts),
+ * the compute-bound rows (matmul, conv2d and its gradients) cut a big enough call into parts
+ * (split.ts) and run them on every thread; their `scratch` then covers one slice per thread.
+ * So whoever calls a row with pointers into the module's (shared) memory, the copying wrapper
+ * of backend.ts or a device whose buffers live in that memory, gets the threads.
+ *
  * @module
  */
-import type { ChannelView, ConvAttrs, KernelName, NeuronAttrs, PoolAttrs } from '../../kernel/kernels.js'
+import type { ChannelView, KernelName, NeuronAttrs, PoolAttrs } from '../../kernel/kernels.js'
 import { pooledSize } from '../../kernel/kernels.js'
 import type { AttrsOf } from '../../kernel/spec.js'
 import type { KernelExports } from './exports.js'
+import {
+  conv2dGradInputSplit,
+  conv2dGradWeightSplit,
+  conv2dSplit,
+  convGeometry,
+  matmulSplit,
+  runSplit,
+  splitScratch,
+} from './split.js'
 
 /** An element range `[start, start + count)` of one buffer, or `undefined` for the whole buffer. */
 export type Range = readonly [number, number] | undefined
@@ -38,7 +53,7 @@ export interface Slicing<A> {
 export interface WasmRow<K extends KernelName> {
   /** Besides float32 data, when the row applies (default: always). */
   readonly when?: (attrs: AttrsOf<K>) => boolean
-  /** Scratch bytes for one (slice's) call. */
+  /** Scratch bytes for one (slice's) call, every thread's share of it included. */
   readonly scratch?: (k: KernelExports, attrs: AttrsOf<K>) => number
   /** Slicing, for kernels whose items are independent. */
   readonly slices?: (attrs: AttrsOf<K>) => Slicing<AttrsOf<K>>
@@ -116,30 +131,54 @@ const surrogateCode = { atan: 0, qgate: 1, sigmoid: 2, gate: 3, none: 4 } as con
 /** A momentsPerChannelGrad slice: its rows, and the count of the whole call's (outer, inner) cells. */
 type PerChannelSlice = ChannelView & { readonly count?: number }
 
-/** A convolution's geometry, in the order the conv exports take it. */
-const convGeometry = (a: ConvAttrs) =>
-  [a.n, a.c, a.h, a.w, a.o, a.kh, a.kw, a.sh, a.sw, a.ph, a.pw, a.dh, a.dw, a.groups] as const
-
 /** The rows. */
 export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[number]>]: WasmRow<K> } = {
+  // the compute-bound rows: spread over the module's threads where a call is big enough (split.ts)
   matmul: {
-    scratch: (k, a) => k.matmulScratchBytes(a.m, a.k, a.n),
-    call: (k, { outs: [out], ins: [a, b, bias], scratch }, { m, k: kk, n, transA, transB }) =>
-      k.matmul(out, a, b, m, kk, n, bias, scratch, transA === true ? 1 : 0, transB === true ? 1 : 0),
+    scratch: (k, a) => {
+      const s = matmulSplit(k, a)
+      return s === undefined ? k.matmulScratchBytes(a.m, a.k, a.n) : splitScratch(s)
+    },
+    call: (k, { outs: [out], ins: [a, b, bias], scratch }, attrs) => {
+      const { m, k: kk, n, transA, transB } = attrs
+      const args = [out, a, b, m, kk, n, bias, transA === true ? 1 : 0, transB === true ? 1 : 0] as const
+      const s = matmulSplit(k, attrs)
+      if (s === undefined) k.matmul(out, a, b, m, kk, n, bias, scratch, args[7], args[8])
+      else runSplit(k, s, scratch, args)
+    },
   },
   conv2d: {
-    scratch: (k, a) => k.conv2dScratchBytes(0, ...convGeometry(a)),
-    call: (k, { outs: [out], ins: [x, w, bias], scratch }, a) => k.conv2d(out, x, w, bias, ...convGeometry(a), scratch),
+    scratch: (k, a) => {
+      const s = conv2dSplit(k, a)
+      return s === undefined ? k.conv2dScratchBytes(0, ...convGeometry(a)) : splitScratch(s)
+    },
+    call: (k, { outs: [out], ins: [x, w, bias], scratch }, a) => {
+      const s = conv2dSplit(k, a)
+      if (s === undefined) k.conv2d(out, x, w, bias, ...convGeometry(a), scratch)
+      else runSplit(k, s, scratch, [out, x, w, bias, ...convGeometry(a)])
+    },
   },
   conv2dGradInput: {
-    scratch: (k, a) => k.conv2dScratchBytes(1, ...convGeometry(a)),
-    call: (k, { outs: [out], ins: [cot, w], scratch }, a) =>
-      k.conv2dGradInput(out, cot, w, ...convGeometry(a), scratch),
+    scratch: (k, a) => {
+      const s = conv2dGradInputSplit(k, a)
+      return s === undefined ? k.conv2dScratchBytes(1, ...convGeometry(a)) : splitScratch(s)
+    },
+    call: (k, { outs: [out], ins: [cot, w], scratch }, a) => {
+      const s = conv2dGradInputSplit(k, a)
+      if (s === undefined) k.conv2dGradInput(out, cot, w, ...convGeometry(a), scratch)
+      else runSplit(k, s, scratch, [out, cot, w, ...convGeometry(a)])
+    },
   },
   conv2dGradWeight: {
-    scratch: (k, a) => k.conv2dScratchBytes(2, ...convGeometry(a)),
-    call: (k, { outs: [out], ins: [cot, x], scratch }, a) =>
-      k.conv2dGradWeight(out, cot, x, ...convGeometry(a), scratch),
+    scratch: (k, a) => {
+      const s = conv2dGradWeightSplit(k, a)
+      return s === undefined ? k.conv2dScratchBytes(2, ...convGeometry(a)) : splitScratch(s)
+    },
+    call: (k, { outs: [out], ins: [cot, x], scratch }, a) => {
+      const s = conv2dGradWeightSplit(k, a)
+      if (s === undefined) k.conv2dGradWeight(out, cot, x, ...convGeometry(a), scratch)
+      else runSplit(k, s, scratch, [out, cot, x, ...convGeometry(a)])
+    },
   },
   momentsAlongAxis: {
     slices: (a) =>

@@ -8,6 +8,11 @@
  * asynchronously (bundlers such as Vite ship the file through the `new URL(…, import.meta.url)`
  * pattern).
  *
+ * Where more than one core, `SharedArrayBuffer` and workers are available, both load
+ * `kernels.threads.wasm` instead and spread matmul and the convolutions over a pool of threads
+ * (threads.ts; `BRAINCOG_THREADS` in Node, the `threads` option in browsers); one thread is
+ * `kernels.wasm`, as before.
+ *
  * @module
  */
 import type { Device } from '../../kernel/device.js'
@@ -17,9 +22,13 @@ import type { KernelExports } from './exports.js'
 import { Heap } from './heap.js'
 import { nodeProcess } from './host.js'
 import { type ResidentDevice, residentDeviceFrom } from './resident.js'
+import { closeWith, startThreads, threadCount, type ThreadPool } from './threads.js'
 
 /** Where the generated binary lives (next to this module). */
 export const kernelsUrl = (): URL => new URL('./kernels.wasm', import.meta.url)
+
+/** Where the threads build of the same kernels lives (next to this module). */
+export const kernelsThreadsUrl = (): URL => new URL('./kernels.threads.wasm', import.meta.url)
 
 /**
  * The two devices of one instance of the module, over one heap: the copy backend (host arrays,
@@ -32,13 +41,16 @@ export interface WasmDevices {
   readonly resident: ResidentDevice
 }
 
+/** Both devices over one heap of `k`'s memory (shared or not: the heap handles either). */
+const devicesOf = (k: KernelExports): WasmDevices => {
+  const heap = new Heap(k.memory)
+  return { copy: wasmDeviceFrom(k, heap), resident: residentDeviceFrom(k, heap) }
+}
+
 /** The devices of a compiled module, or `undefined` if it does not instantiate. */
 export const fromModule = (module: WebAssembly.Module): WasmDevices | undefined => {
   try {
-    const instance = new WebAssembly.Instance(module, {})
-    const k = instance.exports as unknown as KernelExports
-    const heap = new Heap(k.memory)
-    return { copy: wasmDeviceFrom(k, heap), resident: residentDeviceFrom(k, heap) }
+    return devicesOf(new WebAssembly.Instance(module, {}).exports as unknown as KernelExports)
   } catch {
     return undefined
   }
@@ -54,38 +66,127 @@ export const fromBytes = (bytes: BufferSource): WasmDevices | undefined => {
 }
 
 /** Reads and compiles a `file:` URL in Node; `undefined` elsewhere or when there is no file. */
-const fromFile = (url: URL): WasmDevices | undefined => {
+const compileFile = (url: URL): WebAssembly.Module | undefined => {
   if (typeof WebAssembly === 'undefined') return undefined
   const fs = nodeProcess()?.getBuiltinModule?.('node:fs')
   if (fs === undefined || url.protocol !== 'file:') return undefined
   try {
-    return fromBytes(fs.readFileSync(url))
+    return new WebAssembly.Module(fs.readFileSync(url))
   } catch {
     return undefined
   }
 }
 
-/** The generated binary, compiled synchronously in Node; `undefined` elsewhere or when not built. */
-export const loadWasmSync = (): WasmDevices | undefined => fromFile(kernelsUrl())
+// ---------------------------------------------------------------------------------------------
+// threads
+// ---------------------------------------------------------------------------------------------
 
-/** The devices of `source` (a URL, or the bytes), compiled asynchronously; `undefined` as the loaders say. */
-const loadDevices = async (source: URL | string | BufferSource): Promise<WasmDevices | undefined> => {
+/**
+ * The pool behind each threaded device. Both devices of one instance share one handle, and the
+ * pool closes when the handle is collected: only once neither device is reachable.
+ */
+const pools = new WeakMap<Device<unknown>, { readonly pool: ThreadPool }>()
+
+/**
+ * The devices of kernels.threads.wasm on `threads` threads, or `undefined` where the engine
+ * gives no shared memory or workers (the caller then loads kernels.wasm).
+ */
+const fromThreadsModule = (module: WebAssembly.Module | undefined, threads: number): WasmDevices | undefined => {
+  const started = module === undefined ? undefined : startThreads(module, threads)
+  if (started === undefined) return undefined
+  const devices = devicesOf({ ...started.exports, threads: started.pool } as unknown as KernelExports)
+  const handle = { pool: started.pool }
+  pools.set(devices.copy, handle)
+  pools.set(devices.resident, handle)
+  closeWith(handle, started.pool)
+  return devices
+}
+
+/**
+ * The threads that `device` spreads matmul and the convolutions over, the calling one included:
+ * more than 1 only for a WebAssembly device loaded with threads (see `BRAINCOG_THREADS` and
+ * {@link loadWasmBackend}'s `threads`), 1 for any other device.
+ *
+ * @example
+ * import { cpu, wasmThreads } from 'braincog-fn'
+ * wasmThreads(cpu) // 1
+ */
+export const wasmThreads = (device: Device<unknown>): number => pools.get(device)?.pool.size ?? 1
+
+/** The pool of a threaded device (tests and benchmarks: how many parts the workers ran, closing it). */
+export const threadPoolOf = (device: Device<unknown>): ThreadPool | undefined => pools.get(device)?.pool
+
+/**
+ * The generated binary, compiled synchronously in Node (the threads build on a pool where more
+ * than one thread is chosen, see threads.ts); `undefined` elsewhere or when not built.
+ */
+export const loadWasmSync = (): WasmDevices | undefined => {
+  const threads = threadCount()
+  const threaded = threads > 1 ? fromThreadsModule(compileFile(kernelsThreadsUrl()), threads) : undefined
+  if (threaded !== undefined) return threaded
+  const module = compileFile(kernelsUrl())
+  return module === undefined ? undefined : fromModule(module)
+}
+
+/** Options of {@link loadWasmBackend} and {@link loadResidentBackend}. */
+export interface WasmOptions {
+  /**
+   * Threads for matmul and the convolutions, the calling one included: default the core count
+   * (up to 8) where threads are possible (Node; in a browser, a cross-origin-isolated page),
+   * else 1. 1 loads the single-threaded binary.
+   */
+  readonly threads?: number
+  /**
+   * The threads build (`kernels.threads.wasm`): default the one beside this module when `source`
+   * is not given; with a `source` of your own and no `threadsSource`, one thread runs it.
+   */
+  readonly threadsSource?: URL | string | BufferSource
+}
+
+/** How long a browser waits for its workers to start (a page's main thread must yield for them). */
+const WORKERS_START_MS = 10_000
+
+/** Compiles the kernels from bytes, a `file:` URL (Node) or a fetched URL; `undefined` when that fails. */
+const compile = async (source: URL | string | BufferSource): Promise<WebAssembly.Module | undefined> => {
   try {
-    if (typeof source !== 'string' && !(source instanceof URL)) return fromModule(await WebAssembly.compile(source))
+    if (typeof source !== 'string' && !(source instanceof URL)) return await WebAssembly.compile(source)
     const url = new URL(source, import.meta.url)
-    if (url.protocol === 'file:') return fromFile(url)
+    if (url.protocol === 'file:') return compileFile(url)
     const response = await fetch(url)
     if (!response.ok) return undefined
-    return fromModule(await WebAssembly.compile(await response.arrayBuffer()))
+    return await WebAssembly.compile(await response.arrayBuffer())
   } catch {
     return undefined
   }
 }
+
+/** Both devices of `source` (threaded where the options and the engine allow), compiled asynchronously. */
+const loadDevices = async (source: URL | string | BufferSource | undefined, options: WasmOptions): Promise<WasmDevices | undefined> => {
+  const threads = threadCount(options.threads)
+  const threadsSource = options.threadsSource ?? (source === undefined ? kernelsThreadsUrl() : undefined)
+  if (threads > 1 && threadsSource !== undefined) {
+    const devices = fromThreadsModule(await compile(threadsSource), threads)
+    const pool = devices === undefined ? undefined : threadPoolOf(devices.copy)
+    if (devices !== undefined && pool !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([pool.ready, new Promise((ok) => (timer = setTimeout(ok, WORKERS_START_MS)))])
+      clearTimeout(timer)
+      return devices
+    }
+  }
+  const module = await compile(source ?? kernelsUrl())
+  return module === undefined ? undefined : fromModule(module)
+}
+
+/** Reads the options argument as a JavaScript caller may pass it (`undefined`, `null`, junk: the defaults). */
+const optionsOf = (options: unknown): WasmOptions => (typeof options === 'object' && options !== null ? (options as WasmOptions) : {})
 
 /**
  * Fetches and compiles the kernels (browsers, or any bytes/URL given), as the copy backend:
  * buffers are host arrays, copied into the module's memory and back on every call. Resolves to
- * `undefined` when the binary is missing or SIMD is unsupported.
+ * `undefined` when the binary is missing or SIMD is unsupported. On a cross-origin-isolated page
+ * with more than one core, the threads build runs matmul and the convolutions on workers too
+ * (`options.threads` overrides the count; see {@link WasmOptions}); anywhere else, one thread.
  *
  * @example
  * import { loadWasmBackend, train, key } from 'braincog-fn'
@@ -93,13 +194,15 @@ const loadDevices = async (source: URL | string | BufferSource): Promise<WasmDev
  * const ctx = train(key(0), backend) // undefined backend: the default device
  */
 export const loadWasmBackend = async (
-  source: URL | string | BufferSource = kernelsUrl(),
-): Promise<Device<Data> | undefined> => (await loadDevices(source))?.copy
+  source?: URL | string | BufferSource,
+  options?: WasmOptions,
+): Promise<Device<Data> | undefined> => (await loadDevices(source, optionsOf(options)))?.copy
 
 /**
  * Fetches and compiles the kernels as the resident device: buffers stay in the module's memory
  * between kernels (what Node's default device is; in a browser, pass it as `ctx.backend`).
- * Resolves to `undefined` when the binary is missing or SIMD is unsupported.
+ * Resolves to `undefined` when the binary is missing or SIMD is unsupported; threads as
+ * {@link loadWasmBackend} says.
  *
  * @example
  * import { loadResidentBackend, train, key } from 'braincog-fn'
@@ -107,5 +210,6 @@ export const loadWasmBackend = async (
  * const ctx = train(key(0), device)
  */
 export const loadResidentBackend = async (
-  source: URL | string | BufferSource = kernelsUrl(),
-): Promise<ResidentDevice | undefined> => (await loadDevices(source))?.resident
+  source?: URL | string | BufferSource,
+  options?: WasmOptions,
+): Promise<ResidentDevice | undefined> => (await loadDevices(source, optionsOf(options)))?.resident
