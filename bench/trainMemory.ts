@@ -1,0 +1,27 @@
+/**
+ * `node --import tsx bench/trainMemory.ts ID quick|full STEPS`: runs STEPS training steps of
+ * workload ID (bench/trainWorkloads.ts) on the wasm backend (cpu where it is not built) and
+ * prints its memory as JSON (see bench/memory.ts). Started by bench/run.ts, one process per
+ * workload.
+ *
+ * @module
+ */
+import { cpu, wasmBackend } from '../src/index.js'
+import { trainWorkloads } from './trainWorkloads.js'
+
+const [id, size, count] = process.argv.slice(2)
+const w = trainWorkloads(size === 'quick').find((x) => x.id === id)
+const steps = Number(count)
+if (w === undefined || !(steps >= 1)) {
+  console.error(`usage: trainMemory.ts ID quick|full STEPS (ID one of ${trainWorkloads(true).map((x) => x.id).join(', ')})`)
+  process.exit(2)
+}
+const side = w.ours(wasmBackend() ?? cpu)
+const rssBefore = process.memoryUsage().rss
+let sampledRss = rssBefore
+for (let i = 0; i < steps; i++) {
+  side.run()
+  sampledRss = Math.max(sampledRss, process.memoryUsage().rss)
+}
+const peakRss = process.resourceUsage().maxRSS * 1024
+console.log(JSON.stringify({ rssBefore, peakRss, sampledRss }))
