@@ -2,8 +2,11 @@
  * Peak memory of our training steps, measured in a Node process of its own
  * (bench/trainMemory.ts), so that neither the tfjs peers nor the other workloads count: the
  * resident set (`process.memoryUsage().rss`) just before the first step, its maximum sampled
- * after every step, and the process's high-water mark (`process.resourceUsage().maxRSS`, which
- * includes the peaks inside a step) after `steps` steps.
+ * after every step, and its peak over `steps` steps, the peaks inside a step included: the
+ * kernel's high-water mark VmHWM (/proc/self/status), reset to the current RSS just before the
+ * first step (writing 5 to /proc/self/clear_refs). Not `process.resourceUsage().maxRSS`: Linux
+ * carries the parent's RSS at fork into a spawned child's, so it would report the bench's own
+ * size. PyTorch's side is measured the same way (bench/torch_bench.py).
  *
  * @module
  */
@@ -15,7 +18,7 @@ import { pathToFileURL } from 'node:url'
 export interface ProcessMemory {
   /** Just before the first step (after the network, its params and the data were built). */
   readonly rssBefore: number
-  /** The process's peak (high-water mark) after the steps. */
+  /** The peak resident set over the steps (VmHWM, reset before the first). */
   readonly peakRss: number
   /** The largest resident set sampled after each step. */
   readonly sampledRss?: number

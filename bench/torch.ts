@@ -27,7 +27,7 @@ export const torchStatus = (): { readonly version?: string; readonly reason?: st
 
 /**
  * Resident memory of the Python process, bytes: just before the first call, its largest value
- * sampled after each timed call, and its peak (ru_maxrss) after timing.
+ * sampled after each timed call, and its peak over the calls (VmHWM, reset before the first).
  */
 export interface TorchMemory {
   readonly rssBefore: number

@@ -7,11 +7,13 @@ rows run with autograd on (`grad`), the others under torch.no_grad(); a body may
 of tensors (gradients), flattened and concatenated for the check. The bodies see `torch`, `F`,
 `nn` and `B` (bench/torch_braincog.py: BrainCog's LIFNode with QGateGrad, the training networks).
 
-Memory: the resident set just before the first call (after the inputs and `setup`), its largest
-value sampled after each timed call, and the process's peak (`resource.getrusage` ru_maxrss)
-after the timed calls, in bytes; meaningful for a workload that bench/torch.ts runs in a process
-of its own (`isolate`). (The sampling adds a read of /proc/self/statm to each timed call: a few
-microseconds.)
+Memory, in bytes: the resident set just before the first call (after the inputs and `setup`),
+its largest value sampled after each timed call, and its peak over the calls: the kernel's
+high-water mark VmHWM (/proc/self/status), reset to the current RSS just before the first call
+(writing 5 to /proc/self/clear_refs). Not ru_maxrss: Linux carries the parent's RSS at fork into
+a spawned child's, so it would report the Node bench's own size. Meaningful for a workload that
+bench/torch.ts runs in a process of its own (`isolate`). (The sampling adds a read of
+/proc/self/statm to each timed call: a few microseconds.)
 """
 import json
 import os
@@ -65,6 +67,28 @@ def rss_bytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def reset_peak():
+    """Resets the kernel's peak-RSS mark (VmHWM) to the current RSS; False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes():
+    """VmHWM of /proc/self/status, or ru_maxrss where there is no /proc."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def run_workload(w, plan):
     with torch.set_grad_enabled(bool(w.get("grad"))):
         t = {
@@ -76,6 +100,7 @@ def run_workload(w, plan):
         run = define("run", w["run"])
         check = define("check", w.get("check") or w["run"])
         before = rss_bytes()
+        reset_peak()
         flat(check(t)).tofile(w["out"])
         sampled = [before]
 
@@ -85,7 +110,7 @@ def run_workload(w, plan):
             return out
 
         ms = median_ms(sampling, t, plan)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = peak_bytes()
         return {"ms": ms, "rssBefore": before, "peakRss": peak, "sampledRss": max(sampled)}
 
 
