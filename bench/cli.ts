@@ -1,7 +1,10 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--gpu]`: the side-by-side benchmark of issue 7.
- * Prints one table (median ms per call; braincog-fn wasm over the fastest tfjs peer), the copy
- * cost of the wasm backend and W8's heap over a long run; `--json FILE` also writes the result.
+ * `npm run bench [-- --quick] [--json FILE] [--only ID,ID] [--gpu]`: the side-by-side benchmark
+ * of issues 7, 14 and 15. Prints one table (median ms per call; braincog-fn wasm over the fastest
+ * tfjs peer and over PyTorch): the forward rows W1a-W8, the backward rows B1b-B8 and the training
+ * steps TR1 and TR2 (with images per second and peak memory); then the transposed matmuls'
+ * GFLOP/s, the copy cost of the wasm backend and W8's heap over a long run; `--json FILE` also
+ * writes the result, `--only` runs some rows (and still the notes after the table).
  * `--gpu` adds the GPU backend's rows (first call apart from the median; skipped, with the
  * reason, where gpu.js is not installed); `bench/gpu.ts` has more GPU options.
  */
@@ -17,7 +20,10 @@ if (jsonAt >= 0 && jsonFile === undefined) {
   process.exit(2)
 }
 
-const result = await runBench({ quick, log: (line) => process.stderr.write(`${line}\n`) })
+const onlyAt = args.indexOf('--only')
+const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? '').split(',').filter((s) => s !== '') : undefined
+const log = (line: string) => process.stderr.write(`${line}\n`)
+const result = await runBench({ quick, log, ...(only ? { only } : {}) })
 console.log(format(result))
 if (args.includes('--gpu')) {
   const { formatGpu, runGpuBench } = await import('./gpuRows.js')

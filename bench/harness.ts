@@ -142,3 +142,59 @@ export const transposeNCHW = (x: ArrayLike<number>, [n, c, h, w]: readonly numbe
   }
   return out
 }
+
+/** A named slice of a check output. */
+export interface Part {
+  readonly name: string
+  readonly length: number
+}
+
+/** How a check output compares with the reference, part by part. */
+export interface Comparison {
+  /** The largest fraction of elements off in any part (see {@link mismatchFraction}). */
+  readonly mismatch: number
+  /** The largest deviation `|actual - expected| / (1 + max |expected|)` in any part. */
+  readonly error: number
+  /** The part with the largest mismatch (or deviation). */
+  readonly worst: string
+}
+
+/**
+ * `actual` against `expected` with each part (a gradient, say) at its own scale, so that a
+ * small gradient is not judged at a large one's: the worst part's mismatch and deviation.
+ */
+export const compareParts = (
+  actual: Float32Array,
+  expected: Float32Array,
+  parts: readonly Part[] = [{ name: 'output', length: expected.length }],
+  tol = 1e-4,
+): Comparison => {
+  if (actual.length !== expected.length) {
+    return { mismatch: 1, error: Infinity, worst: `length ${actual.length}, expected ${expected.length}` }
+  }
+  let mismatch = -1
+  let error = 0
+  let worst = parts[0]?.name ?? 'output'
+  let worstError = -1
+  let at = 0
+  for (const p of parts) {
+    const a = actual.subarray(at, at + p.length)
+    const e = expected.subarray(at, at + p.length)
+    at += p.length
+    let scale = 0
+    for (const v of e) scale = Math.max(scale, Math.abs(v))
+    let partError = 0
+    for (let i = 0; i < e.length; i++) {
+      const d = Math.abs(a[i] - e[i]) / (1 + scale)
+      partError = Number.isNaN(d) ? Infinity : Math.max(partError, d)
+    }
+    const m = mismatchFraction(a, e, tol)
+    if (m > mismatch || (m === mismatch && partError > worstError)) {
+      mismatch = m
+      worst = p.name
+      worstError = partError
+    }
+    error = Math.max(error, partError)
+  }
+  return { mismatch: Math.max(0, mismatch), error, worst }
+}

@@ -1,12 +1,16 @@
 /**
  * The TensorFlow.js peers: tfjs-core with its CPU backend and its WebAssembly backend (the
- * SIMD binary shipped in node_modules, single-threaded).
+ * SIMD binary shipped in node_modules, single-threaded), and tfjs's gradients.
  *
  * @module
  */
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import * as tf from '@tensorflow/tfjs-core'
+// the gradient functions of tf.grads and tf.variableGrads: tfjs-core alone registers none (its
+// register_all_gradients is ESM for bundlers); the @tensorflow/tfjs bundle registers them on the
+// same tfjs-core (and, in Node, no backend beyond tfjs-cpu)
+import '@tensorflow/tfjs'
 import '@tensorflow/tfjs-backend-cpu'
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm'
 

@@ -3,7 +3,9 @@
  * `python3-torch`), bench/torch_bench.py runs each workload's Python body on one thread. The
  * inputs are the same float32 arrays, written to a temporary directory; the outputs come back
  * the same way and are checked against ours like the tfjs peers'. Timed in its own process,
- * after the JavaScript columns.
+ * after the JavaScript columns; each training step (`isolate`) in a process of its own, which
+ * reports its memory. `BENCH_PYTHON=/path/to/python` uses another interpreter (a PyTorch built
+ * with OpenBLAS or MKL, say).
  *
  * @module
  */
@@ -14,7 +16,7 @@ import { join } from 'node:path'
 import type { TimingPlan } from './harness.js'
 import type { Workload } from './workloads.js'
 
-export const PYTHON = '/usr/bin/python3'
+export const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3'
 
 /** The PyTorch version `/usr/bin/python3` imports, or why there is none. */
 export const torchStatus = (): { readonly version?: string; readonly reason?: string } => {
@@ -23,14 +25,38 @@ export const torchStatus = (): { readonly version?: string; readonly reason?: st
   return { reason: r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? 'import torch failed') }
 }
 
-/** A workload's median ms and check output, or why there is none. */
-export type TorchResult = { readonly ms: number; readonly output: Float32Array } | { readonly error: string }
+/**
+ * Resident memory of the Python process, bytes: just before the first call, its largest value
+ * sampled after each timed call, and its peak over the calls (VmHWM, reset before the first).
+ */
+export interface TorchMemory {
+  readonly rssBefore: number
+  readonly peakRss: number
+  readonly sampledRss: number
+}
+
+/** A workload's median ms and check output (and memory, where it ran alone), or why there is none. */
+export type TorchResult =
+  | { readonly ms: number; readonly output: Float32Array; readonly memory?: TorchMemory }
+  | { readonly error: string }
 
 /** Per workload id. */
 export type TorchResults = ReadonlyMap<string, TorchResult>
 
-/** Runs the workloads that have a PyTorch body; one Python process for all of them. */
+/**
+ * Runs the workloads that have a PyTorch body: one Python process for all of them, but one of
+ * its own for each `isolate` workload (whose memory is then reported).
+ */
 export const runTorch = (list: readonly Workload[], plan: TimingPlan): TorchResults => {
+  const shared = list.filter((w) => w.torch !== undefined && w.torch.isolate !== true)
+  const alone = list.filter((w) => w.torch?.isolate === true)
+  const results = new Map<string, TorchResult>(runTorchProcess(shared, plan, false))
+  for (const w of alone) for (const [id, r] of runTorchProcess([w], plan, true)) results.set(id, r)
+  return results
+}
+
+const runTorchProcess = (list: readonly Workload[], plan: TimingPlan, withMemory: boolean): TorchResults => {
+  if (list.length === 0) return new Map()
   const dir = mkdtempSync(join(tmpdir(), 'braincog-bench-'))
   const results = new Map<string, TorchResult>()
   try {
@@ -43,8 +69,8 @@ export const runTorch = (list: readonly Workload[], plan: TimingPlan): TorchResu
           return [name, { file, shape }]
         }),
       )
-      const { setup, run, check } = w.torch
-      return [{ id: w.id, inputs, setup, run, check, out: join(dir, `${w.id}.out`) }]
+      const { setup, run, check, grad } = w.torch
+      return [{ id: w.id, inputs, setup, run, check, grad: grad === true, out: join(dir, `${w.id}.out`) }]
     })
     const manifest = join(dir, 'manifest.json')
     const resultsFile = join(dir, 'results.json')
@@ -56,11 +82,17 @@ export const runTorch = (list: readonly Workload[], plan: TimingPlan): TorchResu
       for (const e of entries) results.set(e.id, { error: `python failed: ${why}` })
       return results
     }
-    const parsed = JSON.parse(readFileSync(resultsFile, 'utf8')) as { results: Record<string, { ms: number }> }
+    type Parsed = { results: Record<string, ({ ms: number } & TorchMemory) | { error: string }> }
+    const parsed = JSON.parse(readFileSync(resultsFile, 'utf8')) as Parsed
     for (const e of entries) {
-      const ms = parsed.results[e.id]?.ms
-      if (ms === undefined) results.set(e.id, { error: 'no result' })
-      else results.set(e.id, { ms, output: new Float32Array(new Uint8Array(readFileSync(e.out)).buffer) })
+      const r = parsed.results[e.id]
+      if (r === undefined) results.set(e.id, { error: 'no result' })
+      else if ('error' in r) results.set(e.id, { error: `python: ${r.error}` })
+      else {
+        const output = new Float32Array(new Uint8Array(readFileSync(e.out)).buffer)
+        const memory = { rssBefore: r.rssBefore, peakRss: r.peakRss, sampledRss: r.sampledRss }
+        results.set(e.id, { ms: r.ms, output, ...(withMemory ? { memory } : {}) })
+      }
     }
     return results
   } finally {

@@ -30,7 +30,7 @@ import {
 import { transposeNCHW, uniformData } from './harness.js'
 
 /** tfjs wants mutable shape tuples. */
-type Dims4 = [number, number, number, number]
+export type Dims4 = [number, number, number, number]
 
 /** One side of a comparison: a call to time, and its output for the check. */
 export interface Side {
@@ -46,8 +46,31 @@ export interface TorchSpec {
   readonly setup?: string
   /** Body of `run(t)` (`torch`, `F` in scope): the timed call, returning the output. */
   readonly run: string
-  /** Body of the deterministic variant checked against ours, when `run` draws randomness. */
+  /**
+   * Body of the deterministic variant checked against ours, when `run` draws randomness or
+   * mutates (a training step). A body may return a tensor or a list of tensors (gradients):
+   * the check output is their flattened concatenation.
+   */
   readonly check?: string
+  /** Run with autograd on (gradient rows); the others run under `torch.no_grad()`. */
+  readonly grad?: boolean
+  /**
+   * Run in a Python process of its own, which also reports its resident memory (the training
+   * steps: the peak is the process's, so it must not include other workloads').
+   */
+  readonly isolate?: boolean
+}
+
+/**
+ * Thrown by a peer that finds (by a probe, not by assumption) that its library cannot compute
+ * the workload as PyTorch and braincog-fn do; the cell says why instead of timing it.
+ */
+export class PeerCannot extends Error {}
+
+/** A named slice of a check output (a gradient), compared at its own scale. */
+export interface CheckPart {
+  readonly name: string
+  readonly length: number
 }
 
 export interface Workload {
@@ -57,20 +80,35 @@ export interface Workload {
   readonly flops?: number
   /** Fraction of elements allowed to differ in the check (discrete outputs at a threshold). */
   readonly allowFlips?: number
+  /**
+   * Check tolerance: an element is off when it differs by more than `tolerance * (1 + max |x|)`,
+   * the max over its part (default 1e-4).
+   */
+  readonly tolerance?: number
+  /** The check output's parts in order (default: one), each with its own scale and flip count. */
+  readonly parts?: readonly CheckPart[]
+  /** Images per call (a training step's batch), for images per second. */
+  readonly images?: number
+  /** Our side's peak memory is measured in a child process (bench/trainMemory.ts). */
+  readonly memory?: boolean
   /** Our side on a device (the cpu reference, the copy backend, the resident device). */
   ours(backend: Device<unknown>): Side
+  /**
+   * The same computation in tfjs on the current backend. It may throw where tfjs cannot run it
+   * (a kernel or a gradient missing on a backend): the cell then says what tfjs reported.
+   */
   readonly peer: (tf: typeof TF) => Side
   readonly torch?: TorchSpec
 }
 
 /** A copy of a tensor's elements (for the check only; timed calls return the tensor). */
-const f32 = (t: Tensor): Float32Array => Float32Array.from(flatData(t).slice())
-const data = (t: TF.Tensor): Float32Array => t.dataSync() as Float32Array
+export const f32 = (t: Tensor): Float32Array => Float32Array.from(flatData(t).slice())
+export const data = (t: TF.Tensor): Float32Array => t.dataSync() as Float32Array
 /**
  * Runs `f` in a tidy scope and reads its result outside it (a typed array returned from
  * `tidy` would be walked element by element, looking for tensors: seconds for 2M elements).
  */
-const read = (tf: typeof TF, f: () => TF.Tensor): Float32Array => {
+export const read = (tf: typeof TF, f: () => TF.Tensor): Float32Array => {
   const t = tf.tidy(f)
   const d = data(t)
   t.dispose()
