@@ -27,7 +27,7 @@ export interface LayerError {
 
 /**
  * Builds a {@link LayerError}. Each part is used as given when it is a string, else rendered
- * with {@link describe}, so building an error never throws, whatever a caller passes.
+ * with {@link describeValue}, so building an error never throws, whatever a caller passes.
  *
  * @example
  * import { layerError } from 'braincog-fn'
@@ -40,7 +40,7 @@ export const layerError = (
   expected: string,
   got: string,
 ): LayerError => {
-  const [l, a, x, g] = [layer, argument, expected, got].map((v: unknown) => (typeof v === 'string' ? v : describe(v)))
+  const [l, a, x, g] = [layer, argument, expected, got].map((v: unknown) => (typeof v === 'string' ? v : describeValue(v)))
   return {
     _tag: 'LayerError',
     layer: l,
@@ -52,14 +52,14 @@ export const layerError = (
 }
 
 /** A {@link LayerError} as an `Either` left. */
-export const fail = <A = never>(
+export const layerFailure = <A = never>(
   layer: string,
   argument: string,
   expected: string,
   got: string,
 ): E.Either<LayerError, A> => E.left(layerError(layer, argument, expected, got))
 
-/** True for a value with a {@link LayerError}'s fields (what `fail` and `layerError` build). */
+/** True for a value with a {@link LayerError}'s fields (what `layerFailure` and `layerError` build). */
 export const isLayerError = (v: unknown): v is LayerError => {
   try {
     if (typeof v !== 'object' || v === null) return false
@@ -81,7 +81,7 @@ export class ConfigError extends Error {
   constructor(detail: LayerError) {
     const d = isLayerError(detail)
       ? detail
-      : layerError('ConfigError', 'detail', 'a LayerError (layerError(...))', describe(detail))
+      : layerError('ConfigError', 'detail', 'a LayerError (layerError(...))', describeValue(detail))
     super(d.message)
     this.name = 'ConfigError'
     this.detail = d
@@ -95,14 +95,14 @@ export const rejectConfig = (
   expected: string,
   got: unknown,
 ): never => {
-  throw new ConfigError(layerError(layer, argument, expected, describe(got)))
+  throw new ConfigError(layerError(layer, argument, expected, describeValue(got)))
 }
 
 // ---------------------------------------------------------------------------------------------
 // describe
 // ---------------------------------------------------------------------------------------------
 
-/** The longest description {@link describe} gives, in characters. */
+/** The longest description {@link describeValue} gives, in characters. */
 export const DESCRIBE_MAX = 160
 
 /** Elements of an array (or typed array) and entries of an object shown before `…`. */
@@ -230,12 +230,12 @@ const render = (value: unknown, depth: number, seen: Set<object>): string => {
  * objects are elided, cycles show as `[Circular]`, accessors as `<getter>`.
  *
  * @example
- * import { describe, zeros } from 'braincog-fn'
- * describe([1, -0, 'a', undefined]) // '[1, -0, "a", undefined]'
- * describe(new Int32Array(1000)) // 'Int32Array(1000) [0, 0, 0, 0, 0, 0, …]'
- * describe(zeros([2, 3])) // 'ndarray Float32Array [2, 3]'
+ * import { describeValue, zeros } from 'braincog-fn'
+ * describeValue([1, -0, 'a', undefined]) // '[1, -0, "a", undefined]'
+ * describeValue(new Int32Array(1000)) // 'Int32Array(1000) [0, 0, 0, 0, 0, 0, …]'
+ * describeValue(zeros([2, 3])) // 'ndarray Float32Array [2, 3]'
  */
-export const describe = (value: unknown): string => {
+export const describeValue = (value: unknown): string => {
   let text: string
   try {
     text = render(value, 0, new Set())
@@ -266,6 +266,6 @@ export const orThrow = <A>(result: E.Either<LayerError, A>): A => {
     tag = undefined
   }
   if (tag === 'Right') return value as A
-  if (tag === 'Left') throw new Error(isLayerError(value) ? value.message : describe(value))
-  throw new RangeError(layerError('orThrow', 'result', 'an Either (E.left or E.right)', describe(result)).message)
+  if (tag === 'Left') throw new Error(isLayerError(value) ? value.message : describeValue(value))
+  throw new RangeError(layerError('orThrow', 'result', 'an Either (E.left or E.right)', describeValue(result)).message)
 }

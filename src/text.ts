@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { describe } from './errors.js'
+import { describeValue } from './errors.js'
 
-/** `v` as it is when it is a string, else {@link describe}d. */
-export const textOf = (v: unknown): string => (typeof v === 'string' ? v : describe(v))
+/** `v` as it is when it is a string, else {@link describeValue}d. */
+export const textOf = (v: unknown): string => (typeof v === 'string' ? v : describeValue(v))

@@ -18,7 +18,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import fc from 'fast-check'
-import { ConfigError, describe, isLayerError } from '../../src/index.js'
+import { ConfigError, describeValue, isLayerError } from '../../src/index.js'
 import type { NdArray } from 'ndarray'
 import type { Data } from '../../src/index.js'
 import { materialize, throwers } from './junk.js'
@@ -102,7 +102,7 @@ export const casesOf = (valid: fc.Arbitrary<readonly unknown[]>, alternatives: r
       .map((cells) => {
         const c = { args: cells.map(([x]) => x), tags: cells.map(([, t]) => t), base }
         // fast-check prints counterexamples with this: short, and never running a getter
-        return Object.assign(c, { [fc.toStringMethod]: () => `[${c.args.map((a, i) => `${c.tags[i]} ${describe(a)}`).join('; ')}]` })
+        return Object.assign(c, { [fc.toStringMethod]: () => `[${c.args.map((a, i) => `${c.tags[i]} ${describeValue(a)}`).join('; ')}]` })
       }),
   )
 

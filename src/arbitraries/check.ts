@@ -1,4 +1,4 @@
-import { describe, layerError } from '../errors.js'
+import { describeValue, layerError } from '../errors.js'
 
 /**
  * Throws a `RangeError` for an argument an arbitrary can never draw from, in the format of the
@@ -7,7 +7,7 @@ import { describe, layerError } from '../errors.js'
  * than on the first draw.
  */
 export const rejectArgument = (arbitrary: string, argument: string, expected: string, got: unknown): never => {
-  throw new RangeError(layerError(arbitrary, argument, expected, describe(got)).message)
+  throw new RangeError(layerError(arbitrary, argument, expected, describeValue(got)).message)
 }
 
 /** `shape`, when it is an array of non-negative integers (read once, copied). */
@@ -53,7 +53,7 @@ export const checkOptions = <C>(
     return Object.fromEntries(keys.map((k) => [k, o[k]])) as Partial<C>
   } catch (e) {
     if (e instanceof RangeError) throw e
-    return rejectArgument(arbitrary, 'options', expected, `a value whose property access threw (${describe(e)})`)
+    return rejectArgument(arbitrary, 'options', expected, `a value whose property access threw (${describeValue(e)})`)
   }
 }
 

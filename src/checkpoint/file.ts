@@ -8,7 +8,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { brief } from '../optim/tree.js'
 import { toSafetensors, treeFromSafetensors } from './safetensors.js'
 
@@ -31,12 +31,12 @@ const fileSystem = (fn: string): E.Either<LayerError, FileSystem> => {
   const fs = proc?.getBuiltinModule?.('node:fs') as FileSystem | undefined
   if (fs !== undefined && typeof fs.readFileSync === 'function') return E.right(fs)
   const want = "Node's file system (process.getBuiltinModule('node:fs'), Node 20.16 or later)"
-  return fail(fn, 'environment', want, 'none here (in a browser, use toSafetensors and treeFromSafetensors on bytes)')
+  return layerFailure(fn, 'environment', want, 'none here (in a browser, use toSafetensors and treeFromSafetensors on bytes)')
 }
 
 /** What the file system said, in a few words (a message of its own may be long, or not a string). */
 const reason = (e: unknown): string => {
-  const m = e instanceof Error ? e.message : describe(e)
+  const m = e instanceof Error ? e.message : describeValue(e)
   return m.length > 200 ? `${m.slice(0, 197)}...` : m
 }
 
@@ -67,7 +67,7 @@ export const saveCheckpoint = (
   metadata?: Readonly<Record<string, string>>,
 ): E.Either<LayerError, void> => {
   const name = 'saveCheckpoint'
-  if (typeof path !== 'string' || path.length === 0) return fail(name, 'path', 'a file path', brief(path))
+  if (typeof path !== 'string' || path.length === 0) return layerFailure(name, 'path', 'a file path', brief(path))
   const fs = fileSystem(name)
   if (E.isLeft(fs)) return fs
   const bytes = toSafetensors(tree, metadata, name)
@@ -84,7 +84,7 @@ export const saveCheckpoint = (
     } catch {
       // nothing left to clean up
     }
-    return fail(name, 'path', `a path that can be written (${brief(path)})`, reason(e))
+    return layerFailure(name, 'path', `a path that can be written (${brief(path)})`, reason(e))
   }
 }
 
@@ -96,14 +96,14 @@ export const saveCheckpoint = (
  */
 export const loadCheckpoint = <T>(path: string, template: T): E.Either<LayerError, T> => {
   const name = 'loadCheckpoint'
-  if (typeof path !== 'string' || path.length === 0) return fail(name, 'path', 'a file path', brief(path))
+  if (typeof path !== 'string' || path.length === 0) return layerFailure(name, 'path', 'a file path', brief(path))
   const fs = fileSystem(name)
   if (E.isLeft(fs)) return fs
   let bytes: Uint8Array
   try {
     bytes = fs.right.readFileSync(path)
   } catch (e) {
-    return fail(name, 'path', `a readable file (${brief(path)})`, reason(e))
+    return layerFailure(name, 'path', `a readable file (${brief(path)})`, reason(e))
   }
   return treeFromSafetensors(bytes, template, name)
 }

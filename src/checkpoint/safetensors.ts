@@ -11,7 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { guardAllocation } from '../layer/check.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
@@ -89,14 +89,14 @@ const readMetadata = (fn: string, metadata: unknown): E.Either<LayerError, reado
   try {
     const proto = typeof metadata === 'object' && metadata !== null ? (Object.getPrototypeOf(metadata) as unknown) : undefined
     // a Map, a Date, a boxed string or an array would pass their own properties off as metadata
-    if (proto !== Object.prototype && proto !== null) return fail(fn, 'metadata', expected, brief(metadata))
+    if (proto !== Object.prototype && proto !== null) return layerFailure(fn, 'metadata', expected, brief(metadata))
     entries = Object.entries(metadata as object)
   } catch (e) {
-    return fail(fn, 'metadata', expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(fn, 'metadata', expected, `a value whose property access threw (${describeValue(e)})`)
   }
   for (const [k, v] of entries) {
     const at = `metadata.${k.length > 40 ? `${k.slice(0, 37)}...` : k}`
-    if (typeof v !== 'string') return fail(fn, at, 'a string (safetensors metadata is text)', brief(v))
+    if (typeof v !== 'string') return layerFailure(fn, at, 'a string (safetensors metadata is text)', brief(v))
   }
   return E.right(entries as readonly (readonly [string, string])[])
 }
@@ -193,26 +193,26 @@ const describeEntry = (
 ): E.Either<LayerError, Described> => {
   const at = headerAt(key)
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
-    return fail(name, at, '{ dtype, shape, data_offsets }', brief(info))
+    return layerFailure(name, at, '{ dtype, shape, data_offsets }', brief(info))
   }
   const { dtype, shape, data_offsets: offsets } = info as Readonly<Record<string, unknown>>
   if (typeof dtype !== 'string' || !Object.hasOwn(itemSize, dtype)) {
-    return fail(name, `${at}.dtype`, 'one of F32, F64 (tensors), I64, I32 (0-d counters)', brief(dtype))
+    return layerFailure(name, `${at}.dtype`, 'one of F32, F64 (tensors), I64, I32 (0-d counters)', brief(dtype))
   }
   const size = itemSize[dtype as DTypeName]
   if (!Array.isArray(shape) || shape.length > 64 || !shape.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
-    return fail(name, `${at}.shape`, 'an array of at most 64 integers >= 0', brief(shape))
+    return layerFailure(name, `${at}.shape`, 'an array of at most 64 integers >= 0', brief(shape))
   }
   if (
     !Array.isArray(offsets) ||
     offsets.length !== 2 ||
     !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
   ) {
-    return fail(name, `${at}.data_offsets`, '[begin, end]: two integers >= 0', brief(offsets))
+    return layerFailure(name, `${at}.data_offsets`, '[begin, end]: two integers >= 0', brief(offsets))
   }
   const [begin, end] = offsets as [number, number]
   if (begin > end || end > dataLength) {
-    return fail(name, `${at}.data_offsets`, `0 <= begin <= end <= ${dataLength} (the data's length)`, `[${begin}, ${end}]`)
+    return layerFailure(name, `${at}.data_offsets`, `0 <= begin <= end <= ${dataLength} (the data's length)`, `[${begin}, ${end}]`)
   }
   // the product of the dimensions, stopped as soon as it passes what the range can hold
   const dims = shape as number[]
@@ -225,10 +225,10 @@ const describeEntry = (
   if (count * size !== end - begin) {
     const bytes = dims.reduce((a, d) => a * d, size)
     const want = `${bytes} bytes for [${dims.join(', ')}] of ${dtype} (${size} bytes each)`
-    return fail(name, `${at}.data_offsets`, want, `[${begin}, ${end}]: ${end - begin} bytes`)
+    return layerFailure(name, `${at}.data_offsets`, want, `[${begin}, ${end}]: ${end - begin} bytes`)
   }
   if ((dtype === 'I64' || dtype === 'I32') && dims.length !== 0) {
-    return fail(name, `${at}.shape`, `[] for an ${dtype} entry (integers are read as 0-d counters only)`, `[${dims.join(', ')}]`)
+    return layerFailure(name, `${at}.shape`, `[] for an ${dtype} entry (integers are read as 0-d counters only)`, `[${dims.join(', ')}]`)
   }
   return E.right({ name: key, dtype: dtype as DTypeName, shape: dims, begin, end })
 }
@@ -244,7 +244,7 @@ const readEntry = (name: string, data: Uint8Array, e: Described): E.Either<Layer
     const n = Number(v)
     return Number.isSafeInteger(n)
       ? E.right(n)
-      : fail(name, headerAt(e.name), 'an I64 counter within 2^53', String(v))
+      : layerFailure(name, headerAt(e.name), 'an I64 counter within 2^53', String(v))
   }
   if (e.dtype === 'I32') return E.right(view.getInt32(0, true))
   const n = (e.end - e.begin) / itemSize[e.dtype]
@@ -274,45 +274,45 @@ const readEntry = (name: string, data: Uint8Array, e: Described): E.Either<Layer
  * fromSafetensors(bytes.subarray(0, 20))._tag // 'Left'
  */
 export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer, name = 'fromSafetensors'): E.Either<LayerError, Safetensors> => {
-  if (!isBytes(bytes)) return fail(name, 'bytes', 'a Uint8Array or an ArrayBuffer', brief(bytes))
+  if (!isBytes(bytes)) return layerFailure(name, 'bytes', 'a Uint8Array or an ArrayBuffer', brief(bytes))
   // a plain view, whatever subclass came (a Node Buffer); a detached buffer has no bytes to view
   let file: Uint8Array
   try {
     file =
       bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   } catch (e) {
-    return fail(name, 'bytes', 'a Uint8Array or an ArrayBuffer that can be read', `one that cannot (${describe(e)})`)
+    return layerFailure(name, 'bytes', 'a Uint8Array or an ArrayBuffer that can be read', `one that cannot (${describeValue(e)})`)
   }
-  if (file.length < 8) return fail(name, 'bytes', 'at least the 8 bytes of the header length', `${file.length} bytes`)
+  if (file.length < 8) return layerFailure(name, 'bytes', 'at least the 8 bytes of the header length', `${file.length} bytes`)
   const lengthView = new DataView(file.buffer, file.byteOffset, 8)
   const headerLength = lengthView.getUint32(0, true) + lengthView.getUint32(4, true) * 2 ** 32
   if (headerLength > file.length - 8) {
-    return fail(name, 'header', `a header inside the file (${file.length - 8} bytes after the length)`, `a length of ${headerLength}`)
+    return layerFailure(name, 'header', `a header inside the file (${file.length - 8} bytes after the length)`, `a length of ${headerLength}`)
   }
   if (headerLength > MAX_HEADER_BYTES) {
-    return fail(name, 'header', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${headerLength} bytes`)
+    return layerFailure(name, 'header', `a header of at most ${MAX_HEADER_BYTES} bytes`, `${headerLength} bytes`)
   }
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + headerLength))
   } catch {
-    return fail(name, 'header', 'UTF-8 text', 'bytes that are not UTF-8')
+    return layerFailure(name, 'header', 'UTF-8 text', 'bytes that are not UTF-8')
   }
-  if (!text.startsWith('{')) return fail(name, 'header', 'a JSON object starting with "{"', brief(text.slice(0, 20)))
+  if (!text.startsWith('{')) return layerFailure(name, 'header', 'a JSON object starting with "{"', brief(text.slice(0, 20)))
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (e) {
-    return fail(name, 'header', 'a JSON object', `text that is not JSON (${brief((e as Error).message)})`)
+    return layerFailure(name, 'header', 'a JSON object', `text that is not JSON (${brief((e as Error).message)})`)
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail(name, 'header', 'a JSON object', brief(json))
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return layerFailure(name, 'header', 'a JSON object', brief(json))
   const data = file.subarray(8 + headerLength)
   const described: Described[] = []
   let metadata: Record<string, string> = {}
   for (const [key, info] of Object.entries(json as Readonly<Record<string, unknown>>)) {
     if (key === '__metadata__') {
       if (typeof info !== 'object' || info === null || Array.isArray(info) || !Object.values(info).every((v) => typeof v === 'string')) {
-        return fail(name, 'header.__metadata__', 'a record of strings', brief(info))
+        return layerFailure(name, 'header.__metadata__', 'a record of strings', brief(info))
       }
       metadata = Object.fromEntries(Object.entries(info as Readonly<Record<string, string>>))
       continue
@@ -327,12 +327,12 @@ export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer, name = 'fromSaf
   for (const e of sorted) {
     if (e.begin !== covered) {
       const what = e.begin < covered ? 'overlaps the entry before it' : `leaves bytes [${covered}, ${e.begin}) unused`
-      return fail(name, `${headerAt(e.name)}.data_offsets`, 'entries that tile the data without gaps or overlaps', `[${e.begin}, ${e.end}], which ${what}`)
+      return layerFailure(name, `${headerAt(e.name)}.data_offsets`, 'entries that tile the data without gaps or overlaps', `[${e.begin}, ${e.end}], which ${what}`)
     }
     covered = e.end
   }
   if (covered !== data.length) {
-    return fail(name, 'bytes', `exactly the data the header describes (${covered} bytes)`, `${data.length} bytes after the header`)
+    return layerFailure(name, 'bytes', `exactly the data the header describes (${covered} bytes)`, `${data.length} bytes after the header`)
   }
   return guardAllocation(name, 'bytes', () => {
     const entries: [string, Tensor | number][] = []

@@ -6,7 +6,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError, layerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import { expectOptions, expectTensor, expectTree } from '../layer/check.js'
 import type { Data, Shape, Tensor } from '../tensor/tensor.js'
@@ -123,13 +123,13 @@ const fit = (
   if (typeof leaf === 'number') {
     if (typeof entry === 'number') return E.right(entry)
     if (entry.size === 1) return E.right(flatData(entry)[0])
-    return fail(name, argument, `one number for ${where}`, brief(entry))
+    return layerFailure(name, argument, `one number for ${where}`, brief(entry))
   }
   if (leaf === null || leaf === undefined) {
-    return fail(name, argument, `nothing: ${where} is null in the template (build the layer with it, e.g. bias: true)`, brief(entry))
+    return layerFailure(name, argument, `nothing: ${where} is null in the template (build the layer with it, e.g. bias: true)`, brief(entry))
   }
-  if (!isTensor(leaf)) return fail(name, argument, `an entry for ${where}`, brief(entry))
-  if (typeof entry === 'number') return fail(name, argument, `a tensor ${showShape(leaf.shape)} for ${where}`, brief(entry))
+  if (!isTensor(leaf)) return layerFailure(name, argument, `an entry for ${where}`, brief(entry))
+  if (typeof entry === 'number') return layerFailure(name, argument, `a tensor ${showShape(leaf.shape)} for ${where}`, brief(entry))
   const isLinear = leaf.shape.length === 2 && where.endsWith('.weight')
   if (isLinear && linear === 'torch') {
     const [inF, outF] = leaf.shape
@@ -139,10 +139,10 @@ const fit = (
         ? " (that is CustomLinear's own [in, out]: for BrainCog weights pass linear: 'braincog')"
         : ''
     const want = `nn.Linear's [out, in] = ${showShape([outF, inF])}, transposed into ${where} ${showShape(leaf.shape)}`
-    return fail(name, argument, want, `${showShape(entry.shape)}${hint}`)
+    return layerFailure(name, argument, want, `${showShape(entry.shape)}${hint}`)
   }
   if (entry.size === leaf.size && sameSqueezed(entry.shape, leaf.shape)) return E.right(converted(entry, leaf, false))
-  return fail(name, argument, `${showShape(leaf.shape)} for ${where}`, showShape(entry.shape))
+  return layerFailure(name, argument, `${showShape(leaf.shape)} for ${where}`, showShape(entry.shape))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,23 +162,23 @@ const readOptions = (options: unknown): E.Either<LayerError, Options> => {
   if (E.isLeft(o)) return o
   const { rename, prefixes = {}, linear = 'torch', strict = true } = o.right
   if (rename !== undefined && typeof rename !== 'function') {
-    return fail(name, 'options.rename', 'a function (key) => string | null, or undefined', describe(rename))
+    return layerFailure(name, 'options.rename', 'a function (key) => string | null, or undefined', describeValue(rename))
   }
-  if (linear !== 'torch' && linear !== 'braincog') return fail(name, 'options.linear', "'torch' or 'braincog'", describe(linear))
-  if (typeof strict !== 'boolean') return fail(name, 'options.strict', 'a boolean', describe(strict))
+  if (linear !== 'torch' && linear !== 'braincog') return layerFailure(name, 'options.linear', "'torch' or 'braincog'", describeValue(linear))
+  if (typeof strict !== 'boolean') return layerFailure(name, 'options.strict', 'a boolean', describeValue(strict))
   const expected = 'a record of module names to layer indices'
   let named: readonly (readonly [string, unknown])[]
   try {
     if (typeof prefixes !== 'object' || prefixes === null || Object.prototype.toString.call(prefixes) !== '[object Object]') {
-      return fail(name, 'options.prefixes', expected, describe(prefixes))
+      return layerFailure(name, 'options.prefixes', expected, describeValue(prefixes))
     }
     named = Object.entries(prefixes)
   } catch (e) {
-    return fail(name, 'options.prefixes', expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(name, 'options.prefixes', expected, `a value whose property access threw (${describeValue(e)})`)
   }
   for (const [k, i] of named) {
     if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0) {
-      return fail(name, `options.prefixes[${quoted(k)}]`, 'a layer index (an integer >= 0)', describe(i))
+      return layerFailure(name, `options.prefixes[${quoted(k)}]`, 'a layer index (an integer >= 0)', describeValue(i))
     }
   }
   return E.right({
@@ -195,12 +195,12 @@ const readSource = (source: unknown): E.Either<LayerError, readonly (readonly [s
     return E.map((f: { readonly entries: NamedEntries }) => Object.entries(f.entries))(fromSafetensors(source, name))
   }
   const expected = 'safetensors bytes or named entries (a record of tensors and numbers)'
-  if (typeof source !== 'object' || source === null || Array.isArray(source)) return fail(name, 'source', expected, brief(source))
+  if (typeof source !== 'object' || source === null || Array.isArray(source)) return layerFailure(name, 'source', expected, brief(source))
   let given: readonly (readonly [string, unknown])[]
   try {
     given = Object.entries(source)
   } catch (e) {
-    return fail(name, 'source', expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(name, 'source', expected, `a value whose property access threw (${describeValue(e)})`)
   }
   const out: (readonly [string, Tensor | number])[] = []
   for (const [k, v] of given) {
@@ -209,7 +209,7 @@ const readSource = (source: unknown): E.Either<LayerError, readonly (readonly [s
       continue
     }
     const argument = `stateDict[${quoted(k)}]`
-    if (typeof v !== 'object' || v === null) return fail(name, argument, 'a tensor or a number', brief(v))
+    if (typeof v !== 'object' || v === null) return layerFailure(name, argument, 'a tensor or a number', brief(v))
     const t = expectTensor(name, argument, v)
     if (E.isLeft(t)) return t
     out.push([k, t.right])
@@ -273,7 +273,7 @@ export const importStateDict = <P, S>(
   if (E.isLeft(tree)) return tree
   const t = tree.right as Readonly<Record<string, unknown>> | null
   if (typeof t !== 'object' || t === null || Array.isArray(t) || !('params' in t) || !('state' in t)) {
-    return fail(name, 'template', "a model's { params, state } (what init gives)", brief(template))
+    return layerFailure(name, 'template', "a model's { params, state } (what init gives)", brief(template))
   }
   const entries = readSource(source)
   if (E.isLeft(entries)) return entries
@@ -282,7 +282,7 @@ export const importStateDict = <P, S>(
   const prefixes = read.right.prefixes
   for (const [k, i] of Object.entries(prefixes)) {
     if (layers !== undefined && i >= layers) {
-      return fail(name, `options.prefixes[${quoted(k)}]`, `a layer index in [0, ${layers}) (the template's pipeline)`, String(i))
+      return layerFailure(name, `options.prefixes[${quoted(k)}]`, `a layer index in [0, ${layers}) (the template's pipeline)`, String(i))
     }
   }
   // where each entry goes: a path into { params, state }, and its value
@@ -290,11 +290,11 @@ export const importStateDict = <P, S>(
   for (const [rawKey, entry] of entries.right) {
     const key = rename === undefined ? rawKey : rename(rawKey)
     if (key === null) continue
-    if (typeof key !== 'string') return fail(name, 'options.rename', 'a function giving a string or null', `${brief(key)} for ${quoted(rawKey)}`)
+    if (typeof key !== 'string') return layerFailure(name, 'options.rename', 'a function giving a string or null', `${brief(key)} for ${quoted(rawKey)}`)
     const at = locate(key, layers, prefixes)
     if (typeof at === 'string') {
       if (!strict) continue
-      return fail(name, `stateDict[${quoted(rawKey)}]`, at, quoted(key))
+      return layerFailure(name, `stateDict[${quoted(rawKey)}]`, at, quoted(key))
     }
     const base: TreePath = at.index === undefined ? [] : [at.index]
     const inParams = ours(valueAt(params, base), at.rest)
@@ -306,7 +306,7 @@ export const importStateDict = <P, S>(
       if (!strict) continue
       const layer = at.index === undefined ? 'the model' : `layer ${at.index}`
       const got = `${quoted(dottedName(inParams))}, which it has not`
-      return fail(name, `stateDict[${quoted(rawKey)}]`, `a name ${layer} has in its params or state`, got)
+      return layerFailure(name, `stateDict[${quoted(rawKey)}]`, `a name ${layer} has in its params or state`, got)
     }
     const path = [side, ...base, ...(side === 'params' ? inParams : inState)]
     const v = fit(rawKey, entry, side === 'params' ? paramLeaf : stateLeaf, dottedName(path), linear)

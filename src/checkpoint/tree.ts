@@ -7,7 +7,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError, layerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import { expectTensor, expectTree } from '../layer/check.js'
 import type { Tensor } from '../tensor/tensor.js'
@@ -104,13 +104,13 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
  * unflattenTree(params, {})._tag // 'Left'
  */
 export const unflattenTree = <T>(template: T, entries: NamedEntries, fn = 'unflattenTree'): E.Either<LayerError, T> => {
-  if (typeof entries !== 'object' || entries === null) return fail(fn, 'entries', 'a record of named entries', brief(entries))
+  if (typeof entries !== 'object' || entries === null) return layerFailure(fn, 'entries', 'a record of named entries', brief(entries))
   // the entries read once, each by name (a getter that throws is an error, not a crash)
   let named: ReadonlyMap<string, unknown>
   try {
     named = new Map(Object.entries(entries))
   } catch (e) {
-    return fail(fn, 'entries', 'a record of named entries', `a value whose property access threw (${describe(e)})`)
+    return layerFailure(fn, 'entries', 'a record of named entries', `a value whose property access threw (${describeValue(e)})`)
   }
   const shape = expectTree(fn, 'template', template)
   if (E.isLeft(shape)) return shape
@@ -162,7 +162,7 @@ export const unflattenTree = <T>(template: T, entries: NamedEntries, fn = 'unfla
   const extra = [...named.keys()].filter((k) => !used.has(k))
   if (extra.length > 0) {
     const more = extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''
-    return fail(fn, `entries[${quoted(extra[0])}]`, 'only names the template has a place for', `an entry the template has no place for${more}`)
+    return layerFailure(fn, `entries[${quoted(extra[0])}]`, 'only names the template has a place for', `an entry the template has no place for${more}`)
   }
   return E.right(tree as T)
 }

@@ -15,7 +15,7 @@
 import type { TimeMajor } from '../layer/scan.js'
 import { foldIn, type Key, uniform } from '../random/key.js'
 import type { Axes, Tensor } from '../tensor/tensor.js'
-import { describe } from '../errors.js'
+import { describeValue } from '../errors.js'
 import { readKey } from '../random/readKey.js'
 import { dtypeOf, flatData, wrap } from '../tensor/tensor.js'
 import { allocate, ArgumentError, MAX_RANK, orRange, readTensor } from '../tensor/view.js'
@@ -42,10 +42,10 @@ import { allocate, ArgumentError, MAX_RANK, orRange, readTensor } from '../tenso
 export const poissonEncode = <A extends Axes>(k: Key, rates: Tensor<A>, steps: number): Tensor<TimeMajor<A>> => {
   const fn = 'poissonEncode'
   const key = readKey(k)
-  if (key === undefined) throw new ArgumentError(fn, 'k', 'a key (key(seed))', describe(k))
+  if (key === undefined) throw new ArgumentError(fn, 'k', 'a key (key(seed))', describeValue(k))
   const r = orRange(fn, 'rates', readTensor(rates))
   if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 0) {
-    throw new ArgumentError(fn, 'steps', 'an integer >= 0', describe(steps))
+    throw new ArgumentError(fn, 'steps', 'an integer >= 0', describeValue(steps))
   }
   const shape = [steps, ...r.shape]
   if (shape.length > MAX_RANK) throw new ArgumentError(fn, 'rates', `rank < ${MAX_RANK} (the train adds an axis)`, `rank ${r.shape.length}`)

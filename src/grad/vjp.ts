@@ -12,7 +12,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { NdArray } from 'ndarray'
-import { describe, fail, type LayerError, layerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { mapLeaves, type OnDevice, toDevice } from '../kernel/tree.js'
 import { expectBackend, expectDtype, expectResult, expectSameShape, expectTensor, expectTree, guardAllocation, readFields } from '../layer/check.js'
@@ -162,10 +162,10 @@ export const vjp = <L extends AnyLayer>(
   ctx: Ctx,
 ): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>>> => {
   const readable = readLayer(layer)
-  if ('problem' in readable) return fail('vjp', 'layer', 'a layer with a step (defineLayer)', readable.problem)
+  if ('problem' in readable) return layerFailure('vjp', 'layer', 'a layer with a step (defineLayer)', readable.problem)
   const { name, step } = readable.layer
   if (step === undefined) {
-    return fail(name, 'layer', 'a layer with a step (defineLayer): differentiable', 'a layer with only apply')
+    return layerFailure(name, 'layer', 'a layer with a step (defineLayer): differentiable', 'a layer with only apply')
   }
   const c = checkCtx(name, ctx)
   if (E.isLeft(c)) return c
@@ -215,7 +215,7 @@ export const vjp = <L extends AnyLayer>(
         cotState?: unknown,
         options: PullbackOptions = {},
       ): E.Either<LayerError, Cotangents<ParamsOf<L>, StateOf<L>>> => {
-        if (spent) return fail(name, 'pullback', 'a pullback before dispose() and not after a last one', 'a later call')
+        if (spent) return layerFailure(name, 'pullback', 'a pullback before dispose() and not after a last one', 'a later call')
         const g = E.chain((t: Tensor) =>
           E.chain(() => expectDtype(name, 'cotangent', t, dtypeOf(output), "the output's"))(
             expectSameShape(name, 'cotangent', t.shape, output.shape),
@@ -287,7 +287,7 @@ const traceForward = <P, S>(
   const xb = new DeviceTensor(lift(x), x.shape)
   const r = step.run(tape.device, p as never, s as never, xb, ctx)
   if (tape.broken) {
-    return fail(name, 'layer', 'a step that keeps traced values on the device', 'a step that reads one back to the host')
+    return layerFailure(name, 'layer', 'a step that keeps traced values on the device', 'a step that reads one back to the host')
   }
   return E.right({ xb, p, s, r })
 }
@@ -314,19 +314,19 @@ const seedState = (
       return
     }
     if (Array.isArray(tree)) {
-      if (!Array.isArray(cot)) bad = layerError(name, at, `an array of ${tree.length}`, describe(cot))
+      if (!Array.isArray(cot)) bad = layerError(name, at, `an array of ${tree.length}`, describeValue(cot))
       else tree.forEach((v, i) => walk(v, (cot as readonly unknown[])[i], `${at}[${i}]`))
       return
     }
     if (typeof tree === 'object' && tree !== null) {
-      if (typeof cot !== 'object' || Array.isArray(cot)) bad = layerError(name, at, 'an object shaped like the state', describe(cot))
+      if (typeof cot !== 'object' || Array.isArray(cot)) bad = layerError(name, at, 'an object shaped like the state', describeValue(cot))
       else for (const [k, v] of Object.entries(tree)) walk(v, (cot as Readonly<Record<string, unknown>>)[k], `${at}.${k}`)
     }
   }
   try {
     walk(newState, cotState, 'stateCotangent')
   } catch (e) {
-    return layerError(name, 'stateCotangent', 'a tree shaped like the state', `a value whose property access threw (${describe(e)})`)
+    return layerError(name, 'stateCotangent', 'a tree shaped like the state', `a value whose property access threw (${describeValue(e)})`)
   }
   return bad
 }
@@ -358,7 +358,7 @@ export const valueAndGrad =
   <P>(f: <B>(device: Device<B>, params: OnDevice<P, B>) => DeviceTensor<B>, backend?: Device<unknown>) =>
   (params: P): E.Either<LayerError, ValueAndGrad<P>> => {
     const name = 'valueAndGrad'
-    if (typeof f !== 'function') return fail(name, 'f', 'a function (device, params) => DeviceTensor', describe(f))
+    if (typeof f !== 'function') return layerFailure(name, 'f', 'a function (device, params) => DeviceTensor', describeValue(f))
     const device = expectBackend(name, 'backend', backend)
     if (E.isLeft(device)) return device
     const tree = expectTree(name, 'params', params)
@@ -375,12 +375,12 @@ export const valueAndGrad =
         try {
           const p = toDevice(checked, variableOf(tape, lent)) as OnDevice<P, Traced<unknown>>
           const result: unknown = f(tape.device, p)
-          if (!(result instanceof DeviceTensor)) return fail(name, 'f', 'a function returning a DeviceTensor', describe(result))
+          if (!(result instanceof DeviceTensor)) return layerFailure(name, 'f', 'a function returning a DeviceTensor', describeValue(result))
           const out = result as DeviceTensor<Traced<unknown>>
           if (tape.device.lengthOf(out.buffer) !== 1) {
-            return fail(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
+            return layerFailure(name, 'f', 'a function returning one value', `a tensor of shape [${out.shape.join(', ')}]`)
           }
-          if (tape.broken) return fail(name, 'f', 'a function that keeps traced values on the device', 'one that reads one back')
+          if (tape.broken) return layerFailure(name, 'f', 'a function that keeps traced values on the device', 'one that reads one back')
           const value = d.read(out.buffer.value)[0]
           const one = d.fill({ length: 1, value: 1, dtype: d.dtypeOf(out.buffer.value) })
           seeds.push(one)

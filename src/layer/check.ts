@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import type { NdArray } from 'ndarray'
-import { ConfigError, describe, fail, isLayerError, type LayerError, layerError, rejectConfig } from '../errors.js'
+import { ConfigError, describeValue, layerFailure, isLayerError, type LayerError, layerError, rejectConfig } from '../errors.js'
 import { textOf } from '../text.js'
 import type { Data, DType, Shape, Tensor } from '../tensor/tensor.js'
 import type { Init } from './layer.js'
@@ -21,7 +21,7 @@ import { AllocationError, type Checked, MAX_ELEMENTS, readShape, readTensor } fr
 /** `rank 2 [3, 4]`: how shapes appear in errors (anything else is described). */
 export const showShape = (shape: Shape): string => {
   const s = readShape(shape)
-  return s.ok ? `rank ${s.value.length} [${s.value.join(', ')}]` : describe(shape)
+  return s.ok ? `rank ${s.value.length} [${s.value.join(', ')}]` : describeValue(shape)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ const onShape = (
 
 /** `rank 4 [N, C, H, W]`-style wording of a rank requirement. */
 const rankWords = (prefix: string, rank: unknown, axes: unknown): string =>
-  `rank ${prefix}${describe(rank)}${typeof axes === 'string' && axes !== '' ? ` ${axes}` : ''}`
+  `rank ${prefix}${describeValue(rank)}${typeof axes === 'string' && axes !== '' ? ` ${axes}` : ''}`
 
 /** Checks that `shape` has exactly `rank` axes; `axes` names them in the message. */
 export const expectRank = (
@@ -52,7 +52,7 @@ export const expectRank = (
   axes?: string,
 ): E.Either<LayerError, Shape> =>
   onShape(layer, argument, shape, (s) =>
-    typeof rank === 'number' && s.length === rank ? E.right(s) : fail(layer, argument, rankWords('', rank, axes), showShape(s)),
+    typeof rank === 'number' && s.length === rank ? E.right(s) : layerFailure(layer, argument, rankWords('', rank, axes), showShape(s)),
   )
 
 /** Checks that `shape` has at least `rank` axes. */
@@ -64,7 +64,7 @@ export const expectMinRank = (
   axes?: string,
 ): E.Either<LayerError, Shape> =>
   onShape(layer, argument, shape, (s) =>
-    typeof rank === 'number' && s.length >= rank ? E.right(s) : fail(layer, argument, rankWords('>= ', rank, axes), showShape(s)),
+    typeof rank === 'number' && s.length >= rank ? E.right(s) : layerFailure(layer, argument, rankWords('>= ', rank, axes), showShape(s)),
   )
 
 /** Checks the size of one axis (negative `axis` counts from the end; an axis outside the rank fails). */
@@ -78,9 +78,9 @@ export const expectAxisSize = (
 ): E.Either<LayerError, Shape> =>
   onShape(layer, argument, shape, (s) => {
     const at = typeof axis === 'number' && axis < 0 ? s.length + axis : axis
-    const words = `${typeof what === 'string' ? what : 'size'} ${describe(size)} on axis ${describe(at)}`
-    if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at >= s.length) return fail(layer, argument, words, showShape(s))
-    return s[at] === size ? E.right(s) : fail(layer, argument, words, `${s[at]} (${showShape(s)})`)
+    const words = `${typeof what === 'string' ? what : 'size'} ${describeValue(size)} on axis ${describeValue(at)}`
+    if (typeof at !== 'number' || !Number.isInteger(at) || at < 0 || at >= s.length) return layerFailure(layer, argument, words, showShape(s))
+    return s[at] === size ? E.right(s) : layerFailure(layer, argument, words, `${s[at]} (${showShape(s)})`)
   })
 
 /** Checks that two shapes are equal (`expected` not being a shape is an error too). */
@@ -91,11 +91,11 @@ export const expectSameShape = (
   expected: Shape,
 ): E.Either<LayerError, Shape> => {
   const want = readShape(expected)
-  if (!want.ok) return fail(layer, `${textOf(argument)} (the expected shape)`, want.expected, want.got)
+  if (!want.ok) return layerFailure(layer, `${textOf(argument)} (the expected shape)`, want.expected, want.got)
   return onShape(layer, argument, shape, (s) =>
     s.length === want.value.length && s.every((d, i) => d === want.value[i])
       ? E.right(s)
-      : fail(layer, argument, `shape [${want.value.join(', ')}]`, `[${s.join(', ')}]`),
+      : layerFailure(layer, argument, `shape [${want.value.join(', ')}]`, `[${s.join(', ')}]`),
   )
 }
 
@@ -103,7 +103,7 @@ export { MAX_ELEMENTS, MAX_RANK } from '../tensor/view.js'
 
 /** A checked value of `layer`'s `argument` as an Either. */
 const asEither = <T>(layer: string, argument: string, c: Checked<T>): E.Either<LayerError, T> =>
-  c.ok ? E.right(c.value) : fail(layer, `${textOf(argument)}${c.at}`, c.expected, c.got)
+  c.ok ? E.right(c.value) : layerFailure(layer, `${textOf(argument)}${c.at}`, c.expected, c.got)
 
 /**
  * Checks a shape as a caller may pass it (to `init`, `outputShape`): an array of at most
@@ -132,13 +132,13 @@ export const expectTensor = (layer: string, argument: string, x: unknown): E.Eit
  */
 export const deviceProblem = (v: unknown): string | undefined => {
   try {
-    if (typeof v !== 'object' || v === null) return describe(v)
+    if (typeof v !== 'object' || v === null) return describeValue(v)
     const d = v as Readonly<Record<string, unknown>>
-    if (typeof d.name !== 'string') return `${describe(v)} (no name)`
+    if (typeof d.name !== 'string') return `${describeValue(v)} (no name)`
     const missing = [...bufferOps, ...kernelNames].find((m) => typeof d[m] !== 'function')
-    return missing === undefined ? undefined : `${describe(v)} (without ${missing})`
+    return missing === undefined ? undefined : `${describeValue(v)} (without ${missing})`
   } catch (e) {
-    return `a value whose property access threw (${describe(e)})`
+    return `a value whose property access threw (${describeValue(e)})`
   }
 }
 
@@ -154,7 +154,7 @@ export const expectBackend = (
   const problem = deviceProblem(backend)
   return problem === undefined
     ? E.right(backend as Device<unknown>)
-    : fail(layer, argument, 'a device (cpu, wasmBackend(), a GPU device)', problem)
+    : layerFailure(layer, argument, 'a device (cpu, wasmBackend(), a GPU device)', problem)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,11 +179,11 @@ export const expectResult = <T>(
     tag = typeof o === 'object' && o !== null ? o._tag : undefined
     value = tag === 'Left' ? o.left : tag === 'Right' ? o.right : undefined
   } catch (e) {
-    return fail(layer, argument, 'an Either', `a value whose property access threw (${describe(e)})`)
+    return layerFailure(layer, argument, 'an Either', `a value whose property access threw (${describeValue(e)})`)
   }
-  if (tag === 'Left') return isLayerError(value) ? E.left(value) : fail(layer, argument, 'a LayerError in a left', describe(value))
+  if (tag === 'Left') return isLayerError(value) ? E.left(value) : layerFailure(layer, argument, 'a LayerError in a left', describeValue(value))
   if (tag === 'Right') return right(value)
-  return fail(layer, argument, 'an Either (E.left or E.right)', describe(r))
+  return layerFailure(layer, argument, 'an Either (E.left or E.right)', describeValue(r))
 }
 
 /** The fields of a record a caller's function returned, each read once (a getter that throws is an error). */
@@ -194,12 +194,12 @@ export const readFields = <K extends string>(
   keys: readonly K[],
 ): E.Either<LayerError, { readonly [k in K]: unknown }> => {
   const expected = `{ ${keys.join(', ')} }`
-  if (typeof v !== 'object' || v === null) return fail(layer, argument, expected, describe(v))
+  if (typeof v !== 'object' || v === null) return layerFailure(layer, argument, expected, describeValue(v))
   try {
     const o = v as Readonly<Record<string, unknown>>
     return E.right(Object.fromEntries(keys.map((k) => [k, o[k]])) as { readonly [k in K]: unknown })
   } catch (e) {
-    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(layer, argument, expected, `a value whose property access threw (${describeValue(e)})`)
   }
 }
 
@@ -220,17 +220,17 @@ export const expectOptions = <K extends string>(
   const expected = `an options object { ${keys.join(', ')} } or undefined`
   try {
     if (typeof options !== 'object' || options === null || Object.prototype.toString.call(options) !== '[object Object]') {
-      return fail(layer, argument, expected, describe(options))
+      return layerFailure(layer, argument, expected, describeValue(options))
     }
     const o = options as Readonly<Record<string, unknown>>
     const stray = Object.keys(o).find((k) => !(keys as readonly string[]).includes(k))
     if (stray !== undefined) {
       const k = shortKey(stray)
-      return fail(layer, `${argument}.${k}`, `one of the options ${keys.join(', ')}`, `the unknown option ${JSON.stringify(k)}`)
+      return layerFailure(layer, `${argument}.${k}`, `one of the options ${keys.join(', ')}`, `the unknown option ${JSON.stringify(k)}`)
     }
     return E.right(Object.freeze(Object.fromEntries(keys.map((k) => [k, o[k]]))) as { readonly [k in K]?: unknown })
   } catch (e) {
-    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(layer, argument, expected, `a value whose property access threw (${describeValue(e)})`)
   }
 }
 
@@ -261,9 +261,9 @@ export const expectTree = (layer: string, argument: string, tree: unknown): E.Ei
     if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') {
       return E.right(v)
     }
-    if (typeof v !== 'object') return fail(layer, at, 'a tensor, a number, or a record or array of them', describe(v))
-    if (onPath.has(v)) return fail(layer, at, 'a tree (no cycles)', 'a reference back to an enclosing record')
-    if (depth > MAX_TREE_DEPTH) return fail(layer, at, `a tree at most ${MAX_TREE_DEPTH} levels deep`, 'a deeper one')
+    if (typeof v !== 'object') return layerFailure(layer, at, 'a tensor, a number, or a record or array of them', describeValue(v))
+    if (onPath.has(v)) return layerFailure(layer, at, 'a tree (no cycles)', 'a reference back to an enclosing record')
+    if (depth > MAX_TREE_DEPTH) return layerFailure(layer, at, `a tree at most ${MAX_TREE_DEPTH} levels deep`, 'a deeper one')
     try {
       const isArray = Array.isArray(v)
       const proto = isArray ? Array.prototype : (Object.getPrototypeOf(v) as unknown)
@@ -280,7 +280,7 @@ export const expectTree = (layer: string, argument: string, tree: unknown): E.Ei
       onPath.delete(v)
       return E.right(out)
     } catch (e) {
-      return fail(layer, at, 'a readable tree', `a value whose property access threw (${describe(e)})`)
+      return layerFailure(layer, at, 'a readable tree', `a value whose property access threw (${describeValue(e)})`)
     }
   }
   return walk(tree, argument, 0)
@@ -304,7 +304,7 @@ export const expectDtype = (
   why = "the input's",
 ): E.Either<LayerError, NdArray<Data>> => {
   const got: DType = t.data instanceof Float64Array ? 'float64' : 'float32'
-  return got === dtype ? E.right(t) : fail(layer, argument, `${dtype} (${why} dtype)`, got)
+  return got === dtype ? E.right(t) : layerFailure(layer, argument, `${dtype} (${why} dtype)`, got)
 }
 
 /**
@@ -320,9 +320,9 @@ export const guardAllocation = <A>(
   try {
     return body()
   } catch (e) {
-    if (e instanceof AllocationError) return fail(layer, argument, 'sizes whose tensors fit in memory', e.message)
+    if (e instanceof AllocationError) return layerFailure(layer, argument, 'sizes whose tensors fit in memory', e.message)
     if (e instanceof RangeError && /array (buffer )?(allocation|length)|Array buffer allocation/i.test(e.message)) {
-      return fail(layer, argument, 'sizes whose tensors fit in memory', `an allocation that failed (${e.message})`)
+      return layerFailure(layer, argument, 'sizes whose tensors fit in memory', `an allocation that failed (${e.message})`)
     }
     throw e
   }
@@ -366,7 +366,7 @@ export const configObject = <C>(
     own = Object.keys(c)
   } catch (e) {
     if (e instanceof ConfigError) throw e
-    configFail(layer, argument, expected, `an object whose keys cannot be listed (${describe(e)})`)
+    configFail(layer, argument, expected, `an object whose keys cannot be listed (${describeValue(e)})`)
   }
   const stray = own.find((k) => !(keys as readonly string[]).includes(k))
   if (stray !== undefined) {
@@ -378,7 +378,7 @@ export const configObject = <C>(
     try {
       out[k] = c[k]
     } catch (e) {
-      configFail(layer, `${argument}.${k}`, 'a readable option', `a getter that threw (${describe(e)})`)
+      configFail(layer, `${argument}.${k}`, 'a readable option', `a getter that threw (${describeValue(e)})`)
     }
   }
   return Object.freeze(out) as C

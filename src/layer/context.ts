@@ -7,7 +7,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js'
 import { bestBackend } from '../backend/wasm/index.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import type { Device, DeviceTensor } from '../kernel/device.js'
 import type { Key } from '../random/key.js'
 import { foldIn } from '../random/key.js'
@@ -60,7 +60,7 @@ const reject = (fn: string, argument: string, expected: string, got: string): ne
 /** An optional key or device argument of a context helper, checked. */
 const optionalKey = (fn: string, k: unknown): Key | undefined => {
   if (k === undefined) return undefined
-  return readKey(k) ?? reject(fn, 'k', 'a key (key(seed)) or undefined', describe(k))
+  return readKey(k) ?? reject(fn, 'k', 'a key (key(seed)) or undefined', describeValue(k))
 }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const optionalDevice = (fn: string, backend: unknown): Device<any> | undefined => {
@@ -94,9 +94,9 @@ export const resolveBackend = (ctx: Pick<Ctx, 'backend'> | undefined): Device<an
   try {
     backend = typeof ctx === 'object' && ctx !== null ? ctx.backend : undefined
   } catch (e) {
-    reject('resolveBackend', 'ctx', 'a context', `a value whose property access threw (${describe(e)})`)
+    reject('resolveBackend', 'ctx', 'a context', `a value whose property access threw (${describeValue(e)})`)
   }
-  if (ctx !== undefined && (typeof ctx !== 'object' || ctx === null)) reject('resolveBackend', 'ctx', 'a context or undefined', describe(ctx))
+  if (ctx !== undefined && (typeof ctx !== 'object' || ctx === null)) reject('resolveBackend', 'ctx', 'a context or undefined', describeValue(ctx))
   return optionalDevice('resolveBackend', backend) ?? bestBackend()
 }
 
@@ -135,7 +135,7 @@ export const evaluate = (backend?: Device<any>, k?: Key): Ctx => ({
  * (`withTraining: …`) for a `training` that is not a boolean or a context that is not one.
  */
 export const withTraining = (training: boolean) => {
-  if (typeof training !== 'boolean') reject('withTraining', 'training', 'a boolean', describe(training))
+  if (typeof training !== 'boolean') reject('withTraining', 'training', 'a boolean', describeValue(training))
   return (ctx: Ctx): Ctx => ({ ...ctxArg('withTraining', ctx), training })
 }
 
@@ -146,7 +146,7 @@ export const withTraining = (training: boolean) => {
  */
 export const childCtx = (ctx: Ctx, index: number): Ctx => {
   const c = ctxArg('childCtx', ctx)
-  if (typeof index !== 'number' || !Number.isSafeInteger(index)) reject('childCtx', 'index', 'a safe integer', describe(index))
+  if (typeof index !== 'number' || !Number.isSafeInteger(index)) reject('childCtx', 'index', 'a safe integer', describeValue(index))
   return {
     training: c.training,
     key: c.key === undefined ? undefined : foldIn(c.key, index),
@@ -177,20 +177,20 @@ export const checkCtx = (layer: string, ctx: unknown): E.Either<LayerError, Ctx>
     readonly recorder: unknown
   }
   try {
-    if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return fail(layer, 'ctx', expected, describe(ctx))
+    if (typeof ctx !== 'object' || ctx === null || Array.isArray(ctx)) return layerFailure(layer, 'ctx', expected, describeValue(ctx))
     const c = ctx as Readonly<Record<string, unknown>>
     fields = { training: c.training, key: c.key, draws: c.draws, backend: c.backend, recorder: c.recorder }
   } catch (e) {
-    return fail(layer, 'ctx', expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(layer, 'ctx', expected, `a value whose property access threw (${describeValue(e)})`)
   }
   const { training, key, draws, backend, recorder } = fields
-  if (typeof training !== 'boolean') return fail(layer, 'ctx.training', 'a boolean', describe(training))
+  if (typeof training !== 'boolean') return layerFailure(layer, 'ctx.training', 'a boolean', describeValue(training))
   const k = key === undefined ? undefined : readKey(key)
-  if (key !== undefined && k === undefined) return fail(layer, 'ctx.key', 'a key (key(seed))', describe(key))
+  if (key !== undefined && k === undefined) return layerFailure(layer, 'ctx.key', 'a key (key(seed))', describeValue(key))
   const problem = backend === undefined ? undefined : deviceProblem(backend)
-  if (problem !== undefined) return fail(layer, 'ctx.backend', deviceExpected, problem)
+  if (problem !== undefined) return layerFailure(layer, 'ctx.backend', deviceExpected, problem)
   if (recorder !== undefined && !isRecorder(recorder)) {
-    return fail(layer, 'ctx.recorder', 'a recorder (as recording sets it) or undefined', describe(recorder))
+    return layerFailure(layer, 'ctx.recorder', 'a recorder (as recording sets it) or undefined', describeValue(recorder))
   }
   const base: Ctx = {
     training,

@@ -8,7 +8,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { ConfigError, describe, fail, type LayerError, layerError } from '../errors.js'
+import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import type { OnDevice } from '../kernel/tree.js'
 import type { Key } from '../random/key.js'
@@ -55,12 +55,12 @@ export interface LayerSpec<P, S> {
 export const expectDType = (layer: string, value: unknown): E.Either<LayerError, DType> =>
   value === undefined || value === 'float32' || value === 'float64'
     ? E.right((value as DType | undefined) ?? 'float32')
-    : fail(layer, 'dtype', "'float32' or 'float64'", describe(value))
+    : layerFailure(layer, 'dtype', "'float32' or 'float64'", describeValue(value))
 
 /** Checks an `init` key argument (giving the key read once, frozen). */
 export const expectKey = (layer: string, value: unknown): E.Either<LayerError, Key> => {
   const k = readKey(value)
-  return k !== undefined ? E.right(k) : fail(layer, 'key', 'a key (key(seed))', describe(value))
+  return k !== undefined ? E.right(k) : layerFailure(layer, 'key', 'a key (key(seed))', describeValue(value))
 }
 
 /**
@@ -183,7 +183,7 @@ export const defineLayer = <P, S, In extends Axes = Axes, Out extends Axes = Axe
       const r = checked.run(device, params, state, x, ctx) as unknown
       const output = typeof r === 'object' && r !== null ? (r as { readonly output?: unknown }).output : undefined
       if (!(output instanceof DeviceTensor)) {
-        throw new StepFailure(layerError(name, 'spec.run()', 'a StepResult { output: DeviceTensor, state }', describe(r)))
+        throw new StepFailure(layerError(name, 'spec.run()', 'a StepResult { output: DeviceTensor, state }', describeValue(r)))
       }
       return r as StepResult<S, B>
     },
@@ -230,19 +230,19 @@ const specOf = <P, S>(spec: unknown): LayerSpec<P, S> => {
     throw new ConfigError(layerError(fn, argument, expected, got))
   }
   const expected = '{ name, outputShape, params, state, init, run, check?, reset? }'
-  if (typeof spec !== 'object' || spec === null) reject('spec', expected, describe(spec))
+  if (typeof spec !== 'object' || spec === null) reject('spec', expected, describeValue(spec))
   let read: Record<string, unknown> = {}
   try {
     const s = spec as Readonly<Record<string, unknown>>
     read = Object.fromEntries(['name', ...specMembers.map(([k]) => k)].map((k) => [k, s[k]]))
   } catch (e) {
-    reject('spec', expected, `a value whose property access threw (${describe(e)})`)
+    reject('spec', expected, `a value whose property access threw (${describeValue(e)})`)
   }
-  if (typeof read.name !== 'string' || read.name === '') reject('spec.name', 'a non-empty string', describe(read.name))
+  if (typeof read.name !== 'string' || read.name === '') reject('spec.name', 'a non-empty string', describeValue(read.name))
   for (const [k, required] of specMembers) {
     const v = read[k]
     if (typeof v !== 'function' && (required || v !== undefined)) {
-      reject(`spec.${k}`, required ? 'a function' : 'a function or undefined', describe(v))
+      reject(`spec.${k}`, required ? 'a function' : 'a function or undefined', describeValue(v))
     }
   }
   return Object.freeze(read) as unknown as LayerSpec<P, S>

@@ -10,7 +10,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { ConfigError, describe, fail, type LayerError, layerError } from '../errors.js'
+import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { buffersOf, type OnDevice } from '../kernel/tree.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
@@ -63,7 +63,7 @@ export const stepCtx = (ctx: Ctx, t: number): Ctx => {
   const steps = draws === undefined ? Infinity : (draws.shape[0] ?? 0)
   if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || t >= steps) {
     const range = draws === undefined ? 'an integer >= 0' : `an integer in [0, ${steps}) (the draws' steps)`
-    throw new ArgumentError('stepCtx', 't', range, describe(t))
+    throw new ArgumentError('stepCtx', 't', range, describeValue(t))
   }
   return {
     training: c.right.training,
@@ -76,9 +76,9 @@ export const stepCtx = (ctx: Ctx, t: number): Ctx => {
 
 /** The one time-major check: a leading time axis, and draws (if any) with the same one. */
 const splitTime = (name: string, shape: Shape, ctx: Ctx | undefined): E.Either<LayerError, Shape> => {
-  if (shape.length < 1) return fail(name, 'input', 'time-major [T, ...]', showShape(shape))
+  if (shape.length < 1) return layerFailure(name, 'input', 'time-major [T, ...]', showShape(shape))
   if (ctx?.draws !== undefined && (ctx.draws.shape.length < 1 || ctx.draws.shape[0] !== shape[0])) {
-    return fail(name, 'ctx.draws', `a leading time axis of ${shape[0]}`, showShape(ctx.draws.shape))
+    return layerFailure(name, 'ctx.draws', `a leading time axis of ${shape[0]}`, showShape(ctx.draws.shape))
   }
   return E.right(shape.slice(1))
 }
@@ -166,16 +166,16 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
     try {
       return { read: options.read, state: options.state }
     } catch (e) {
-      throw new ConfigError(layerError(fn, 'options', '{ read?, state? }', `a value whose property access threw (${describe(e)})`))
+      throw new ConfigError(layerError(fn, 'options', '{ read?, state? }', `a value whose property access threw (${describeValue(e)})`))
     }
   })()
   const read = (asked.read ?? 'all') as ScanRead
   if (read !== 'all' && read !== 'last' && read !== 'sum') {
-    throw new ConfigError(layerError(fn, 'options.read', "'all', 'last' or 'sum'", describe(read)))
+    throw new ConfigError(layerError(fn, 'options.read', "'all', 'last' or 'sum'", describeValue(read)))
   }
   const finalState = asked.state ?? 'read'
   if (finalState !== 'read' && finalState !== 'reset') {
-    throw new ConfigError(layerError(fn, 'options.state', "'read' or 'reset'", describe(finalState)))
+    throw new ConfigError(layerError(fn, 'options.state', "'read' or 'reset'", describeValue(finalState)))
   }
   const name = device === undefined ? `scan(${layer.name})` : `scanOnDevice(${layer.name}, ${device.name})`
   const inner = stepOf(layer) as LayerStep<P, S>
@@ -324,7 +324,7 @@ export const scanOnDevice = <P, S, In extends Axes, Out extends Axes, B, R exten
   const problem = deviceProblem(device)
   if (problem !== undefined) throw new ConfigError(layerError('scanOnDevice', 'device', 'a device', problem))
   if (typeof options !== 'object' || options === null) {
-    throw new ConfigError(layerError('scanOnDevice', 'options', '{ read?, state? }', describe(options)))
+    throw new ConfigError(layerError('scanOnDevice', 'options', '{ read?, state? }', describeValue(options)))
   }
   return scanOf('scanOnDevice', layer, device as Device<unknown>, options)
 }

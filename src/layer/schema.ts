@@ -10,7 +10,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { ConfigError, describe, fail, type LayerError, layerError } from '../errors.js'
+import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import type { DType, Shape, Tensor } from '../tensor/tensor.js'
 import { readShape } from '../tensor/view.js'
 import { expectDtype, expectSameShape, expectShape, expectTensor } from './check.js'
@@ -30,27 +30,27 @@ export type Schema<T> = (value: unknown, argument: string, c: SchemaCtx) => E.Ei
 
 /** Throws the `ConfigError` of a schema builder given something that is not a schema. */
 const rejectBuild = (fn: string, argument: string, expected: string, got: unknown): never => {
-  throw new ConfigError(layerError(fn, argument, expected, describe(got)))
+  throw new ConfigError(layerError(fn, argument, expected, describeValue(got)))
 }
 
 /** The schema context, read once (a schema called by hand may be given anything). */
 const contextOf = (schema: string, c: unknown): E.Either<LayerError, SchemaCtx> => {
   const expected = "a schema context { layer, input, dtype: 'float32' | 'float64' }"
   try {
-    if (typeof c !== 'object' || c === null) return fail(schema, 'c', expected, describe(c))
+    if (typeof c !== 'object' || c === null) return layerFailure(schema, 'c', expected, describeValue(c))
     const { layer, input, dtype } = c as Readonly<Record<string, unknown>>
     const shape = readShape(input)
     if (typeof layer !== 'string' || !shape.ok || (dtype !== 'float32' && dtype !== 'float64')) {
-      return fail(schema, 'c', expected, describe(c))
+      return layerFailure(schema, 'c', expected, describeValue(c))
     }
     return E.right({ layer, input: shape.value, dtype })
   } catch (e) {
-    return fail(schema, 'c', expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(schema, 'c', expected, `a value whose property access threw (${describeValue(e)})`)
   }
 }
 
 /** `argument` as a caller gave it (a string), else a description of it. */
-const nameOf = (argument: unknown): string => (typeof argument === 'string' ? argument : describe(argument))
+const nameOf = (argument: unknown): string => (typeof argument === 'string' ? argument : describeValue(argument))
 
 /** A schema from its body over a checked context. */
 const schema =
@@ -89,7 +89,7 @@ export const likeInput: Schema<Tensor> = schema('likeInput', (value, argument, c
   const shape = t.right.shape
   if (shape.length !== c.input.length || shape.some((d, i) => d !== c.input[i])) {
     const want = `the input's shape [${c.input.join(', ')}] (reset the state for inputs of another shape)`
-    return fail(c.layer, argument, want, `[${shape.join(', ')}]`)
+    return layerFailure(c.layer, argument, want, `[${shape.join(', ')}]`)
   }
   return E.map(() => t.right)(expectDtype(c.layer, argument, t.right, c.dtype))
 })
@@ -106,7 +106,7 @@ export const nullable = <T>(inner: Schema<T>): Schema<T | null> => {
 export const count: Schema<number> = schema('count', (value, argument, c) =>
   typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
     ? E.right(value)
-    : fail(c.layer, argument, 'an integer >= 0', describe(value)),
+    : layerFailure(c.layer, argument, 'an integer >= 0', describeValue(value)),
 )
 
 /** Fields of a record schema. */
@@ -135,7 +135,7 @@ export const record = <R>(fields: Fields<R>): Schema<R> => {
     keys = Object.keys(fields)
     own = Object.fromEntries(keys.map((k) => [k, (fields as Readonly<Record<string, unknown>>)[k]]))
   } catch (e) {
-    rejectBuild('record', 'fields', 'an object of schemas', `a value whose property access threw (${describe(e)})`)
+    rejectBuild('record', 'fields', 'an object of schemas', `a value whose property access threw (${describeValue(e)})`)
   }
   for (const k of keys) if (typeof own[k] !== 'function') rejectBuild('record', `fields.${k}`, 'a schema (a function)', own[k])
   const schemas = own as Readonly<Record<string, Schema<unknown>>>
@@ -148,15 +148,15 @@ export const record = <R>(fields: Fields<R>): Schema<R> => {
     let same: boolean
     try {
       if (typeof value !== 'object' || value === null || Array.isArray(value) || !isPlain(value)) {
-        return fail(c.layer, argument, `${shape} (a plain object)`, describe(value))
+        return layerFailure(c.layer, argument, `${shape} (a plain object)`, describeValue(value))
       }
       const present = Object.keys(given)
       const stray = present.find((k) => !Object.hasOwn(schemas, k))
-      if (stray !== undefined) return fail(c.layer, argument, shape, `the key ${JSON.stringify(stray)}`)
+      if (stray !== undefined) return layerFailure(c.layer, argument, shape, `the key ${JSON.stringify(stray)}`)
       same = present.length === keys.length && present.every((k) => 'value' in (Object.getOwnPropertyDescriptor(given, k) ?? {}))
       entries = Object.fromEntries(keys.map((k) => [k, given[k]]))
     } catch (e) {
-      return fail(c.layer, argument, shape, `a value whose property access threw (${describe(e)})`)
+      return layerFailure(c.layer, argument, shape, `a value whose property access threw (${describeValue(e)})`)
     }
     const out: Record<string, unknown> = {}
     for (const k of keys) {

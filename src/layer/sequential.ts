@@ -4,7 +4,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { ConfigError, describe, fail, type LayerError, layerError } from '../errors.js'
+import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import type { DeviceTensor } from '../kernel/device.js'
 import { buffersOf } from '../kernel/tree.js'
 import { split } from '../random/key.js'
@@ -36,25 +36,25 @@ const methods = ['outputShape', 'init', 'apply', 'reset'] as const
 /** Why `v` is not a layer, or the layer's members read once. */
 export const readLayer = (v: unknown): { readonly layer: AnyLayer } | { readonly problem: string } => {
   try {
-    if (typeof v !== 'object' || v === null) return { problem: describe(v) }
+    if (typeof v !== 'object' || v === null) return { problem: describeValue(v) }
     const l = v as Readonly<Record<string, unknown>>
     const name = l.name
-    if (typeof name !== 'string') return { problem: `${describe(v)} (no name)` }
+    if (typeof name !== 'string') return { problem: `${describeValue(v)} (no name)` }
     const fns = methods.map((m) => l[m])
     const missing = methods.find((_, i) => typeof fns[i] !== 'function')
-    if (missing !== undefined) return { problem: `${describe(v)} (without ${missing})` }
+    if (missing !== undefined) return { problem: `${describeValue(v)} (without ${missing})` }
     const step = l.step
     if (step !== undefined) {
       const s = step as Readonly<Record<string, unknown>> | null
       if (typeof s !== 'object' || s === null || typeof s.prepare !== 'function' || typeof s.run !== 'function') {
-        return { problem: `${describe(v)} (a step without prepare and run)` }
+        return { problem: `${describeValue(v)} (a step without prepare and run)` }
       }
     }
     // the members as read, bound to the layer: later calls never read the caller's object again
     const bound = Object.fromEntries(methods.map((m, i) => [m, (fns[i] as (...a: unknown[]) => unknown).bind(v)]))
     return { layer: Object.freeze({ name, ...bound, step }) as unknown as AnyLayer }
   } catch (e) {
-    return { problem: `a value whose property access threw (${describe(e)})` }
+    return { problem: `a value whose property access threw (${describeValue(e)})` }
   }
 }
 
@@ -87,9 +87,9 @@ const entries = (name: string, argument: string, v: unknown, n: number): E.Eithe
   try {
     return Array.isArray(v) && v.length === n
       ? E.right(Array.from({ length: n }, (_, i) => (v as readonly unknown[])[i]))
-      : fail(name, argument, expected, describe(v))
+      : layerFailure(name, argument, expected, describeValue(v))
   } catch (e) {
-    return fail(name, argument, expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(name, argument, expected, `a value whose property access threw (${describeValue(e)})`)
   }
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { reshape } from '../tensor/tensor.js'
@@ -21,7 +21,7 @@ import { expectLayer } from './sequential.js'
 const merged = (name: string, shape: Shape, argument = 'input'): E.Either<LayerError, Shape> =>
   shape.length >= 2 && Number.isSafeInteger(shape[0] * shape[1])
     ? E.right([shape[0] * shape[1], ...shape.slice(2)])
-    : fail(name, argument, 'time-major [T, N, ...] (T * N below 2^53)', showShape(shape))
+    : layerFailure(name, argument, 'time-major [T, N, ...] (T * N below 2^53)', showShape(shape))
 
 /**
  * Runs `layer` on time-major `[T, N, ...]` as on `[T * N, ...]` in one call, and gives its
@@ -47,7 +47,7 @@ export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> =>
   const split = (shape: Shape, out: Shape): E.Either<LayerError, Shape> =>
     out[0] === shape[0] * shape[1]
       ? E.right([shape[0], shape[1], ...out.slice(1)])
-      : fail(name, 'layer', 'a layer that keeps the leading (T * N) axis', showShape(out))
+      : layerFailure(name, 'layer', 'a layer that keeps the leading (T * N) axis', showShape(out))
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
     E.chain((m: Shape) => E.chain((out: Shape) => split(shape, out))(innerShape(m)))(merged(name, shape))

@@ -11,7 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { type ConvAttrs, convOutputSize } from '../kernel/kernels.js'
 import { configBoolean, configFail, configInt, configObject, expectAxisSize, expectRank, MAX_ELEMENTS, showShape } from '../layer/check.js'
@@ -69,7 +69,7 @@ const pairOf = (argument: string, v: unknown, min: number): readonly [number, nu
     const a = v as readonly unknown[]
     entries = Array.isArray(v) && a.length === 2 ? [a[0], a[1]] : undefined
   } catch (e) {
-    configFail(name, argument, expected, `a value whose property access threw (${describe(e)})`)
+    configFail(name, argument, expected, `a value whose property access threw (${describeValue(e)})`)
   }
   if (entries !== undefined && ok(entries[0]) && ok(entries[1])) return [entries[0], entries[1]]
   return rejectConfig(name, argument, expected, v)
@@ -154,7 +154,7 @@ export const conv2d = (config: Conv2dConfig): Layer<Conv2dParams, NoState, Rank4
     const [oh, ow] = convOutputSize(attrsOf(shape))
     return oh >= 1 && ow >= 1
       ? E.right([shape[0], outChannels, oh, ow])
-      : fail(name, 'input', `H and W that fit the dilated kernel [${dh * (kh - 1) + 1}, ${dw * (kw - 1) + 1}] with padding [${ph}, ${pw}]`, showShape(shape))
+      : layerFailure(name, 'input', `H and W that fit the dilated kernel [${dh * (kh - 1) + 1}, ${dw * (kw - 1) + 1}] with padding [${ph}, ${pw}]`, showShape(shape))
   }
 
   /** `n` draws uniform in `±1/sqrt(fanIn)`. */

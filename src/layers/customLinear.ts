@@ -14,7 +14,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import {
   configBoolean,
@@ -112,14 +112,14 @@ export const customLinearParams = (args: {
  * one checked); anything but a plain object goes on as it is, for the schema to reject.
  */
 const snapshot = (p: unknown): E.Either<LayerError, Readonly<Record<string, unknown>>> => {
-  if (typeof p !== 'object' || p === null) return fail(name, 'params', '{ weight, mask?, bias? }', describe(p))
+  if (typeof p !== 'object' || p === null) return layerFailure(name, 'params', '{ weight, mask?, bias? }', describeValue(p))
   try {
     const proto = Object.getPrototypeOf(p) as unknown
     if (proto !== Object.prototype && proto !== null) return E.right(p as Readonly<Record<string, unknown>>)
     const o = p as Readonly<Record<string, unknown>>
     return E.right(Object.fromEntries(Object.keys(o).map((k) => [k, o[k]])))
   } catch (e) {
-    return fail(name, 'params', '{ weight, mask?, bias? }', `a value whose property access threw (${describe(e)})`)
+    return layerFailure(name, 'params', '{ weight, mask?, bias? }', `a value whose property access threw (${describeValue(e)})`)
   }
 }
 

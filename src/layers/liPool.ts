@@ -23,7 +23,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError, rejectConfig } from '../errors.js'
+import { layerFailure, type LayerError, rejectConfig } from '../errors.js'
 import { configBoolean, configObject, showShape } from '../layer/check.js'
 import type { Layer, NoParams } from '../layer/layer.js'
 import { type PoolSpec, pooledShape, poolMode, poolSpec } from '../ops/pool.js'
@@ -93,7 +93,7 @@ export const liPool = (config: LIPoolConfig): Layer<NoParams, LIPoolState, Rank4
     // the upsampled output must cover the input exactly, else the subtraction misaligns
     return pooled.right[2] * factor === shape[2] && pooled.right[3] * factor === shape[3]
       ? pooled
-      : fail(name, 'input', `H and W that the window (stride ${factor}) tiles exactly`, showShape(shape))
+      : layerFailure(name, 'input', `H and W that the window (stride ${factor}) tiles exactly`, showShape(shape))
   }
 
   return accumulatingPool(name, outputShape, (d, x, sum, [n, ch, height, width]) => {

@@ -9,7 +9,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { configNumber, configObject, expectDtype, expectSameShape } from '../layer/check.js'
 import type { Ctx } from '../layer/context.js'
@@ -87,7 +87,7 @@ export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState,
     for (let i = 0; i < given.length; i++) {
       const v = given[i]
       if (v !== 0 && !(value > 0 && Math.abs(v - value) <= MASK_SLACK * value)) {
-        return fail(name, 'ctx.draws', `mask values 0 or 1 / (1 - p) = ${value}`, `${v} at flat index ${i}`)
+        return layerFailure(name, 'ctx.draws', `mask values 0 or 1 / (1 - p) = ${value}`, `${v} at flat index ${i}`)
       }
     }
     return E.right(undefined)
@@ -120,7 +120,7 @@ export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState,
       }
       return ctx.key !== undefined
         ? E.right(undefined)
-        : fail(name, 'ctx.key', 'a key, or ctx.draws (the mask), to draw a new mask in training', 'neither')
+        : layerFailure(name, 'ctx.key', 'a key, or ctx.draws (the mask), to draw a new mask in training', 'neither')
     },
     run: (d, _params, state, x, ctx) => {
       if (!ctx.training) return { output: x, state }

@@ -6,7 +6,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError, rejectConfig } from '../errors.js'
+import { describeValue, layerFailure, type LayerError, rejectConfig } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { configFail, configInt, configObject, expectMinRank, MAX_RANK, showShape } from '../layer/check.js'
 import { defineLayer } from '../layer/define.js'
@@ -59,7 +59,7 @@ export const flatten = (config: FlattenConfig = {}): Layer<NoParams, NoState, Ax
     const rank = shape.length
     const [a, b] = [start < 0 ? rank + start : start, end < 0 ? rank + end : end]
     if (a < 0 || b >= rank || a > b) {
-      return fail(name, 'input', `a rank where startDim ${start} <= endDim ${end} are axes`, showShape(shape))
+      return layerFailure(name, 'input', `a rank where startDim ${start} <= endDim ${end} are axes`, showShape(shape))
     }
     return E.right([...shape.slice(0, a), sizeOf(shape.slice(a, b + 1)), ...shape.slice(b + 1)])
   })
@@ -73,7 +73,7 @@ const targetShape = (name: string, value: unknown): readonly number[] => {
   try {
     entries = Array.isArray(value) ? Array.from(value as readonly unknown[]) : undefined
   } catch (e) {
-    configFail(name, 'config.shape', targetExpected, `a value whose property access threw (${describe(e)})`)
+    configFail(name, 'config.shape', targetExpected, `a value whose property access threw (${describeValue(e)})`)
   }
   if (entries === undefined) return rejectConfig(name, 'config.shape', targetExpected, value)
   if (entries.filter((d) => d === -1).length > 1) rejectConfig(name, 'config.shape', 'at most one -1', entries)
@@ -107,7 +107,7 @@ export const reshapeTo = (config: ReshapeConfig): Layer<NoParams, NoState, Axes,
     const size = sizeOf(shape)
     const free = target.includes(-1)
     if (free ? known === 0 || size % known !== 0 : size !== known) {
-      return fail(name, 'input', `a size that fits [${target.join(', ')}]`, `${describe(size)} (${showShape(shape)})`)
+      return layerFailure(name, 'input', `a size that fits [${target.join(', ')}]`, `${describeValue(size)} (${showShape(shape)})`)
     }
     return E.right(target.map((d) => (d === -1 ? size / known : d)))
   })
@@ -127,7 +127,7 @@ export const meanOverTime = (config?: NoConfig): Layer<NoParams, NoState, Axes, 
   configObject<NoConfig>(name, config, false, [])
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
     E.chain(() =>
-      shape[0] >= 1 ? E.right(shape.slice(1)) : fail(name, 'input', 'a time axis of at least 1 step', showShape(shape)),
+      shape[0] >= 1 ? E.right(shape.slice(1)) : layerFailure(name, 'input', 'a time axis of at least 1 step', showShape(shape)),
     )(expectMinRank(name, 'input', shape, 1, '[T, ...]'))
   return defineLayer<NoParams, NoState>({
     name,
@@ -170,10 +170,10 @@ export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState,
     name,
     outputShape: (shape) =>
       shape.length >= MAX_RANK
-        ? fail(name, 'input', `a rank below ${MAX_RANK} (the output has one more axis)`, showShape(shape))
+        ? layerFailure(name, 'input', `a rank below ${MAX_RANK} (the output has one more axis)`, showShape(shape))
         : Number.isSafeInteger(steps * sizeOf(shape))
           ? E.right([steps, ...shape])
-          : fail(name, 'input', `a size that ${steps} copies keep below 2^53`, showShape(shape)),
+          : layerFailure(name, 'input', `a size that ${steps} copies keep below 2^53`, showShape(shape)),
     params: record({}),
     state: record({}),
     init: () => ({ params: empty, state: empty }),

@@ -18,7 +18,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { layerFailure, type LayerError } from '../errors.js'
 import { configInt, configNumber, configObject, expectAxisSize, showShape } from '../layer/check.js'
 import type { Layer } from '../layer/layer.js'
 import type { Axes, Rank1, Shape, Tensor } from '../tensor/tensor.js'
@@ -84,7 +84,7 @@ export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axe
       if (E.isLeft(ok)) return ok
       return shape[0] % step === 0
         ? E.right(shape[0] / step)
-        : fail(name, 'input', `a leading size (T*B) divisible by step ${step}`, showShape(shape))
+        : layerFailure(name, 'input', `a leading size (T*B) divisible by step ${step}`, showShape(shape))
     }
     if (shape.length === 5) {
       const ok = E.chain((s: Shape) => expectAxisSize(name, 'input', s, 2, numFeatures, 'channels (numFeatures)'))(
@@ -92,7 +92,7 @@ export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axe
       )
       return E.map(() => shape[1])(ok)
     }
-    return fail(name, 'input', `rank 4 [(T*B), C, H, W] or rank 5 [T, B, C, H, W]`, showShape(shape))
+    return layerFailure(name, 'input', `rank 4 [(T*B), C, H, W] or rank 5 [T, B, C, H, W]`, showShape(shape))
   }
 
   return batchNormLayer<TEBNParams>({

@@ -10,7 +10,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { configChoice, configInt, configObject, expectMinRank, showShape } from '../layer/check.js'
 import { defineLayer } from '../layer/define.js'
@@ -69,10 +69,10 @@ export const votingLayer = (config: VotingLayerConfig): Layer<NoParams, NoState,
     if (E.isLeft(rank)) return rank
     const length = shape[shape.length - 1]
     if (length < voterNum) {
-      return fail(name, 'input', `a last axis of at least voterNum = ${voterNum}`, showShape(shape))
+      return layerFailure(name, 'input', `a last axis of at least voterNum = ${voterNum}`, showShape(shape))
     }
     if (remainder === 'error' && length % voterNum !== 0) {
-      return fail(name, 'input', `a last axis that is a multiple of voterNum = ${voterNum}`, showShape(shape))
+      return layerFailure(name, 'input', `a last axis that is a multiple of voterNum = ${voterNum}`, showShape(shape))
     }
     return E.right([...shape.slice(0, -1), Math.floor(length / voterNum)])
   }

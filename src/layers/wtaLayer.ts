@@ -10,7 +10,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { uploadTensor } from '../kernel/tree.js'
 import { configBoolean, configInt, configObject, expectDtype, expectMinRank, expectSameShape, showShape } from '../layer/check.js'
@@ -74,7 +74,7 @@ export const wtaLayer = (config: WTALayerConfig = {}): Layer<NoParams, NoState, 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
     const rank = expectMinRank(name, 'input', shape, 2, '[N, C, ...]')
     if (E.isLeft(rank)) return rank
-    return shape[1] >= k ? E.right(shape) : fail(name, 'input', `at least k = ${k} channels on axis 1`, showShape(shape))
+    return shape[1] >= k ? E.right(shape) : layerFailure(name, 'input', `at least k = ${k} channels on axis 1`, showShape(shape))
   }
 
   return defineLayer<NoParams, NoState>({
@@ -91,7 +91,7 @@ export const wtaLayer = (config: WTALayerConfig = {}): Layer<NoParams, NoState, 
       }
       return ctx.key !== undefined
         ? E.right(undefined)
-        : fail(name, 'ctx.key', 'a key, or ctx.draws (uniform [0, 1) noise shaped like the input)', 'neither')
+        : layerFailure(name, 'ctx.key', 'a key, or ctx.draws (uniform [0, 1) noise shaped like the input)', 'neither')
     },
     run: (d, _params, state, x, ctx) => {
       const size = sizeOf(x.shape)

@@ -7,7 +7,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { describe, fail, type LayerError } from '../errors.js'
+import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { uploadTensor } from '../kernel/tree.js'
 import { configNumber, configObject, expectBackend, expectDtype, expectSameShape, expectTensor, showShape } from '../layer/check.js'
@@ -56,7 +56,7 @@ export const crossEntropyLoss = (config: CrossEntropyConfig = {}): Loss => {
     name,
     check: (prediction, target) => {
       if (prediction.shape.length !== 2) {
-        return fail(name, 'prediction', 'logits [N, C]', showShape(prediction.shape))
+        return layerFailure(name, 'prediction', 'logits [N, C]', showShape(prediction.shape))
       }
       const [n, classes] = prediction.shape
       const t = E.chain((x: Tensor) => E.map(() => x)(expectSameShape(name, 'target', x.shape, [n])))(
@@ -67,7 +67,7 @@ export const crossEntropyLoss = (config: CrossEntropyConfig = {}): Loss => {
       for (let i = 0; i < labels.length; i++) {
         const y = labels[i]
         if (!Number.isInteger(y) || y < 0 || y >= classes) {
-          return fail(name, 'target', `class indices in [0, ${classes})`, `${describe(y)} at ${i}`)
+          return layerFailure(name, 'target', `class indices in [0, ${classes})`, `${describeValue(y)} at ${i}`)
         }
       }
       return E.map(() => t.right)(expectDtype(name, 'target', t.right, prediction.dtype, "the prediction's"))
@@ -167,7 +167,7 @@ export const lossValue = (
 ): E.Either<LayerError, number> => {
   const fn = 'lossValue'
   const l = readLoss(loss)
-  if ('problem' in l) return fail(fn, 'loss', lossExpected, l.problem)
+  if ('problem' in l) return layerFailure(fn, 'loss', lossExpected, l.problem)
   if (backend !== undefined) {
     const d = expectBackend(fn, 'backend', backend)
     if (E.isLeft(d)) return d

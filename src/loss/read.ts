@@ -6,23 +6,23 @@
  *
  * @module
  */
-import { describe } from '../errors.js'
+import { describeValue } from '../errors.js'
 import { configFail } from '../layer/check.js'
 import type { Loss } from './loss.js'
 
 /** Why `v` is not a loss, or the loss's members read once (bound to it). */
 export const readLoss = (v: unknown): { readonly loss: Loss } | { readonly problem: string } => {
   try {
-    if (typeof v !== 'object' || v === null) return { problem: describe(v) }
+    if (typeof v !== 'object' || v === null) return { problem: describeValue(v) }
     const l = v as Readonly<Record<string, unknown>>
     const { name, check, run } = l
-    if (typeof name !== 'string' || name === '') return { problem: `${describe(v)} (no name)` }
-    if (typeof check !== 'function') return { problem: `${describe(v)} (without check)` }
-    if (typeof run !== 'function') return { problem: `${describe(v)} (without run)` }
+    if (typeof name !== 'string' || name === '') return { problem: `${describeValue(v)} (no name)` }
+    if (typeof check !== 'function') return { problem: `${describeValue(v)} (without check)` }
+    if (typeof run !== 'function') return { problem: `${describeValue(v)} (without run)` }
     const bound: Loss = { name, check: check.bind(v) as Loss['check'], run: run.bind(v) as Loss['run'] }
     return { loss: Object.freeze(bound) }
   } catch (e) {
-    return { problem: `a value whose property access threw (${describe(e)})` }
+    return { problem: `a value whose property access threw (${describeValue(e)})` }
   }
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { ConfigError, describe, fail, type LayerError } from '../errors.js'
+import { ConfigError, describeValue, layerFailure, type LayerError } from '../errors.js'
 import type { Device } from '../kernel/device.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { type PoolMode, type PoolWindow, pooledSize } from '../kernel/kernels.js'
@@ -99,25 +99,25 @@ const resolvePool = (
   const expected = op === undefined ? '{ op, kernelSize, stride?, padding? }' : '{ kernelSize, stride?, padding? }'
   let s: Readonly<Record<string, unknown>>
   try {
-    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return fail(layer, argument, expected, describe(spec))
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return layerFailure(layer, argument, expected, describeValue(spec))
     // each field read once; a Size2 pair's entries too
     const o = spec as Readonly<Record<string, unknown>>
     const copyPair = (v: unknown): unknown => (Array.isArray(v) ? Array.from(v as readonly unknown[]) : v)
     s = { op: op ?? o.op, kernelSize: copyPair(o.kernelSize), stride: copyPair(o.stride), padding: copyPair(o.padding) }
   } catch (e) {
-    return fail(layer, argument, expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(layer, argument, expected, `a value whose property access threw (${describeValue(e)})`)
   }
   if (s.op !== 'maxPool2d' && s.op !== 'avgPool2d') {
-    return fail(layer, `${argument}.op`, 'one of "maxPool2d", "avgPool2d"', describe(s.op))
+    return layerFailure(layer, `${argument}.op`, 'one of "maxPool2d", "avgPool2d"', describeValue(s.op))
   }
   const kernel = pair(s.kernelSize, 1)
-  if (kernel === undefined) return fail(layer, `${argument}.kernelSize`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describe(s.kernelSize))
+  if (kernel === undefined) return layerFailure(layer, `${argument}.kernelSize`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describeValue(s.kernelSize))
   const stride = s.stride === undefined ? kernel : pair(s.stride, 1)
-  if (stride === undefined) return fail(layer, `${argument}.stride`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describe(s.stride))
+  if (stride === undefined) return layerFailure(layer, `${argument}.stride`, `an integer in [1, ${MAX_WINDOW}] or [h, w]`, describeValue(s.stride))
   const padding = s.padding === undefined ? ([0, 0] as const) : pair(s.padding, 0)
-  if (padding === undefined) return fail(layer, `${argument}.padding`, `an integer in [0, ${MAX_WINDOW}] or [h, w]`, describe(s.padding))
+  if (padding === undefined) return layerFailure(layer, `${argument}.padding`, `an integer in [0, ${MAX_WINDOW}] or [h, w]`, describeValue(s.padding))
   if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) {
-    return fail(layer, `${argument}.padding`, `at most half the window ([${kernel.join(', ')}])`, describe(s.padding))
+    return layerFailure(layer, `${argument}.padding`, `at most half the window ([${kernel.join(', ')}])`, describeValue(s.padding))
   }
   const window = {
     kernelH: kernel[0],
@@ -149,7 +149,7 @@ export const poolSpec = (spec: PoolSpec, layer = 'poolSpec', argument = 'spec'):
 export const poolMode = (op: PoolOp): PoolMode => {
   if (op === 'maxPool2d') return 'max'
   if (op === 'avgPool2d') return 'avg'
-  throw new ArgumentError('poolMode', 'op', 'one of "maxPool2d", "avgPool2d"', describe(op))
+  throw new ArgumentError('poolMode', 'op', 'one of "maxPool2d", "avgPool2d"', describeValue(op))
 }
 
 /** The window fields, in order. */
@@ -159,15 +159,15 @@ const windowFields = ['kernelH', 'kernelW', 'strideH', 'strideW', 'padH', 'padW'
 const readWindow = (layer: string, w: unknown): E.Either<LayerError, PoolWindow> => {
   const expected = `{ kernelH, kernelW, strideH, strideW >= 1; padH, padW >= 0 } (integers <= ${MAX_WINDOW})`
   try {
-    if (typeof w !== 'object' || w === null) return fail(layer, 'window', expected, describe(w))
+    if (typeof w !== 'object' || w === null) return layerFailure(layer, 'window', expected, describeValue(w))
     const o = w as Readonly<Record<string, unknown>>
     const v = windowFields.map((k) => o[k])
     const ok = v.every((x, i) => isSize(x, i < 4 ? 1 : 0))
     return ok
       ? E.right(Object.fromEntries(windowFields.map((k, i) => [k, v[i]])) as unknown as PoolWindow)
-      : fail(layer, 'window', expected, describe(w))
+      : layerFailure(layer, 'window', expected, describeValue(w))
   } catch (e) {
-    return fail(layer, 'window', expected, `a value whose property access threw (${describe(e)})`)
+    return layerFailure(layer, 'window', expected, `a value whose property access threw (${describeValue(e)})`)
   }
 }
 
@@ -189,11 +189,11 @@ export const pooledShape = (
 }
 
 const windowedShape = (layer: string, argument: string, shape: Shape, w: PoolWindow): E.Either<LayerError, Shape> => {
-  if (shape.length !== 4) return fail(layer, argument, 'rank 4 [N, C, H, W]', showShape(shape))
+  if (shape.length !== 4) return layerFailure(layer, argument, 'rank 4 [N, C, H, W]', showShape(shape))
   const [n, c, h, wd] = shape
-  if (h < 1 || wd < 1) return fail(layer, argument, 'H >= 1 and W >= 1', showShape(shape))
+  if (h < 1 || wd < 1) return layerFailure(layer, argument, 'H >= 1 and W >= 1', showShape(shape))
   if (h + 2 * w.padH < w.kernelH || wd + 2 * w.padW < w.kernelW) {
-    return fail(
+    return layerFailure(
       layer,
       argument,
       `H + 2*padding >= ${w.kernelH} and W + 2*padding >= ${w.kernelW} (the window)`,
@@ -299,17 +299,17 @@ export const avgPool2d = (x: Tensor, options: PoolOptions, backend?: Device<unkn
  */
 export const upsampleNearest = (x: Tensor, factor: number, backend?: Device<unknown>): E.Either<LayerError, Tensor<Rank4>> => {
   const op = 'upsampleNearest'
-  if (!isInt(factor, 1) || factor > 65536) return fail(op, 'factor', 'an integer in [1, 65536]', describe(factor))
+  if (!isInt(factor, 1) || factor > 65536) return layerFailure(op, 'factor', 'an integer in [1, 65536]', describeValue(factor))
   const input = expectTensor(op, 'input', x)
   if (E.isLeft(input)) return input
   const device = expectBackend(op, 'backend', backend)
   if (E.isLeft(device)) return device
   const d = device.right
-  if (input.right.shape.length !== 4) return fail(op, 'input', 'rank 4 [N, C, H, W]', showShape(input.right.shape))
+  if (input.right.shape.length !== 4) return layerFailure(op, 'input', 'rank 4 [N, C, H, W]', showShape(input.right.shape))
   const [n, c, height, width] = input.right.shape
   const outShape = [n, c, height * factor, width * factor] as const
   if (!Number.isSafeInteger(n * c * height * width * factor * factor)) {
-    return fail(op, 'factor', 'an output size below 2^53', `${factor} for ${showShape(input.right.shape)}`)
+    return layerFailure(op, 'factor', 'an output size below 2^53', `${factor} for ${showShape(input.right.shape)}`)
   }
   return guardAllocation(op, 'factor', () => {
     return E.right(

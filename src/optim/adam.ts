@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { describe, rejectConfig } from '../errors.js'
+import { describeValue, rejectConfig } from '../errors.js'
 import { configBoolean, configFail, configNumber, configObject } from '../layer/check.js'
 import type { Data } from '../tensor/tensor.js'
 import {
@@ -194,7 +194,7 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
     const pair = given as readonly unknown[]
     betas = Array.isArray(given) && pair.length === 2 ? [pair[0], pair[1]] : []
   } catch (e) {
-    configFail(name, 'config.betas', 'two numbers [beta1, beta2]', `a value whose property access threw (${describe(e)})`)
+    configFail(name, 'config.betas', 'two numbers [beta1, beta2]', `a value whose property access threw (${describeValue(e)})`)
   }
   if (betas.length !== 2) rejectConfig(name, 'config.betas', 'two numbers [beta1, beta2]', given)
   const beta1 = configNumber(name, 'config.betas[0]', betas[0], { min: 0, max: 1 })

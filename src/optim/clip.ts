@@ -4,7 +4,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../errors.js'
+import { layerFailure, type LayerError } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import { expectTree, guardAllocation } from '../layer/check.js'
 import type { Data } from '../tensor/tensor.js'
@@ -47,7 +47,7 @@ export interface Clipped<G> {
  */
 export const clipByGlobalNorm = <G>(grads: G, maxNorm: number): E.Either<LayerError, Clipped<G>> => {
   if (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm < 0) {
-    return fail(name, 'maxNorm', 'a finite number >= 0', brief(maxNorm))
+    return layerFailure(name, 'maxNorm', 'a finite number >= 0', brief(maxNorm))
   }
   // the tree read once (cycles and getters that throw are errors; clones of tensors revived)
   const tree = expectTree(name, 'grads', grads)

@@ -11,7 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { ConfigError, describe, type LayerError, layerError, rejectConfig } from '../errors.js'
+import { ConfigError, describeValue, type LayerError, layerError, rejectConfig } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import { configNumber, expectTensor, expectTree, guardAllocation } from '../layer/check.js'
 import { ArgumentError } from '../tensor/view.js'
@@ -130,10 +130,10 @@ export const trainableExcept = (...keys: readonly string[]): Trainable => {
     try {
       entries = Array.isArray(path) ? Array.from(path as readonly unknown[]) : []
     } catch (e) {
-      throw new ArgumentError(fn, 'path', pathExpected, `a value whose property access threw (${describe(e)})`)
+      throw new ArgumentError(fn, 'path', pathExpected, `a value whose property access threw (${describeValue(e)})`)
     }
     if (!Array.isArray(path) || !entries.every((k) => typeof k === 'string' || (typeof k === 'number' && Number.isSafeInteger(k) && k >= 0))) {
-      throw new ArgumentError(fn, 'path', pathExpected, describe(path))
+      throw new ArgumentError(fn, 'path', pathExpected, describeValue(path))
     }
     return !entries.some((k) => typeof k === 'string' && frozen.has(k))
   }
@@ -158,7 +158,7 @@ export const configLearningRate = (name: string, value: unknown): LearningRate =
 export const configTrainable = (name: string, value: unknown): Trainable => {
   if (value === undefined) return allTrainable
   if (typeof value === 'function') return value as Trainable
-  throw new ConfigError(layerError(name, 'config.trainable', 'a function (path, leaf) => boolean', describe(value)))
+  throw new ConfigError(layerError(name, 'config.trainable', 'a function (path, leaf) => boolean', describeValue(value)))
 }
 
 /** The rate of the update after `step` updates, checked. */
@@ -267,7 +267,7 @@ const checkState = <K extends string>(
     unknown = Object.keys(given).filter((k) => k !== 'step' && !(spec.buffers as readonly string[]).includes(k))
     s = Object.fromEntries(['step', ...spec.buffers].map((k) => [k, given[k]]))
   } catch (e) {
-    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, `a value whose property access threw (${describe(e)})`))
+    return E.left(layerError(name, 'state', `the ${name} state ${fields}`, `a value whose property access threw (${describeValue(e)})`))
   }
   if (unknown.length > 0) {
     return E.left(layerError(name, 'state', `the ${name} state ${fields}`, `the key ${JSON.stringify(unknown[0])}`))
@@ -324,7 +324,7 @@ export const runUpdate = <P, S>(
     try {
       return E.right(valueAt(tree, path))
     } catch (e) {
-      return E.left(layerError(name, argument, 'a readable tree', `a value whose property access threw (${describe(e)})`))
+      return E.left(layerError(name, argument, 'a readable tree', `a value whose property access threw (${describeValue(e)})`))
     }
   }
   return guardAllocation(name, 'params', () => {

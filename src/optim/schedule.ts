@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { describe, rejectConfig } from '../errors.js'
+import { describeValue, rejectConfig } from '../errors.js'
 import { ArgumentError } from '../tensor/view.js'
 import { configInt, configNumber, configObject } from '../layer/check.js'
 import { configKeys, type Schedule } from './optimizer.js'
@@ -62,7 +62,7 @@ export const cosineSchedule = (config: CosineScheduleConfig): Schedule => {
   const span = steps - warmup
   return (step) => {
     if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
-      throw new ArgumentError(name, 'step', "an integer >= 0 (the optimizer's step)", describe(step))
+      throw new ArgumentError(name, 'step', "an integer >= 0 (the optimizer's step)", describeValue(step))
     }
     if (step < warmup) return (base * (step + 1)) / warmup
     if (step >= steps) return min

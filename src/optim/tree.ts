@@ -7,7 +7,7 @@
  * @module
  */
 import type { NdArray } from 'ndarray'
-import { describe } from '../errors.js'
+import { describeValue } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 
@@ -106,7 +106,7 @@ export const brief = (v: unknown): string => {
     return briefly(v)
   } catch {
     // a getter or a Proxy trap that throws: described without running either
-    return describe(v)
+    return describeValue(v)
   }
 }
 

@@ -10,7 +10,7 @@
  */
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
 import { uniformFill } from './uniform.js'
-import { describe } from '../errors.js'
+import { describeValue } from '../errors.js'
 import type { DType, Data } from '../tensor/tensor.js'
 import { allocate, ArgumentError, MAX_ELEMENTS } from '../tensor/view.js'
 import { readKey } from './readKey.js'
@@ -70,7 +70,7 @@ const derive = (parent: Key, domain: number, index: number): Key => {
  * uniform(k, 3) // the same three floats in [0, 1) on every call
  */
 export const key = (seed: number): Key => {
-  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new ArgumentError('key', 'seed', 'a safe integer', describe(seed))
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) throw new ArgumentError('key', 'seed', 'a safe integer', describeValue(seed))
   const g = xoroshiro128plus(seed | 0)
   // fold in the high bits so seeds that differ only above bit 31 give different keys
   const low = Object.freeze(g.getState().map((w) => w >>> 0)) as unknown as Key
@@ -88,7 +88,7 @@ export const key = (seed: number): Key => {
 export const split = (k: Key, n = 2): readonly Key[] => {
   const parent = checkKey('split', k)
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > MAX_SPLIT) {
-    throw new ArgumentError('split', 'n', `an integer in [0, ${MAX_SPLIT}]`, describe(n))
+    throw new ArgumentError('split', 'n', `an integer in [0, ${MAX_SPLIT}]`, describeValue(n))
   }
   return Array.from({ length: n }, (_, i) => derive(parent, SPLIT_DOMAIN, i))
 }
@@ -104,7 +104,7 @@ export const split = (k: Key, n = 2): readonly Key[] => {
 export const foldIn = (k: Key, data: number): Key => {
   const parent = checkKey('foldIn', k)
   if (typeof data !== 'number' || !Number.isSafeInteger(data)) {
-    throw new ArgumentError('foldIn', 'data', 'a safe integer', describe(data))
+    throw new ArgumentError('foldIn', 'data', 'a safe integer', describeValue(data))
   }
   return derive(parent, FOLD_DOMAIN, data)
 }
@@ -116,7 +116,7 @@ export const keyData = (k: Key): readonly number[] => checkKey('keyData', k).sli
 export const keyFromData = (words: readonly number[]): Key => {
   const w = readKey(words)
   if (w === undefined) {
-    throw new ArgumentError('keyFromData', 'words', 'four uint32 words, not all 0', describe(words))
+    throw new ArgumentError('keyFromData', 'words', 'four uint32 words, not all 0', describeValue(words))
   }
   return w
 }
@@ -130,7 +130,7 @@ export const isKey = (v: unknown): v is Key => readKey(v) !== undefined
 /** A key argument, read once (a frozen copy); a `RangeError` naming `fn` when it is not one. */
 const checkKey = (fn: string, k: unknown): Key => {
   const read = readKey(k)
-  if (read === undefined) throw new ArgumentError(fn, 'k', 'a key (key(seed))', describe(k))
+  if (read === undefined) throw new ArgumentError(fn, 'k', 'a key (key(seed))', describeValue(k))
   return read
 }
 
@@ -144,10 +144,10 @@ const checkKey = (fn: string, k: unknown): Key => {
 export const uniform = (k: Key, n: number, dtype: DType = 'float32'): Data => {
   const state = checkKey('uniform', k)
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0 || n > MAX_ELEMENTS) {
-    throw new ArgumentError('uniform', 'n', 'an integer in [0, 2^32]', describe(n))
+    throw new ArgumentError('uniform', 'n', 'an integer in [0, 2^32]', describeValue(n))
   }
   if (dtype !== 'float32' && dtype !== 'float64') {
-    throw new ArgumentError('uniform', 'dtype', "'float32' or 'float64'", describe(dtype))
+    throw new ArgumentError('uniform', 'dtype', "'float32' or 'float64'", describeValue(dtype))
   }
   const out = allocate('uniform', 'n', n, dtype)
   // the reference kernel; backends' `uniformFill` (layers draw through it) give the same bits

@@ -11,7 +11,7 @@
  */
 import ndarray, { type NdArray } from 'ndarray'
 import ops from 'ndarray-ops'
-import { describe } from '../errors.js'
+import { describeValue } from '../errors.js'
 import { typedArrayLength, typedArrayName } from '../typedArray.js'
 import {
   allocate,
@@ -102,7 +102,7 @@ const showDims = (shape: readonly number[]): string => `[${shape.join(', ')}]`
 /** Rethrows the library's own errors; anything else (a getter, a Proxy trap) as `fn`'s. */
 const rethrow = (fn: string, argument: string, expected: string, e: unknown): never => {
   if (e instanceof ArgumentError) throw e
-  throw new ArgumentError(fn, argument, expected, `a value whose property access threw (${describe(e)})`)
+  throw new ArgumentError(fn, argument, expected, `a value whose property access threw (${describeValue(e)})`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,18 +151,18 @@ export const tensor = <const S extends Shape>(
   const expected = `${size} numbers for shape ${showDims(s)} (an array or a numeric typed array)`
   let out: Data | undefined
   try {
-    if (typeof data !== 'object' || data === null) throw new ArgumentError(fn, 'data', expected, describe(data))
+    if (typeof data !== 'object' || data === null) throw new ArgumentError(fn, 'data', expected, describeValue(data))
     const tag = typedArrayName(data)
     if (tag === 'BigInt64Array' || tag === 'BigUint64Array') throw new ArgumentError(fn, 'data', expected, tag)
     const length = tag === undefined ? (data as { readonly length?: unknown }).length : typedArrayLength(data as never)
     if (length !== size) {
-      const got = typeof length === 'number' ? String(length) : `${describe(data)} (no length)`
+      const got = typeof length === 'number' ? String(length) : `${describeValue(data)} (no length)`
       throw new ArgumentError(fn, 'data', `${size} values for shape ${showDims(s)}`, got)
     }
     out = allocate(fn, 'shape', size, d)
     for (let i = 0; i < size; i++) {
       const v = data[i] as unknown
-      if (typeof v !== 'number') throw new ArgumentError(fn, `data[${i}]`, 'a number', describe(v))
+      if (typeof v !== 'number') throw new ArgumentError(fn, `data[${i}]`, 'a number', describeValue(v))
       out[i] = v
     }
   } catch (e) {
@@ -218,7 +218,7 @@ export const full = <const S extends Shape>(
   const fn = 'full'
   const d = dtypeArg(fn, dtype)
   const s = sizedShapeArg(fn, shape)
-  if (typeof value !== 'number') throw new ArgumentError(fn, 'value', 'a number', describe(value))
+  if (typeof value !== 'number') throw new ArgumentError(fn, 'value', 'a number', describeValue(value))
   const data = allocate(fn, 'shape', product(s), d)
   data.fill(value)
   return ndarray(data, s) as Tensor<AxesOf<S>>
@@ -264,13 +264,13 @@ export const fromNested = (nested: Nested, dtype: DType = 'float32'): Tensor => 
     const walk = (node: unknown, depth: number, at: string, leaf: (v: number) => void): void => {
       if (depth === shape.length) {
         if (typeof node !== 'number') {
-          throw new ArgumentError(fn, `nested${at}`, `a number at depth ${depth}`, Array.isArray(node) ? 'an array' : describe(node))
+          throw new ArgumentError(fn, `nested${at}`, `a number at depth ${depth}`, Array.isArray(node) ? 'an array' : describeValue(node))
         }
         leaf(node)
         return
       }
       if (!Array.isArray(node) || node.length !== shape[depth]) {
-        const got = Array.isArray(node) ? `length ${node.length}` : describe(node)
+        const got = Array.isArray(node) ? `length ${node.length}` : describeValue(node)
         throw new ArgumentError(fn, `nested${at}`, `an array of length ${shape[depth]} at depth ${depth}`, got)
       }
       for (let i = 0; i < node.length; i++) walk((node as readonly unknown[])[i], depth + 1, `${at}[${i}]`, leaf)
@@ -315,14 +315,14 @@ export const dtypeOf = (t: NdArray<Data>): DType => {
   const fn = 'dtypeOf'
   let data: unknown
   try {
-    if (typeof t !== 'object' || t === null) throw new ArgumentError(fn, 't', 'a tensor', describe(t))
+    if (typeof t !== 'object' || t === null) throw new ArgumentError(fn, 't', 'a tensor', describeValue(t))
     data = (t as { readonly data?: unknown }).data
   } catch (e) {
     rethrow(fn, 't', 'a tensor', e)
   }
   if (data instanceof Float64Array) return 'float64'
   if (data instanceof Float32Array) return 'float32'
-  throw new ArgumentError(fn, 't.data', 'Float32Array or Float64Array data', typedArrayName(data) ?? describe(data))
+  throw new ArgumentError(fn, 't.data', 'Float32Array or Float64Array data', typedArrayName(data) ?? describeValue(data))
 }
 
 /**
@@ -414,7 +414,7 @@ export const reshape = <const S extends Shape>(t: NdArray<Data>, shape: S): Tens
   const v = tensorArg(fn, 't', t)
   const s = orRange(fn, 'shape', readShape(shape))
   if (product(s) !== v.size) {
-    throw new ArgumentError(fn, 'shape', `a shape of ${v.size} elements (the tensor's, ${showDims(v.shape)})`, describe(shape))
+    throw new ArgumentError(fn, 'shape', `a shape of ${v.size} elements (the tensor's, ${showDims(v.shape)})`, describeValue(shape))
   }
   return ndarray(flat(fn, v), s) as Tensor<AxesOf<S>>
 }
@@ -437,7 +437,7 @@ export const named = <const A extends Axes>(t: NdArray<Data>, axes: A): Tensor<A
   } catch {
     names = undefined
   }
-  if (names === undefined) throw new ArgumentError(fn, 'axes', 'an array of axis names (strings)', describe(axes))
+  if (names === undefined) throw new ArgumentError(fn, 'axes', 'an array of axis names (strings)', describeValue(axes))
   if (v.shape.length !== names.length) {
     throw new ArgumentError(fn, 't', `rank ${names.length} [${names.join(', ')}]`, `rank ${v.shape.length}`)
   }
@@ -480,7 +480,7 @@ export const maxAbsDiff = (a: NdArray<Data>, b: NdArray<Data>): number => {
 
 const tolerance = (fn: string, argument: string, v: unknown): number => {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v
-  throw new ArgumentError(fn, argument, 'a finite number >= 0', describe(v))
+  throw new ArgumentError(fn, argument, 'a finite number >= 0', describeValue(v))
 }
 
 /**
@@ -505,7 +505,7 @@ export const allClose = (actual: NdArray<Data>, expected: NdArray<Data>, atol = 
 export const astype = <A extends Axes>(t: Tensor<A>, dtype: DType): Tensor<A> => {
   const fn = 'astype'
   const v = tensorArg(fn, 't', t)
-  if (dtype !== 'float32' && dtype !== 'float64') throw new ArgumentError(fn, 'dtype', "'float32' or 'float64'", describe(dtype))
+  if (dtype !== 'float32' && dtype !== 'float64') throw new ArgumentError(fn, 'dtype', "'float32' or 'float64'", describeValue(dtype))
   const out = allocate(fn, 't', v.size, dtype)
   out.set(flat(fn, v))
   return ndarray(out, v.shape.slice()) as Tensor<A>
@@ -524,11 +524,11 @@ export const generate = <const S extends Shape>(
   const fn = 'generate'
   const d = dtypeArg(fn, dtype)
   const s = sizedShapeArg(fn, shape)
-  if (typeof f !== 'function') throw new ArgumentError(fn, 'f', 'a function from a flat index to a number', describe(f))
+  if (typeof f !== 'function') throw new ArgumentError(fn, 'f', 'a function from a flat index to a number', describeValue(f))
   const data = allocate(fn, 'shape', product(s), d)
   for (let i = 0; i < data.length; i++) {
     const v = f(i) as unknown
-    if (typeof v !== 'number') throw new ArgumentError(fn, 'f', 'a function returning numbers', `${describe(v)} for index ${i}`)
+    if (typeof v !== 'number') throw new ArgumentError(fn, 'f', 'a function returning numbers', `${describeValue(v)} for index ${i}`)
     data[i] = v
   }
   return ndarray(data, s) as Tensor<AxesOf<S>>
@@ -542,8 +542,8 @@ export const generate = <const S extends Shape>(
 export const alloc = (size: number, dtype: DType): Data => {
   const fn = 'alloc'
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-    throw new ArgumentError(fn, 'size', 'an integer >= 0', describe(size))
+    throw new ArgumentError(fn, 'size', 'an integer >= 0', describeValue(size))
   }
-  if (dtype !== 'float32' && dtype !== 'float64') throw new ArgumentError(fn, 'dtype', "'float32' or 'float64'", describe(dtype))
+  if (dtype !== 'float32' && dtype !== 'float64') throw new ArgumentError(fn, 'dtype', "'float32' or 'float64'", describeValue(dtype))
   return allocate(fn, 'size', size, dtype)
 }

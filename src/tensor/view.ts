@@ -11,7 +11,7 @@
  * @module
  */
 import ndarray, { type NdArray } from 'ndarray'
-import { describe, layerError } from '../errors.js'
+import { describeValue, layerError } from '../errors.js'
 import { typedArrayLength, typedArrayName } from '../typedArray.js'
 
 /** Float storage (as `tensor.ts`'s `Data`, restated to keep this module a leaf). */
@@ -43,7 +43,7 @@ export const bad = <T = never>(at: string, expected: string, got: string): Check
 })
 
 /** What a read that threw (a getter, a Proxy trap) reports. */
-const threw = (e: unknown): string => `a value whose property access threw (${describe(e)})`
+const threw = (e: unknown): string => `a value whose property access threw (${describeValue(e)})`
 
 /** Runs `read`, turning anything it throws into a problem with the whole argument. */
 export const guarded = <T>(expected: string, read: () => Checked<T>): Checked<T> => {
@@ -86,16 +86,16 @@ const shapeExpected = `a shape: an array of at most ${MAX_RANK} integers >= 0`
  */
 export const readShape = (shape: unknown): Checked<number[]> =>
   guarded(shapeExpected, () => {
-    if (!Array.isArray(shape) || shape.length > MAX_RANK) return bad('', shapeExpected, describe(shape))
+    if (!Array.isArray(shape) || shape.length > MAX_RANK) return bad('', shapeExpected, describeValue(shape))
     const out = new Array<number>(shape.length)
     let size = 1
     for (let i = 0; i < shape.length; i++) {
       const d = (shape as readonly unknown[])[i]
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return bad('', shapeExpected, describe(shape))
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return bad('', shapeExpected, describeValue(shape))
       out[i] = d
       size *= d
     }
-    return Number.isSafeInteger(size) ? good(out) : bad('', 'a shape whose size is a safe integer (< 2^53)', describe(shape))
+    return Number.isSafeInteger(size) ? good(out) : bad('', 'a shape whose size is a safe integer (< 2^53)', describeValue(shape))
   })
 
 /** A shape of at most {@link MAX_ELEMENTS} elements (one that can be allocated). */
@@ -103,14 +103,14 @@ export const readSizedShape = (shape: unknown): Checked<number[]> => {
   const s = readShape(shape)
   if (!s.ok) return s
   const size = s.value.reduce((a, b) => a * b, 1)
-  return size <= MAX_ELEMENTS ? s : bad('', `a shape of at most 2^32 elements`, `${describe(shape)} (${size} elements)`)
+  return size <= MAX_ELEMENTS ? s : bad('', `a shape of at most 2^32 elements`, `${describeValue(shape)} (${size} elements)`)
 }
 
 /** `'float32'` (also for `undefined`) or `'float64'`. */
 export const readDtype = (dtype: unknown): Checked<'float32' | 'float64'> =>
   dtype === undefined || dtype === 'float32' || dtype === 'float64'
     ? good(dtype ?? 'float32')
-    : bad('', "'float32' or 'float64'", describe(dtype))
+    : bad('', "'float32' or 'float64'", describeValue(dtype))
 
 // ---------------------------------------------------------------------------------------------
 // storage
@@ -123,7 +123,7 @@ export const readDtype = (dtype: unknown): Checked<'float32' | 'float64'> =>
 export const readData = (data: unknown): Checked<Data> => {
   const expected = 'Float32Array or Float64Array data'
   const name = typedArrayName(data)
-  if (name === undefined) return bad('', expected, describe(data))
+  if (name === undefined) return bad('', expected, describeValue(data))
   if (name !== 'Float32Array' && name !== 'Float64Array') return bad('', expected, name)
   const proto = Object.getPrototypeOf(data) as unknown
   if (proto !== Float32Array.prototype && proto !== Float64Array.prototype) {
@@ -210,7 +210,7 @@ const genuine = (x: object, dtype: 'float32' | 'float64', rank: number): boolean
 
 const readView = (x: unknown): Checked<NdArray<Data>> => {
   if (typeof x !== 'object' || x === null || Array.isArray(x) || typedArrayName(x) !== undefined) {
-    return bad('', tensorExpected, describe(x))
+    return bad('', tensorExpected, describeValue(x))
   }
   const t = x as Readonly<Record<'data' | 'shape' | 'stride' | 'offset', unknown>>
   const data = readData(t.data)
@@ -222,7 +222,7 @@ const readView = (x: unknown): Checked<NdArray<Data>> => {
   const s = scalar ? [] : indexArray(shape)
   const st = scalar ? [] : indexArray(stride)
   if (s === undefined || st === undefined || typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
-    return bad('', `${tensorExpected} with integer shape, stride and offset (rank <= ${MAX_RANK})`, describe({ shape, stride, offset }))
+    return bad('', `${tensorExpected} with integer shape, stride and offset (rank <= ${MAX_RANK})`, describeValue({ shape, stride, offset }))
   }
   const problem = viewProblem(typedArrayLength(data.value), s, st, offset)
   if (problem !== undefined) return bad('', 'a view inside its data', `shape [${s.join(', ')}] addressing ${problem}`)
@@ -258,6 +258,6 @@ export const allocate = (fn: string, argument: string, size: number, dtype: 'flo
   try {
     return dtype === 'float64' ? new Float64Array(size) : new Float32Array(size)
   } catch (e) {
-    throw new AllocationError(fn, argument, 'sizes that fit in memory', `${size} elements (${describe(e)})`)
+    throw new AllocationError(fn, argument, 'sizes that fit in memory', `${size} elements (${describeValue(e)})`)
   }
 }

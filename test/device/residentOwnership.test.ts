@@ -18,7 +18,7 @@ import {
   crossEntropyLoss,
   customLinear,
   DeviceTensor,
-  fail,
+  layerFailure,
   flatten,
   ifNeuron,
   key,
@@ -63,7 +63,7 @@ const failAt = (at: number): Layer<NoParams, { readonly n: number }> => ({
   init: (_key, shape) => E.right({ params: none, state: { n: 0 }, outputShape: shape }),
   apply: (_params, state, input) =>
     state.n === at
-      ? fail('FailAt', 'input', `at most ${at} steps`, `step ${state.n}`)
+      ? layerFailure('FailAt', 'input', `at most ${at} steps`, `step ${state.n}`)
       : E.right({ output: copy(input), state: { n: state.n + 1 } }),
   reset: () => ({ n: 0 }),
 })

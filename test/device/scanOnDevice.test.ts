@@ -11,7 +11,7 @@ import {
   copy,
   cpu,
   customLinear,
-  fail,
+  layerFailure,
   ifNeuron,
   key,
   nDropout,
@@ -60,7 +60,7 @@ const failAt = (at: number): Layer<NoParams, { readonly n: number }> => ({
   init: (_key, shape) => E.right({ params: none, state: { n: 0 }, outputShape: shape }),
   apply: (_params, state, input) =>
     state.n === at
-      ? fail('FailAt', 'input', `at most ${at} steps`, `step ${state.n}`)
+      ? layerFailure('FailAt', 'input', `at most ${at} steps`, `step ${state.n}`)
       : E.right({ output: copy(input), state: { n: state.n + 1 } }),
   reset: () => ({ n: 0 }),
 })

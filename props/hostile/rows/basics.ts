@@ -42,11 +42,11 @@ const textArb = fc.oneof(fc.string({ maxLength: 12 }), junkArb)
 
 const errorRows: readonly Row[] = [
   row({
-    name: 'describe',
+    name: 'describeValue',
     kind: 'total',
     valid: args(junkArb),
     alternatives: [],
-    call: ([v]) => lib.describe(v),
+    call: ([v]) => lib.describeValue(v),
     check: (v) => (typeof v === 'string' && v.length <= lib.DESCRIBE_MAX ? undefined : `not a short string: ${String(v)}`),
     runs: 200,
   }),
@@ -59,11 +59,11 @@ const errorRows: readonly Row[] = [
     check: (v) => (lib.isLayerError(v) ? undefined : 'not a LayerError'),
   }),
   row({
-    name: 'fail',
+    name: 'layerFailure',
     kind: 'total',
     valid: args(textArb, textArb, textArb, textArb),
     alternatives: [],
-    call: ([a, b, c, d]) => lib.fail(a as string, b as string, c as string, d as string),
+    call: ([a, b, c, d]) => lib.layerFailure(a as string, b as string, c as string, d as string),
     check: (v) => {
       const e = v as E.Either<unknown, unknown>
       return E.isLeft(e) && lib.isLayerError(e.left) ? undefined : 'not a left LayerError'
@@ -114,7 +114,7 @@ const errorRows: readonly Row[] = [
           }
         })()
         const left = isEither && E.isLeft(r as E.Either<unknown, unknown>) ? (r as E.Left<unknown>).left : undefined
-        const want = lib.isLayerError(left) ? left.message : lib.describe(left)
+        const want = lib.isLayerError(left) ? left.message : lib.describeValue(left)
         if (isEither && e instanceof Error && e.message === want) return { threw: 'left' }
         if (!isEither && e instanceof RangeError && e.message.startsWith('orThrow: result: ')) return { threw: 'range' }
         throw e

@@ -1,6 +1,6 @@
 /** Shared pieces of the rows: building a row, names of errors, tensors of the valid shapes. */
 import fc from 'fast-check'
-import { describe } from '../../../src/index.js'
+import { describeValue } from '../../../src/index.js'
 import type { Alternatives, Case, Kind, Row } from '../engine.js'
 import { casesOf } from '../engine.js'
 
@@ -38,7 +38,7 @@ export const row = (r: {
 }
 
 /** The name a LayerError gives for a `layer` argument a caller passed (a string as it is). */
-export const nameArg = (v: unknown): string => (typeof v === 'string' ? v : describe(v))
+export const nameArg = (v: unknown): string => (typeof v === 'string' ? v : describeValue(v))
 
 /** A tuple arbitrary from its parts. */
 export const args = (...parts: readonly fc.Arbitrary<unknown>[]): fc.Arbitrary<readonly unknown[]> => fc.tuple(...parts)

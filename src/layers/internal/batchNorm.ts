@@ -9,7 +9,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
-import { fail, type LayerError } from '../../errors.js'
+import { layerFailure, type LayerError } from '../../errors.js'
 import { DeviceTensor } from '../../kernel/device.js'
 import { defineLayer } from '../../layer/define.js'
 import type { Layer } from '../../layer/layer.js'
@@ -103,7 +103,7 @@ export const batchNormLayer = <P extends BatchNormParams>(spec: BatchNormSpec): 
       const { outer, inner } = spec.view(input.shape)
       // PyTorch refuses this too: the unbiased variance of one value is undefined
       return ctx.training && outer * inner < 2
-        ? fail(name, 'input', 'more than 1 value per channel in training mode', `${outer * inner}`)
+        ? layerFailure(name, 'input', 'more than 1 value per channel in training mode', `${outer * inner}`)
         : E.right(undefined)
     },
     run: (d, p, s, x, ctx) => {
