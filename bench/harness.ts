@@ -1,9 +1,11 @@
 /**
  * Timing: warm-up calls, then repeated calls within a time budget; the median is reported
- * (robust to the noise of a shared machine). Also a seeded generator for inputs.
+ * (robust to the noise of a shared machine). Also a seeded generator for inputs, and a device
+ * wrapper that times each kernel (the profile and the scan rows).
  *
  * @module
  */
+import { type Device, deviceFrom } from '../src/index.js'
 
 /** How long and how often a call is timed. */
 export interface TimingPlan {
@@ -197,4 +199,30 @@ export const compareParts = (
     error = Math.max(error, partError)
   }
   return { mismatch: Math.max(0, mismatch), error, worst }
+}
+
+/** `device` with every buffer operation and kernel timed into `times` (wall clock around each call). */
+export const timedDevice = <B>(device: Device<B>, times: Map<string, { calls: number; ms: number }>): Device<B> => {
+  const time = <R>(name: string, f: () => R): R => {
+    const t0 = performance.now()
+    try {
+      return f()
+    } finally {
+      const entry = times.get(name) ?? { calls: 0, ms: 0 }
+      entry.calls++
+      entry.ms += performance.now() - t0
+      times.set(name, entry)
+    }
+  }
+  return deviceFrom<B>(
+    {
+      name: device.name,
+      dtypeOf: (b) => device.dtypeOf(b),
+      lengthOf: (b) => device.lengthOf(b),
+      upload: (d) => time('upload', () => device.upload(d)),
+      read: (b) => time('read', () => device.read(b)),
+      free: (b) => time('free', () => device.free(b)),
+    },
+    (kernel, args) => time(kernel, () => device.run(kernel, args)),
+  )
 }

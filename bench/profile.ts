@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { type Device, deviceFrom, residentBackend, wasmBackend } from '../src/index.js'
+import { type Device, residentBackend, wasmBackend } from '../src/index.js'
+import { timedDevice } from './harness.js'
 import { gradWorkloads } from './gradWorkloads.js'
 import { trainWorkloads } from './trainWorkloads.js'
 import { workloads } from './workloads.js'
@@ -30,36 +31,10 @@ if (ids.length === 0 || ids.some((id) => !all.some((w) => w.id === id))) {
   process.exit(2)
 }
 
-/** The wasm device with every kernel and buffer operation timed into `times`. */
-const timed = (d: Device<unknown>, times: Map<string, { calls: number; ms: number }>): Device<unknown> => {
-  const time = <R>(name: string, f: () => R): R => {
-    const t0 = performance.now()
-    try {
-      return f()
-    } finally {
-      const e = times.get(name) ?? { calls: 0, ms: 0 }
-      e.calls++
-      e.ms += performance.now() - t0
-      times.set(name, e)
-    }
-  }
-  return deviceFrom<unknown>(
-    {
-      name: d.name,
-      dtypeOf: (b) => d.dtypeOf(b),
-      lengthOf: (b) => d.lengthOf(b),
-      upload: (x) => time('upload', () => d.upload(x)),
-      read: (b) => time('read', () => d.read(b)),
-      free: (b) => time('free', () => d.free(b)),
-    },
-    (kernel, a) => time(kernel, () => d.run(kernel, a)),
-  )
-}
-
 for (const id of ids) {
   const w = all.find((x) => x.id === id)!
   const times = new Map<string, { calls: number; ms: number }>()
-  const side = w.ours(timed(wasm, times))
+  const side = w.ours(timedDevice(wasm, times))
   side.run()
   times.clear()
   const t0 = performance.now()

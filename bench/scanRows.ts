@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { AnyLayer, Ctx, Device, ScanRead, Shape, Tensor } from '../src/index.js'
+import type { AnyLayer, Ctx, ScanRead, Shape, Tensor } from '../src/index.js'
 import {
   cpu,
   customLinear,
@@ -24,8 +24,7 @@ import {
   wrap,
 } from '../src/index.js'
 import type { GpuDevice } from '../src/gpu/index.js'
-import { deviceFrom } from '../src/kernel/device.js'
-import { type TimingPlan, mismatchFraction, timeIt, uniformData } from './harness.js'
+import { type TimingPlan, mismatchFraction, timedDevice, timeIt, uniformData } from './harness.js'
 
 /** A scanned network with its inputs. */
 interface ScanWorkload {
@@ -119,32 +118,6 @@ export interface MethodTime {
   readonly method: string
   readonly calls: number
   readonly ms: number
-}
-
-/** `device` with every buffer operation and kernel timed into `times` (wall clock around each call). */
-const timedDevice = <B>(device: Device<B>, times: Map<string, { calls: number; ms: number }>): Device<B> => {
-  const time = <R>(name: string, f: () => R): R => {
-    const t0 = performance.now()
-    try {
-      return f()
-    } finally {
-      const entry = times.get(name) ?? { calls: 0, ms: 0 }
-      entry.calls++
-      entry.ms += performance.now() - t0
-      times.set(name, entry)
-    }
-  }
-  return deviceFrom<B>(
-    {
-      name: device.name,
-      dtypeOf: (b) => device.dtypeOf(b),
-      lengthOf: (b) => device.lengthOf(b),
-      upload: (d) => time('upload', () => device.upload(d)),
-      read: (b) => time('read', () => device.read(b)),
-      free: (b) => time('free', () => device.free(b)),
-    },
-    (kernel, args) => time(kernel, () => device.run(kernel, args)),
-  )
 }
 
 /** The resident-scan workloads, at full or (quick) tiny sizes. */

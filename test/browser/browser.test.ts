@@ -7,14 +7,9 @@
  * devDependency @sparticuz/chromium (see test/support/browser.ts). A missing browser fails the
  * test: it is never skipped.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import type { Server } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readmeQuickstart, root } from '../package/quickstart.js'
-import { bundlePage, closeServer, launchChromium, serveDir, urlOf } from '../support/browser.js'
+import { type ServedPage, servePage } from '../support/browser.js'
 
 /** What the page records: every `console.log` call's arguments as JSON, and uncaught errors. */
 interface Recorded {
@@ -46,32 +41,22 @@ import './quickstart.ts'
 `
 
 describe('the README quickstart in headless Chromium', () => {
-  const work = mkdtempSync(join(tmpdir(), 'braincog-fn-browser-'))
   const quickstart = readmeQuickstart()
-  let server: Server | undefined
-  let browser: Browser | undefined
+  let served: ServedPage | undefined
 
   beforeAll(async () => {
-    writeFileSync(join(work, 'index.html'), html)
-    writeFileSync(join(work, 'capture.js'), capture)
-    writeFileSync(join(work, 'quickstart.ts'), quickstart.code)
-    writeFileSync(join(work, 'main.ts'), main)
-    server = await serveDir(await bundlePage(work, root))
-    browser = await launchChromium()
+    const files = { 'index.html': html, 'capture.js': capture, 'quickstart.ts': quickstart.code, 'main.ts': main }
+    served = await servePage('braincog-fn-browser-', files, root)
   }, 120_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await closeServer(server)
-    rmSync(work, { recursive: true, force: true })
-  })
+  afterAll(() => served?.close())
 
   it('prints what the README says', async () => {
-    if (!browser || !server) throw new Error('setup failed')
-    const page = await browser.newPage()
+    if (!served) throw new Error('setup failed')
+    const page = await served.browser.newPage()
     const pageErrors: string[] = []
     page.on('pageerror', (e) => pageErrors.push(e.message))
-    await page.goto(urlOf(server))
+    await page.goto(served.url)
     await page.waitForFunction(
       () => {
         const r = (globalThis as unknown as { __braincog?: Recorded }).__braincog

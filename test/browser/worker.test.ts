@@ -10,13 +10,9 @@
  *
  * Needs Chromium (see test/support/browser.ts); never skipped.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import type { Server } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import type { Browser } from 'playwright-core'
+import { resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bundlePage, closeServer, launchChromium, serveDir, urlOf } from '../support/browser.js'
+import { type ServedPage, servePage } from '../support/browser.js'
 
 const root = resolve(__dirname, '../..')
 
@@ -115,31 +111,21 @@ interface Result {
 }
 
 describe('tensors through postMessage to a Web Worker in headless Chromium', () => {
-  const work = mkdtempSync(join(tmpdir(), 'braincog-fn-worker-'))
-  let server: Server | undefined
-  let browser: Browser | undefined
+  let served: ServedPage | undefined
 
   beforeAll(async () => {
-    writeFileSync(join(work, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>')
-    writeFileSync(join(work, 'shared.js'), shared)
-    writeFileSync(join(work, 'worker.js'), worker)
-    writeFileSync(join(work, 'main.js'), page)
-    server = await serveDir(await bundlePage(work, root))
-    browser = await launchChromium()
+    const index = '<!doctype html><script type="module" src="./main.js"></script>'
+    served = await servePage('braincog-fn-worker-', { 'index.html': index, 'shared.js': shared, 'worker.js': worker, 'main.js': page }, root)
   }, 120_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await closeServer(server)
-    rmSync(work, { recursive: true, force: true })
-  })
+  afterAll(() => served?.close())
 
   it("a worker's answers from cloned params, state and inputs equal the page's own", async () => {
-    if (!browser || !server) throw new Error('setup failed')
-    const tab = await browser.newPage()
+    if (!served) throw new Error('setup failed')
+    const tab = await served.browser.newPage()
     const errors: string[] = []
     tab.on('pageerror', (e) => errors.push(e.message))
-    await tab.goto(urlOf(server))
+    await tab.goto(served.url)
     await tab.waitForFunction(() => (globalThis as { __result?: unknown }).__result !== undefined, undefined, {
       timeout: 30_000,
     })

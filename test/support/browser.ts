@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { createReadStream, createWriteStream, existsSync, readFileSync, symlinkSync } from 'node:fs'
-import { chmod, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
@@ -221,4 +221,37 @@ export const bundlePage = async (work: string, root: string): Promise<string> =>
     build: { outDir, emptyOutDir: true, target: 'es2022', reportCompressedSize: false },
   })
   return outDir
+}
+
+/** A bundled page served over HTTP with a Chromium to open it (see {@link servePage}). */
+export interface ServedPage {
+  readonly url: string
+  readonly browser: Browser
+  /** Closes the browser and the server and removes the page's folder. */
+  close(): Promise<void>
+}
+
+/**
+ * Writes `files` (`index.html` and its scripts) into a fresh temporary folder named from
+ * `prefix`, bundles them against the repository at `root` ({@link bundlePage}), serves the build
+ * and launches Chromium. Whatever was started is closed again if a later step fails.
+ */
+export const servePage = async (prefix: string, files: Readonly<Record<string, string>>, root: string): Promise<ServedPage> => {
+  const work = await mkdtemp(join(tmpdir(), prefix))
+  let server: Server | undefined
+  let browser: Browser | undefined
+  const close = async (): Promise<void> => {
+    await browser?.close()
+    await closeServer(server)
+    await rm(work, { recursive: true, force: true })
+  }
+  try {
+    for (const [name, text] of Object.entries(files)) await writeFile(join(work, name), text)
+    server = await serveDir(await bundlePage(work, root))
+    browser = await launchChromium()
+    return { url: urlOf(server), browser, close }
+  } catch (e) {
+    await close()
+    throw e
+  }
 }
