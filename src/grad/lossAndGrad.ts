@@ -14,7 +14,7 @@ import { expectLoss } from '../loss/read.js'
 import { expectLayer } from '../layer/sequential.js'
 import type { Tensor } from '../tensor/tensor.js'
 import { dtypeOf, flatData, full } from '../tensor/tensor.js'
-import { type Cotangent, vjp } from './vjp.js'
+import { type Cotangent, paramsVjp, vjp } from './vjp.js'
 
 /** What {@link lossAndGrad} gives for one batch. */
 export interface LossAndGrad<P, S> {
@@ -56,7 +56,8 @@ export const lossAndGrad = <L extends AnyLayer>(given: L, loss: Loss) => {
     ctx: Ctx,
   ): E.Either<LayerError, LossAndGrad<ParamsOf<L>, StateOf<L>>> => {
     // both vjps are ours: each pullback runs once (residuals freed as it goes), then both are disposed
-    const m = vjp(model, params, state, input, ctx)
+    // with respect to the params only: the input and the initial state are constants to the tape
+    const m = paramsVjp(model, params, state, input, ctx)
     if (E.isLeft(m)) return m
     try {
       const l = vjp(withTarget(bound, target), empty, empty, m.right.output, ctx)

@@ -133,6 +133,11 @@ export class Tape<B> {
     return new Traced(value, this.next++)
   }
 
+  /** `value` on the tape as a constant: no gradient flows to it, and no rule computes one for it. */
+  constant(value: B): Traced<B> {
+    return new Traced(value, -1)
+  }
+
   /** Whether a traced value was read back to the host (its gradient would be silently lost). */
   get broken(): boolean {
     return this.readTraced

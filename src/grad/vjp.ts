@@ -64,7 +64,7 @@ export interface PullbackOptions {
  * dropped without `dispose()` is freed once the garbage collector finalizes it, at some later
  * time: call `dispose()` in loops. `lossAndGrad` and `valueAndGrad` do it themselves.
  */
-export interface Vjp<P, S, Out extends readonly string[] = readonly string[]> {
+export interface Vjp<P, S, Out extends readonly string[] = readonly string[], C = Cotangents<P, S>> {
   /** The output: bit for bit what `apply` gives. */
   readonly output: Tensor<Out>
   /** The new state: what `apply` gives. */
@@ -73,7 +73,7 @@ export interface Vjp<P, S, Out extends readonly string[] = readonly string[]> {
    * The cotangents of the call's arguments from the output's cotangent (its shape and dtype) and,
    * optionally, the new state's (a tree shaped like the state; missing or null entries are zero).
    */
-  pullback(output: Tensor, state?: unknown, options?: PullbackOptions): E.Either<LayerError, Cotangents<P, S>>
+  pullback(output: Tensor, state?: unknown, options?: PullbackOptions): E.Either<LayerError, C>
   /** Frees what the pullback keeps (the forward pass's residuals); idempotent. */
   dispose(): void
 }
@@ -119,6 +119,13 @@ const variableOf = <B>(tape: Tape<B>, lent: Set<B>) => (t: NdArray<Data>): Trace
   return tape.variable(b)
 }
 
+/** A host tensor on the tape as a constant (uploaded once; the buffer remembered as lent). */
+const constantOf = <B>(tape: Tape<B>, lent: Set<B>) => (t: NdArray<Data>): Traced<B> => {
+  const b = tape.inner.upload(flatData(t))
+  lent.add(b)
+  return tape.constant(b)
+}
+
 /** A cotangent tree from the tape's cotangents of a device tree's variables (zeros where none came). */
 const cotangentsOf = <B>(
   d: Device<B>,
@@ -160,7 +167,38 @@ export const vjp = <L extends AnyLayer>(
   state: StateOf<L>,
   input: Tensor<InOf<L>>,
   ctx: Ctx,
-): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>>> => {
+): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>>> =>
+  vjpWith(layer, params, state, input, ctx, true) as E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>>>
+
+/** What a params-only pullback gives: the params' cotangents. */
+export interface ParamsCotangents<P> {
+  /** The params' cotangents, a tree shaped like the params (zeros where no gradient reaches). */
+  readonly params: Cotangent<P>
+}
+
+/**
+ * {@link vjp} with respect to the params only (what `lossAndGrad` needs): the input and the
+ * initial state enter the tape as constants, so no rule computes their cotangents (the first
+ * layer's input gradient, a whole matmul or transposed convolution, is never made).
+ */
+export const paramsVjp = <L extends AnyLayer>(
+  layer: L,
+  params: ParamsOf<L>,
+  state: StateOf<L>,
+  input: Tensor<InOf<L>>,
+  ctx: Ctx,
+): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>, ParamsCotangents<ParamsOf<L>>>> =>
+  vjpWith(layer, params, state, input, ctx, false)
+
+/** The vjp of a layer call; `whole`: with respect to the input and the state too, else the params only. */
+const vjpWith = <L extends AnyLayer>(
+  layer: L,
+  params: ParamsOf<L>,
+  state: StateOf<L>,
+  input: Tensor<InOf<L>>,
+  ctx: Ctx,
+  whole: boolean,
+): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>, ParamsCotangents<ParamsOf<L>> | Cotangents<ParamsOf<L>, StateOf<L>>>> => {
   const readable = readLayer(layer)
   if ('problem' in readable) return layerFailure('vjp', 'layer', 'a layer with a step (defineLayer)', readable.problem)
   const { name, step } = readable.layer
@@ -186,7 +224,7 @@ export const vjp = <L extends AnyLayer>(
       const cleanup = ownership(d, tape, lent)
       let forward
       try {
-        forward = traceForward(name, step, prepared.right, x.right, c.right, tape, lent)
+        forward = traceForward(name, step, prepared.right, x.right, c.right, tape, lent, whole)
       } catch (e) {
         cleanup()
         throw e
@@ -214,7 +252,7 @@ export const vjp = <L extends AnyLayer>(
         cotOutput: Tensor,
         cotState?: unknown,
         options: PullbackOptions = {},
-      ): E.Either<LayerError, Cotangents<ParamsOf<L>, StateOf<L>>> => {
+      ): E.Either<LayerError, ParamsCotangents<ParamsOf<L>> | Cotangents<ParamsOf<L>, StateOf<L>>> => {
         if (spent) return layerFailure(name, 'pullback', 'a pullback before dispose() and not after a last one', 'a later call')
         const g = E.chain((t: Tensor) =>
           E.chain(() => expectDtype(name, 'cotangent', t, dtypeOf(output), "the output's"))(
@@ -245,9 +283,11 @@ export const vjp = <L extends AnyLayer>(
             const back = tape.backward(seeds, { last: options.last === true })
             owned = back.owned
             const readCot = reader(d, new Set([...lent, ...seedBuffers]))
+            const ofParams = cotangentsOf(d, p, back.cotangents, readCot) as Cotangent<ParamsOf<L>>
+            if (!whole) return E.right({ params: ofParams })
             return E.right({
               input: cotangentsOf(d, xb, back.cotangents, readCot) as Tensor,
-              params: cotangentsOf(d, p, back.cotangents, readCot) as Cotangent<ParamsOf<L>>,
+              params: ofParams,
               state: cotangentsOf(d, s, back.cotangents, readCot) as Cotangent<StateOf<L>>,
             })
           } finally {
@@ -255,7 +295,7 @@ export const vjp = <L extends AnyLayer>(
           }
         })
       }
-      const result: Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>> = {
+      const result: Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>, ParamsCotangents<ParamsOf<L>> | Cotangents<ParamsOf<L>, StateOf<L>>> = {
         output: output as Tensor<OutOf<L>>,
         state: next,
         pullback,
@@ -271,7 +311,10 @@ export const vjp = <L extends AnyLayer>(
   )
 }
 
-/** The forward pass of a vjp on `tape`: the variables, and the step's result on the tape. */
+/**
+ * The forward pass of a vjp on `tape`: the variables (the params, and with `whole` the input and
+ * the state; else those are constants), and the step's result on the tape.
+ */
 const traceForward = <P, S>(
   name: string,
   step: LayerStep<P, S>,
@@ -280,11 +323,13 @@ const traceForward = <P, S>(
   ctx: Ctx,
   tape: Tape<unknown>,
   lent: Set<unknown>,
+  whole: boolean,
 ) => {
   const lift = variableOf(tape, lent)
+  const hold = whole ? lift : constantOf(tape, lent)
   const p = toDevice(prepared.params, lift) as OnDevice<unknown, Traced<unknown>>
-  const s = toDevice(prepared.state, lift) as OnDevice<unknown, Traced<unknown>>
-  const xb = new DeviceTensor(lift(x), x.shape)
+  const s = toDevice(prepared.state, hold) as OnDevice<unknown, Traced<unknown>>
+  const xb = new DeviceTensor(hold(x), x.shape)
   const r = step.run(tape.device, p as never, s as never, xb, ctx)
   if (tape.broken) {
     return layerFailure(name, 'layer', 'a step that keeps traced values on the device', 'a step that reads one back to the host')

@@ -7,16 +7,22 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import type { AnyLayer, Device, OnDevice, Tensor } from '../../src/index.js'
 import {
+  conv2d,
   cpu,
+  crossEntropyLoss,
   customLinear,
   customLinearParams,
   defineLayer,
+  deviceFrom,
   DeviceTensor,
   empty,
   evaluate,
+  flatData,
+  flatten,
   ifNeuron,
   key,
   lifNode,
+  lossAndGrad,
   orThrow,
   record,
   scan,
@@ -27,8 +33,10 @@ import {
   train,
   valueAndGrad,
   vjp,
+  withTarget,
   zeros,
 } from '../../src/index.js'
+import { sameBits } from '../../props/support.js'
 import { expectLayerError } from '../layers/layerError.js'
 
 const fc23 = customLinear({ inFeatures: 2, outFeatures: 3 })
@@ -275,5 +283,53 @@ describe('valueAndGrad', () => {
     expect(value).toBe(3)
     expect(toNested(grad.w)).toEqual([1, 1])
     expect(toNested(grad.unused)).toEqual([0])
+  })
+})
+
+describe('lossAndGrad', () => {
+  /** `inner` with a count of its kernel calls by name. */
+  const counting = (inner: Device<unknown>) => {
+    const calls = new Map<string, number>()
+    const device = deviceFrom<unknown>(
+      {
+        name: inner.name,
+        dtypeOf: (b) => inner.dtypeOf(b),
+        lengthOf: (b) => inner.lengthOf(b),
+        upload: (d) => inner.upload(d),
+        read: (b) => inner.read(b),
+        free: (b) => inner.free(b),
+        garbageCollected: inner.garbageCollected,
+      },
+      (kernel, args) => {
+        calls.set(kernel, (calls.get(kernel) ?? 0) + 1)
+        return inner.run(kernel, args)
+      },
+    )
+    return { device, calls }
+  }
+  const net = sequential(
+    conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3, padding: 1 }),
+    flatten(),
+    customLinear({ inFeatures: 2 * 4 * 4, outFeatures: 3, bias: true }),
+  )
+  const input = tensor(Array.from({ length: 2 * 16 }, (_, i) => Math.sin(i)), [2, 1, 4, 4])
+  const target = tensor([0, 2], [2])
+
+  it("gives the chained vjps' loss and gradients bit for bit, without computing the input's cotangent", () => {
+    const init = orThrow(net.init(key(0), [2, 1, 4, 4]))
+    const ours = counting(cpu as Device<unknown>)
+    const r = orThrow(lossAndGrad(net, crossEntropyLoss())(init.params, init.state, input, target, train(key(1), ours.device)))
+    // by hand: the model's vjp, the loss's vjp, chained
+    const byHand = counting(cpu as Device<unknown>)
+    const ctx = train(key(1), byHand.device)
+    const m = orThrow(vjp(net, init.params, init.state, input, ctx))
+    const l = orThrow(vjp(withTarget(crossEntropyLoss(), target), empty, empty, m.output, ctx))
+    const g = orThrow(m.pullback(orThrow(l.pullback(tensor([1], []))).input))
+    expect(r.loss).toBe(flatData(l.output)[0])
+    expect(sameBits(r.grads, g.params)).toBe(true)
+    // the model's input is a constant to the tape: its transposed convolution is never run
+    expect(byHand.calls.get('conv2dGradInput')).toBe(1)
+    expect(ours.calls.get('conv2dGradInput')).toBeUndefined()
+    expect(ours.calls.get('conv2dGradWeight')).toBe(1)
   })
 })
