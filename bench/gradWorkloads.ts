@@ -10,6 +10,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-core'
 import {
+  type AnyLayer,
   type Ctx,
   customLinear,
   customLinearParams,
@@ -18,8 +19,10 @@ import {
   lifNode,
   liPool,
   orThrow,
+  type ParamsOf,
   scan,
   sequential,
+  type StateOf,
   type Tensor,
   thresholdDependentBatchNorm2d,
   votingLayer,
@@ -60,6 +63,28 @@ const readAll = (ts: readonly TF.Tensor[]): Float32Array[] => {
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1)
 
+/**
+ * One vjp and its pullback, as a caller that is done with them makes it: the last pullback, then
+ * `dispose()`, so the residuals are freed at once (not whenever the garbage collector finalizes
+ * the result, which would let the resident device's memory fill between timed calls).
+ */
+const pulledOnce = <L extends AnyLayer>(
+  layer: L,
+  params: ParamsOf<L>,
+  state: StateOf<L>,
+  input: Tensor,
+  ctx: Ctx,
+  cotOutput: Tensor,
+  cotState?: unknown,
+) => {
+  const r = orThrow(vjp(layer, params, state, input as never, ctx))
+  try {
+    return orThrow(r.pullback(cotOutput, cotState, { last: true }))
+  } finally {
+    r.dispose()
+  }
+}
+
 /** B1b: dX and dW of W1b's x[m, k] @ W[k, n] from a cotangent g[m, n]. */
 const linearGrad = (m: number, k: number, n: number): Workload => {
   const x = uniformData(m * k, 1)
@@ -84,7 +109,7 @@ const linearGrad = (m: number, k: number, n: number): Workload => {
       const input = wrap(x, [m, k])
       const cot = wrap(g, [m, n])
       const ctx: Ctx = { training: false, backend }
-      const run = () => orThrow(orThrow(vjp(layer, params, {}, input, ctx)).pullback(cot))
+      const run = () => pulledOnce(layer, params, {}, input, ctx, cot)
       return {
         run,
         check: () => {
@@ -139,7 +164,7 @@ const layerNormGrad = (shape: Dims4): Workload => {
       const input = wrap(x, shape)
       const cot = wrap(g, shape)
       const ctx: Ctx = { training: false, backend }
-      const run = () => orThrow(orThrow(vjp(ln, params, {}, input, ctx)).pullback(cot))
+      const run = () => pulledOnce(ln, params, {}, input, ctx, cot)
       return {
         run,
         check: () => {
@@ -198,7 +223,7 @@ const batchNormGrad = (shape: Dims4): Workload => {
       const input = wrap(x, shape)
       const cot = wrap(g, shape)
       const ctx: Ctx = { training: true, key: key(1), backend }
-      const run = () => orThrow(orThrow(vjp(bn, params, state, input, ctx)).pullback(cot))
+      const run = () => pulledOnce(bn, params, state, input, ctx, cot)
       return {
         run,
         check: () => {
@@ -267,7 +292,7 @@ const liPoolGrad = (shape: Dims4): Workload => {
       const input = wrap(x, shape)
       const cotOut = wrap(gOut, pooled)
       const cotSum = { sum: wrap(gSum, shape) }
-      const run = () => orThrow(orThrow(vjp(pool, {}, state, input, ctx)).pullback(cotOut, cotSum))
+      const run = () => pulledOnce(pool, {}, state, input, ctx, cotOut, cotSum)
       return {
         run,
         check: () => {
@@ -410,7 +435,7 @@ const bpttLif = (steps: number, batch: number, inF: number, outF: number, voters
       const input = wrap(x, shape)
       const cot = wrap(g, [steps, batch, votes])
       const ctx: Ctx = { training: true, key: key(2), backend }
-      const run = () => orThrow(orThrow(vjp(net, params, init.state, input, ctx)).pullback(cot))
+      const run = () => pulledOnce(net, params, init.state, input, ctx, cot)
       return { run, check: () => f32(run().params[0].weight) }
     },
     peer: (tf) => {

@@ -9,7 +9,7 @@
  * @module
  */
 import type * as TF from '@tensorflow/tfjs-core'
-import { cpu, type Data, type Device, loadResidentBackend, loadWasmBackend } from '../src/index.js'
+import { cpu, type Data, type Device, loadResidentBackend, loadWasmBackend, wasmThreads } from '../src/index.js'
 import { type CopyCost, measureCopies } from './copies.js'
 import { GRAD_TOLERANCE, gradWorkloads } from './gradWorkloads.js'
 import { type Contender, compareParts, fullPlan, quickPlan, timeInterleaved, type TimingPlan, uniformData } from './harness.js'
@@ -62,6 +62,8 @@ export interface Row {
   readonly residentRatio?: number
   /** braincog-fn's resident wasm device over single-thread PyTorch, where it ran. */
   readonly residentTorchRatio?: number
+  /** The resident device on all cores over single-thread PyTorch (the threaded rows). */
+  readonly threadsTorchRatio?: number
 }
 
 /** GFLOP/s of W1b's product and of its two transposed products (the backward's), per backend. */
@@ -88,11 +90,17 @@ export interface BenchResult {
   readonly trainingHeap?: readonly TrainingHeapReport[]
   readonly torch: string
   readonly node: string
+  /** The threads of the all-cores column (absent on one core). */
+  readonly threads?: number
 }
 
 const OURS_CPU = 'braincog-fn cpu'
 const OURS_WASM = 'braincog-fn wasm'
 const OURS_RESIDENT = 'braincog-fn wasm-resident'
+/** The resident device on every core (the default device), timed on the rows that threads speed up. */
+const OURS_THREADS = 'braincog-fn wasm-resident, all cores'
+/** The rows the threads column times: matmul- and convolution-bound (only those kernels are threaded). */
+const THREADED_ROWS: ReadonlySet<string> = new Set(['W1b', 'B1b', 'TR1', 'TR2'])
 const TORCH = 'pytorch (1 thread)'
 
 export interface BenchOptions {
@@ -136,8 +144,19 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
   // one thread, as the peers' columns (tfjs-wasm, PyTorch) run: bench:train has the threads column
   const wasm = await loadWasmBackend(undefined, { threads: 1 })
   const resident = (await loadResidentBackend(undefined, { threads: 1 })) as Device<unknown> | undefined
+  // the default count (every core, at most 8): a column only where that is more than one
+  const allCores = (await loadResidentBackend()) as Device<unknown> | undefined
+  const threads = allCores === undefined ? 1 : wasmThreads(allCores)
+  const threaded = threads > 1 ? allCores : undefined
   const torch = torchStatus()
-  const columns = [OURS_CPU, OURS_WASM, OURS_RESIDENT, ...peers.map((p) => p.name), ...(torch.version ? [TORCH] : [])]
+  const columns = [
+    OURS_CPU,
+    OURS_WASM,
+    OURS_RESIDENT,
+    ...(threaded ? [OURS_THREADS] : []),
+    ...peers.map((p) => p.name),
+    ...(torch.version ? [TORCH] : []),
+  ]
   const rows: Row[] = []
   const tagged = allWorkloads(opts.quick).filter((t) => opts.only === undefined || opts.only.includes(t.w.id))
   const list = tagged.map((t) => t.w)
@@ -173,6 +192,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     else cells[OURS_WASM] = { skipped: 'wasm kernels not built (npm run build:wasm)' }
     if (resident) enlist(OURS_RESIDENT, w.ours(resident), stay)
     else cells[OURS_RESIDENT] = { skipped: 'wasm kernels not built (npm run build:wasm)' }
+    if (threaded && THREADED_ROWS.has(w.id)) enlist(OURS_THREADS, w.ours(threaded), stay)
     // tensors the peer sides create live until the scope ends, after timing
     tf.engine().startScope()
     try {
@@ -242,12 +262,14 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
       }
       const ours = cells[OURS_WASM]
       const mine = cells[OURS_RESIDENT]
+      const all = cells[OURS_THREADS]
       const theirs = cells[TORCH]
       rows[i] = {
         ...row,
         ...(memory ? { memory } : {}),
         ...(ours && 'ms' in ours && 'ms' in theirs ? { torchRatio: ours.ms / theirs.ms } : {}),
         ...(mine && 'ms' in mine && 'ms' in theirs ? { residentTorchRatio: mine.ms / theirs.ms } : {}),
+        ...(all && 'ms' in all && 'ms' in theirs ? { threadsTorchRatio: all.ms / theirs.ms } : {}),
       }
     })
   }
@@ -278,6 +300,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
       ? `torch ${torch.version}, one thread (timed in its own process)`
       : `not available: ${torch.reason ?? ''}`,
     node: process.version,
+    ...(threaded ? { threads } : {}),
   }
 }
 
@@ -348,7 +371,14 @@ export const format = (r: BenchResult): string => {
   const cell = (c: Cell | undefined): string =>
     c === undefined ? '-' : 'ms' in c ? `${c.ms.toFixed(3)}${c.oneCall ? '*' : ''}` : 'cannot' in c ? 'cannot' : 'skip'
   const withTorch = r.columns.includes(TORCH)
-  const ratios = ['wasm/best tfjs', ...(withTorch ? ['wasm/pytorch'] : []), 'resident/best tfjs', ...(withTorch ? ['resident/pytorch'] : [])]
+  const withThreads = r.columns.includes(OURS_THREADS)
+  const ratios = [
+    'wasm/best tfjs',
+    ...(withTorch ? ['wasm/pytorch'] : []),
+    'resident/best tfjs',
+    ...(withTorch ? ['resident/pytorch'] : []),
+    ...(withTorch && withThreads ? ['all cores/pytorch'] : []),
+  ]
   const header = ['id', ...r.columns, ...ratios, 'GFLOP/s wasm', 'GFLOP/s resident', 'img/s resident', 'workload']
   const lines = r.rows.map((row) => {
     const rate = (c: Cell | undefined): string =>
@@ -358,8 +388,9 @@ export const format = (r: BenchResult): string => {
     const images = row.images !== undefined && mine && 'ms' in mine ? ((row.images * 1000) / mine.ms).toFixed(0) : ''
     const versusTorch = withTorch ? [row.torchRatio?.toFixed(2) ?? '-'] : []
     const residentVersusTorch = withTorch ? [row.residentTorchRatio?.toFixed(2) ?? '-'] : []
+    const threadsVersusTorch = withTorch && withThreads ? [row.threadsTorchRatio?.toFixed(2) ?? '-'] : []
     const times = r.columns.map((c) => cell(row.cells[c]))
-    const resident = [row.residentRatio?.toFixed(2) ?? '-', ...residentVersusTorch]
+    const resident = [row.residentRatio?.toFixed(2) ?? '-', ...residentVersusTorch, ...threadsVersusTorch]
     return [row.id, ...times, row.ratio?.toFixed(2) ?? '-', ...versusTorch, ...resident, ...gflops, images, row.what]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
@@ -443,6 +474,7 @@ export const format = (r: BenchResult): string => {
       )
     }
   }
+  if (withThreads) out.push(`${OURS_THREADS}: ${r.threads} threads, on ${[...THREADED_ROWS].join(', ')}`)
   out.push(`PyTorch column: ${r.torch}`)
   return out.join('\n')
 }

@@ -33,6 +33,14 @@ describe('npm run bench -- --quick', () => {
     expect(result.copies).toBeDefined()
     expect(result.heap?.retainedMiB.length).toBeGreaterThan(1)
     expect(result.columns).toContain('braincog-fn wasm-resident')
+    // on more than one core: the default device on all of them, on the matmul- and conv-bound rows
+    const allCores = 'braincog-fn wasm-resident, all cores'
+    expect(result.columns.includes(allCores)).toBe(result.threads !== undefined)
+    if (result.threads !== undefined) {
+      expect(result.threads).toBeGreaterThan(1)
+      const timed = result.rows.filter((r) => r.cells[allCores] !== undefined).map((r) => r.id)
+      expect(timed).toEqual(['W1b', 'B1b', 'TR1', 'TR2'])
+    }
     expect(result.residentHeap?.wasm?.memoryMiB.length).toBeGreaterThan(1)
     expect(result.trainingHeap?.map((h) => h.device)).toEqual(['wasm', 'wasm-resident'])
     expect(format(result)).toContain('W8')
