@@ -187,8 +187,13 @@ export const paramsVjp = <L extends AnyLayer>(
   state: StateOf<L>,
   input: Tensor<InOf<L>>,
   ctx: Ctx,
-): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>, ParamsCotangents<ParamsOf<L>>>> =>
-  vjpWith(layer, params, state, input, ctx, false)
+): E.Either<LayerError, LayerVjp<L, ParamsCotangents<ParamsOf<L>>>> => vjpWith(layer, params, state, input, ctx, false)
+
+/** A vjp of a call of `L` whose pullback gives `C`. */
+type LayerVjp<L extends AnyLayer, C> = Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>, C>
+
+/** What either pullback gives. */
+type EitherCotangents<L extends AnyLayer> = ParamsCotangents<ParamsOf<L>> | Cotangents<ParamsOf<L>, StateOf<L>>
 
 /** The vjp of a layer call; `whole`: with respect to the input and the state too, else the params only. */
 const vjpWith = <L extends AnyLayer>(
@@ -198,7 +203,7 @@ const vjpWith = <L extends AnyLayer>(
   input: Tensor<InOf<L>>,
   ctx: Ctx,
   whole: boolean,
-): E.Either<LayerError, Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>, ParamsCotangents<ParamsOf<L>> | Cotangents<ParamsOf<L>, StateOf<L>>>> => {
+): E.Either<LayerError, LayerVjp<L, EitherCotangents<L>>> => {
   const readable = readLayer(layer)
   if ('problem' in readable) return layerFailure('vjp', 'layer', 'a layer with a step (defineLayer)', readable.problem)
   const { name, step } = readable.layer
@@ -252,7 +257,7 @@ const vjpWith = <L extends AnyLayer>(
         cotOutput: Tensor,
         cotState?: unknown,
         options: PullbackOptions = {},
-      ): E.Either<LayerError, ParamsCotangents<ParamsOf<L>> | Cotangents<ParamsOf<L>, StateOf<L>>> => {
+      ): E.Either<LayerError, EitherCotangents<L>> => {
         if (spent) return layerFailure(name, 'pullback', 'a pullback before dispose() and not after a last one', 'a later call')
         const g = E.chain((t: Tensor) =>
           E.chain(() => expectDtype(name, 'cotangent', t, dtypeOf(output), "the output's"))(
@@ -295,7 +300,7 @@ const vjpWith = <L extends AnyLayer>(
           }
         })
       }
-      const result: Vjp<ParamsOf<L>, StateOf<L>, OutOf<L>, ParamsCotangents<ParamsOf<L>> | Cotangents<ParamsOf<L>, StateOf<L>>> = {
+      const result: LayerVjp<L, EitherCotangents<L>> = {
         output: output as Tensor<OutOf<L>>,
         state: next,
         pullback,
