@@ -88,6 +88,20 @@ describe('hostile input: every public function, every argument', () => {
         expect(performance.now() - t0).toBeLessThan(TIME_LIMIT_MS)
         expect(d === undefined || typeof d.run === 'function').toBe(true)
       }
+      // junk options: the defaults (undefined, null), or a RangeError naming the loader and the option
+      for (const options of fc.sample(junkArb, { numRuns: 30, seed: 4 })) {
+        const t0 = performance.now()
+        const named = load === main.loadWasmBackend ? 'loadWasmBackend' : 'loadResidentBackend'
+        try {
+          const d = await load(undefined, options as never)
+          expect(options === undefined || options === null || typeof options === 'object').toBe(true)
+          expect(d === undefined || typeof d.run === 'function').toBe(true)
+        } catch (e) {
+          expect(e).toBeInstanceOf(RangeError)
+          expect((e as Error).message).toMatch(new RegExp(`^${named}: options`))
+        }
+        expect(performance.now() - t0).toBeLessThan(TIME_LIMIT_MS)
+      }
     }
   })
 

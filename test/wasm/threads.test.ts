@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { threadPoolOf } from '../../src/backend/wasm/load.js'
 import type { Data, Device } from '../../src/index.js'
-import { loadWasmBackend, wasmThreads } from '../../src/index.js'
+import { loadResidentBackend, loadWasmBackend, wasmThreads } from '../../src/index.js'
 
 const work = mkdtempSync(join(tmpdir(), 'braincog-fn-threads-'))
 const index = pathToFileURL(resolve(__dirname, '../../src/index.ts')).href
@@ -112,4 +112,25 @@ console.log(wasmThreads(wasmBackend()))`
     }
     if (threads !== undefined) expect(osThreads()).toBeLessThanOrEqual(threads - 2)
   }, 60_000)
+})
+
+describe('the loaders reject options that are not WasmOptions', () => {
+  it.each([
+    [{ threads: 0 }, 'options.threads: expected an integer >= 1, got 0'],
+    [{ threads: 2.5 }, 'options.threads: expected an integer >= 1, got 2.5'],
+    [{ threads: '2' }, 'options.threads: expected an integer >= 1, got "2"'],
+    [{ threadz: 2 }, 'options.threadz: expected threads or threadsSource'],
+    [{ threadsSource: 42 }, 'options.threadsSource: expected a URL, a string or the bytes'],
+    [[2], 'options: expected an object'],
+    [2, 'options: expected an object'],
+  ])('%j', async (options, message) => {
+    for (const [name, load] of [['loadWasmBackend', loadWasmBackend], ['loadResidentBackend', loadResidentBackend]] as const) {
+      await expect(load(undefined, options as never)).rejects.toThrow(RangeError)
+      await expect(load(undefined, options as never)).rejects.toThrow(`${name}: ${message}`)
+    }
+  })
+
+  it('undefined and null options are the defaults', async () => {
+    for (const options of [undefined, null]) expect((await loadResidentBackend(undefined, options as never))?.name).toBe('wasm-resident')
+  })
 })

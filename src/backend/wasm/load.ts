@@ -20,6 +20,8 @@ import type { Data } from '../../tensor/tensor.js'
 import { wasmDeviceFrom } from './backend.js'
 import type { KernelExports } from './exports.js'
 import { Heap } from './heap.js'
+import { describeValue } from '../../errors.js'
+import { ArgumentError } from '../../tensor/view.js'
 import { nodeProcess } from './host.js'
 import { type ResidentDevice, residentDeviceFrom } from './resident.js'
 import { closeWith, startThreads, threadCount, type ThreadPool } from './threads.js'
@@ -178,13 +180,43 @@ const loadDevices = async (source: URL | string | BufferSource | undefined, opti
   return module === undefined ? undefined : fromModule(module)
 }
 
-/** Reads the options argument as a JavaScript caller may pass it (`undefined`, `null`, junk: the defaults). */
-const optionsOf = (options: unknown): WasmOptions => (typeof options === 'object' && options !== null ? (options as WasmOptions) : {})
+/** Is `v` a source the loaders take (a URL, a string, or bytes)? */
+const isSource = (v: unknown): boolean =>
+  typeof v === 'string' || v instanceof URL || v instanceof ArrayBuffer || ArrayBuffer.isView(v)
+
+/**
+ * The options as a JavaScript caller may pass them (`undefined` or `null`: the defaults); a
+ * `RangeError` naming `fn` and the option for anything else that is not one: a promise that
+ * resolves `undefined` means "no WebAssembly here", never "your options were wrong".
+ */
+const optionsOf = (fn: string, options: unknown): WasmOptions => {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new ArgumentError(fn, 'options', 'an object { threads?, threadsSource? }', describeValue(options))
+  }
+  let read: Record<string, unknown>
+  try {
+    read = { ...(options as Record<string, unknown>) }
+  } catch (e) {
+    throw new ArgumentError(fn, 'options', 'an object { threads?, threadsSource? }', `a value whose property access threw (${describeValue(e)})`)
+  }
+  const { threads, threadsSource, ...rest } = read
+  const unknown = Object.keys(rest)
+  if (unknown.length > 0) throw new ArgumentError(fn, `options.${unknown[0]}`, 'threads or threadsSource', 'an unknown option')
+  if (threads !== undefined && !(Number.isInteger(threads) && (threads as number) >= 1)) {
+    throw new ArgumentError(fn, 'options.threads', 'an integer >= 1', describeValue(threads))
+  }
+  if (threadsSource !== undefined && !isSource(threadsSource)) {
+    throw new ArgumentError(fn, 'options.threadsSource', 'a URL, a string or the bytes of kernels.threads.wasm', describeValue(threadsSource))
+  }
+  return read as WasmOptions
+}
 
 /**
  * Fetches and compiles the kernels (browsers, or any bytes/URL given), as the copy backend:
  * buffers are host arrays, copied into the module's memory and back on every call. Resolves to
- * `undefined` when the binary is missing or SIMD is unsupported. On a cross-origin-isolated page
+ * `undefined` when the binary is missing or SIMD is unsupported; rejects with a `RangeError`
+ * naming the option when `options` is not {@link WasmOptions}. On a cross-origin-isolated page
  * with more than one core, the threads build runs matmul and the convolutions on workers too
  * (`options.threads` overrides the count; see {@link WasmOptions}); anywhere else, one thread.
  *
@@ -196,13 +228,13 @@ const optionsOf = (options: unknown): WasmOptions => (typeof options === 'object
 export const loadWasmBackend = async (
   source?: URL | string | BufferSource,
   options?: WasmOptions,
-): Promise<Device<Data> | undefined> => (await loadDevices(source, optionsOf(options)))?.copy
+): Promise<Device<Data> | undefined> => (await loadDevices(source, optionsOf('loadWasmBackend', options)))?.copy
 
 /**
  * Fetches and compiles the kernels as the resident device: buffers stay in the module's memory
  * between kernels (what Node's default device is; in a browser, pass it as `ctx.backend`).
- * Resolves to `undefined` when the binary is missing or SIMD is unsupported; threads as
- * {@link loadWasmBackend} says.
+ * Resolves to `undefined` when the binary is missing or SIMD is unsupported; threads and
+ * options as {@link loadWasmBackend} says.
  *
  * @example
  * import { loadResidentBackend, train, key } from 'braincog-fn'
@@ -212,4 +244,4 @@ export const loadWasmBackend = async (
 export const loadResidentBackend = async (
   source?: URL | string | BufferSource,
   options?: WasmOptions,
-): Promise<ResidentDevice | undefined> => (await loadDevices(source, optionsOf(options)))?.resident
+): Promise<ResidentDevice | undefined> => (await loadDevices(source, optionsOf('loadResidentBackend', options)))?.resident
