@@ -11,6 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { guardAllocation } from '../layer/check.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
@@ -360,4 +361,4 @@ export const fromSafetensors = (bytes: Uint8Array | ArrayBuffer, name = 'fromSaf
  * back.bias?.get(1) === trained.bias?.get(1) // true
  */
 export const treeFromSafetensors = <T>(bytes: Uint8Array | ArrayBuffer, template: T, name = 'treeFromSafetensors'): E.Either<LayerError, T> =>
-  E.chain((file: Safetensors) => unflattenTree(template, file.entries, name))(fromSafetensors(bytes, name))
+  chain((file: Safetensors) => unflattenTree(template, file.entries, name))(fromSafetensors(bytes, name))

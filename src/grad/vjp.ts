@@ -11,6 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import type { NdArray } from 'ndarray'
 import { describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
@@ -259,8 +260,8 @@ const vjpWith = <L extends AnyLayer>(
         options: PullbackOptions = {},
       ): E.Either<LayerError, EitherCotangents<L>> => {
         if (spent) return layerFailure(name, 'pullback', 'a pullback before dispose() and not after a last one', 'a later call')
-        const g = E.chain((t: Tensor) =>
-          E.chain(() => expectDtype(name, 'cotangent', t, dtypeOf(output), "the output's"))(
+        const g = chain((t: Tensor) =>
+          chain(() => expectDtype(name, 'cotangent', t, dtypeOf(output), "the output's"))(
             expectSameShape(name, 'cotangent', t.shape, output.shape),
           ),
         )(expectTensor(name, 'cotangent', cotOutput))
@@ -356,8 +357,8 @@ const seedState = (
     if (tree instanceof DeviceTensor) {
       const traced = tree.buffer as Traced<unknown>
       const dtype = inner.dtypeOf(traced.value)
-      const t = E.chain((c: Tensor) =>
-        E.chain(() => E.map(() => c)(expectDtype(name, at, c, dtype, "the state's")))(expectSameShape(name, at, c.shape, tree.shape)),
+      const t = chain((c: Tensor) =>
+        chain(() => E.map(() => c)(expectDtype(name, at, c, dtype, "the state's")))(expectSameShape(name, at, c.shape, tree.shape)),
       )(expectTensor(name, at, cot))
       if (E.isLeft(t)) bad = t.left
       else seed(traced, t.right)

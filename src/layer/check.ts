@@ -8,6 +8,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import type { NdArray } from 'ndarray'
 import { ConfigError, describeValue, layerFailure, isLayerError, type LayerError, layerError, rejectConfig } from '../errors.js'
 import { textOf } from '../text.js'
@@ -37,7 +38,7 @@ const onShape = (
   argument: string,
   shape: unknown,
   check: (s: Shape) => E.Either<LayerError, Shape>,
-): E.Either<LayerError, Shape> => E.chain(check)(expectShape(layer, argument, shape))
+): E.Either<LayerError, Shape> => chain(check)(expectShape(layer, argument, shape))
 
 /** `rank 4 [N, C, H, W]`-style wording of a rank requirement. */
 const rankWords = (prefix: string, rank: unknown, axes: unknown): string =>
@@ -237,7 +238,7 @@ export const expectOptions = <K extends string>(
 /** What a layer's `init` returned, checked: params, state and a shape. */
 export const initResult = <P, S>(name: string, argument: string, r: unknown): E.Either<LayerError, Init<P, S>> =>
   expectResult(name, argument, r, (v) =>
-    E.chain((f: { readonly params: unknown; readonly state: unknown; readonly outputShape: unknown }) =>
+    chain((f: { readonly params: unknown; readonly state: unknown; readonly outputShape: unknown }) =>
       E.map((outputShape: Shape) => ({ params: f.params as P, state: f.state as S, outputShape }))(
         expectShape(name, `${argument}.outputShape`, f.outputShape),
       ),
@@ -293,7 +294,7 @@ export const expectTensorOfShape = (
   x: unknown,
   shape: Shape,
 ): E.Either<LayerError, Tensor> =>
-  E.chain((t: Tensor) => E.map(() => t)(expectSameShape(layer, argument, t.shape, shape)))(expectTensor(layer, argument, x))
+  chain((t: Tensor) => E.map(() => t)(expectSameShape(layer, argument, t.shape, shape)))(expectTensor(layer, argument, x))
 
 /** Checks a tensor's dtype against the one a call runs in. */
 export const expectDtype = (

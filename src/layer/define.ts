@@ -8,6 +8,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import type { OnDevice } from '../kernel/tree.js'
@@ -115,7 +116,7 @@ export const shapeAndInit = <P, S>(
   outputShape: (shape: Shape) => E.Either<LayerError, Shape>,
   init: (key: Key, shape: Shape, dtype: DType) => E.Either<LayerError, Init<P, S>>,
 ): Pick<Layer<P, S>, 'outputShape' | 'init'> => ({
-    outputShape: (shape) => E.chain(outputShape)(expectShape(name, 'inputShape', shape)),
+    outputShape: (shape) => chain(outputShape)(expectShape(name, 'inputShape', shape)),
     init: (key, shape, dtype) => {
       const k = expectKey(name, key)
       if (E.isLeft(k)) return k

@@ -7,6 +7,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import type { LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { readTensor, uploadTensor } from '../kernel/tree.js'
@@ -56,9 +57,9 @@ const hostStep = (layer: AnyLayer): LayerStep<unknown, unknown> => {
     run: (d, params, state, x, ctx) => {
       const p = (params as unknown as HostValue<unknown>).value
       const s = (state as unknown as HostValue<unknown>).value
-      const r = E.chain((step: Step<unknown>) =>
+      const r = chain((step: Step<unknown>) =>
         E.map(() => step)(
-          E.chain((want: Shape) => expectSameShape(layer.name, 'apply().output', step.output.shape, want))(outputShape(x.shape)),
+          chain((want: Shape) => expectSameShape(layer.name, 'apply().output', step.output.shape, want))(outputShape(x.shape)),
         ),
       )(stepResult(layer, layer.apply(p, s, readTensor(d, x), ctx)))
       if (E.isLeft(r)) throw new StepFailure(r.left)
@@ -71,7 +72,7 @@ const hostStep = (layer: AnyLayer): LayerStep<unknown, unknown> => {
 /** What a hand-written layer's `apply` returned, checked: a `Step` whose output is a tensor of its `outputShape`. */
 const stepResult = (layer: AnyLayer, r: unknown): E.Either<LayerError, Step<unknown>> =>
   expectResult(layer.name, 'apply()', r, (v) =>
-    E.chain((f: { readonly output: unknown; readonly state: unknown }) =>
+    chain((f: { readonly output: unknown; readonly state: unknown }) =>
       E.map((output: Tensor) => ({ output, state: f.state }))(expectTensor(layer.name, 'apply().output', f.output)),
     )(readFields(layer.name, 'apply()', v, ['output', 'state'])),
   )

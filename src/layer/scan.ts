@@ -10,6 +10,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { buffersOf, type OnDevice } from '../kernel/tree.js'
@@ -185,7 +186,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
     expectResult(name, 'layer.outputShape()', layer.outputShape(stepShape), (v) => expectShape(name, 'layer.outputShape()', v))
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain((stepShape: Shape) => E.map((out: Shape) => (read === 'all' ? [shape[0], ...out] : out))(stepOutput(stepShape)))(
+    chain((stepShape: Shape) => E.map((out: Shape) => (read === 'all' ? [shape[0], ...out] : out))(stepOutput(stepShape)))(
       splitTime(name, shape, undefined),
     )
 
@@ -269,7 +270,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
     ...shapeAndInit<P, S>(name, outputShape, (key, shape, dtype) => {
       const stepShape = splitTime(name, shape, undefined)
       if (E.isLeft(stepShape)) return stepShape
-      return E.chain((r: { readonly params: P; readonly state: S }) =>
+      return chain((r: { readonly params: P; readonly state: S }) =>
         E.map((out: Shape) => ({ params: r.params, state: r.state, outputShape: out }))(outputShape(shape)),
       )(initResult<P, S>(name, 'layer.init()', layer.init(key, stepShape.right, dtype)))
     }),

@@ -10,6 +10,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import type { DType, Shape, Tensor } from '../tensor/tensor.js'
 import { readShape } from '../tensor/view.js'
@@ -56,7 +57,7 @@ const nameOf = (argument: unknown): string => (typeof argument === 'string' ? ar
 const schema =
   <T>(name: string, body: (value: unknown, argument: string, c: SchemaCtx) => E.Either<LayerError, T>): Schema<T> =>
   (value, argument, c) =>
-    E.chain((ctx: SchemaCtx) => body(value, nameOf(argument), ctx))(contextOf(name, c))
+    chain((ctx: SchemaCtx) => body(value, nameOf(argument), ctx))(contextOf(name, c))
 
 /**
  * A tensor of the input's dtype, of a fixed shape or one computed from the input's shape.

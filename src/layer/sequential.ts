@@ -4,6 +4,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { ConfigError, describeValue, layerFailure, type LayerError, layerError } from '../errors.js'
 import type { DeviceTensor } from '../kernel/device.js'
 import { buffersOf } from '../kernel/tree.js'
@@ -120,7 +121,7 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...given: Ls): 
 
   const outputShape = (inputShape: Shape): E.Either<LayerError, Shape> =>
     layers.reduce<E.Either<LayerError, Shape>>(
-      (shape, layer, i) => E.chain((s: Shape) => shapeResult(name, `layers[${i}].outputShape()`, layer.outputShape(s)))(shape),
+      (shape, layer, i) => chain((s: Shape) => shapeResult(name, `layers[${i}].outputShape()`, layer.outputShape(s)))(shape),
       E.right(inputShape),
     )
 

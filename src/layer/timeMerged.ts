@@ -6,6 +6,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
@@ -50,7 +51,7 @@ export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> =>
       : layerFailure(name, 'layer', 'a layer that keeps the leading (T * N) axis', showShape(out))
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain((m: Shape) => E.chain((out: Shape) => split(shape, out))(innerShape(m)))(merged(name, shape))
+    chain((m: Shape) => chain((out: Shape) => split(shape, out))(innerShape(m)))(merged(name, shape))
 
   // draws that cannot be merged go on as they are: the layer's own check rejects their shape
   const ctxFor = (ctx: Ctx): Ctx => {
@@ -63,7 +64,7 @@ export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> =>
     prepare: (params, state, input, ctx) => {
       const m = merged(name, input.shape)
       if (E.isLeft(m)) return m
-      return E.chain((p: { readonly params: P; readonly state: S; readonly outputShape: Shape }) =>
+      return chain((p: { readonly params: P; readonly state: S; readonly outputShape: Shape }) =>
         E.map((out: Shape) => ({ ...p, outputShape: out }))(split(input.shape, p.outputShape)),
       )(inner.prepare(params, state, { shape: m.right, dtype: input.dtype }, ctxFor(ctx)))
     },
@@ -77,8 +78,8 @@ export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> =>
   return {
     name,
     ...shapeAndInit<P, S>(name, outputShape, (key, shape, dtype) =>
-      E.chain((m: Shape) =>
-        E.chain((r: { readonly params: P; readonly state: S; readonly outputShape: Shape }) =>
+      chain((m: Shape) =>
+        chain((r: { readonly params: P; readonly state: S; readonly outputShape: Shape }) =>
           E.map((out: Shape) => ({ params: r.params, state: r.state, outputShape: out }))(split(shape, r.outputShape)),
         )(initResult<P, S>(name, 'layer.init()', layer.init(key, m, dtype))),
       )(merged(name, shape)),

@@ -11,6 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { type ConvAttrs, convOutputSize } from '../kernel/kernels.js'
@@ -147,7 +148,7 @@ export const conv2d = (config: Conv2dConfig): Layer<Conv2dParams, NoState, Rank4
   })
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> => {
-    const ok = E.chain((s: Shape) => expectAxisSize(name, 'input', s, 1, inChannels, 'inChannels'))(
+    const ok = chain((s: Shape) => expectAxisSize(name, 'input', s, 1, inChannels, 'inChannels'))(
       expectRank(name, 'input', shape, 4, '[N, C, H, W]'),
     )
     if (E.isLeft(ok)) return ok

@@ -14,6 +14,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import {
@@ -99,7 +100,7 @@ export const customLinearParams = (args: {
 }): E.Either<LayerError, CustomLinearParams> => {
   const a = snapshot(args)
   if (E.isLeft(a)) return a
-  const w = E.chain((t: Tensor) => E.map(() => t)(expectRank(name, 'params.weight', t.shape, 2, '[in, out]')))(
+  const w = chain((t: Tensor) => E.map(() => t)(expectRank(name, 'params.weight', t.shape, 2, '[in, out]')))(
     expectTensor(name, 'params.weight', a.right.weight),
   )
   if (E.isLeft(w)) return w
@@ -220,7 +221,7 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
     if (E.isLeft(w)) return w
     const checked = params(given.right, 'params', { layer: name, input: weightShape, dtype: dtypeOf(w.right) })
     if (E.isLeft(checked)) return checked
-    const delta = E.chain((t: Tensor) => E.map(() => t)(expectDtype(name, 'dw', t, dtypeOf(w.right), "the weight's")))(
+    const delta = chain((t: Tensor) => E.map(() => t)(expectDtype(name, 'dw', t, dtypeOf(w.right), "the weight's")))(
       expectTensorOfShape(name, 'dw', dw, weightShape),
     )
     if (E.isLeft(delta)) return delta

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import * as E from 'fp-ts/lib/Either.js'
+import type * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import type { LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { configChoice, configInt, configNumber, configObject, expectAxisSize, expectMinRank } from '../layer/check.js'
@@ -86,7 +87,7 @@ export const layerNorm = (config: LayerNormConfig): Layer<LayerNormParams, NoSta
       format === 'channels_last'
         ? expectMinRank(name, 'input', shape, 1, '[..., C]')
         : expectMinRank(name, 'input', shape, 2, '[N, C, ...]')
-    return E.chain(() => expectAxisSize(name, 'input', shape, axisOf(shape), channels, 'normalizedShape'))(rank)
+    return chain(() => expectAxisSize(name, 'input', shape, axisOf(shape), channels, 'normalizedShape'))(rank)
   }
 
   return defineLayer<LayerNormParams, NoState>({

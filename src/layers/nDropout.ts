@@ -9,6 +9,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { configNumber, configObject, expectDtype, expectSameShape } from '../layer/check.js'
@@ -112,8 +113,8 @@ export const nDropout = (config: NDropoutConfig): Layer<NoParams, NDropoutState,
     check: (_params, state, input, ctx: Ctx) => {
       if (!ctx.training || state.mask !== null) return E.right(undefined)
       if (ctx.draws !== undefined) {
-        return E.chain(() => checkDraws(ctx.draws!, input.dtype))(
-          E.chain(() => expectDtype(name, 'ctx.draws', ctx.draws!, input.dtype))(
+        return chain(() => checkDraws(ctx.draws!, input.dtype))(
+          chain(() => expectDtype(name, 'ctx.draws', ctx.draws!, input.dtype))(
             expectSameShape(name, 'ctx.draws', ctx.draws.shape, input.shape),
           ),
         )

@@ -6,6 +6,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { describeValue, layerFailure, type LayerError, rejectConfig } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { configFail, configInt, configObject, expectMinRank, MAX_RANK, showShape } from '../layer/check.js'
@@ -126,7 +127,7 @@ export const meanOverTime = (config?: NoConfig): Layer<NoParams, NoState, Axes, 
   const name = 'MeanOverTime'
   configObject<NoConfig>(name, config, false, [])
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain(() =>
+    chain(() =>
       shape[0] >= 1 ? E.right(shape.slice(1)) : layerFailure(name, 'input', 'a time axis of at least 1 step', showShape(shape)),
     )(expectMinRank(name, 'input', shape, 1, '[T, ...]'))
   return defineLayer<NoParams, NoState>({

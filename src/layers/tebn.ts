@@ -18,6 +18,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { layerFailure, type LayerError } from '../errors.js'
 import { configInt, configNumber, configObject, expectAxisSize, showShape } from '../layer/check.js'
 import type { Layer } from '../layer/layer.js'
@@ -87,7 +88,7 @@ export const tebn = (config: TEBNConfig): Layer<TEBNParams, TEBNState, Axes, Axe
         : layerFailure(name, 'input', `a leading size (T*B) divisible by step ${step}`, showShape(shape))
     }
     if (shape.length === 5) {
-      const ok = E.chain((s: Shape) => expectAxisSize(name, 'input', s, 2, numFeatures, 'channels (numFeatures)'))(
+      const ok = chain((s: Shape) => expectAxisSize(name, 'input', s, 2, numFeatures, 'channels (numFeatures)'))(
         expectAxisSize(name, 'input', shape, 0, step, 'time steps (step)'),
       )
       return E.map(() => shape[1])(ok)

@@ -19,7 +19,8 @@
  *
  * @module
  */
-import * as E from 'fp-ts/lib/Either.js'
+import type * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import type { LayerError } from '../errors.js'
 import {
   configBoolean,
@@ -114,7 +115,7 @@ export const thresholdDependentBatchNorm2d = (
   // -------------------------------------------------------------------------------------------
 
   const outputShape = (shape: Shape): E.Either<LayerError, Shape> =>
-    E.chain((s: Shape) => expectAxisSize(name, 'input', s, channelAxis, numFeatures, 'channels (numFeatures)'))(
+    chain((s: Shape) => expectAxisSize(name, 'input', s, channelAxis, numFeatures, 'channels (numFeatures)'))(
       expectRank(name, 'input', shape, rank, timeAware ? '[T, N, C, H, W]' : '[N, C, H, W]'),
     )
 

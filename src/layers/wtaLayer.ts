@@ -10,6 +10,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { layerFailure, type LayerError } from '../errors.js'
 import { DeviceTensor } from '../kernel/device.js'
 import { uploadTensor } from '../kernel/tree.js'
@@ -85,7 +86,7 @@ export const wtaLayer = (config: WTALayerConfig = {}): Layer<NoParams, NoState, 
     init: () => ({ params: empty, state: empty }),
     check: (_params, _state, input, ctx) => {
       if (ctx.draws !== undefined) {
-        return E.chain(() => expectDtype(name, 'ctx.draws', ctx.draws!, input.dtype))(
+        return chain(() => expectDtype(name, 'ctx.draws', ctx.draws!, input.dtype))(
           expectSameShape(name, 'ctx.draws', ctx.draws.shape, input.shape),
         )
       }

@@ -7,6 +7,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { describeValue, layerFailure, type LayerError } from '../errors.js'
 import { type Device, DeviceTensor } from '../kernel/device.js'
 import { uploadTensor } from '../kernel/tree.js'
@@ -59,7 +60,7 @@ export const crossEntropyLoss = (config: CrossEntropyConfig = {}): Loss => {
         return layerFailure(name, 'prediction', 'logits [N, C]', showShape(prediction.shape))
       }
       const [n, classes] = prediction.shape
-      const t = E.chain((x: Tensor) => E.map(() => x)(expectSameShape(name, 'target', x.shape, [n])))(
+      const t = chain((x: Tensor) => E.map(() => x)(expectSameShape(name, 'target', x.shape, [n])))(
         expectTensor(name, 'target', target),
       )
       if (E.isLeft(t)) return t
@@ -93,9 +94,9 @@ export const mseLoss = (config?: NoConfig): Loss => {
   return {
     name,
     check: (prediction, target) =>
-      E.chain((t: Tensor) =>
+      chain((t: Tensor) =>
         E.map(() => t)(
-          E.chain(() => expectDtype(name, 'target', t, prediction.dtype, "the prediction's"))(
+          chain(() => expectDtype(name, 'target', t, prediction.dtype, "the prediction's"))(
             expectSameShape(name, 'target', t.shape, prediction.shape),
           ),
         ),

@@ -9,6 +9,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { ConfigError, describeValue, layerFailure, type LayerError } from '../errors.js'
 import type { Device } from '../kernel/device.js'
 import { DeviceTensor } from '../kernel/device.js'
@@ -254,7 +255,7 @@ const poolWith = (
   if (E.isLeft(device)) return device
   const d = device.right
   const { window } = resolved.right
-  return E.chain((out: Shape) =>
+  return chain((out: Shape) =>
     guardAllocation(op, 'input', () => {
       const [n, c, height, width] = input.right.shape
       const attrs = { planes: n * c, height, width, window, mode: poolMode(resolved.right.op) }

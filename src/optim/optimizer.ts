@@ -11,6 +11,7 @@
  * @module
  */
 import * as E from 'fp-ts/lib/Either.js'
+import { chain } from '../either.js'
 import { ConfigError, describeValue, type LayerError, layerError, rejectConfig } from '../errors.js'
 import { isTensor } from '../kernel/tree.js'
 import { configNumber, expectTensor, expectTree, guardAllocation } from '../layer/check.js'
@@ -347,7 +348,7 @@ export const runUpdate = <P, S>(
         return
       }
       const given = read(`grads${at}`, grads, path)
-      const g = E.chain((x: unknown) => expectLike(name, `grads${at}`, x, p.right, 'a gradient'))(given)
+      const g = chain((x: unknown) => expectLike(name, `grads${at}`, x, p.right, 'a gradient'))(given)
       if (E.isLeft(g)) {
         bad = g.left
         return
@@ -355,7 +356,7 @@ export const runUpdate = <P, S>(
       const buffersIn: Data[] = []
       for (let i = 0; i < trees.length; i++) {
         const argument = `state.${spec.kept[i]}${at}`
-        const b = E.chain((x: unknown) => expectLike(name, argument, x, p.right, 'a buffer'))(read(argument, trees[i], path))
+        const b = chain((x: unknown) => expectLike(name, argument, x, p.right, 'a buffer'))(read(argument, trees[i], path))
         if (E.isLeft(b)) {
           bad = b.left
           return
