@@ -197,16 +197,25 @@ const ownFields = ['data', 'shape', 'stride', 'offset']
  */
 const genuine = (x: object, dtype: 'float32' | 'float64', rank: number): boolean => {
   if (Object.getPrototypeOf(x) !== prototypeOf(dtype, rank)) return false
+  if (seenGenuine.has(x)) return true
   for (const k of Reflect.ownKeys(x)) {
     const d = Object.getOwnPropertyDescriptor(x, k)
     if (typeof k !== 'string' || !ownFields.includes(k) || d === undefined || !('value' in d)) return false
   }
-  if (rank === 0) return true
   const t = x as { readonly shape: readonly number[]; readonly stride: readonly number[] }
-  return [t.shape, t.stride].every(
-    (a) => Object.getPrototypeOf(a) === Array.prototype && Reflect.ownKeys(a).length === rank + 1,
-  )
+  const plain =
+    rank === 0 ||
+    [t.shape, t.stride].every((a) => Object.getPrototypeOf(a) === Array.prototype && Reflect.ownKeys(a).length === rank + 1)
+  if (plain) seenGenuine.add(x)
+  return plain
 }
+
+/**
+ * The ndarrays {@link genuine} has passed, so that a tensor passed again (a layer's weight on
+ * every call) skips the walk over its own keys. Only that its fields are plain values is
+ * remembered; the fields themselves are read and checked again on every call.
+ */
+const seenGenuine = new WeakSet<object>()
 
 const readView = (x: unknown): Checked<NdArray<Data>> => {
   if (typeof x !== 'object' || x === null || Array.isArray(x) || typedArrayName(x) !== undefined) {
