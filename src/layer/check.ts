@@ -134,14 +134,23 @@ export const expectTensor = (layer: string, argument: string, x: unknown): E.Eit
 export const deviceProblem = (v: unknown): string | undefined => {
   try {
     if (typeof v !== 'object' || v === null) return describeValue(v)
+    if (seenDevices.has(v)) return undefined
     const d = v as Readonly<Record<string, unknown>>
     if (typeof d.name !== 'string') return `${describeValue(v)} (no name)`
     const missing = [...bufferOps, ...kernelNames].find((m) => typeof d[m] !== 'function')
-    return missing === undefined ? undefined : `${describeValue(v)} (without ${missing})`
+    if (missing !== undefined) return `${describeValue(v)} (without ${missing})`
+    seenDevices.add(v)
+    return undefined
   } catch (e) {
     return `a value whose property access threw (${describeValue(e)})`
   }
 }
+
+/**
+ * Devices {@link deviceProblem} has passed: a context's device is checked on every layer call,
+ * and looking up its fifty-odd methods each time was a good part of a small call's cost.
+ */
+const seenDevices = new WeakSet<object>()
 
 const bufferOps = ['run', 'dtypeOf', 'lengthOf', 'upload', 'read', 'free']
 
