@@ -34,7 +34,9 @@ export interface LossAndGrad<P, S> {
  * that is not a layer or a loss that is not a loss throws a `ConfigError` here; the step's
  * arguments are checked as `vjp` checks them, the target as `withTarget`'s. Owns its two vjps:
  * each pullback runs once, freeing the residuals as it goes, and both are disposed before it
- * returns, so on the default (resident) device a training loop's memory stays flat.
+ * returns, so on the default (resident) device a training loop's memory stays flat. Only the
+ * params are differentiated: the input and the initial state are constants to the tape, so the
+ * first layer's input gradient (a whole matmul or transposed convolution) is never computed.
  *
  * @example
  * import { crossEntropyLoss, customLinear, key, lossAndGrad, orThrow, tensor, train } from 'braincog-fn'
