@@ -392,22 +392,87 @@ export function conv2dPart(
     const nb = min(NC_POS, P - t0)
     const nbPad = roundUp(nb, NR)
     const ldc = <usize>nbPad * 4
-    for (let r = 0; r < ogPad; r++) {
-      const v: f32 = r < OG && bias != 0 ? load<f32>(bias + <usize>(g * OG + r) * 4) : 0
-      const splat = f32x4.splat(v)
-      const cr = cp + <usize>r * ldc
-      for (let j = 0; j < nbPad; j += 4) v128.store(cr + <usize>j * 4, splat)
-    }
     const chunks = chunkTable(tab, t0, nb)
+    const biasG = bias != 0 ? bias + <usize>(g * OG) * 4 : 0
+    const outG = out + <usize>((img * O + g * OG) * P + t0) * 4
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc)
       packIm2col(bp, pad, taps + <usize>pc * 4, tab, chunks, kc)
-      gemmBlock(cp, ldc, wp + <usize>(g * ogPad * K + pc * ogPad) * 4, bp, ogPad, nbPad, kc)
+      convTiles(cp, ldc, wp + <usize>(g * ogPad * K + pc * ogPad) * 4, bp, ogPad, nb, kc, pc == 0, pc + kc == K, biasG, outG)
     }
+    // the last block stored its whole tiles in `out`; the columns of the partial one are in cp
+    const nbFull = nb & ~(NR - 1)
     for (let r = 0; r < OG; r++) {
       const oc = g * OG + r
       if (anyExact && load<u8>(flags + <usize>oc) != 0) convPlaneExact(out, x, w, bias, img, oc, t0, nb)
-      else memory.copy(out + <usize>((img * O + oc) * P + t0) * 4, cp + <usize>r * ldc, <usize>nb * 4)
+      else if (nbFull < nb) {
+        memory.copy(outG + <usize>(r * P + nbFull) * 4, cp + <usize>r * ldc + <usize>nbFull * 4, <usize>(nb - nbFull) * 4)
+      }
+    }
+  }
+}
+
+/**
+ * The forward's C tiles (OG output channels, rows padded to `rows`, by `nb` positions, padded to
+ * NR) += packed weights x packed im2col over `kc` taps. The accumulators start from the bias
+ * (`biasG`, the group's first; 0: none) on the `first` block of taps, else from the grid `cp`;
+ * after the `last` block, rows of real output channels in whole tiles of NR positions go
+ * straight to `outG` (row stride P), every other tile to `cp`.
+ */
+function convTiles(
+  cp: usize, ldc: usize, ap: usize, bp: usize, rows: i32, nb: i32, kc: i32,
+  first: bool, last: bool, biasG: usize, outG: usize,
+): void {
+  const nbPad = roundUp(nb, NR)
+  const ldo = <usize>P * 4
+  for (let jr = 0; jr < nbPad; jr += NR) {
+    const bPanel = bp + <usize>(jr * kc) * 4
+    const cCol = cp + <usize>jr * 4
+    const direct = last && jr + NR <= nb
+    for (let ir = 0; ir < rows; ir += MR) {
+      const c = cCol + <usize>ir * ldc
+      let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128
+      if (first) {
+        const b0 = f32x4.splat(biasG != 0 && ir < OG ? load<f32>(biasG + <usize>ir * 4) : 0)
+        const b1 = f32x4.splat(biasG != 0 && ir + 1 < OG ? load<f32>(biasG + <usize>(ir + 1) * 4) : 0)
+        const b2 = f32x4.splat(biasG != 0 && ir + 2 < OG ? load<f32>(biasG + <usize>(ir + 2) * 4) : 0)
+        const b3 = f32x4.splat(biasG != 0 && ir + 3 < OG ? load<f32>(biasG + <usize>(ir + 3) * 4) : 0)
+        c00 = b0; c01 = b0; c10 = b1; c11 = b1; c20 = b2; c21 = b2; c30 = b3; c31 = b3
+      } else {
+        c00 = v128.load(c); c01 = v128.load(c, 16)
+        c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16)
+        c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16)
+        c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16)
+      }
+      let a_ = ap + <usize>(ir * kc) * 4
+      let b_ = bPanel
+      for (let p = 0; p < kc; p++) {
+        const b0 = v128.load(b_)
+        const b1 = v128.load(b_, 16)
+        let a = v128.load32_splat(a_)
+        c00 = f32x4.add(c00, f32x4.mul(a, b0))
+        c01 = f32x4.add(c01, f32x4.mul(a, b1))
+        a = v128.load32_splat(a_, 4)
+        c10 = f32x4.add(c10, f32x4.mul(a, b0))
+        c11 = f32x4.add(c11, f32x4.mul(a, b1))
+        a = v128.load32_splat(a_, 8)
+        c20 = f32x4.add(c20, f32x4.mul(a, b0))
+        c21 = f32x4.add(c21, f32x4.mul(a, b1))
+        a = v128.load32_splat(a_, 12)
+        c30 = f32x4.add(c30, f32x4.mul(a, b0))
+        c31 = f32x4.add(c31, f32x4.mul(a, b1))
+        a_ += 16
+        b_ += 32
+      }
+      const o = outG + <usize>ir * ldo + <usize>jr * 4
+      let d = direct && ir < OG ? o : c
+      v128.store(d, c00); v128.store(d, c01, 16)
+      d = direct && ir + 1 < OG ? o + ldo : c + ldc
+      v128.store(d, c10); v128.store(d, c11, 16)
+      d = direct && ir + 2 < OG ? o + 2 * ldo : c + 2 * ldc
+      v128.store(d, c20); v128.store(d, c21, 16)
+      d = direct && ir + 3 < OG ? o + 3 * ldo : c + 3 * ldc
+      v128.store(d, c30); v128.store(d, c31, 16)
     }
   }
 }
