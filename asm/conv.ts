@@ -13,6 +13,10 @@
  *   sign of a -0 accumulator, and with an infinite or NaN weight it would add NaN where the
  *   reference skips the tap. Output channels whose bias is -0 or whose weights are not all
  *   finite are therefore recomputed tap by tap (only when there is padding; rare, and exact).
+ *   The B panels are gathered straight from the padded planes, panel by panel (a table of each
+ *   panel's offsets per block of positions, one of each tap's per call), so each panel is
+ *   written in order rather than a row of every panel at a time (panels KC * NR * 4 = 8 KiB
+ *   apart fall in one L1 set).
  * - `conv2dGradInput`: per image and group, `dcol = w^T cot` (A = the weights read transposed
  *   in place), then col2im adds dcol into a zero-padded plane. The reference adds each tap's
  *   `cot * w` (exact in float64) to its input cell in float32, in tap order; here each dcol
@@ -77,8 +81,8 @@ export function conv2dScratchBytes(
   const ogPad = roundUp(OG, MR)
   const nb = roundUp(min(P, NC_POS), NR)
   if (kind == 0) {
-    return <i32>(bytes(O) + bytes(G * ogPad * K) + bytes(padFloats()) + bytes(NC_POS + 16) + bytes(min(K, KC) * nb) +
-      bytes(ogPad * nb))
+    return <i32>(bytes(O) + bytes(G * ogPad * K) + bytes(padFloats()) + bytes(K) + bytes(NC_POS / NR * CHUNK) +
+      bytes(min(K, KC) * nb) + bytes(ogPad * nb))
   }
   if (kind == 1) {
     const kPad = roundUp(K, MR)
@@ -212,6 +216,100 @@ function convPlaneExact(out: usize, x: usize, w: usize, bias: usize, img: i32, o
   }
 }
 
+/**
+ * Bytes of an entry of the forward's chunk table, one per B panel (NR output positions): its
+ * kind (0: the NR positions read NR consecutive floats of a padded plane; 1: two such runs, the
+ * first `s` lanes from `off`, the rest from `hi` + lane; 2: any other, lane by lane), `off`,
+ * `hi`, `s`, then the NR lanes' offsets (floats from a tap's first cell; -1: past the block).
+ */
+const CHUNK: i32 = 16 + NR * 4
+
+/** The chunk table of output positions [t0, t0 + nb) at `tab`; returns the number of chunks. */
+function chunkTable(tab: usize, t0: i32, nb: i32): i32 {
+  const chunks = (nb + NR - 1) / NR
+  for (let c = 0; c < chunks; c++) {
+    const e = tab + <usize>(c * CHUNK)
+    for (let u = 0; u < NR; u++) {
+      const t = t0 + c * NR + u
+      let off = -1
+      if (t < t0 + nb) {
+        const i = t / OW
+        off = i * SH * WP + (t - i * OW) * SW
+      }
+      store<i32>(e + <usize>(16 + u * 4), off)
+    }
+    const o0 = load<i32>(e, 16)
+    let s = 1
+    while (s < NR && load<i32>(e + <usize>(16 + s * 4)) == o0 + s) s++
+    let kind = 2
+    let hi = 0
+    if (s == NR) {
+      kind = 0
+    } else {
+      const os = load<i32>(e + <usize>(16 + s * 4))
+      if (os >= 0) {
+        let u = s + 1
+        while (u < NR && load<i32>(e + <usize>(16 + u * 4)) == os + (u - s)) u++
+        if (u == NR) {
+          kind = 1
+          hi = os - s
+        }
+      }
+    }
+    store<i32>(e, kind)
+    store<i32>(e, o0, 4)
+    store<i32>(e, hi, 8)
+    store<i32>(e, s, 12)
+  }
+  return chunks
+}
+
+/**
+ * The B panels of `kc` im2col rows (the taps whose byte offsets start at `taps`) by the chunk
+ * table's positions, from the padded planes at `pad`, each panel [kc][NR] written in order.
+ * Lanes past the block read 0. Reads overrun a run by at most NR - 1 floats, within the
+ * planes' slack.
+ */
+function packIm2col(bp: usize, pad: usize, taps: usize, tab: usize, chunks: i32, kc: i32): void {
+  for (let c = 0; c < chunks; c++) {
+    const e = tab + <usize>(c * CHUNK)
+    const kind = load<i32>(e)
+    let d = bp + <usize>(c * NR * kc) * 4
+    if (kind == 0) {
+      const src = pad + <usize>load<i32>(e, 4) * 4
+      for (let p = 0; p < kc; p++) {
+        const at = src + <usize>load<i32>(taps + <usize>p * 4)
+        v128.store(d, v128.load(at))
+        v128.store(d, v128.load(at, 16), 16)
+        d += 32
+      }
+    } else if (kind == 1) {
+      const lo = pad + <usize>load<i32>(e, 4) * 4
+      const hi = pad + <usize>load<i32>(e, 8) * 4
+      const s = i32x4.splat(load<i32>(e, 12))
+      const m0 = i32x4.lt_s(i32x4(0, 1, 2, 3), s)
+      const m1 = i32x4.lt_s(i32x4(4, 5, 6, 7), s)
+      for (let p = 0; p < kc; p++) {
+        const tap = <usize>load<i32>(taps + <usize>p * 4)
+        const a = lo + tap
+        const b = hi + tap
+        v128.store(d, v128.bitselect(v128.load(a), v128.load(b), m0))
+        v128.store(d, v128.bitselect(v128.load(a, 16), v128.load(b, 16), m1), 16)
+        d += 32
+      }
+    } else {
+      for (let p = 0; p < kc; p++) {
+        const at = pad + <usize>load<i32>(taps + <usize>p * 4)
+        for (let u = 0; u < NR; u++) {
+          const off = load<i32>(e + <usize>(16 + u * 4))
+          store<f32>(d + <usize>u * 4, off >= 0 ? load<f32>(at + <usize>off * 4) : 0)
+        }
+        d += 32
+      }
+    }
+  }
+}
+
 /** Blocks of NC_POS output positions per image and group: the forward's items are (image, group, block). */
 // @ts-ignore: decorator
 @inline function positionBlocks(): i32 {
@@ -247,8 +345,9 @@ export function conv2dPart(
   const flags = scratch
   const wp = flags + bytes(O)
   const pad = wp + bytes(G * ogPad * K)
-  const row = pad + bytes(padFloats())
-  const bp = row + bytes(NC_POS + 16)
+  const taps = pad + bytes(padFloats())
+  const tab = taps + bytes(K)
+  const bp = tab + bytes(NC_POS / NR * CHUNK)
   const cp = bp + bytes(min(K, KC) * nbMax)
   const khw = KH * KW
   const blocks = positionBlocks()
@@ -273,6 +372,13 @@ export function conv2dPart(
       packA(dst, w + <usize>(g * OG * K + pc) * 4, K, false, OG, min(KC, K - pc))
     }
   }
+  // each (c, p, q)'s byte offset in the padded planes
+  for (let cpq = 0; cpq < K; cpq++) {
+    const ch = cpq / khw
+    const rem = cpq - ch * khw
+    const kp = rem / KW
+    store<i32>(taps + <usize>cpq * 4, (ch * HP * WP + kp * DH * WP + (rem - kp * KW) * DW) * 4)
+  }
   let planes = -1 // the (image, group) whose padded planes `pad` holds
   for (let item = from; item < to; item++) {
     const ig = item / blocks
@@ -286,35 +392,87 @@ export function conv2dPart(
     const nb = min(NC_POS, P - t0)
     const nbPad = roundUp(nb, NR)
     const ldc = <usize>nbPad * 4
-    for (let r = 0; r < ogPad; r++) {
-      const v: f32 = r < OG && bias != 0 ? load<f32>(bias + <usize>(g * OG + r) * 4) : 0
-      const splat = f32x4.splat(v)
-      const cr = cp + <usize>r * ldc
-      for (let j = 0; j < nbPad; j += 4) v128.store(cr + <usize>j * 4, splat)
-    }
+    const chunks = chunkTable(tab, t0, nb)
+    const biasG = bias != 0 ? bias + <usize>(g * OG) * 4 : 0
+    const outG = out + <usize>((img * O + g * OG) * P + t0) * 4
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc)
-      for (let p = 0; p < kc; p++) {
-        const cpq = pc + p
-        const ch = cpq / khw
-        const rem = cpq - ch * khw
-        const kp = rem / KW
-        im2colRow(row, pad + <usize>(ch * HP * WP) * 4, kp, rem - kp * KW, t0, nb)
-        for (let j = nb; j < nbPad; j++) store<f32>(row + <usize>j * 4, 0)
-        const d = bp + <usize>(p * NR) * 4
-        for (let jr = 0; jr < nbPad; jr += NR) {
-          const s = row + <usize>jr * 4
-          const dd = d + <usize>(jr * kc) * 4
-          v128.store(dd, v128.load(s))
-          v128.store(dd, v128.load(s, 16), 16)
-        }
-      }
-      gemmBlock(cp, ldc, wp + <usize>(g * ogPad * K + pc * ogPad) * 4, bp, ogPad, nbPad, kc)
+      packIm2col(bp, pad, taps + <usize>pc * 4, tab, chunks, kc)
+      convTiles(cp, ldc, wp + <usize>(g * ogPad * K + pc * ogPad) * 4, bp, ogPad, nb, kc, pc == 0, pc + kc == K, biasG, outG)
     }
+    // the last block stored its whole tiles in `out`; the columns of the partial one are in cp
+    const nbFull = nb & ~(NR - 1)
     for (let r = 0; r < OG; r++) {
       const oc = g * OG + r
       if (anyExact && load<u8>(flags + <usize>oc) != 0) convPlaneExact(out, x, w, bias, img, oc, t0, nb)
-      else memory.copy(out + <usize>((img * O + oc) * P + t0) * 4, cp + <usize>r * ldc, <usize>nb * 4)
+      else if (nbFull < nb) {
+        memory.copy(outG + <usize>(r * P + nbFull) * 4, cp + <usize>r * ldc + <usize>nbFull * 4, <usize>(nb - nbFull) * 4)
+      }
+    }
+  }
+}
+
+/**
+ * The forward's C tiles (OG output channels, rows padded to `rows`, by `nb` positions, padded to
+ * NR) += packed weights x packed im2col over `kc` taps. The accumulators start from the bias
+ * (`biasG`, the group's first; 0: none) on the `first` block of taps, else from the grid `cp`;
+ * after the `last` block, rows of real output channels in whole tiles of NR positions go
+ * straight to `outG` (row stride P), every other tile to `cp`.
+ */
+function convTiles(
+  cp: usize, ldc: usize, ap: usize, bp: usize, rows: i32, nb: i32, kc: i32,
+  first: bool, last: bool, biasG: usize, outG: usize,
+): void {
+  const nbPad = roundUp(nb, NR)
+  const ldo = <usize>P * 4
+  for (let jr = 0; jr < nbPad; jr += NR) {
+    const bPanel = bp + <usize>(jr * kc) * 4
+    const cCol = cp + <usize>jr * 4
+    const direct = last && jr + NR <= nb
+    for (let ir = 0; ir < rows; ir += MR) {
+      const c = cCol + <usize>ir * ldc
+      let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128
+      if (first) {
+        const b0 = f32x4.splat(biasG != 0 && ir < OG ? load<f32>(biasG + <usize>ir * 4) : 0)
+        const b1 = f32x4.splat(biasG != 0 && ir + 1 < OG ? load<f32>(biasG + <usize>(ir + 1) * 4) : 0)
+        const b2 = f32x4.splat(biasG != 0 && ir + 2 < OG ? load<f32>(biasG + <usize>(ir + 2) * 4) : 0)
+        const b3 = f32x4.splat(biasG != 0 && ir + 3 < OG ? load<f32>(biasG + <usize>(ir + 3) * 4) : 0)
+        c00 = b0; c01 = b0; c10 = b1; c11 = b1; c20 = b2; c21 = b2; c30 = b3; c31 = b3
+      } else {
+        c00 = v128.load(c); c01 = v128.load(c, 16)
+        c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16)
+        c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16)
+        c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16)
+      }
+      let a_ = ap + <usize>(ir * kc) * 4
+      let b_ = bPanel
+      for (let p = 0; p < kc; p++) {
+        const b0 = v128.load(b_)
+        const b1 = v128.load(b_, 16)
+        let a = v128.load32_splat(a_)
+        c00 = f32x4.add(c00, f32x4.mul(a, b0))
+        c01 = f32x4.add(c01, f32x4.mul(a, b1))
+        a = v128.load32_splat(a_, 4)
+        c10 = f32x4.add(c10, f32x4.mul(a, b0))
+        c11 = f32x4.add(c11, f32x4.mul(a, b1))
+        a = v128.load32_splat(a_, 8)
+        c20 = f32x4.add(c20, f32x4.mul(a, b0))
+        c21 = f32x4.add(c21, f32x4.mul(a, b1))
+        a = v128.load32_splat(a_, 12)
+        c30 = f32x4.add(c30, f32x4.mul(a, b0))
+        c31 = f32x4.add(c31, f32x4.mul(a, b1))
+        a_ += 16
+        b_ += 32
+      }
+      const o = outG + <usize>ir * ldo + <usize>jr * 4
+      let d = direct && ir < OG ? o : c
+      v128.store(d, c00); v128.store(d, c01, 16)
+      d = direct && ir + 1 < OG ? o + ldo : c + ldc
+      v128.store(d, c10); v128.store(d, c11, 16)
+      d = direct && ir + 2 < OG ? o + 2 * ldo : c + 2 * ldc
+      v128.store(d, c20); v128.store(d, c21, 16)
+      d = direct && ir + 3 < OG ? o + 3 * ldo : c + 3 * ldc
+      v128.store(d, c30); v128.store(d, c31, 16)
     }
   }
 }
