@@ -414,10 +414,10 @@ export function conv2dPart(
 
 /**
  * The forward's C tiles (OG output channels, rows padded to `rows`, by `nb` positions, padded to
- * NR) += packed weights x packed im2col over `kc` taps. The accumulators start from the bias
- * (`biasG`, the group's first; 0: none) on the `first` block of taps, else from the grid `cp`;
- * after the `last` block, rows of real output channels in whole tiles of NR positions go
- * straight to `outG` (row stride P), every other tile to `cp`.
+ * NR) += packed weights x packed im2col over `kc` taps, with gemm.ts's micro-kernel. On the
+ * `first` block of taps a tile starts from the bias (`biasG`, the group's first; 0: none), else
+ * from what the grid `cp` holds; after the `last` block, rows of real output channels in whole
+ * tiles of NR positions are copied to `outG` (row stride P) while the tile is still in L1.
  */
 function convTiles(
   cp: usize, ldc: usize, ap: usize, bp: usize, rows: i32, nb: i32, kc: i32,
@@ -431,48 +431,22 @@ function convTiles(
     const direct = last && jr + NR <= nb
     for (let ir = 0; ir < rows; ir += MR) {
       const c = cCol + <usize>ir * ldc
-      let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128
       if (first) {
-        const b0 = f32x4.splat(biasG != 0 && ir < OG ? load<f32>(biasG + <usize>ir * 4) : 0)
-        const b1 = f32x4.splat(biasG != 0 && ir + 1 < OG ? load<f32>(biasG + <usize>(ir + 1) * 4) : 0)
-        const b2 = f32x4.splat(biasG != 0 && ir + 2 < OG ? load<f32>(biasG + <usize>(ir + 2) * 4) : 0)
-        const b3 = f32x4.splat(biasG != 0 && ir + 3 < OG ? load<f32>(biasG + <usize>(ir + 3) * 4) : 0)
-        c00 = b0; c01 = b0; c10 = b1; c11 = b1; c20 = b2; c21 = b2; c30 = b3; c31 = b3
-      } else {
-        c00 = v128.load(c); c01 = v128.load(c, 16)
-        c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16)
-        c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16)
-        c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16)
+        for (let r = 0; r < MR; r++) {
+          const v = f32x4.splat(biasG != 0 && ir + r < OG ? load<f32>(biasG + <usize>(ir + r) * 4) : 0)
+          v128.store(c + <usize>r * ldc, v)
+          v128.store(c + <usize>r * ldc, v, 16)
+        }
       }
-      let a_ = ap + <usize>(ir * kc) * 4
-      let b_ = bPanel
-      for (let p = 0; p < kc; p++) {
-        const b0 = v128.load(b_)
-        const b1 = v128.load(b_, 16)
-        let a = v128.load32_splat(a_)
-        c00 = f32x4.add(c00, f32x4.mul(a, b0))
-        c01 = f32x4.add(c01, f32x4.mul(a, b1))
-        a = v128.load32_splat(a_, 4)
-        c10 = f32x4.add(c10, f32x4.mul(a, b0))
-        c11 = f32x4.add(c11, f32x4.mul(a, b1))
-        a = v128.load32_splat(a_, 8)
-        c20 = f32x4.add(c20, f32x4.mul(a, b0))
-        c21 = f32x4.add(c21, f32x4.mul(a, b1))
-        a = v128.load32_splat(a_, 12)
-        c30 = f32x4.add(c30, f32x4.mul(a, b0))
-        c31 = f32x4.add(c31, f32x4.mul(a, b1))
-        a_ += 16
-        b_ += 32
+      kernel4x8(c, ldc, ap + <usize>(ir * kc) * 4, bPanel, kc)
+      if (direct) {
+        for (let r = 0; r < MR && ir + r < OG; r++) {
+          const src = c + <usize>r * ldc
+          const dst = outG + <usize>(ir + r) * ldo + <usize>jr * 4
+          v128.store(dst, v128.load(src))
+          v128.store(dst, v128.load(src, 16), 16)
+        }
       }
-      const o = outG + <usize>ir * ldo + <usize>jr * 4
-      let d = direct && ir < OG ? o : c
-      v128.store(d, c00); v128.store(d, c01, 16)
-      d = direct && ir + 1 < OG ? o + ldo : c + ldc
-      v128.store(d, c10); v128.store(d, c11, 16)
-      d = direct && ir + 2 < OG ? o + 2 * ldo : c + 2 * ldc
-      v128.store(d, c20); v128.store(d, c21, 16)
-      d = direct && ir + 3 < OG ? o + 3 * ldo : c + 3 * ldc
-      v128.store(d, c30); v128.store(d, c31, 16)
     }
   }
 }
