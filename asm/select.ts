@@ -42,10 +42,17 @@ export function maxAlongAxis(out: usize, x: usize, outer: i32, axis: i32, inner:
 /**
  * Means of consecutive groups of `size` along rows of `length`, each summed in float64 in
  * order (as the reference does). Four groups run side by side: four independent dependency
- * chains instead of one, the same additions in the same order.
+ * chains instead of one, the same additions in the same order. Where the groups fill the rows
+ * (no trailing elements) the rows are one run of groups, so that the groups left over at the end
+ * of a row (two of VotingLayer's ten) do not each run as a single chain.
  */
 export function groupMean(out: usize, x: usize, rows: i32, length: i32, size: i32): void {
-  const groups = length / size
+  let groups = length / size
+  if (groups * size == length) {
+    groups *= rows
+    length *= rows
+    rows = 1
+  }
   const n = <f64>size
   const stride = <usize>size * 4
   for (let r = 0; r < rows; r++) {
