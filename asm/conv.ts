@@ -675,7 +675,8 @@ export function conv2dGradWeightPart(
                 memory.fill(t, 0, <usize>kc * 4)
               }
             }
-            transpose8(bp + <usize>(jr * kc) * 4, tmp, tmpStride, kc)
+            // the eight rows, transposed into one B panel [kc][8]
+            packB(bp + <usize>(jr * kc) * 4, tmp, tmpStride, true, NR, kc)
           }
           memory.fill(cp, 0, <usize>(rPad * ncPad) * 4)
           gemmBlock(cp, ldc, ap, bp, rPad, ncPad, kc)
@@ -704,37 +705,5 @@ export function conv2dGradWeightPart(
       const at = (g * OG + r) * K
       for (let j = c0; j < c1; j++) store<f32>(out + <usize>(at + j) * 4, <f32>load<f64>(acc + <usize>(at + j) * 8))
     }
-  }
-}
-
-/** Eight rows of `kc` floats (row stride `stride` floats) transposed into a B panel [kc][8]. */
-function transpose8(dst: usize, src: usize, stride: i32, kc: i32): void {
-  const s = <usize>stride * 4
-  const r0 = src
-  const r4 = src + 4 * s
-  let p = 0
-  for (; p + 4 <= kc; p += 4) {
-    const o = <usize>p * 4
-    const d = dst + <usize>(p * NR) * 4
-    for (let half = 0; half < 2; half++) {
-      const r = half == 0 ? r0 : r4
-      const v0 = v128.load(r + o)
-      const v1 = v128.load(r + s + o)
-      const v2 = v128.load(r + 2 * s + o)
-      const v3 = v128.load(r + 3 * s + o)
-      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)
-      const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5)
-      const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)
-      const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7)
-      const dh = d + <usize>half * 16
-      v128.store(dh, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
-      v128.store(dh, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), 32)
-      v128.store(dh, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), 64)
-      v128.store(dh, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), 96)
-    }
-  }
-  for (; p < kc; p++) {
-    const d = dst + <usize>(p * NR) * 4
-    for (let j = 0; j < NR; j++) store<f32>(d + <usize>j * 4, load<f32>(src + <usize>(j * stride + p) * 4))
   }
 }

@@ -22,6 +22,7 @@ import type {
 } from '../../src/index.js'
 import { cpu, pooledSize } from '../../src/index.js'
 import { convOutputSize } from '../../src/kernel/kernels.js'
+import { forEachTap } from '../../src/backend/cpu/conv.js'
 import {
   among,
   between,
@@ -261,37 +262,6 @@ const convGeometry: fc.Arbitrary<ConvAttrs> = sized(
   }),
 )
 
-/**
- * Visits every tap of a convolution whose input cell is inside the image (padding contributes
- * nothing): flat offsets into the output, the input and the weight.
- */
-const convTaps = (a: ConvAttrs, visit: (outAt: number, xAt: number, wAt: number) => void): void => {
-  const [oh, ow] = convOutputSize(a)
-  const cg = a.c / a.groups
-  const og = a.o / a.groups
-  for (let n = 0; n < a.n; n++) {
-    for (let o = 0; o < a.o; o++) {
-      const g = Math.floor(o / og)
-      for (let i = 0; i < oh; i++) {
-        for (let j = 0; j < ow; j++) {
-          for (let c = 0; c < cg; c++) {
-            for (let p = 0; p < a.kh; p++) {
-              const y = i * a.sh - a.ph + p * a.dh
-              if (y < 0 || y >= a.h) continue
-              for (let q = 0; q < a.kw; q++) {
-                const x = j * a.sw - a.pw + q * a.dw
-                if (x < 0 || x >= a.w) continue
-                const outAt = ((n * a.o + o) * oh + i) * ow + j
-                visit(outAt, ((n * a.c + g * cg + c) * a.h + y) * a.w + x, ((o * cg + c) * a.kh + p) * a.kw + q)
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
 /** Cross-entropy's sizes and label smoothing. */
 const crossEntropyAttrs = fc.record({
   n: size(6),
@@ -356,7 +326,7 @@ const TINY32 = 2 ** -149
 const convInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Comparison => {
   const sum = new Float64Array(a.n * a.c * a.h * a.w)
   const taps = new Float64Array(sum.length)
-  convTaps(a, (o, x, w) => {
+  forEachTap(a, (o, x, w) => {
     sum[x] += Math.abs(cot[o] * weight[w])
     taps[x]++
   })
@@ -375,7 +345,7 @@ const convWeightBounds = (cot: Data, x: Data, a: ConvAttrs): Comparison => {
   const [oh, ow] = convOutputSize(a)
   const sum = new Float64Array((a.o * a.c * a.kh * a.kw) / a.groups)
   const taps = new Float64Array(sum.length)
-  convTaps(a, (o, xi, w) => {
+  forEachTap(a, (o, xi, w) => {
     sum[w] += Math.abs(cot[o] * x[xi])
     taps[w]++
   })

@@ -106,23 +106,10 @@ const adam32 =
     const bc2Sqrt = f(c.bc2Sqrt)
     const decay = c.l2 !== 0
     const decoupled = c.shrink !== 1
+    const ams = c.amsgrad
+    const vmax0 = ams ? b[2] : v0
+    const vmax1 = ams ? outB[2] : v1
     const n = p.length
-    if (!c.amsgrad) {
-      for (let i = 0; i < n; i++) {
-        let pi = p[i]
-        let gi = g[i]
-        if (decoupled) pi = f(pi * shrink)
-        if (decay) gi = f(gi + l2 * pi)
-        const m = f(f(beta1 * m0[i]) + keep1 * gi)
-        const v = f(f(beta2 * v0[i]) + f(keep2 * gi) * gi)
-        m1[i] = m
-        v1[i] = v
-        outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(v)) / bc2Sqrt) + eps)))
-      }
-      return
-    }
-    const vmax0 = b[2]
-    const vmax1 = outB[2]
     for (let i = 0; i < n; i++) {
       let pi = p[i]
       let gi = g[i]
@@ -132,11 +119,14 @@ const adam32 =
       const v = f(f(beta2 * v0[i]) + f(keep2 * gi) * gi)
       m1[i] = m
       v1[i] = v
-      // torch.maximum: NaN wins
-      const prev = vmax0[i]
-      const vmax = prev > v || prev !== prev ? prev : v
-      vmax1[i] = vmax
-      outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(vmax)) / bc2Sqrt) + eps)))
+      let vhat = v
+      if (ams) {
+        // torch.maximum: NaN wins
+        const prev = vmax0[i]
+        vhat = prev > v || prev !== prev ? prev : v
+        vmax1[i] = vhat
+      }
+      outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(vhat)) / bc2Sqrt) + eps)))
     }
   }
 

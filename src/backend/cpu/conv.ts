@@ -9,7 +9,7 @@ import { convOutputSize } from '../../kernel/kernels.js'
  * order, per output cell, is the weight's row-major order (channel, then kernel row, column),
  * the order the sums below accumulate in.
  */
-const forEachTap = (a: ConvAttrs, visit: (outAt: number, xAt: number, wAt: number) => void): void => {
+export const forEachTap = (a: ConvAttrs, visit: (outAt: number, xAt: number, wAt: number) => void): void => {
   const [oh, ow] = convOutputSize(a)
   const cg = a.c / a.groups
   const og = a.o / a.groups
