@@ -30,7 +30,7 @@ import {
   wrap,
 } from '../src/index.js'
 import { transposeNCHW, uniformData } from './harness.js'
-import { type CheckPart, type Dims4, data, f32, PeerCannot, type Workload } from './workloads.js'
+import { type CheckPart, type Dims4, data, f32, PeerCannot, w8Model, type Workload } from './workloads.js'
 
 /**
  * The gradients' check tolerance, the forward rows' own: an element is off when it differs from
@@ -44,7 +44,8 @@ export const GRAD_TOLERANCE = 1e-4
 const partsOf = (names: readonly string[], sizes: readonly number[]): CheckPart[] =>
   names.map((name, i) => ({ name, length: sizes[i] }))
 
-const concat = (parts: readonly ArrayLike<number>[]): Float32Array => {
+/** Check outputs one after another, as one array. */
+export const concat = (parts: readonly ArrayLike<number>[]): Float32Array => {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
   let at = 0
   for (const p of parts) {
@@ -429,13 +430,11 @@ const bpttLif = (steps: number, batch: number, inF: number, outF: number, voters
     },
     ours: (backend) => {
       const net = w8LifNetwork(inF, outF, voters)
-      const init = orThrow(net.init(key(0), shape))
-      const linearParams = orThrow(customLinearParams({ weight: wrap(w, [inF, outF]) }))
-      const params = [linearParams, init.params[1], init.params[2]] as const
+      const { params, state } = w8Model(net, shape, w, inF, outF)
       const input = wrap(x, shape)
       const cot = wrap(g, [steps, batch, votes])
       const ctx: Ctx = { training: true, key: key(2), backend }
-      const run = () => pulledOnce(net, params, init.state, input, ctx, cot)
+      const run = () => pulledOnce(net, params, state, input, ctx, cot)
       return { run, check: () => f32(run().params[0].weight) }
     },
     peer: (tf) => {

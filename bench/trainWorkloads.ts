@@ -40,7 +40,7 @@ import {
 import { loadSplit } from '../examples/digits/data.js'
 import { batchOf } from '../examples/train/batches.js'
 import { spikingCnn } from '../examples/train/network.js'
-import { GRAD_TOLERANCE, tfLif } from './gradWorkloads.js'
+import { concat, GRAD_TOLERANCE, tfLif } from './gradWorkloads.js'
 import { type CheckPart, data, f32, type Side, type Workload } from './workloads.js'
 
 /** Adam's learning rate on every side (PyTorch's default betas and eps). */
@@ -55,16 +55,6 @@ interface Init {
 const leaves = (tree: unknown): readonly (readonly [string, Tensor])[] =>
   Object.entries(orThrow(flattenTree(tree))).flatMap(([name, v]) => (typeof v === 'number' ? [] : [[name, v] as const]))
 
-const concat = (parts: readonly ArrayLike<number>[]): Float32Array => {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
-
 /** The check's parts: the loss, then each param's gradient, then each param after the update. */
 const checkParts = (params: unknown): CheckPart[] => {
   const named = leaves(params)
@@ -75,6 +65,16 @@ const checkParts = (params: unknown): CheckPart[] => {
     ...sizes.map((s) => ({ ...s, name: `${s.name} after Adam` })),
   ]
 }
+
+/** What the training rows share: images per call, the memory child, and how the check compares. */
+const trainingRow = (params: unknown, batch: number) => ({
+  images: batch,
+  memory: true,
+  tolerance: GRAD_TOLERANCE,
+  // a spike that flips at a threshold (float32 sums in another order) moves the gradients it feeds
+  allowFlips: 1e-2,
+  parts: checkParts(params),
+})
 
 /** Our training step on `backend`: `lossAndGrad`, then Adam, the state's neurons reset for the next batch. */
 const oursTraining = (net: AnyLayer, init: Init, x: Tensor, y: Tensor, backend: Device<unknown>): Side => {
@@ -187,12 +187,7 @@ const mlpStep = (steps: number, batch: number, hidden: number): Workload => {
   return {
     id: 'TR1',
     what: `train step: spiking MLP ${inF}-${hidden}-${classes}, LIFNode, T=${steps}, batch ${batch}, Adam`,
-    images: batch,
-    memory: true,
-    tolerance: GRAD_TOLERANCE,
-    // a spike that flips at a threshold (float32 sums in another order) moves the gradients it feeds
-    allowFlips: 1e-2,
-    parts: checkParts(init.params),
+    ...trainingRow(init.params, batch),
     torch: {
       grad: true,
       isolate: true,
@@ -268,12 +263,7 @@ const cnnStep = (steps: number, batch: number): Workload => {
   return {
     id: 'TR2',
     what: `train step: the demo's spiking CNN (spikingCnn(${steps})), batch ${batch}, Adam`,
-    images: batch,
-    memory: true,
-    tolerance: GRAD_TOLERANCE,
-    // a spike that flips at a threshold (float32 sums in another order) moves the gradients it feeds
-    allowFlips: 1e-2,
-    parts: checkParts(init.params),
+    ...trainingRow(init.params, batch),
     torch: {
       grad: true,
       isolate: true,

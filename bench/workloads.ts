@@ -7,6 +7,7 @@
  */
 import type * as TF from '@tensorflow/tfjs-core'
 import {
+  type AnyLayer,
   type Ctx,
   type Device,
   customLinear,
@@ -19,8 +20,11 @@ import {
   maxPool2d,
   nDropout,
   orThrow,
+  type ParamsOf,
   scan,
   sequential,
+  type Shape,
+  type StateOf,
   type Tensor,
   thresholdDependentBatchNorm2d,
   votingLayer,
@@ -425,6 +429,17 @@ const dropout = (shape: Dims4): Workload => {
   }
 }
 
+/**
+ * A W8-shaped network (a scan of CustomLinear [inF, outF], a neuron, VotingLayer) initialized for
+ * `shape`, its linear layer's weight set to `w`: the params and state every W8 row starts from.
+ */
+export const w8Model = <L extends AnyLayer>(net: L, shape: Shape, w: Float32Array, inF: number, outF: number) => {
+  const init = orThrow(net.init(key(0), shape))
+  const [, ...rest] = init.params as readonly unknown[]
+  const linear = orThrow(customLinearParams({ weight: wrap(w, [inF, outF]) }))
+  return { params: [linear, ...rest] as unknown as ParamsOf<L>, state: init.state as StateOf<L> }
+}
+
 /** W8's network: CustomLinear, IFNeuron, VotingLayer, scanned over time. */
 export const w8Network = (inF: number, outF: number, voters: number) =>
   scan(
@@ -459,12 +474,10 @@ const pipeline = (steps: number, batch: number, inF: number, outF: number, voter
     },
     ours: (backend) => {
       const net = w8Network(inF, outF, voters)
-      const init = orThrow(net.init(key(0), shape))
-      const linearParams = orThrow(customLinearParams({ weight: wrap(w, [inF, outF]) }))
-      const params = [linearParams, init.params[1], init.params[2]] as const
+      const { params, state } = w8Model(net, shape, w, inF, outF)
       const input = wrap(x, shape)
       const ctx: Ctx = { training: false, backend }
-      return ours(() => orThrow(net.apply(params, init.state, input, ctx)).output)
+      return ours(() => orThrow(net.apply(params, state, input, ctx)).output)
     },
     peer: (tf) => {
       const xs = tf.tensor3d(x, [...shape])

@@ -83,6 +83,31 @@ const failure = (name: string, reason: string, at?: At): CaseResult => ({
   reason,
 })
 
+/**
+ * Step `i` of case `name` through its handler: what it carries on, or the case's failure (a
+ * handler that threw included; `unsupported` says why a later step would have been skipped).
+ */
+const stepOutcome = <C>(
+  name: string,
+  i: number,
+  unsupported: string,
+  run: () => StepOutcome<C>,
+): { readonly carry: C; readonly compared: number } | CaseResult => {
+  let outcome: StepOutcome<C>
+  try {
+    outcome = run()
+  } catch (e) {
+    return failure(name, `threw: ${(e as Error).message}${unsupported}`, { step: i })
+  }
+  if ('failure' in outcome) {
+    return failure(name, `${outcome.failure}${unsupported}`, {
+      step: i,
+      ...(outcome.deviation === undefined ? {} : { deviation: outcome.deviation }),
+    })
+  }
+  return outcome
+}
+
 /** The handler of a step's op (an own entry only, so `constructor` has none), if there is one. */
 const handlerOf = (handlers: StepHandlers, op: string): StepHandler<never> | undefined =>
   ownValue(handlers as Readonly<Record<string, StepHandler<never>>>, op)
@@ -142,18 +167,9 @@ const runOptimizerFixture = (fx: Fixture, adapter: OptimizerAdapter, handlers: S
     if (step.op !== 'optimizerStep' || handlers.optimizerStep === undefined) {
       return failure(fx.name, `a ${step.op} step in a case of the optimizer ${fx.layer}: expected only optimizerStep steps`, { step: i })
     }
-    let outcome: StepOutcome<OptimizerCarry>
-    try {
-      outcome = handlers.optimizerStep.run(run, carry, step, i)
-    } catch (e) {
-      return failure(fx.name, `threw: ${(e as Error).message}${unsupported}`, { step: i })
-    }
-    if ('failure' in outcome) {
-      return failure(fx.name, `${outcome.failure}${unsupported}`, {
-        step: i,
-        ...(outcome.deviation === undefined ? {} : { deviation: outcome.deviation }),
-      })
-    }
+    const optimizerStep = handlers.optimizerStep
+    const outcome = stepOutcome(fx.name, i, unsupported, () => optimizerStep.run(run, carry, step, i))
+    if ('outcome' in outcome) return outcome
     carry = outcome.carry
     compared += outcome.compared
   }
@@ -222,18 +238,8 @@ export const runFixture = (fx: Fixture, options: RunOptions = {}): CaseResult =>
     }
     const handler = handlerOf(handlers, step.op)
     if (handler === undefined) return failure(fx.name, `no handler for step op ${step.op}`, { step: i })
-    let outcome
-    try {
-      outcome = handler.run(run, carry, step as never, i)
-    } catch (e) {
-      return failure(fx.name, `threw: ${(e as Error).message}${unsupported}`, { step: i })
-    }
-    if ('failure' in outcome) {
-      return failure(fx.name, `${outcome.failure}${unsupported}`, {
-        step: i,
-        ...(outcome.deviation === undefined ? {} : { deviation: outcome.deviation }),
-      })
-    }
+    const outcome = stepOutcome(fx.name, i, unsupported, () => handler.run(run, carry, step as never, i))
+    if ('outcome' in outcome) return outcome
     carry = outcome.carry
     compared += outcome.compared
   }
