@@ -171,67 +171,73 @@ export function momentsPerChannel(mean: usize, variance: usize, x: usize, outer:
 }
 
 /**
- * `out = (x - mean[o, i]) * invStd[o, i] * weight[c] + bias[c]` over [outer, axis, inner], with
- * `invStd = 1 / sqrt(variance + eps)` computed once per (o, i) into `invStd` (scratch for
- * outer * inner float64s), in float64 as the reference does.
+ * `out = (x - mean[o, i]) / sqrt(variance[o, i] + eps) * weight[c] + bias[c]` over [outer,
+ * axis, inner], in float32 lanes as the reference does it (src/backend/cpu/moments.ts): per
+ * statistic the two-float mean `hi + lo` and `r = f32(1 / sqrt(variance + eps))`, kept in
+ * `scratch` (3 * outer * inner float32s: his, los, rs), then
+ * `f32(f32(f32(f32(x - hi) - lo) * r) * w) + b`: bit-identical.
  */
 export function normalizeAlongAxis(
   out: usize, x: usize, outer: i32, axis: i32, inner: i32,
-  mean: usize, variance: usize, eps: f64, weight: usize, bias: usize, invStd: usize,
+  mean: usize, variance: usize, eps: f64, weight: usize, bias: usize, scratch: usize,
 ): void {
   const stats = outer * inner
+  const his = scratch
+  const los = scratch + <usize>stats * 4
+  const rs = los + <usize>stats * 4
   for (let s = 0; s < stats; s++) {
-    store<f64>(invStd + <usize>s * 8, 1 / sqrt<f64>(load<f64>(variance + <usize>s * 8) + eps))
+    const mu = load<f64>(mean + <usize>s * 8)
+    const hi = <f32>mu
+    store<f32>(his + <usize>s * 4, hi)
+    store<f32>(los + <usize>s * 4, <f32>(mu - <f64>hi))
+    store<f32>(rs + <usize>s * 4, <f32>(1 / sqrt<f64>(load<f64>(variance + <usize>s * 8) + eps)))
   }
   if (inner == 1) {
     // one statistic per row; weight and bias vary along the row
     for (let o = 0; o < outer; o++) {
-      const mu = load<f64>(mean + <usize>o * 8)
-      const is = load<f64>(invStd + <usize>o * 8)
-      const vm = f64x2.splat(mu)
-      const vs = f64x2.splat(is)
+      const vh = v128.load32_splat(his + <usize>o * 4)
+      const vl = v128.load32_splat(los + <usize>o * 4)
+      const vr = v128.load32_splat(rs + <usize>o * 4)
       const row = x + <usize>(o * axis) * 4
       const dst = out + <usize>(o * axis) * 4
       let c = 0
       for (; c + 4 <= axis; c += 4) {
-        const xv = v128.load(row + <usize>c * 4)
-        const w = v128.load(weight + <usize>c * 4)
-        const b = v128.load(bias + <usize>c * 4)
-        const l = f64x2.add(f64x2.mul(f64x2.mul(f64x2.sub(lo(xv), vm), vs), lo(w)), lo(b))
-        const h = f64x2.add(f64x2.mul(f64x2.mul(f64x2.sub(hi(xv), vm), vs), hi(w)), hi(b))
-        v128.store(dst + <usize>c * 4, pack(l, h))
+        const p = <usize>c * 4
+        const d = f32x4.sub(f32x4.sub(v128.load(row + p), vh), vl)
+        const y = f32x4.add(f32x4.mul(f32x4.mul(d, vr), v128.load(weight + p)), v128.load(bias + p))
+        v128.store(dst + p, y)
       }
+      const hi = load<f32>(his + <usize>o * 4)
+      const lo = load<f32>(los + <usize>o * 4)
+      const r = load<f32>(rs + <usize>o * 4)
       for (; c < axis; c++) {
-        const v = (<f64>load<f32>(row + <usize>c * 4) - mu) * is * <f64>load<f32>(weight + <usize>c * 4) +
-          <f64>load<f32>(bias + <usize>c * 4)
-        store<f32>(dst + <usize>c * 4, <f32>v)
+        const p = <usize>c * 4
+        store<f32>(dst + p, (load<f32>(row + p) - hi - lo) * r * load<f32>(weight + p) + load<f32>(bias + p))
       }
     }
     return
   }
   for (let o = 0; o < outer; o++) {
-    const m = mean + <usize>(o * inner) * 8
-    const s = invStd + <usize>(o * inner) * 8
+    const s0 = <usize>(o * inner) * 4
     for (let c = 0; c < axis; c++) {
-      const w = <f64>load<f32>(weight + <usize>c * 4)
-      const b = <f64>load<f32>(bias + <usize>c * 4)
-      const vw = f64x2.splat(w)
-      const vb = f64x2.splat(b)
+      const w = load<f32>(weight + <usize>c * 4)
+      const b = load<f32>(bias + <usize>c * 4)
+      const vw = f32x4.splat(w)
+      const vb = f32x4.splat(b)
       const off = <usize>((o * axis + c) * inner) * 4
       const row = x + off
       const dst = out + off
       let i = 0
       for (; i + 4 <= inner; i += 4) {
-        const xv = v128.load(row + <usize>i * 4)
-        const mi = m + <usize>i * 8
-        const si = s + <usize>i * 8
-        const l = f64x2.add(f64x2.mul(f64x2.mul(f64x2.sub(lo(xv), v128.load(mi)), v128.load(si)), vw), vb)
-        const h = f64x2.add(f64x2.mul(f64x2.mul(f64x2.sub(hi(xv), v128.load(mi, 16)), v128.load(si, 16)), vw), vb)
-        v128.store(dst + <usize>i * 4, pack(l, h))
+        const p = <usize>i * 4
+        const st = s0 + p
+        const d = f32x4.sub(f32x4.sub(v128.load(row + p), v128.load(his + st)), v128.load(los + st))
+        v128.store(dst + p, f32x4.add(f32x4.mul(f32x4.mul(d, v128.load(rs + st)), vw), vb))
       }
       for (; i < inner; i++) {
-        const v = (<f64>load<f32>(row + <usize>i * 4) - load<f64>(m + <usize>i * 8)) * load<f64>(s + <usize>i * 8) * w + b
-        store<f32>(dst + <usize>i * 4, <f32>v)
+        const p = <usize>i * 4
+        const st = s0 + p
+        store<f32>(dst + p, (load<f32>(row + p) - load<f32>(his + st) - load<f32>(los + st)) * load<f32>(rs + st) * w + b)
       }
     }
   }

@@ -5,7 +5,9 @@
  * compared with exact float64 two-pass moments of the same values, within the error bound the
  * blocking implies, on data with offsets far above its spread (where a float32 deviation could
  * lose the variance), tiny and huge magnitudes, and ties. And, for scale: the worst relative
- * errors stay far inside the conformance fixtures' 1e-3.
+ * errors stay far inside the conformance fixtures' 1e-3. The float32 normalization that uses
+ * these statistics (`normalizeAlongAxis`, float32 lanes as PyTorch's `layer_norm`) is bounded
+ * the same way against the float64 formula on the same statistics.
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -140,5 +142,70 @@ describe('float32 moments: blocked float32 sums into float64, against exact floa
       worst = Math.max(worst, meanError, Math.abs(got.variance[o] - e.variance) / e.variance)
     }
     expect(worst).toBeLessThan(1e-5)
+  })
+})
+
+/**
+ * Bound on |float32 normalized - float64 `(x - m) r w + b`| on the same statistics (r the
+ * float64 `1 / sqrt(v + eps)`). The deviation from the two-float mean errs by 2 u32 of
+ * `|x - m|` (two subtractions; 0 near the mean, by Sterbenz) plus the split's u32^2 |m| (the
+ * float32 pair is off the mean by that); r rounded to float32, the two products and the sum
+ * each add u32 of their magnitude. Near float32's subnormals each operation may also lose
+ * 2^-149 absolutely. Doubled: a bound, not an estimate.
+ */
+const normalizedBound = (x: number, m: number, r: number, w: number, b: number): number => {
+  const t = Math.abs((x - m) * r * w)
+  const carried = (2 * U32 * Math.abs(x - m) + 2 * U32 * U32 * Math.abs(m) + 2 * TINY32) * Math.abs(r * w)
+  return 2 * ((4 * U32) * t + carried + U32 * Math.abs(b) + 3 * TINY32 * (1 + Math.abs(w)))
+}
+
+describe('float32 normalization: float32 lanes from a two-float mean, against the float64 formula', () => {
+  it('along a row and along a strided axis, on offsets far above the spread and wide magnitudes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 5 }),
+        valuesArb(fc.constant(240)),
+        fc.constantFrom(1e-5, 1e-6, 1),
+        fc.float32Array({ minLength: 5, maxLength: 5, noDefaultInfinity: true, noNaN: true, min: -4, max: 4 }),
+        (outer, inner, values, eps, wb) => {
+          const axis = values.length / (outer * inner)
+          if (!Number.isInteger(axis)) return
+          const view = { outer, axis, inner }
+          const { mean, variance } = cpu.momentsAlongAxis(values, view)
+          const weight = Float32Array.from({ length: axis }, (_, c) => wb[c % 5])
+          const bias = Float32Array.from({ length: axis }, (_, c) => wb[(c + 2) % 5])
+          const got = cpu.normalizeAlongAxis(values, mean, variance, weight, bias, { ...view, eps })
+          for (let o = 0; o < outer; o++) {
+            for (let c = 0; c < axis; c++) {
+              for (let i = 0; i < inner; i++) {
+                const at = (o * axis + c) * inner + i
+                const s = o * inner + i
+                const r = 1 / Math.sqrt(variance[s] + eps)
+                const want = (values[at] - mean[s]) * r * weight[c] + bias[c]
+                const bound = normalizedBound(values[at], mean[s], r, weight[c], bias[c])
+                expect(Math.abs(got[at] - want)).toBeLessThanOrEqual(bound)
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('an offset 1e4 above a spread of 0.03 normalizes as well as without the offset (1e-6)', () => {
+    // a mean 0.4 float32 ulps off the grid: a float32 mean alone would be off by 0.02 deviations
+    const x = Float32Array.from({ length: 1024 }, (_, i) => 1e4 + 0.4 * 2 ** -10 + 0.03 * Math.sin(i * 0.7))
+    const view = { outer: 1, axis: x.length, inner: 1 }
+    const ones = new Float32Array(x.length).fill(1)
+    const zeros = new Float32Array(x.length)
+    const { mean, variance } = cpu.momentsAlongAxis(x, view)
+    const got = cpu.normalizeAlongAxis(x, mean, variance, ones, zeros, { ...view, eps: 1e-12 })
+    const e = exact(x)
+    let worst = 0
+    const std = Math.sqrt(e.variance)
+    for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(got[i] - (x[i] - e.mean) / std))
+    expect(worst).toBeLessThan(1e-6)
   })
 })

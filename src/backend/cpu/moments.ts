@@ -124,7 +124,17 @@ export const momentsPerChannel = (
   }
 }
 
-/** `(x - mean[o, i]) / sqrt(variance[o, i] + eps) * weight[c] + bias[c]` over [outer, axis, inner]. */
+/**
+ * `(x - mean[o, i]) / sqrt(variance[o, i] + eps) * weight[c] + bias[c]` over [outer, axis, inner].
+ *
+ * Float32 data is normalized in float32, as PyTorch's `layer_norm` does (and the WebAssembly
+ * kernel with four lanes a vector, asm/moments.ts): per statistic the two-float mean `hi + lo`
+ * and `r = f32(1 / sqrt(variance + eps))`, then `f32(f32(f32(f32(x - hi) - lo) * r) * w) + b`,
+ * each operation rounded. The deviation from the two-float mean is as exact as the variance
+ * pass's, so a mean far above the spread costs nothing; with the three roundings after it the
+ * result stays within a few float32 roundoffs of the float64 formula on the same statistics
+ * (bounded in props/moments.prop.ts). Float64 data is computed in float64.
+ */
 export const normalizeAlongAxis = (
   out: Data,
   x: Data,
@@ -134,8 +144,31 @@ export const normalizeAlongAxis = (
   bias: Data,
   { outer, axis, inner, eps }: AxisView & { readonly eps: number },
 ): void => {
-  const invStd = new Float64Array(outer * inner)
-  for (let s = 0; s < invStd.length; s++) invStd[s] = 1 / Math.sqrt(variance[s] + eps)
+  const stats = outer * inner
+  if (out instanceof Float32Array) {
+    const f = Math.fround
+    const his = new Float32Array(stats)
+    const los = new Float32Array(stats)
+    const rs = new Float32Array(stats)
+    for (let s = 0; s < stats; s++) {
+      ;[his[s], los[s]] = split(mean[s])
+      rs[s] = 1 / Math.sqrt(variance[s] + eps)
+    }
+    for (let o = 0; o < outer; o++) {
+      for (let c = 0; c < axis; c++) {
+        const base = (o * axis + c) * inner
+        const w = weight[c]
+        const b = bias[c]
+        for (let i = 0; i < inner; i++) {
+          const s = o * inner + i
+          out[base + i] = f(f(f(f(f(x[base + i] - his[s]) - los[s]) * rs[s]) * w) + b)
+        }
+      }
+    }
+    return
+  }
+  const invStd = new Float64Array(stats)
+  for (let s = 0; s < stats; s++) invStd[s] = 1 / Math.sqrt(variance[s] + eps)
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < axis; c++) {
       const base = (o * axis + c) * inner

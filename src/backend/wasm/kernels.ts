@@ -191,7 +191,8 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
       k.momentsPerChannel(mean, variance, x, a.outer, a.channels, a.inner),
   },
   normalizeAlongAxis: {
-    scratch: (_, a) => 8 * a.outer * a.inner,
+    // the float32 two-float means and inverse deviations, three float32s a statistic
+    scratch: (_, a) => 12 * a.outer * a.inner,
     slices: (a) =>
       byItem(
         a.outer,
