@@ -2,7 +2,7 @@
  * `npm run bench:markdown -- FILE`: the README's benchmark table from a `npm run bench -- --json
  * FILE` result: median ms to three significant digits, GFLOP/s beside the resident device's
  * time, images per second beside every time of a training row, `*` for a cell timed by one call
- * (see `ONE_CALL_MS`), and the resident device's two ratios.
+ * (see `ONE_CALL_MS`), and the resident device's ratios (per call, tensors on device, all cores).
  *
  * @module
  */
@@ -23,6 +23,7 @@ const columns: readonly [string, string][] = [
   ['braincog-fn cpu', 'braincog-fn cpu'],
   ['braincog-fn wasm', 'braincog-fn wasm (copy)'],
   ['braincog-fn wasm-resident', 'braincog-fn wasm-resident'],
+  ['braincog-fn wasm-resident, tensors on device', 'wasm-resident, tensors on device'],
   ['braincog-fn wasm-resident, all cores', 'wasm-resident, all cores'],
   ['tfjs-cpu', 'tfjs-cpu'],
   ['tfjs-wasm', 'tfjs-wasm'],
@@ -43,10 +44,10 @@ const cellText = (row: Row, col: string): string => {
 /** Two decimals, or two significant digits below 0.1. */
 const ratio = (v: number | undefined): string => (v === undefined ? '-' : v < 0.1 ? v.toPrecision(2) : v.toFixed(2))
 
-const header = ['id', 'workload', ...columns.map(([, name]) => name), 'resident / best tfjs', 'resident / PyTorch', 'all cores / PyTorch']
+const header = ['id', 'workload', ...columns.map(([, name]) => name), 'resident / best tfjs', 'resident / PyTorch', 'on device / PyTorch', 'all cores / PyTorch']
 console.log(`| ${header.join(' | ')} |`)
 console.log(`| ${header.map(() => '---').join(' | ')} |`)
 for (const row of r.rows) {
   const cells = columns.map(([col]) => cellText(row, col))
-  console.log(`| ${[row.id, row.what, ...cells, ratio(row.residentRatio), ratio(row.residentTorchRatio), ratio(row.threadsTorchRatio)].join(' | ')} |`)
+  console.log(`| ${[row.id, row.what, ...cells, ratio(row.residentRatio), ratio(row.residentTorchRatio), ratio(row.onDeviceTorchRatio), ratio(row.threadsTorchRatio)].join(' | ')} |`)
 }

@@ -62,6 +62,8 @@ export interface Row {
   readonly residentRatio?: number
   /** braincog-fn's resident wasm device over single-thread PyTorch, where it ran. */
   readonly residentTorchRatio?: number
+  /** The resident device with the tensors kept on it over single-thread PyTorch (single layer calls). */
+  readonly onDeviceTorchRatio?: number
   /** The resident device on all cores over single-thread PyTorch (the threaded rows). */
   readonly threadsTorchRatio?: number
 }
@@ -97,6 +99,12 @@ export interface BenchResult {
 const OURS_CPU = 'braincog-fn cpu'
 const OURS_WASM = 'braincog-fn wasm'
 const OURS_RESIDENT = 'braincog-fn wasm-resident'
+/**
+ * The resident device, one thread, with the call's tensors kept in its memory (input uploaded
+ * once, output freed after each call: PyTorch's tensors live in its allocator the same way),
+ * on the single layer calls that define `onDevice`.
+ */
+const OURS_ON_DEVICE = 'braincog-fn wasm-resident, tensors on device'
 /** The resident device on every core (the default device), timed on the rows that threads speed up. */
 const OURS_THREADS = 'braincog-fn wasm-resident, all cores'
 /** The rows the threads column times: matmul- and convolution-bound (only those kernels are threaded). */
@@ -153,6 +161,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     OURS_CPU,
     OURS_WASM,
     OURS_RESIDENT,
+    ...(resident ? [OURS_ON_DEVICE] : []),
     ...(threaded ? [OURS_THREADS] : []),
     ...peers.map((p) => p.name),
     ...(torch.version ? [TORCH] : []),
@@ -192,6 +201,8 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     else cells[OURS_WASM] = { skipped: 'wasm kernels not built (npm run build:wasm)' }
     if (resident) enlist(OURS_RESIDENT, w.ours(resident), stay)
     else cells[OURS_RESIDENT] = { skipped: 'wasm kernels not built (npm run build:wasm)' }
+    const kept = resident && w.onDevice ? w.onDevice(resident) : undefined
+    if (kept) enlist(OURS_ON_DEVICE, kept, stay)
     if (threaded && THREADED_ROWS.has(w.id)) enlist(OURS_THREADS, w.ours(threaded), stay)
     // tensors the peer sides create live until the scope ends, after timing
     tf.engine().startScope()
@@ -221,6 +232,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
       }
     } finally {
       tf.engine().endScope()
+      kept?.dispose?.()
     }
     log(`  ${w.id}: ${columns.map((c) => `${c} ${shortCell(cells[c])}`).join(', ')}`)
     const ours = cells[OURS_WASM]
@@ -263,6 +275,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
       const ours = cells[OURS_WASM]
       const mine = cells[OURS_RESIDENT]
       const all = cells[OURS_THREADS]
+      const kept = cells[OURS_ON_DEVICE]
       const theirs = cells[TORCH]
       rows[i] = {
         ...row,
@@ -270,6 +283,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
         ...(ours && 'ms' in ours && 'ms' in theirs ? { torchRatio: ours.ms / theirs.ms } : {}),
         ...(mine && 'ms' in mine && 'ms' in theirs ? { residentTorchRatio: mine.ms / theirs.ms } : {}),
         ...(all && 'ms' in all && 'ms' in theirs ? { threadsTorchRatio: all.ms / theirs.ms } : {}),
+        ...(kept && 'ms' in kept && 'ms' in theirs ? { onDeviceTorchRatio: kept.ms / theirs.ms } : {}),
       }
     })
   }
@@ -372,11 +386,13 @@ export const format = (r: BenchResult): string => {
     c === undefined ? '-' : 'ms' in c ? `${c.ms.toFixed(3)}${c.oneCall ? '*' : ''}` : 'cannot' in c ? 'cannot' : 'skip'
   const withTorch = r.columns.includes(TORCH)
   const withThreads = r.columns.includes(OURS_THREADS)
+  const withOnDevice = r.columns.includes(OURS_ON_DEVICE)
   const ratios = [
     'wasm/best tfjs',
     ...(withTorch ? ['wasm/pytorch'] : []),
     'resident/best tfjs',
     ...(withTorch ? ['resident/pytorch'] : []),
+    ...(withTorch && withOnDevice ? ['on device/pytorch'] : []),
     ...(withTorch && withThreads ? ['all cores/pytorch'] : []),
   ]
   const header = ['id', ...r.columns, ...ratios, 'GFLOP/s wasm', 'GFLOP/s resident', 'img/s resident', 'workload']
@@ -388,9 +404,10 @@ export const format = (r: BenchResult): string => {
     const images = row.images !== undefined && mine && 'ms' in mine ? ((row.images * 1000) / mine.ms).toFixed(0) : ''
     const versusTorch = withTorch ? [row.torchRatio?.toFixed(2) ?? '-'] : []
     const residentVersusTorch = withTorch ? [row.residentTorchRatio?.toFixed(2) ?? '-'] : []
+    const onDeviceVersusTorch = withTorch && withOnDevice ? [row.onDeviceTorchRatio?.toFixed(2) ?? '-'] : []
     const threadsVersusTorch = withTorch && withThreads ? [row.threadsTorchRatio?.toFixed(2) ?? '-'] : []
     const times = r.columns.map((c) => cell(row.cells[c]))
-    const resident = [row.residentRatio?.toFixed(2) ?? '-', ...residentVersusTorch, ...threadsVersusTorch]
+    const resident = [row.residentRatio?.toFixed(2) ?? '-', ...residentVersusTorch, ...onDeviceVersusTorch, ...threadsVersusTorch]
     return [row.id, ...times, row.ratio?.toFixed(2) ?? '-', ...versusTorch, ...resident, ...gflops, images, row.what]
   })
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))

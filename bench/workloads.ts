@@ -10,6 +10,7 @@ import {
   type AnyLayer,
   type Ctx,
   type Device,
+  DeviceTensor,
   customLinear,
   customLinearParams,
   flatData,
@@ -19,6 +20,8 @@ import {
   liPool,
   maxPool2d,
   nDropout,
+  type Layer,
+  onDevice,
   orThrow,
   type ParamsOf,
   scan,
@@ -40,6 +43,8 @@ export type Dims4 = [number, number, number, number]
 export interface Side {
   readonly run: () => unknown
   readonly check: () => Float32Array
+  /** Frees what the side holds on a device, once the row is timed. */
+  readonly dispose?: () => void
 }
 
 /** The same workload in PyTorch (the optional column): inputs and Python bodies. */
@@ -98,6 +103,11 @@ export interface Workload {
   /** Our side on a device (the cpu reference, the copy backend, the resident device). */
   ours(backend: Device<unknown>): Side
   /**
+   * Our side with its tensors already on the resident device, as PyTorch's are in its memory
+   * (see {@link stepOnDevice}): for the single layer calls.
+   */
+  onDevice?(device: Device<unknown>): Side
+  /**
    * The same computation in tfjs on the current backend. It may throw where tfjs cannot run it
    * (a kernel or a gradient missing on a backend): the cell then says what tfjs reported.
    */
@@ -122,6 +132,50 @@ export const read = (tf: typeof TF, f: () => TF.Tensor): Float32Array => {
 const same = (run: () => Float32Array): Side => ({ run, check: run })
 /** Our side: the timed call returns the output tensor; the check copies its elements. */
 const ours = (run: () => Tensor): Side => ({ run, check: () => f32(run()) })
+
+/** Every device tensor's buffer in a tree of records and arrays. */
+const buffersIn = (tree: unknown, out: unknown[] = []): unknown[] => {
+  if (tree instanceof DeviceTensor) out.push(tree.buffer)
+  else if (typeof tree === 'object' && tree !== null) for (const v of Object.values(tree)) buffersIn(v, out)
+  return out
+}
+
+/**
+ * A layer call with its tensors already in the device's memory, as PyTorch's tensors are in its
+ * caching allocator: the layer's public step (`layer.step`) prepared once and its params, state
+ * and input uploaded once; each timed call runs the step and frees what the call made (the
+ * output, and the state buffers that replaced the ones it was given). Only the check reads the
+ * output back.
+ */
+const stepOnDevice = <P, S>(
+  device: Device<unknown>,
+  layer: Layer<P, S>,
+  params: P,
+  state: S,
+  input: Tensor,
+  ctx: Ctx,
+): Side => {
+  const step = layer.step
+  if (step === undefined) throw new Error(`${layer.name} has no device step`)
+  const prepared = orThrow(step.prepare(params, state, { shape: input.shape, dtype: 'float32' }, ctx))
+  const p = onDevice(device, prepared.params)
+  const s = onDevice(device, prepared.state)
+  const x = new DeviceTensor(device.upload(flatData(input)), input.shape)
+  const given = new Set(buffersIn([p, s, x]))
+  const call = <T>(use: (output: DeviceTensor<unknown>) => T): T => {
+    const r = step.run(device, p, s, x, ctx)
+    const value = use(r.output)
+    for (const b of new Set(buffersIn([r.output, r.state]))) if (!given.has(b)) device.free(b)
+    return value
+  }
+  return {
+    run: () => call(() => undefined),
+    check: () => call((output) => Float32Array.from(device.read(output.buffer))),
+    dispose: () => {
+      for (const b of given) device.free(b)
+    },
+  }
+}
 
 const linear = (id: string, m: number, k: number, n: number): Workload => {
   const x = uniformData(m * k, 1)
@@ -167,6 +221,11 @@ const layerNormLast = (rows: number, c: number): Workload => {
       const { params } = orThrow(ln.init(key(0), [rows, c]))
       const input = wrap(x, [rows, c])
       return ours(() => orThrow(ln.apply(params, {}, input, { training: false, backend })).output)
+    },
+    onDevice: (device) => {
+      const ln = layerNorm({ normalizedShape: c })
+      const { params } = orThrow(ln.init(key(0), [rows, c]))
+      return stepOnDevice(device, ln, params, {}, wrap(x, [rows, c]), { training: false })
     },
     peer: (tf) => {
       const t = tf.tensor2d(x, [rows, c])
@@ -247,6 +306,11 @@ const batchNormStep = (shape: Dims4): Workload => {
       const input = wrap(x, shape)
       const ctx: Ctx = { training: true, key: key(1), backend }
       return ours(() => orThrow(bn.apply(params, state, input, ctx)).output)
+    },
+    onDevice: (device) => {
+      const bn = thresholdDependentBatchNorm2d({ numFeatures: c, alpha, threshold })
+      const { params, state } = orThrow(bn.init(key(0), shape))
+      return stepOnDevice(device, bn, params, state, wrap(x, shape), { training: true, key: key(1) })
     },
     peer: (tf) => {
       const t = tf.tensor4d(x, shape)
@@ -355,6 +419,8 @@ const voting = (rows: number, length: number, voters: number): Workload => {
       const input = wrap(x, [rows, length])
       return ours(() => orThrow(layer.apply({}, {}, input, { training: false, backend })).output)
     },
+    onDevice: (device) =>
+      stepOnDevice(device, votingLayer({ voterNum: voters }), {}, {}, wrap(x, [rows, length]), { training: false }),
     peer: (tf) => {
       const t = tf.tensor2d(x, [rows, length])
       return same(() => read(tf, () => tf.mean(tf.reshape(t, [rows, length / voters, voters]), 2)))
@@ -421,6 +487,11 @@ const dropout = (shape: Dims4): Workload => {
       const ctx: Ctx = { training: true, key: key(4), backend }
       return ours(() => orThrow(layer.apply({}, state, input, ctx)).output)
     },
+    onDevice: (device) =>
+      stepOnDevice(device, nDropout({ p: 0.5 }), {}, { mask: wrap(mask, shape) as Tensor }, wrap(x, shape), {
+        training: true,
+        key: key(4),
+      }),
     peer: (tf) => {
       const t = tf.tensor4d(x, shape)
       const m = tf.tensor4d(mask, shape)

@@ -41,6 +41,11 @@ describe('npm run bench -- --quick', () => {
       const timed = result.rows.filter((r) => r.cells[allCores] !== undefined).map((r) => r.id)
       expect(timed).toEqual(['W1b', 'B1b', 'TR1', 'TR2'])
     }
+    // the single layer calls again with their tensors kept on the resident device, checked as every column is
+    const onDevice = 'braincog-fn wasm-resident, tensors on device'
+    const kept = result.rows.filter((r) => r.cells[onDevice] !== undefined).map((r) => r.id)
+    expect(kept).toEqual(['W2a', 'W3', 'W5', 'W7'])
+    for (const id of kept) expect(result.rows.find((r) => r.id === id)?.cells[onDevice]).toHaveProperty('ms')
     expect(result.residentHeap?.wasm?.memoryMiB.length).toBeGreaterThan(1)
     expect(result.trainingHeap?.map((h) => h.device)).toEqual(['wasm', 'wasm-resident'])
     expect(format(result)).toContain('W8')
