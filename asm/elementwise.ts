@@ -18,6 +18,15 @@ export function mul(out: usize, a: usize, b: usize, len: i32): void {
   }
 }
 
+/**
+ * `mul` over the elements [from, to): one part of a call cut across threads (src/backend/wasm/split.ts);
+ * the scratch is unused. Each element is one product, so the cut changes no bit.
+ */
+export function mulPart(scratch: usize, from: i32, to: i32, out: usize, a: usize, b: usize): void {
+  const o = <usize>from * 4
+  mul(out + o, a + o, b + o, to - from)
+}
+
 /** `out[i] = a[i] + alpha * b[i]`, computed in float64 and rounded once, as in JavaScript. */
 export function axpy(out: usize, a: usize, alpha: f64, b: usize, len: i32): void {
   const s = f64x2.splat(alpha)

@@ -5,7 +5,7 @@
  * kernels for anything not here. Built by `npm run build:wasm`; the binary is never committed.
  */
 export { matmul, matmulPart, matmulScratchBytes } from './matmul'
-export { axpy, mul } from './elementwise'
+export { axpy, mul, mulPart } from './elementwise'
 export { exp64, neuron, neuronGrad, scale } from './neuron'
 export { broadcastAlongAxis, sumAlongAxis } from './axis'
 export { maxPool2dBy, maxPool2dByGrad, pool2d, pool2dGrad, upsampleNearest, upsampleNearestGrad } from './pool'

@@ -25,6 +25,7 @@ const columns: readonly [string, string][] = [
   ['braincog-fn wasm-resident', 'braincog-fn wasm-resident'],
   ['braincog-fn wasm-resident, tensors on device', 'wasm-resident, tensors on device'],
   ['braincog-fn wasm-resident, all cores', 'wasm-resident, all cores'],
+  ['braincog-fn wasm-resident, tensors on device, all cores', 'tensors on device, all cores'],
   ['tfjs-cpu', 'tfjs-cpu'],
   ['tfjs-wasm', 'tfjs-wasm'],
   ['pytorch (1 thread)', 'PyTorch 1.13, 1 thread'],
@@ -44,10 +45,10 @@ const cellText = (row: Row, col: string): string => {
 /** Two decimals, or two significant digits below 0.1. */
 const ratio = (v: number | undefined): string => (v === undefined ? '-' : v < 0.1 ? v.toPrecision(2) : v.toFixed(2))
 
-const header = ['id', 'workload', ...columns.map(([, name]) => name), 'resident / best tfjs', 'resident / PyTorch', 'on device / PyTorch', 'all cores / PyTorch']
+const header = ['id', 'workload', ...columns.map(([, name]) => name), 'resident / best tfjs', 'resident / PyTorch', 'on device / PyTorch', 'all cores / PyTorch', 'on device, all cores / PyTorch']
 console.log(`| ${header.join(' | ')} |`)
 console.log(`| ${header.map(() => '---').join(' | ')} |`)
 for (const row of r.rows) {
   const cells = columns.map(([col]) => cellText(row, col))
-  console.log(`| ${[row.id, row.what, ...cells, ratio(row.residentRatio), ratio(row.residentTorchRatio), ratio(row.onDeviceTorchRatio), ratio(row.threadsTorchRatio)].join(' | ')} |`)
+  console.log(`| ${[row.id, row.what, ...cells, ratio(row.residentRatio), ratio(row.residentTorchRatio), ratio(row.onDeviceTorchRatio), ratio(row.threadsTorchRatio), ratio(row.onDeviceThreadsTorchRatio)].join(' | ')} |`)
 }

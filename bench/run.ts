@@ -64,6 +64,8 @@ export interface Row {
   readonly residentTorchRatio?: number
   /** The resident device with the tensors kept on it over single-thread PyTorch (single layer calls). */
   readonly onDeviceTorchRatio?: number
+  /** The same on all cores over single-thread PyTorch (W7). */
+  readonly onDeviceThreadsTorchRatio?: number
   /** The resident device on all cores over single-thread PyTorch (the threaded rows). */
   readonly threadsTorchRatio?: number
 }
@@ -107,8 +109,13 @@ const OURS_RESIDENT = 'braincog-fn wasm-resident'
 const OURS_ON_DEVICE = 'braincog-fn wasm-resident, tensors on device'
 /** The resident device on every core (the default device), timed on the rows that threads speed up. */
 const OURS_THREADS = 'braincog-fn wasm-resident, all cores'
-/** The rows the threads column times: matmul- and convolution-bound (only those kernels are threaded). */
-const THREADED_ROWS: ReadonlySet<string> = new Set(['W1b', 'B1b', 'TR1', 'TR2'])
+/** {@link OURS_ON_DEVICE} on every core, on the threaded rows that have that form. */
+const OURS_ON_DEVICE_THREADS = 'braincog-fn wasm-resident, tensors on device, all cores'
+/**
+ * The rows the threads columns time: matmul- and convolution-bound, and W7's big product (only
+ * those kernels are threaded).
+ */
+const THREADED_ROWS: ReadonlySet<string> = new Set(['W1b', 'W7', 'B1b', 'TR1', 'TR2'])
 const TORCH = 'pytorch (1 thread)'
 
 export interface BenchOptions {
@@ -162,7 +169,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     OURS_WASM,
     OURS_RESIDENT,
     ...(resident ? [OURS_ON_DEVICE] : []),
-    ...(threaded ? [OURS_THREADS] : []),
+    ...(threaded ? [OURS_THREADS, OURS_ON_DEVICE_THREADS] : []),
     ...peers.map((p) => p.name),
     ...(torch.version ? [TORCH] : []),
   ]
@@ -203,6 +210,8 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     else cells[OURS_RESIDENT] = { skipped: 'wasm kernels not built (npm run build:wasm)' }
     const kept = resident && w.onDevice ? w.onDevice(resident) : undefined
     if (kept) enlist(OURS_ON_DEVICE, kept, stay)
+    const keptThreaded = threaded && w.onDevice && THREADED_ROWS.has(w.id) ? w.onDevice(threaded) : undefined
+    if (keptThreaded) enlist(OURS_ON_DEVICE_THREADS, keptThreaded, stay)
     if (threaded && THREADED_ROWS.has(w.id)) enlist(OURS_THREADS, w.ours(threaded), stay)
     // tensors the peer sides create live until the scope ends, after timing
     tf.engine().startScope()
@@ -233,6 +242,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
     } finally {
       tf.engine().endScope()
       kept?.dispose?.()
+      keptThreaded?.dispose?.()
     }
     log(`  ${w.id}: ${columns.map((c) => `${c} ${shortCell(cells[c])}`).join(', ')}`)
     const ours = cells[OURS_WASM]
@@ -276,6 +286,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
       const mine = cells[OURS_RESIDENT]
       const all = cells[OURS_THREADS]
       const kept = cells[OURS_ON_DEVICE]
+      const keptAll = cells[OURS_ON_DEVICE_THREADS]
       const theirs = cells[TORCH]
       rows[i] = {
         ...row,
@@ -284,6 +295,7 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
         ...(mine && 'ms' in mine && 'ms' in theirs ? { residentTorchRatio: mine.ms / theirs.ms } : {}),
         ...(all && 'ms' in all && 'ms' in theirs ? { threadsTorchRatio: all.ms / theirs.ms } : {}),
         ...(kept && 'ms' in kept && 'ms' in theirs ? { onDeviceTorchRatio: kept.ms / theirs.ms } : {}),
+        ...(keptAll && 'ms' in keptAll && 'ms' in theirs ? { onDeviceThreadsTorchRatio: keptAll.ms / theirs.ms } : {}),
       }
     })
   }
@@ -393,7 +405,7 @@ export const format = (r: BenchResult): string => {
     'resident/best tfjs',
     ...(withTorch ? ['resident/pytorch'] : []),
     ...(withTorch && withOnDevice ? ['on device/pytorch'] : []),
-    ...(withTorch && withThreads ? ['all cores/pytorch'] : []),
+    ...(withTorch && withThreads ? ['all cores/pytorch', 'on device all cores/pytorch'] : []),
   ]
   const header = ['id', ...r.columns, ...ratios, 'GFLOP/s wasm', 'GFLOP/s resident', 'img/s resident', 'workload']
   const lines = r.rows.map((row) => {
@@ -405,7 +417,10 @@ export const format = (r: BenchResult): string => {
     const versusTorch = withTorch ? [row.torchRatio?.toFixed(2) ?? '-'] : []
     const residentVersusTorch = withTorch ? [row.residentTorchRatio?.toFixed(2) ?? '-'] : []
     const onDeviceVersusTorch = withTorch && withOnDevice ? [row.onDeviceTorchRatio?.toFixed(2) ?? '-'] : []
-    const threadsVersusTorch = withTorch && withThreads ? [row.threadsTorchRatio?.toFixed(2) ?? '-'] : []
+    const threadsVersusTorch =
+      withTorch && withThreads
+        ? [row.threadsTorchRatio?.toFixed(2) ?? '-', row.onDeviceThreadsTorchRatio?.toFixed(2) ?? '-']
+        : []
     const times = r.columns.map((c) => cell(row.cells[c]))
     const resident = [row.residentRatio?.toFixed(2) ?? '-', ...residentVersusTorch, ...onDeviceVersusTorch, ...threadsVersusTorch]
     return [row.id, ...times, row.ratio?.toFixed(2) ?? '-', ...versusTorch, ...resident, ...gflops, images, row.what]

@@ -1,7 +1,7 @@
 /**
  * The threaded WebAssembly kernels give the same bits whatever the number of threads: matmul
- * (every transpose, with and without bias), conv2d, conv2dGradInput and conv2dGradWeight on 1, 2
- * and 3 threads, bit for bit (but for NaN payloads, see `sameBits`), on shapes big enough to be cut
+ * (every transpose, with and without bias), conv2d, conv2dGradInput, conv2dGradWeight and mul
+ * on 1, 2 and 3 threads, bit for bit (but for NaN payloads, see `sameBits`), on shapes big enough to be cut
  * (src/backend/wasm/split.ts cuts a call only where each part has at least `minPartWork`
  * multiply-adds) and at the edges of the cut: fewer output rows or columns than threads, sizes
  * off the micro-tile, summed dimensions past the GEMM's 256 block, one image, groups, and the
@@ -18,7 +18,9 @@ import {
   conv2dGradInputSplit,
   conv2dGradWeightSplit,
   conv2dSplit,
+  elementwiseSplit,
   matmulSplit,
+  minPartElements,
   minPartWork,
 } from '../src/backend/wasm/split.js'
 import type { ConvAttrs, Data, Device } from '../src/index.js'
@@ -161,6 +163,11 @@ describe('threads: the same bits on 1, 2 and 3 threads', () => {
     fc.assert(fc.property(args, ([cot, x, a]) => sameBits((d) => d.conv2dGradWeight(cot, x, a))), runs)
   })
 
+  it('mul, on lengths off the vector of 8', () => {
+    const args = int(2 * minPartElements, 7 * minPartElements).chain((n) => fc.tuple(f32(n), f32(n)))
+    fc.assert(fc.property(args, ([a, b]) => sameBits((d) => d.mul(a, b))), { ...runs, numRuns: 12 })
+  })
+
   it('the workers took part (the properties did not all run on the calling thread)', () => {
     for (const d of devices.slice(1)) expect(threadPoolOf(d as Device<Data>)?.workerParts()).toBeGreaterThan(0)
   })
@@ -212,6 +219,17 @@ describe('threads: the cuts', () => {
           (weight === undefined || tiles(a.o / a.groups, (a.c / a.groups) * a.kh * a.kw, weight.parts)) &&
           [forward, input, weight].every((s) => s === undefined || (s.parts.length >= 2 && s.parts.length <= t))
         )
+      }),
+    )
+  })
+
+  it('mul: ranges of whole vectors of 8 that cover the elements, at most one per thread', () => {
+    fc.assert(
+      fc.property(int(1, 12 * minPartElements), threads, (n, t) => {
+        const s = elementwiseSplit(on(t), 'mulPart', n)
+        if (s === undefined) return n < 2 * minPartElements
+        const count = s.parts.length
+        return count >= 2 && count <= t && s.parts.every(([from]) => from % 8 === 0) && ranges(n, s.parts)
       }),
     )
   })

@@ -33,16 +33,18 @@ describe('npm run bench -- --quick', () => {
     expect(result.copies).toBeDefined()
     expect(result.heap?.retainedMiB.length).toBeGreaterThan(1)
     expect(result.columns).toContain('braincog-fn wasm-resident')
-    // on more than one core: the default device on all of them, on the matmul- and conv-bound rows
+    const onDevice = 'braincog-fn wasm-resident, tensors on device'
+    // on more than one core: the default device on all of them, on the matmul- and conv-bound rows and W7
     const allCores = 'braincog-fn wasm-resident, all cores'
     expect(result.columns.includes(allCores)).toBe(result.threads !== undefined)
     if (result.threads !== undefined) {
       expect(result.threads).toBeGreaterThan(1)
       const timed = result.rows.filter((r) => r.cells[allCores] !== undefined).map((r) => r.id)
-      expect(timed).toEqual(['W1b', 'B1b', 'TR1', 'TR2'])
+      expect(timed).toEqual(['W1b', 'W7', 'B1b', 'TR1', 'TR2'])
+      const keptOnAll = result.rows.filter((r) => r.cells[`${onDevice}, all cores`] !== undefined).map((r) => r.id)
+      expect(keptOnAll).toEqual(['W7'])
     }
     // the single layer calls again with their tensors kept on the resident device, checked as every column is
-    const onDevice = 'braincog-fn wasm-resident, tensors on device'
     const kept = result.rows.filter((r) => r.cells[onDevice] !== undefined).map((r) => r.id)
     expect(kept).toEqual(['W2a', 'W3', 'W5', 'W7'])
     for (const id of kept) expect(result.rows.find((r) => r.id === id)?.cells[onDevice]).toHaveProperty('ms')

@@ -13,6 +13,7 @@ export const exportArity = {
   matmul: 10,
   matmulPart: 14,
   mul: 4,
+  mulPart: 6,
   axpy: 5,
   pool2d: 12,
   upsampleNearest: 6,

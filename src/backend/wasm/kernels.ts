@@ -25,6 +25,7 @@ import {
   conv2dGradWeightSplit,
   conv2dSplit,
   convGeometry,
+  elementwiseSplit,
   matmulSplit,
   runSplit,
   splitScratch,
@@ -262,7 +263,12 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
     call: (k, { outs: [out], ins: [x] }, a) => k.groupMean(out, x, a.rows, a.length, a.size),
   },
   mul: {
-    call: (k, { outs: [out], ins: [a, b], length }) => k.mul(out, a, b, length),
+    // bandwidth-bound: big products over the threads too (split.ts)
+    call: (k, { outs: [out], ins: [a, b], length }) => {
+      const s = elementwiseSplit(k, 'mulPart', length)
+      if (s === undefined) k.mul(out, a, b, length)
+      else runSplit(k, s, 0, [out, a, b])
+    },
   },
   axpy: {
     call: (k, { outs: [out], ins: [a, b], length }, { alpha }) => k.axpy(out, a, alpha, b, length),

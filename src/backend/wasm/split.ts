@@ -1,5 +1,5 @@
 /**
- * How the threaded rows (matmul, conv2d and its two gradients) cut a call into parts for the
+ * How the threaded rows (matmul, conv2d and its two gradients, mul) cut a call into parts for the
  * threads of threads.ts. Every cut is of the output only: each output element is computed whole
  * by one part, summed in the same order as in the single-threaded call, so the bits do not
  * depend on the number of threads (props/threads.prop.ts checks 1, 2 and 3).
@@ -11,8 +11,11 @@
  *   conv2dGradWeight: by weight columns (c, p, q) in whole NR tiles, else by output-channel rows
  *   (a weight sums every image, so images cannot be cut).
  *
- * A call is cut only where each part gets at least {@link minPartWork} multiply-adds, so small
- * calls run on the calling thread through the whole-call export, exactly as without threads.
+ * - mul (bandwidth-bound): by ranges of elements, each part at least {@link minPartElements}.
+ *
+ * A call is cut only where each part gets at least {@link minPartWork} multiply-adds (or
+ * elements), so small calls run on the calling thread through the whole-call export, exactly as
+ * without threads.
  *
  * @module
  */
@@ -122,6 +125,24 @@ export const conv2dGradWeightSplit = (k: KernelExports, a: ConvAttrs): Split | u
   const parts = rectangles(k, a.n * a.o * positions * taps, a.o / a.groups, taps, true)
   if (parts === undefined) return undefined
   return splitOf('conv2dGradWeightPart', parts, k.conv2dScratchBytes(2, ...convGeometry(a)))
+}
+
+/**
+ * Elements per part at least for the bandwidth-bound elementwise rows (mul): 2^18, a MiB of each
+ * operand, some 50 microseconds of one core. One core cannot draw all of the memory's
+ * bandwidth: on the development machine two threads take W7's product of 2M floats from about
+ * 440 to 250 microseconds. Below this the operands sit in the caches, and waking a worker would
+ * cost more than it saves.
+ */
+export const minPartElements = 1 << 18
+
+/** An elementwise call's parts: ranges of its `length` elements in whole vectors of 8, or `undefined`. */
+export const elementwiseSplit = (k: KernelExports, name: 'mulPart', length: number): Split | undefined => {
+  const count = Math.min(k.threads?.size ?? 1, Math.floor(length / minPartElements))
+  if (count < 2) return undefined
+  const vectors = Math.ceil(length / 8)
+  const parts = even(vectors, count).map(([from, to]) => [from * 8, Math.min(to * 8, length)])
+  return splitOf(name, parts, 0)
 }
 
 /** Scratch bytes of a split call: a slice per thread. */

@@ -39,7 +39,7 @@
 import { nodeProcess } from './host.js'
 
 /** The `…Part` exports a pool runs: each takes `(scratch, ...part, ...arguments)`. */
-export const partExports = ['matmulPart', 'conv2dPart', 'conv2dGradInputPart', 'conv2dGradWeightPart'] as const
+export const partExports = ['matmulPart', 'conv2dPart', 'conv2dGradInputPart', 'conv2dGradWeightPart', 'mulPart'] as const
 
 /** One of {@link partExports}. */
 export type PartExport = (typeof partExports)[number]
