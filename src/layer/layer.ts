@@ -73,6 +73,23 @@ export interface StepResult<S, B> {
  * depends on besides the input's values; `run` then cannot fail. `run` borrows its arguments
  * (it never frees or changes them), frees the temporaries it makes, and may hand an argument's
  * buffer back as its output or in its new state; whoever called it frees what became dead.
+ *
+ * Calling the step yourself keeps a single call's tensors on the device, as PyTorch's stay in
+ * its allocator: prepare once, upload once, then each call costs only its kernels (`apply`
+ * copies the input in and the output out into a fresh array every time).
+ *
+ * @example
+ * import { type Device, DeviceTensor, cpu, evaluate, key, layerNorm, onDevice, orThrow, residentBackend } from 'braincog-fn'
+ * const device: Device<unknown> = residentBackend() ?? cpu
+ * const ln = layerNorm({ normalizedShape: 2 })
+ * const { params } = orThrow(ln.init(key(0), [1, 2]))
+ * const ctx = evaluate()
+ * const prepared = orThrow(ln.step.prepare(params, {}, { shape: [1, 2], dtype: 'float32' }, ctx))
+ * const p = onDevice(device, prepared.params)
+ * const x = new DeviceTensor(device.upload(new Float32Array([1, 3])), [1, 2])
+ * const { output } = ln.step.run(device, p, {}, x, ctx)
+ * Array.from(device.read(output.buffer), Math.round) // [-1, 1]
+ * for (const t of [output, x, p.weight, p.bias]) device.free(t.buffer)
  */
 export interface LayerStep<P, S> {
   /** Checks params, state (as a JavaScript caller passes them), the input's shape and dtype, and the context. */
