@@ -79,7 +79,8 @@ export interface StepResult<S, B> {
  * copies the input in and the output out into a fresh array every time).
  *
  * @example
- * import { type Device, DeviceTensor, cpu, evaluate, key, layerNorm, onDevice, orThrow, residentBackend } from 'braincog-fn'
+ * import { type Device, DeviceTensor, cpu, evaluate, key, layerNorm, onDevice, orThrow } from 'braincog-fn'
+ * import { residentBackend } from 'braincog-fn'
  * const device: Device<unknown> = residentBackend() ?? cpu
  * const ln = layerNorm({ normalizedShape: 2 })
  * const { params } = orThrow(ln.init(key(0), [1, 2]))
