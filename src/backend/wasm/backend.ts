@@ -65,7 +65,7 @@ const rowKernel = <K extends KernelName>(
       return true
     }
 
-    const slicing = row.slices?.(attrs)
+    const slicing = row.slices?.(attrs, outs[0].length)
     let ok = true
     if (slicing === undefined) {
       ok = run({ ranges: [], attrs })

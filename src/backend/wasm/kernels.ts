@@ -56,8 +56,8 @@ export interface WasmRow<K extends KernelName> {
   readonly when?: (attrs: AttrsOf<K>) => boolean
   /** Scratch bytes for one (slice's) call, every thread's share of it included. */
   readonly scratch?: (k: KernelExports, attrs: AttrsOf<K>) => number
-  /** Slicing, for kernels whose items are independent. */
-  readonly slices?: (attrs: AttrsOf<K>) => Slicing<AttrsOf<K>>
+  /** Slicing, for kernels whose items are independent (`length`: the first output's elements). */
+  readonly slices?: (attrs: AttrsOf<K>, length: number) => Slicing<AttrsOf<K>>
   /** Calls the export for one (slice's) call. */
   readonly call: (k: KernelExports, at: Pointers, attrs: AttrsOf<K>) => void
 }
@@ -107,6 +107,18 @@ const byItem = <A>(items: number, per: readonly number[], attrs: (count: number)
   bytesPerItem: 4 * per.reduce((a, b) => a + b, 0),
   part: (s, c) => ({ ranges: per.map((p) => (p === 0 ? undefined : ([s * p, c * p] as const))), attrs: attrs(c) }),
 })
+
+/**
+ * Slices of an elementwise call over `arrays` buffer arguments and outputs, one element of each
+ * per item (a null argument's range is never read).
+ */
+const elementwise =
+  <A>(arrays: number) =>
+  (attrs: A, length: number): Slicing<A> => ({
+    items: length,
+    bytesPerItem: 4 * arrays,
+    part: (s, c) => ({ ranges: Array.from({ length: arrays }, () => [s, c] as const), attrs }),
+  })
 
 /** A pooling call's window, in the order the pool exports take it. */
 const poolGeometry = ({ planes, height, width, window: w }: Omit<PoolAttrs, 'mode'>) =>
@@ -263,7 +275,9 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
     call: (k, { outs: [out], ins: [x] }, a) => k.groupMean(out, x, a.rows, a.length, a.size),
   },
   mul: {
-    // bandwidth-bound: big products over the threads too (split.ts)
+    slices: elementwise(3),
+    // bandwidth-bound: big products over the threads too (split.ts), on the resident device
+    // (the copy backend's slices are too small to cut)
     call: (k, { outs: [out], ins: [a, b], length }) => {
       const s = elementwiseSplit(k, 'mulPart', length)
       if (s === undefined) k.mul(out, a, b, length)
@@ -271,6 +285,7 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
     },
   },
   axpy: {
+    slices: elementwise(3),
     call: (k, { outs: [out], ins: [a, b], length }, { alpha }) => k.axpy(out, a, alpha, b, length),
   },
   uniform: {
@@ -359,13 +374,16 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
     call: (k, { outs: [out], ins: [cot] }, a) => k.groupMeanGrad(out, cot, a.rows, a.length, a.size),
   },
   scale: {
+    slices: elementwise(2),
     call: (k, { outs: [out], ins: [x], length }, { alpha }) => k.scale(out, x, alpha, length),
   },
   neuron: {
+    slices: elementwise(4),
     call: (k, { outs: [spikes, next], ins: [v, x], length }, a) =>
       k.neuron(spikes, next, v, x, length, ...neuronFlags(a), a.vReset),
   },
   neuronGrad: {
+    slices: elementwise(6),
     call: (k, { outs: [dx, dv], ins: [cotSpikes, cotV, v, x], length }, a) =>
       k.neuronGrad(dx, dv, cotSpikes, cotV, v, x, length, ...neuronFlags(a), surrogateCode[a.surrogate], a.alpha),
   },
