@@ -144,42 +144,38 @@ export const normalizeAlongAxis = (
   bias: Data,
   { outer, axis, inner, eps }: AxisView & { readonly eps: number },
 ): void => {
-  const stats = outer * inner
-  if (out instanceof Float32Array) {
-    const f = Math.fround
-    const his = new Float32Array(stats)
-    const los = new Float32Array(stats)
-    const rs = new Float32Array(stats)
-    for (let s = 0; s < stats; s++) {
-      ;[his[s], los[s]] = split(mean[s])
-      rs[s] = 1 / Math.sqrt(variance[s] + eps)
-    }
-    for (let o = 0; o < outer; o++) {
-      for (let c = 0; c < axis; c++) {
-        const base = (o * axis + c) * inner
-        const w = weight[c]
-        const b = bias[c]
-        for (let i = 0; i < inner; i++) {
-          const s = o * inner + i
-          out[base + i] = f(f(f(f(f(x[base + i] - his[s]) - los[s]) * rs[s]) * w) + b)
-        }
-      }
-    }
-    return
-  }
-  const invStd = new Float64Array(stats)
-  for (let s = 0; s < stats; s++) invStd[s] = 1 / Math.sqrt(variance[s] + eps)
+  const at = normalizer(out instanceof Float32Array, mean, variance, eps, outer * inner)
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < axis; c++) {
       const base = (o * axis + c) * inner
       const w = weight[c]
       const b = bias[c]
-      for (let i = 0; i < inner; i++) {
-        const s = o * inner + i
-        out[base + i] = (x[base + i] - mean[s]) * invStd[s] * w + b
-      }
+      for (let i = 0; i < inner; i++) out[base + i] = at(x[base + i], o * inner + i, w, b)
     }
   }
+}
+
+/** One value normalized with statistic `s`, weight `w` and bias `b`: in float32 or in float64. */
+const normalizer = (
+  float32: boolean,
+  mean: Data,
+  variance: Data,
+  eps: number,
+  stats: number,
+): ((x: number, s: number, w: number, b: number) => number) => {
+  if (!float32) {
+    const invStd = Float64Array.from({ length: stats }, (_, s) => 1 / Math.sqrt(variance[s] + eps))
+    return (x, s, w, b) => (x - mean[s]) * invStd[s] * w + b
+  }
+  const f = Math.fround
+  const his = new Float32Array(stats)
+  const los = new Float32Array(stats)
+  const rs = new Float32Array(stats)
+  for (let s = 0; s < stats; s++) {
+    ;[his[s], los[s]] = split(mean[s])
+    rs[s] = 1 / Math.sqrt(variance[s] + eps)
+  }
+  return (x, s, w, b) => f(f(f(f(f(x - his[s]) - los[s]) * rs[s]) * w) + b)
 }
 
 /** Batch-norm folding into per-step, per-channel scale and shift (see `Kernels.channelScaleShift`). */
