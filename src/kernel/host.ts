@@ -10,7 +10,7 @@ import type { Data, DType } from '../tensor/tensor.js'
 import { alloc } from '../tensor/tensor.js'
 import { type Device, deviceFrom } from './device.js'
 import type { KernelName, KernelOutputs, Kernels } from './kernels.js'
-import { attrsArg, bufferArgs, kernelSpecs, outputDtype } from './spec.js'
+import { attrsArg, bufferArgs, kernelSpecs, outputDtype, outputLengths } from './spec.js'
 
 /**
  * A destination-first host kernel: writes its outputs into `out` (one array, or a record of
@@ -53,7 +53,7 @@ export const hostDevice = (name: string, kernels: HostKernels): Device<Data> =>
       const buffers = bufferArgs<Data>(kernel, args)
       const attrs = attrsArg(kernel, args)
       const dtypes = buffers.map((b) => (b === null ? undefined : hostDtype(b)))
-      const lengths = spec.lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length)))
+      const lengths = outputLengths(kernel, attrs, buffers.map((b) => (b === null ? null : b.length)))
       const outs = lengths.map((n, i) => alloc(n, outputDtype(kernel, i, attrs, dtypes)))
       const names = spec.outputs
       const out = names === 'list' ? outs : names.length === 1 ? outs[0] : Object.fromEntries(names.map((n, i) => [n, outs[i]]))

@@ -221,6 +221,27 @@ export const attrsArg = (name: KernelName, args: readonly unknown[]): object => 
   return (args[inputs === 'list' ? 1 : inputs] ?? {}) as object
 }
 
+/**
+ * The lengths of the outputs of a call of kernel `name`, from its attributes and its buffers'
+ * lengths. The device level checks nothing else, but a call whose attributes are not the
+ * kernel's (a field missing or misnamed, a size that is not one) stops here with a
+ * `RangeError` naming the kernel, before anything is allocated.
+ */
+export const outputLengths = (
+  name: KernelName,
+  attrs: object,
+  lengths: readonly (number | null)[],
+): readonly number[] => {
+  const out = kernelSpecs[name].lengths(attrs as never, lengths)
+  for (const n of out) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      const fields = Object.keys(attrs).join(', ')
+      throw new RangeError(`${name}: attributes { ${fields} } give an output of ${n} elements: not ${name}'s attributes`)
+    }
+  }
+  return out
+}
+
 /** The rule of output `index` of kernel `name`. */
 export const outputRule = (name: KernelName, index: number): OutputDtype => {
   const rule = kernelSpecs[name].dtype

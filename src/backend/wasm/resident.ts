@@ -25,7 +25,15 @@
 import type { Device, RunKernel } from '../../kernel/device.js'
 import { deviceFrom } from '../../kernel/device.js'
 import type { KernelName } from '../../kernel/kernels.js'
-import { attrsArg, bufferArgs, kernelNames, kernelSpecs, outputDtype, outputRule } from '../../kernel/spec.js'
+import {
+  attrsArg,
+  bufferArgs,
+  kernelNames,
+  kernelSpecs,
+  outputDtype,
+  outputLengths,
+  outputRule,
+} from '../../kernel/spec.js'
 import type { Data, DType } from '../../tensor/tensor.js'
 import { cpuKernels } from '../cpu/index.js'
 import type { KernelExports } from './exports.js'
@@ -143,9 +151,8 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
     const buffers = bufferArgs<WasmBuffer>(name, args)
     for (const b of buffers) if (b !== null) expectLive(`kernel ${name} got`, b)
     const attrs = attrsArg(name, args)
-    const spec = kernelSpecs[name]
     const dtypes = buffers.map((b) => b?.dtype)
-    const lengths = spec.lengths(attrs as never, buffers.map((b) => (b === null ? null : b.length)))
+    const lengths = outputLengths(name, attrs, buffers.map((b) => (b === null ? null : b.length)))
     const outs: WasmBuffer[] = []
     try {
       lengths.forEach((n, i) => outs.push(make(n, outputDtype(name, i, attrs, dtypes))))
