@@ -17,7 +17,6 @@ import {
   key,
   layerNorm,
   lifNode,
-  liPool,
   orThrow,
   type ParamsOf,
   scan,
@@ -30,7 +29,17 @@ import {
   wrap,
 } from '../src/index.js'
 import { transposeNCHW, uniformData } from './harness.js'
-import { type CheckPart, type Dims4, data, f32, PeerCannot, w8Model, type Workload } from './workloads.js'
+import {
+  type CheckPart,
+  type Dims4,
+  data,
+  f32,
+  liPoolAfterFirst,
+  PeerCannot,
+  type Side,
+  w8Model,
+  type Workload,
+} from './workloads.js'
 
 /**
  * The gradients' check tolerance, the forward rows' own: an element is off when it differs from
@@ -83,6 +92,28 @@ const pulledOnce = <L extends AnyLayer>(
     return orThrow(r.pullback(cotOutput, cotState, { last: true }))
   } finally {
     r.dispose()
+  }
+}
+
+/**
+ * Our side of a normalization's gradient row: the pullback timed, its input, weight and bias
+ * cotangents checked.
+ */
+const affineGradSide = <L extends AnyLayer>(
+  layer: L,
+  params: ParamsOf<L>,
+  state: StateOf<L>,
+  input: Tensor,
+  ctx: Ctx,
+  cot: Tensor,
+): Side => {
+  const run = () => pulledOnce(layer, params, state, input, ctx, cot)
+  return {
+    run,
+    check: () => {
+      const r = run() as { readonly input: Tensor; readonly params: { readonly weight: Tensor; readonly bias: Tensor } }
+      return concat([f32(r.input), f32(r.params.weight), f32(r.params.bias)])
+    },
   }
 }
 
@@ -164,15 +195,7 @@ const layerNormGrad = (shape: Dims4): Workload => {
       const { params } = orThrow(ln.init(key(0), shape))
       const input = wrap(x, shape)
       const cot = wrap(g, shape)
-      const ctx: Ctx = { training: false, backend }
-      const run = () => pulledOnce(ln, params, {}, input, ctx, cot)
-      return {
-        run,
-        check: () => {
-          const r = run()
-          return concat([f32(r.input), f32(r.params.weight), f32(r.params.bias)])
-        },
-      }
+      return affineGradSide(ln, params, {}, input, { training: false, backend }, cot)
     },
     peer: (tf) => {
       const t = tf.tensor4d(x, shape)
@@ -223,15 +246,7 @@ const batchNormGrad = (shape: Dims4): Workload => {
       const { params, state } = orThrow(bn.init(key(0), shape))
       const input = wrap(x, shape)
       const cot = wrap(g, shape)
-      const ctx: Ctx = { training: true, key: key(1), backend }
-      const run = () => pulledOnce(bn, params, state, input, ctx, cot)
-      return {
-        run,
-        check: () => {
-          const r = run()
-          return concat([f32(r.input), f32(r.params.weight), f32(r.params.bias)])
-        },
-      }
+      return affineGradSide(bn, params, state, input, { training: true, key: key(1), backend }, cot)
     },
     peer: (tf) => {
       const t = tf.tensor4d(x, shape)
@@ -287,9 +302,7 @@ const liPoolGrad = (shape: Dims4): Workload => {
       ].join('\n'),
     },
     ours: (backend) => {
-      const pool = liPool({ child: { op: 'maxPool2d', kernelSize: 2 } })
-      const ctx: Ctx = { training: false, backend }
-      const state = orThrow(pool.apply({}, { sum: null }, wrap(first, shape), ctx)).state
+      const { pool, ctx, state } = liPoolAfterFirst(first, shape, backend)
       const input = wrap(x, shape)
       const cotOut = wrap(gOut, pooled)
       const cotSum = { sum: wrap(gSum, shape) }

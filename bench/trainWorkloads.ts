@@ -46,6 +46,20 @@ import { type CheckPart, data, f32, type Side, type Workload } from './workloads
 /** Adam's learning rate on every side (PyTorch's default betas and eps). */
 const LR = 1e-3
 
+/**
+ * The PyTorch side of a training row: the network built from the Python expression `net` (over
+ * the inputs `t`), Adam at {@link LR}, one step per timed call (bench/torch_braincog.py).
+ */
+const torchTrainStep = (net: string) => ({
+  setup: [
+    `t['net'] = ${net}`,
+    `t['opt'] = torch.optim.Adam(t['net'].parameters(), lr=${LR})`,
+    "t['labels'] = t['y'].long()",
+  ].join('\n'),
+  run: "return B.train_step(t['net'], t['opt'], t['x'], t['labels'])",
+  check: "return B.checked_step(t['net'], t['opt'], t['x'], t['labels'])",
+})
+
 interface Init {
   readonly params: unknown
   readonly state: unknown
@@ -199,13 +213,7 @@ const mlpStep = (steps: number, batch: number, hidden: number): Workload => {
         w2: { data: w2, shape: [hidden, classes] },
         b2: { data: b2, shape: [classes] },
       },
-      setup: [
-        `t['net'] = B.Mlp(${steps}, t['w1'], t['b1'], t['w2'], t['b2'])`,
-        `t['opt'] = torch.optim.Adam(t['net'].parameters(), lr=${LR})`,
-        "t['labels'] = t['y'].long()",
-      ].join('\n'),
-      run: "return B.train_step(t['net'], t['opt'], t['x'], t['labels'])",
-      check: "return B.checked_step(t['net'], t['opt'], t['x'], t['labels'])",
+      ...torchTrainStep(`B.Mlp(${steps}, t['w1'], t['b1'], t['w2'], t['b2'])`),
     },
     ours: (backend) => oursTraining(net, init, x, y, backend),
     peer: (tf) => {
@@ -279,13 +287,7 @@ const cnnStep = (steps: number, batch: number): Workload => {
         fw: { data: f32(p[10].weight), shape: [1568, 10] },
         fb: { data: f32(p[10].bias!), shape: [10] },
       },
-      setup: [
-        `t['net'] = B.Cnn(${steps}, t)`,
-        `t['opt'] = torch.optim.Adam(t['net'].parameters(), lr=${LR})`,
-        "t['labels'] = t['y'].long()",
-      ].join('\n'),
-      run: "return B.train_step(t['net'], t['opt'], t['x'], t['labels'])",
-      check: "return B.checked_step(t['net'], t['opt'], t['x'], t['labels'])",
+      ...torchTrainStep(`B.Cnn(${steps}, t)`),
     },
     ours: (backend) => oursTraining(net, init, x, y, backend),
     peer: (tf) => {

@@ -34,6 +34,7 @@ import {
   wrap,
   wtaLayer,
 } from '../src/index.js'
+import { buffersOf } from '../src/kernel/tree.js'
 import { transposeNCHW, uniformData } from './harness.js'
 
 /** tfjs wants mutable shape tuples. */
@@ -133,13 +134,6 @@ const same = (run: () => Float32Array): Side => ({ run, check: run })
 /** Our side: the timed call returns the output tensor; the check copies its elements. */
 const ours = (run: () => Tensor): Side => ({ run, check: () => f32(run()) })
 
-/** Every device tensor's buffer in a tree of records and arrays. */
-const buffersIn = (tree: unknown, out: unknown[] = []): unknown[] => {
-  if (tree instanceof DeviceTensor) out.push(tree.buffer)
-  else if (typeof tree === 'object' && tree !== null) for (const v of Object.values(tree)) buffersIn(v, out)
-  return out
-}
-
 /**
  * A layer call with its tensors already in the device's memory, as PyTorch's tensors are in its
  * caching allocator: the layer's public step (`layer.step`) prepared once and its params, state
@@ -161,11 +155,11 @@ const stepOnDevice = <P, S>(
   const p = onDevice(device, prepared.params)
   const s = onDevice(device, prepared.state)
   const x = new DeviceTensor(device.upload(flatData(input)), input.shape)
-  const given = new Set(buffersIn([p, s, x]))
+  const given = new Set(buffersOf([p, s, x]))
   const call = <T>(use: (output: DeviceTensor<unknown>) => T): T => {
     const r = step.run(device, p, s, x, ctx)
     const value = use(r.output)
-    for (const b of new Set(buffersIn([r.output, r.state]))) if (!given.has(b)) device.free(b)
+    for (const b of new Set(buffersOf([r.output, r.state]))) if (!given.has(b)) device.free(b)
     return value
   }
   return {
@@ -357,6 +351,16 @@ const maxPoolWorkload = (shape: Dims4): Workload => {
   }
 }
 
+/**
+ * W4b's layer (LIPool with a 2x2 max child) on `backend` and its state after a first step on
+ * `first`: what the forward row and its gradient row (B4b) time the second step from.
+ */
+export const liPoolAfterFirst = (first: Float32Array, shape: Dims4, backend: Device<unknown>) => {
+  const pool = liPool({ child: { op: 'maxPool2d', kernelSize: 2 } })
+  const ctx: Ctx = { training: false, backend }
+  return { pool, ctx, state: orThrow(pool.apply({}, { sum: null }, wrap(first, shape), ctx)).state }
+}
+
 const liPoolStep = (shape: Dims4): Workload => {
   const [n, c, h, w] = shape
   const spikes = (seed: number): Float32Array => uniformData(n * c * h * w, seed, 0, 1).map((u) => (u < 0.3 ? 1 : 0))
@@ -376,9 +380,7 @@ const liPoolStep = (shape: Dims4): Workload => {
       ].join('\n'),
     },
     ours: (backend) => {
-      const pool = liPool({ child: { op: 'maxPool2d', kernelSize: 2 } })
-      const ctx: Ctx = { training: false, backend }
-      const state = orThrow(pool.apply({}, { sum: null }, wrap(first, shape), ctx)).state
+      const { pool, ctx, state } = liPoolAfterFirst(first, shape, backend)
       const input = wrap(x, shape)
       return ours(() => orThrow(pool.apply({}, state, input, ctx)).output)
     },

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { ChannelView, KernelName, NeuronAttrs, PoolAttrs } from '../../kernel/kernels.js'
+import type { ChannelView, ConvAttrs, KernelName, NeuronAttrs, PoolAttrs } from '../../kernel/kernels.js'
 import { pooledSize } from '../../kernel/kernels.js'
 import type { AttrsOf } from '../../kernel/spec.js'
 import type { KernelExports } from './exports.js'
@@ -28,6 +28,7 @@ import {
   elementwiseSplit,
   matmulSplit,
   runSplit,
+  type Split,
   splitScratch,
 } from './split.js'
 
@@ -144,6 +145,29 @@ const surrogateCode = { atan: 0, qgate: 1, sigmoid: 2, gate: 3, none: 4 } as con
 /** A momentsPerChannelGrad slice: its rows, and the count of the whole call's (outer, inner) cells. */
 type PerChannelSlice = ChannelView & { readonly count?: number }
 
+/**
+ * A convolution row (`kind` 0 forward, 1 input gradient, 2 weight gradient): the whole-call
+ * export `whole(k)` takes `(out, ...ins, ...geometry, scratch)`, and where `split` cuts the
+ * call, the pool runs its parts on `(out, ...ins, ...geometry)`, with a scratch slice for each
+ * thread.
+ */
+const convRow = <K extends 'conv2d' | 'conv2dGradInput' | 'conv2dGradWeight'>(
+  kind: 0 | 1 | 2,
+  split: (k: KernelExports, a: ConvAttrs) => Split | undefined,
+  whole: (k: KernelExports) => (...args: number[]) => void,
+): WasmRow<K> => ({
+    scratch: (k, a) => {
+      const s = split(k, a as ConvAttrs)
+      return s === undefined ? k.conv2dScratchBytes(kind, ...convGeometry(a as ConvAttrs)) : splitScratch(s)
+    },
+    call: (k, { outs: [out], ins, scratch }, a) => {
+      const args = [out, ...ins, ...convGeometry(a as ConvAttrs)]
+      const s = split(k, a as ConvAttrs)
+      if (s === undefined) whole(k)(...args, scratch)
+      else runSplit(k, s, scratch, args)
+    },
+  })
+
 /** The rows. */
 export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[number]>]: WasmRow<K> } = {
   // the compute-bound rows: spread over the module's threads where a call is big enough (split.ts)
@@ -160,39 +184,9 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
       else runSplit(k, s, scratch, args)
     },
   },
-  conv2d: {
-    scratch: (k, a) => {
-      const s = conv2dSplit(k, a)
-      return s === undefined ? k.conv2dScratchBytes(0, ...convGeometry(a)) : splitScratch(s)
-    },
-    call: (k, { outs: [out], ins: [x, w, bias], scratch }, a) => {
-      const s = conv2dSplit(k, a)
-      if (s === undefined) k.conv2d(out, x, w, bias, ...convGeometry(a), scratch)
-      else runSplit(k, s, scratch, [out, x, w, bias, ...convGeometry(a)])
-    },
-  },
-  conv2dGradInput: {
-    scratch: (k, a) => {
-      const s = conv2dGradInputSplit(k, a)
-      return s === undefined ? k.conv2dScratchBytes(1, ...convGeometry(a)) : splitScratch(s)
-    },
-    call: (k, { outs: [out], ins: [cot, w], scratch }, a) => {
-      const s = conv2dGradInputSplit(k, a)
-      if (s === undefined) k.conv2dGradInput(out, cot, w, ...convGeometry(a), scratch)
-      else runSplit(k, s, scratch, [out, cot, w, ...convGeometry(a)])
-    },
-  },
-  conv2dGradWeight: {
-    scratch: (k, a) => {
-      const s = conv2dGradWeightSplit(k, a)
-      return s === undefined ? k.conv2dScratchBytes(2, ...convGeometry(a)) : splitScratch(s)
-    },
-    call: (k, { outs: [out], ins: [cot, x], scratch }, a) => {
-      const s = conv2dGradWeightSplit(k, a)
-      if (s === undefined) k.conv2dGradWeight(out, cot, x, ...convGeometry(a), scratch)
-      else runSplit(k, s, scratch, [out, cot, x, ...convGeometry(a)])
-    },
-  },
+  conv2d: convRow(0, conv2dSplit, (k) => k.conv2d),
+  conv2dGradInput: convRow(1, conv2dGradInputSplit, (k) => k.conv2dGradInput),
+  conv2dGradWeight: convRow(2, conv2dGradWeightSplit, (k) => k.conv2dGradWeight),
   momentsAlongAxis: {
     slices: (a) =>
       byItem(a.outer, [a.axis * a.inner, a.inner, a.inner], (outer) => ({ ...a, outer })),
