@@ -32,10 +32,24 @@ export interface BufferOps<B> {
    */
   upload(data: Data): B
   /**
+   * Optional: a buffer that reads `data` where it lies, for as long as the buffer lives, so the
+   * caller must leave `data` unchanged until it frees the buffer. For runners lending a call's
+   * inputs, params and state (`Session`): the resident device streams lent values slice by
+   * slice into its bandwidth-bound kernels, and copies them in once, when a kernel first needs
+   * them whole, instead of copying everything in up front. Absent: the runner uses `upload`.
+   */
+  lend?(data: Data): B
+  /**
    * The buffer's values on the host (the buffer stays valid). Host devices may return the
    * buffer itself: do not write to the result while the device still uses the buffer.
    */
   read(buffer: B): Data
+  /**
+   * Optional: the buffer's values on the host, and the buffer freed, for a runner's last read of
+   * a buffer it made. A device may hand over storage of its own instead of copying it (the
+   * resident device does for outputs it kept in a host array). Absent: `read`, then `free`.
+   */
+  take?(buffer: B): Data
   /** Frees a buffer; it must not be used again. */
   free(buffer: B): void
   /**
@@ -89,6 +103,8 @@ export const deviceFrom = <B>(ops: BufferOps<B>, run: RunKernel<B>): Device<B> =
     read: (b) => ops.read(b),
     free: (b) => ops.free(b),
     ...(ops.garbageCollected === true ? { garbageCollected: true } : {}),
+    ...(ops.lend === undefined ? {} : { lend: (d: Data) => ops.lend!(d) }),
+    ...(ops.take === undefined ? {} : { take: (b: B) => ops.take!(b) }),
     ...(ops.addInPlace === undefined ? {} : { addInPlace: (t: B, x: B) => ops.addInPlace!(t, x) }),
     ...(methods as unknown as Kernels<B>),
     run,

@@ -81,7 +81,8 @@ export const runOnce = <P, S, B>(
     const state = session.enter(prepared.state, true)
     const r = step.run(session.device, params, state, new DeviceTensor(session.upload(x), x.shape), ctx)
     // a step that left its state as it was gives back the caller's very state
-    return { output: session.output(r.output), state: r.state === state ? prepared.state : session.exit<S>(r.state) }
+    // the call is over: its results are the last use of every buffer
+    return { output: session.output(r.output, true), state: r.state === state ? prepared.state : session.exit<S>(r.state, true) }
   } finally {
     session.close()
   }

@@ -12,7 +12,7 @@
 import type { NdArray } from 'ndarray'
 import { type Device, deviceFrom } from '../kernel/device.js'
 import { DeviceTensor } from '../kernel/device.js'
-import { buffersOf, fromDevice, type OnDevice, toDevice, uploadTensor } from '../kernel/tree.js'
+import { buffersOf, fromDevice, type OnDevice, toDevice } from '../kernel/tree.js'
 import type { Data, Tensor } from '../tensor/tensor.js'
 import { flatData, wrap } from '../tensor/tensor.js'
 
@@ -68,6 +68,8 @@ export class Session<B> {
   /** Lent buffers, with the tensor each came from and whether a result may be that tensor itself. */
   private readonly lent = new Map<B, { readonly tensor: NdArray<Data>; readonly reusable: boolean; readonly early: boolean }>()
   private readonly made = new Set<B>()
+  /** Buffers read back for the last time and freed, with what they gave (a second read copies it). */
+  private readonly taken = new Map<B, Data>()
   private readonly counting: Counting<B> | undefined
   /**
    * The device to run on: the one given when its buffers are garbage-collected, else a wrapper
@@ -87,7 +89,9 @@ export class Session<B> {
    * caller gave as such; false for inputs, whose arrays callers refill between calls).
    */
   upload(t: NdArray<Data>, reusable = false, early = false): B {
-    const b = uploadTensor(this.inner, t)
+    const data = flatData(t)
+    // the caller's arrays stay as they are until close, so a device may read them in place
+    const b = this.inner.lend !== undefined ? this.inner.lend(data) : this.inner.upload(data)
     if (!this.lent.has(b)) this.lent.set(b, { tensor: t, reusable, early })
     return b
   }
@@ -117,20 +121,35 @@ export class Session<B> {
     for (const b of buffers) if (!this.lent.has(b)) this.made.add(b)
   }
 
-  /** An output read back: a fresh host tensor (a lent buffer handed on is copied). */
-  output(t: DeviceTensor<B>): Tensor {
+  /**
+   * An output read back: a fresh host tensor (a lent buffer handed on is copied). `last`: the
+   * session's steps are done with the buffer, so the device may hand its storage over (`take`).
+   */
+  output(t: DeviceTensor<B>, last = false): Tensor {
     const lent = this.lent.get(t.buffer)
     if (lent !== undefined) return wrap(flatData(lent.tensor).slice(), t.shape)
-    this.made.add(t.buffer)
-    return wrap(this.inner.read(t.buffer), t.shape)
+    const taken = this.taken.get(t.buffer)
+    // read twice (the output kept in the state too): the second gets its own copy
+    if (taken !== undefined) return wrap(taken.slice(), t.shape)
+    if (!last || this.inner.take === undefined) {
+      this.made.add(t.buffer)
+      return wrap(this.inner.read(t.buffer), t.shape)
+    }
+    this.made.delete(t.buffer)
+    const data = this.inner.take(t.buffer)
+    this.taken.set(t.buffer, data)
+    return wrap(data, t.shape)
   }
 
-  /** A state tree read back: unchanged state entries come back as the tensors they were, others fresh. */
-  exit<T>(tree: OnDevice<T, B>): T {
+  /**
+   * A state tree read back: unchanged state entries come back as the tensors they were, others
+   * fresh (`last` as in {@link Session.output}).
+   */
+  exit<T>(tree: OnDevice<T, B>, last = false): T {
     return fromDevice(tree, (t: DeviceTensor<B>) => {
       const lent = this.lent.get(t.buffer)
       if (lent !== undefined && lent.reusable) return lent.tensor
-      return this.output(t)
+      return this.output(t, last)
     })
   }
 
@@ -143,6 +162,7 @@ export class Session<B> {
     for (const b of this.made) if (!this.lent.has(b)) this.inner.free(b)
     this.lent.clear()
     this.made.clear()
+    this.taken.clear()
   }
 }
 

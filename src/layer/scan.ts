@@ -253,9 +253,10 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
           }
           const final = loop(inner, d, p, s0, stepsFor(x.right.shape), upload, c.right, outputs.keep, outputs.dead)
           const out = outputs.done(read === 'all' ? 0 : sizeOf(stepOut), dtypeOf(x.right))
-          const output = session.output(new DeviceTensor(out, prepared.right.outputShape))
+          // the steps are done: the results are the last use of every buffer
+          const output = session.output(new DeviceTensor(out, prepared.right.outputShape), true)
           const next =
-            finalState === 'reset' ? layer.reset(state) : final === s0 ? prepared.right.state : session.exit<S>(final)
+            finalState === 'reset' ? layer.reset(state) : final === s0 ? prepared.right.state : session.exit<S>(final, true)
           if (finalState === 'reset') session.own(buffersOf(final))
           return E.right({ output, state: next } as Step<S, ScanOut<Out, R>>)
         } finally {
