@@ -43,19 +43,31 @@ export interface WasmDevices {
   readonly resident: ResidentDevice
 }
 
-/** Both devices over one heap of `k`'s memory (shared or not: the heap handles either). */
-const devicesOf = (k: KernelExports): WasmDevices => {
+/**
+ * Both devices over one heap of `k`'s memory (shared or not: the heap handles either). The
+ * resident device runs its calls on host arrays (lent ones, see resident.ts) on `forHost`, the
+ * copy backend of a single-threaded instance when `k`'s memory is shared: V8 copies between
+ * JavaScript arrays and a shared memory at about half speed, and those calls are all copies.
+ */
+const devicesOf = (k: KernelExports, forHost?: Device<Data>): WasmDevices => {
   const heap = new Heap(k.memory)
-  return { copy: wasmDeviceFrom(k, heap), resident: residentDeviceFrom(k, heap) }
+  const copy = wasmDeviceFrom(k, heap)
+  return { copy, resident: residentDeviceFrom(k, heap, forHost ?? copy) }
+}
+
+/** The exports of an instance of `module`, or `undefined` if it does not instantiate. */
+const instantiate = (module: WebAssembly.Module): KernelExports | undefined => {
+  try {
+    return new WebAssembly.Instance(module, {}).exports as unknown as KernelExports
+  } catch {
+    return undefined
+  }
 }
 
 /** The devices of a compiled module, or `undefined` if it does not instantiate. */
 export const fromModule = (module: WebAssembly.Module): WasmDevices | undefined => {
-  try {
-    return devicesOf(new WebAssembly.Instance(module, {}).exports as unknown as KernelExports)
-  } catch {
-    return undefined
-  }
+  const k = instantiate(module)
+  return k === undefined ? undefined : devicesOf(k)
 }
 
 /** Compiles `bytes` synchronously; `undefined` without SIMD support or on a bad binary. */
@@ -93,10 +105,16 @@ const pools = new WeakMap<Device<unknown>, { readonly pool: ThreadPool }>()
  * The devices of kernels.threads.wasm on `threads` threads, or `undefined` where the engine
  * gives no shared memory or workers (the caller then loads kernels.wasm).
  */
-const fromThreadsModule = (module: WebAssembly.Module | undefined, threads: number): WasmDevices | undefined => {
+const fromThreadsModule = (
+  module: WebAssembly.Module | undefined,
+  threads: number,
+  single: WebAssembly.Module | undefined,
+): WasmDevices | undefined => {
   const started = module === undefined ? undefined : startThreads(module, threads)
   if (started === undefined) return undefined
-  const devices = devicesOf({ ...started.exports, threads: started.pool } as unknown as KernelExports)
+  const plain = single === undefined ? undefined : instantiate(single)
+  const forHost = plain === undefined ? undefined : wasmDeviceFrom(plain)
+  const devices = devicesOf({ ...started.exports, threads: started.pool } as unknown as KernelExports, forHost)
   const handle = { pool: started.pool }
   pools.set(devices.copy, handle)
   pools.set(devices.resident, handle)
@@ -124,9 +142,9 @@ export const threadPoolOf = (device: Device<unknown>): ThreadPool | undefined =>
  */
 export const loadWasmSync = (): WasmDevices | undefined => {
   const threads = threadCount()
-  const threaded = threads > 1 ? fromThreadsModule(compileFile(kernelsThreadsUrl()), threads) : undefined
-  if (threaded !== undefined) return threaded
   const module = compileFile(kernelsUrl())
+  const threaded = threads > 1 ? fromThreadsModule(compileFile(kernelsThreadsUrl()), threads, module) : undefined
+  if (threaded !== undefined) return threaded
   return module === undefined ? undefined : fromModule(module)
 }
 
@@ -166,8 +184,9 @@ const compile = async (source: URL | string | BufferSource): Promise<WebAssembly
 const loadDevices = async (source: URL | string | BufferSource | undefined, options: WasmOptions): Promise<WasmDevices | undefined> => {
   const threads = threadCount(options.threads)
   const threadsSource = options.threadsSource ?? (source === undefined ? kernelsThreadsUrl() : undefined)
+  const module = compile(source ?? kernelsUrl())
   if (threads > 1 && threadsSource !== undefined) {
-    const devices = fromThreadsModule(await compile(threadsSource), threads)
+    const devices = fromThreadsModule(await compile(threadsSource), threads, await module)
     const pool = devices === undefined ? undefined : threadPoolOf(devices.copy)
     if (devices !== undefined && pool !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined
@@ -176,8 +195,8 @@ const loadDevices = async (source: URL | string | BufferSource | undefined, opti
       return devices
     }
   }
-  const module = await compile(source ?? kernelsUrl())
-  return module === undefined ? undefined : fromModule(module)
+  const single = await module
+  return single === undefined ? undefined : fromModule(single)
 }
 
 /** Is `v` a source the loaders take (a URL, a string, or bytes)? */

@@ -16,6 +16,17 @@
  * float32; the reference gives float64 its exact bits), and calls a row's `when` refuses. Every
  * result is bit for bit the copy backend's (the same kernels on the same values).
  *
+ * Lent host arrays (`lend`: what a runner does with a call's inputs, params and state) are not
+ * copied in up front. A call whose buffer arguments are all still on the host runs on the host
+ * device this one was given (a copy backend: slices copied through an L2-sized arena, as
+ * `wasmBackend()` runs every call) when it is the reference, or a bandwidth-bound row (one that
+ * slices) over more than {@link HOST_BYTES}; its outputs stay on the host, where `take` hands
+ * them to the runner without another copy. So one `apply` of an elementwise layer on big arrays
+ * costs what it costs on the copy backend, not an upload and a readback of every tensor. A host
+ * buffer is copied into a block of its own the first time a call needs it in memory (an
+ * unsliced row such as matmul, a small call, a call with an argument in memory, `addInPlace`);
+ * later calls use the block. A lent array is never written.
+ *
  * Not garbage-collected: a buffer lives until `free`. Freeing a buffer twice, or handing a
  * kernel a freed one, throws (it would corrupt the heap otherwise). `liveBuffers()` counts the
  * buffers not yet freed, `heapStats()` the memory (flat over a long scan or a training loop).
@@ -24,6 +35,7 @@
  */
 import type { Device, RunKernel } from '../../kernel/device.js'
 import { deviceFrom } from '../../kernel/device.js'
+import { hostDtype } from '../../kernel/host.js'
 import type { KernelName } from '../../kernel/kernels.js'
 import {
   attrsArg,
@@ -47,7 +59,10 @@ import { type WasmRow, wasmRows } from './kernels.js'
 /** A tensor's values in the module's memory: `length` values of `dtype` from byte `ptr`. */
 export class WasmBuffer {
   constructor(
-    /** Byte offset of the first value (16-byte aligned). */
+    /**
+     * Byte offset of the first value (16-byte aligned); 0 for a lent buffer whose values are
+     * still only in the caller's array (set when the device copies them in).
+     */
     readonly ptr: number,
     /** Number of values. */
     readonly length: number,
@@ -70,6 +85,21 @@ export interface ResidentDevice extends Device<WasmBuffer> {
 
 const bytesPer = (dtype: DType): number => (dtype === 'float64' ? 8 : 4)
 
+/**
+ * Bytes of arguments and outputs above which a bandwidth-bound call on host arrays runs sliced
+ * on the host: twice a 512 KiB L2 cache. Smaller ones are copied in whole and run in memory,
+ * cheaper than slicing what the cache holds anyway.
+ */
+const HOST_BYTES = 1 << 20
+
+const bytesOf = (b: WasmBuffer): number => b.length * bytesPer(b.dtype)
+
+/** A lent buffer's block, once the device has copied its values in (the one write to `ptr`). */
+const placeAt = (b: WasmBuffer, ptr: number): void => {
+  // eslint-disable-next-line no-restricted-syntax
+  ;(b as { ptr: number }).ptr = ptr
+}
+
 /** Per kernel: which buffer arguments and outputs a row reads and writes as float64 statistics. */
 type StatsPositions = { readonly inputs: ReadonlySet<number>; readonly outputs: readonly boolean[] }
 const statsPositions = Object.fromEntries(
@@ -88,12 +118,24 @@ const statsPositions = Object.fromEntries(
 
 /**
  * The resident device over an instantiated module and the heap over its memory (shared with
- * the copy backend of the same module, which takes its scratch from the same heap).
+ * the copy backend of the same module, which takes its scratch from the same heap); `host`
+ * runs the calls whose arguments are all on the host (see the module doc).
  */
-export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice => {
+export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Data>): ResidentDevice => {
   const live = new Set<WasmBuffer>()
+  /**
+   * Buffers whose values are in a host array, not (yet) in the memory: lent ones (the caller's
+   * array) and the outputs of calls that ran on the host (`own`: the device's array).
+   */
+  const hosted = new Map<WasmBuffer, { readonly data: Data; readonly own: boolean }>()
   const rows = wasmRows as Readonly<Partial<Record<KernelName, WasmRow<KernelName>>>>
 
+  const onHost = (data: Data, own: boolean): WasmBuffer => {
+    const b = new WasmBuffer(0, data.length, data instanceof Float64Array ? 'float64' : 'float32')
+    live.add(b)
+    hosted.set(b, { data, own })
+    return b
+  }
   const make = (length: number, dtype: DType): WasmBuffer => {
     const bytes = length * bytesPer(dtype)
     const b = new WasmBuffer(bytes === 0 ? HEAP_BASE : heap.alloc(bytes), length, dtype)
@@ -102,10 +144,10 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
   }
   const release = (b: WasmBuffer): void => {
     if (!live.delete(b)) throw new Error("wasm device: freed a buffer that is not live (freed before, or not this device's)")
-    if (b.length > 0) heap.free(b.ptr)
+    if (!hosted.delete(b) && b.length > 0) heap.free(b.ptr)
   }
   /** A view of a buffer's block: valid until the next allocation. */
-  const view = (b: WasmBuffer): Data =>
+  const blockView = (b: WasmBuffer): Data =>
     b.length === 0
       ? b.dtype === 'float64'
         ? new Float64Array(0)
@@ -113,6 +155,20 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
       : b.dtype === 'float64'
         ? heap.f64(b.ptr, b.length)
         : heap.f32(b.ptr, b.length)
+  /** A view of a buffer's values: its host array where it has one, else its block. */
+  const view = (b: WasmBuffer): Data => hosted.get(b)?.data ?? blockView(b)
+  /** The buffer's block, a lent buffer's values copied into one first. */
+  const pointerOf = (b: WasmBuffer): number => {
+    const h = hosted.get(b)
+    if (h !== undefined) {
+      placeAt(b, heap.alloc(b.length * bytesPer(b.dtype)))
+      hosted.delete(b)
+      blockView(b).set(h.data)
+    }
+    return b.ptr
+  }
+  /** A copy of a buffer's values into a fresh (never shared) ArrayBuffer. */
+  const readOut = (b: WasmBuffer): Data => (b.dtype === 'float64' ? new Float64Array(view(b)) : new Float32Array(view(b)))
   const expectLive = (what: string, b: WasmBuffer): void => {
     if (!live.has(b)) throw new Error(`wasm device: ${what} a buffer that is not live (freed, or not this device's)`)
   }
@@ -122,29 +178,50 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
     name: KernelName,
     row: WasmRow<KernelName>,
     buffers: readonly (WasmBuffer | null)[],
-    outs: readonly WasmBuffer[],
+    outs: readonly DType[],
     attrs: object,
   ): boolean => {
     const stats = statsPositions[name]
     return (
       buffers.every((b, i) => b === null || b.dtype === (stats.inputs.has(i) ? 'float64' : 'float32')) &&
-      outs.every((o, i) => o.dtype === (stats.outputs[i] ? 'float64' : 'float32')) &&
+      outs.every((dtype, i) => dtype === (stats.outputs[i] ? 'float64' : 'float32')) &&
       row.when?.(attrs as never) !== false
     )
   }
 
+  /**
+   * Whether a call runs on the host device: every argument still on the host, and the reference
+   * (`row` undefined) or a bandwidth-bound row on more than {@link HOST_BYTES}.
+   */
+  const forHost = (
+    buffers: readonly (WasmBuffer | null)[],
+    row: WasmRow<KernelName> | undefined,
+    lengths: readonly number[],
+    outs: readonly DType[],
+  ): boolean => {
+    const given = buffers.filter((b): b is WasmBuffer => b !== null)
+    if (given.length === 0 || !given.every((b) => hosted.has(b))) return false
+    if (row === undefined) return true
+    if (row.slices === undefined) return false
+    const read = given.reduce((n, b) => n + bytesOf(b), 0)
+    return read + lengths.reduce((n, l, i) => n + l * bytesPer(outs[i]), 0) > HOST_BYTES
+  }
+
+  /** A call's arguments with every buffer as a view of its values (valid until the next allocation). */
+  const hostArgs = (name: KernelName, args: readonly unknown[]): unknown[] => {
+    const inputs = kernelSpecs[name].inputs
+    const toView = (b: WasmBuffer | null): Data | null => (b === null ? null : view(b))
+    return inputs === 'list'
+      ? [(args[0] as readonly WasmBuffer[]).map(toView), ...args.slice(1)]
+      : [...(args.slice(0, inputs) as readonly (WasmBuffer | null)[]).map(toView), ...args.slice(inputs)]
+  }
+
   /** The reference kernel over views of the blocks: what the rows leave. */
   const onViews = (name: KernelName, args: readonly unknown[], outs: readonly WasmBuffer[]): void => {
-    const spec = kernelSpecs[name]
-    const toView = (b: WasmBuffer | null): Data | null => (b === null ? null : view(b))
     const views = outs.map(view)
-    const names = spec.outputs
+    const names = kernelSpecs[name].outputs
     const out = names === 'list' ? views : names.length === 1 ? views[0] : Object.fromEntries(names.map((n, i) => [n, views[i]]))
-    const hostArgs =
-      spec.inputs === 'list'
-        ? [(args[0] as readonly WasmBuffer[]).map(toView), ...args.slice(1)]
-        : [...(args.slice(0, spec.inputs) as readonly (WasmBuffer | null)[]).map(toView), ...args.slice(spec.inputs)]
-    ;(cpuKernels[name] as (out: unknown, ...rest: readonly unknown[]) => void)(out, ...hostArgs)
+    ;(cpuKernels[name] as (out: unknown, ...rest: readonly unknown[]) => void)(out, ...hostArgs(name, args))
   }
 
   const run: RunKernel<WasmBuffer> = (name, args) => {
@@ -153,27 +230,27 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
     const attrs = attrsArg(name, args)
     const dtypes = buffers.map((b) => b?.dtype)
     const lengths = outputLengths(name, attrs, buffers.map((b) => (b === null ? null : b.length)))
+    const outDtypes = lengths.map((_, i) => outputDtype(name, i, attrs, dtypes))
+    const row = rows[name]
+    const byRow = row !== undefined && rowTakes(name, row, buffers, outDtypes, attrs)
+    if (forHost(buffers, byRow ? row : undefined, lengths, outDtypes)) {
+      const results = host.run(name, hostArgs(name, args))
+      return results.map((data) => (data.length === 0 ? make(0, hostDtype(data)) : onHost(data, true)))
+    }
     const outs: WasmBuffer[] = []
     try {
-      lengths.forEach((n, i) => outs.push(make(n, outputDtype(name, i, attrs, dtypes))))
+      lengths.forEach((n, i) => outs.push(make(n, outDtypes[i])))
       // nothing to write: skip the loops (an empty tensor may still have a huge leading axis)
       if (outs.every((o) => o.length === 0)) return outs
-      const row = rows[name]
-      if (row === undefined || !rowTakes(name, row, buffers, outs, attrs)) {
+      if (!byRow) {
         onViews(name, args, outs)
         return outs
       }
+      const ins = buffers.map((b) => (b === null ? 0 : pointerOf(b)))
       const bytes = row.scratch?.(k, attrs as never) ?? 0
       const scratch = bytes > 0 ? heap.alloc(bytes) : 0
       try {
-        const pointers = {
-          outs: outs.map((o) => o.ptr),
-          ins: buffers.map((b) => (b === null ? 0 : b.ptr)),
-          length: outs[0].length,
-          scratch,
-          carry: {},
-        }
-        row.call(k, pointers, attrs as never)
+        row.call(k, { outs: outs.map((o) => o.ptr), ins, length: outs[0].length, scratch, carry: {} }, attrs as never)
       } finally {
         if (scratch !== 0) heap.free(scratch)
       }
@@ -194,10 +271,17 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
         view(b).set(data)
         return b
       },
+      lend: (data) => (data.length === 0 ? make(0, data instanceof Float64Array ? 'float64' : 'float32') : onHost(data, false)),
       read: (b) => {
         expectLive('read', b)
-        // a copy into a fresh (never shared) ArrayBuffer
-        return b.dtype === 'float64' ? new Float64Array(view(b)) : new Float32Array(view(b))
+        return readOut(b)
+      },
+      take: (b) => {
+        expectLive('took', b)
+        const h = hosted.get(b)
+        const data = h?.own === true ? h.data : readOut(b)
+        release(b)
+        return data
       },
       free: release,
       addInPlace: (target, x) => {
@@ -208,8 +292,10 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap): ResidentDevice
         }
         if (target.length === 0) return
         // axpy with out = a: elementwise, each value read before it is written; the same bits
-        if (target.dtype === 'float32') k.axpy(target.ptr, target.ptr, 1, x.ptr, target.length)
-        else cpuKernels.axpy(view(target), view(target), view(x), { alpha: 1 })
+        // (a host target is copied in first: the caller's array is never written)
+        const into = pointerOf(target)
+        if (target.dtype === 'float32') k.axpy(into, into, 1, pointerOf(x), target.length)
+        else cpuKernels.axpy(blockView(target), blockView(target), view(x), { alpha: 1 })
       },
     },
     run,
