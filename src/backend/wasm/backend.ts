@@ -10,7 +10,7 @@
 import type { Device } from '../../kernel/device.js'
 import { type HostKernel, type HostKernels, hostDevice } from '../../kernel/host.js'
 import type { KernelName } from '../../kernel/kernels.js'
-import { type AttrsOf, attrsArg, bufferArgs, kernelSpecs, outputRule } from '../../kernel/spec.js'
+import { type AttrsOf, attrsArg, bufferArgs, kernelNames, kernelSpecs, outputRule } from '../../kernel/spec.js'
 import type { Data } from '../../tensor/tensor.js'
 import { cpuKernels } from '../cpu/index.js'
 import { Arena } from './arena.js'
@@ -102,6 +102,18 @@ export const wasmKernels = (k: KernelExports, heap: Heap = new Heap(k.memory)): 
 /**
  * The WebAssembly kernels of an instantiated module, as a device over host arrays (the reference
  * for `unported`), its scratch taken from `heap` (shared with the module's resident device).
+ * `bandwidthBound`: where the rows that slice run instead, the kernels of a single-threaded
+ * instance over an unshared memory when `k`'s is shared: those calls are all copies, which V8
+ * makes at about half speed into a shared memory, and their slices are too small for threads.
  */
-export const wasmDeviceFrom = (k: KernelExports, heap: Heap = new Heap(k.memory)): Device<Data> =>
-  hostDevice('wasm', wasmKernels(k, heap))
+export const wasmDeviceFrom = (
+  k: KernelExports,
+  heap: Heap = new Heap(k.memory),
+  bandwidthBound?: HostKernels,
+): Device<Data> => {
+  const own = wasmKernels(k, heap)
+  if (bandwidthBound === undefined) return hostDevice('wasm', own)
+  const rows = wasmRows as Readonly<Partial<Record<KernelName, WasmRow<KernelName>>>>
+  const kernels = kernelNames.map((name) => [name, (rows[name]?.slices === undefined ? own : bandwidthBound)[name]])
+  return hostDevice('wasm', Object.fromEntries(kernels) as unknown as HostKernels)
+}

@@ -16,8 +16,9 @@
  * @module
  */
 import type { Device } from '../../kernel/device.js'
+import type { HostKernels } from '../../kernel/host.js'
 import type { Data } from '../../tensor/tensor.js'
-import { wasmDeviceFrom } from './backend.js'
+import { wasmDeviceFrom, wasmKernels } from './backend.js'
 import type { KernelExports } from './exports.js'
 import { Heap } from './heap.js'
 import { describeValue } from '../../errors.js'
@@ -45,14 +46,14 @@ export interface WasmDevices {
 
 /**
  * Both devices over one heap of `k`'s memory (shared or not: the heap handles either). The
- * resident device runs its calls on host arrays (lent ones, see resident.ts) on `forHost`, the
- * copy backend of a single-threaded instance when `k`'s memory is shared: V8 copies between
- * JavaScript arrays and a shared memory at about half speed, and those calls are all copies.
+ * copy backend runs its bandwidth-bound rows on `unshared`, the kernels of a single-threaded
+ * instance, when `k`'s memory is shared (see `wasmDeviceFrom`), and the resident device runs
+ * its calls on host arrays (lent ones, see resident.ts) on the copy backend.
  */
-const devicesOf = (k: KernelExports, forHost?: Device<Data>): WasmDevices => {
+const devicesOf = (k: KernelExports, unshared?: HostKernels): WasmDevices => {
   const heap = new Heap(k.memory)
-  const copy = wasmDeviceFrom(k, heap)
-  return { copy, resident: residentDeviceFrom(k, heap, forHost ?? copy) }
+  const copy = wasmDeviceFrom(k, heap, unshared)
+  return { copy, resident: residentDeviceFrom(k, heap, copy) }
 }
 
 /** The exports of an instance of `module`, or `undefined` if it does not instantiate. */
@@ -113,8 +114,8 @@ const fromThreadsModule = (
   const started = module === undefined ? undefined : startThreads(module, threads)
   if (started === undefined) return undefined
   const plain = single === undefined ? undefined : instantiate(single)
-  const forHost = plain === undefined ? undefined : wasmDeviceFrom(plain)
-  const devices = devicesOf({ ...started.exports, threads: started.pool } as unknown as KernelExports, forHost)
+  const unshared = plain === undefined ? undefined : wasmKernels(plain)
+  const devices = devicesOf({ ...started.exports, threads: started.pool } as unknown as KernelExports, unshared)
   const handle = { pool: started.pool }
   pools.set(devices.copy, handle)
   pools.set(devices.resident, handle)
