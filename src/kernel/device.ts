@@ -34,9 +34,10 @@ export interface BufferOps<B> {
   /**
    * Optional: a buffer that reads `data` where it lies, for as long as the buffer lives, so the
    * caller must leave `data` unchanged until it frees the buffer. For runners lending a call's
-   * inputs, params and state (`Session`): the resident device streams lent values slice by
-   * slice into its bandwidth-bound kernels, and copies them in once, when a kernel first needs
-   * them whole, instead of copying everything in up front. Absent: the runner uses `upload`.
+   * inputs, params and state (`Session`): the resident device runs a big bandwidth-bound call on
+   * lent arrays alone on the host, as the copy backend does, and copies a lent array in once,
+   * when a call first needs it in memory, instead of copying everything in up front. Absent:
+   * the runner uses `upload`.
    */
   lend?(data: Data): B
   /**
