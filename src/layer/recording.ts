@@ -95,8 +95,8 @@ export const recording = <L extends AnyLayer>(given: L, options: { readonly stat
             recorder: { path: [], step: 0, sink },
           })
           return E.right({
-            output: session.output(r.output),
-            state: session.exit<StateOf<L>>(r.state as never),
+            output: session.output(r.output, true),
+            state: session.exit<StateOf<L>>(r.state as never, true),
             records,
           })
         } finally {

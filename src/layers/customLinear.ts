@@ -236,7 +236,7 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
       const masked = mask === null ? step : d.mul(step, session.upload(mask))
       const next = d.axpy(session.upload(weight), masked, { alpha: 1 })
       session.own([masked])
-      return E.right({ ...checked.right, weight: session.output(new DeviceTensor(next, weightShape)) as Tensor<Rank2> })
+      return E.right({ ...checked.right, weight: session.output(new DeviceTensor(next, weightShape), true) as Tensor<Rank2> })
     } finally {
       session.close()
     }

@@ -213,7 +213,7 @@ const windowedShape = (layer: string, argument: string, shape: Shape, w: PoolWin
 const runOp = <B>(device: Device<B>, x: Tensor, shape: Shape, body: (d: Device<B>, xb: B) => B): Tensor => {
   const session = new Session(device)
   try {
-    return session.output(new DeviceTensor(body(session.device, session.upload(x)), shape))
+    return session.output(new DeviceTensor(body(session.device, session.upload(x)), shape), true)
   } finally {
     session.close()
   }
