@@ -131,7 +131,7 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
   const rows = wasmRows as Readonly<Partial<Record<KernelName, WasmRow<KernelName>>>>
 
   const onHost = (data: Data, own: boolean): WasmBuffer => {
-    const b = new WasmBuffer(0, data.length, data instanceof Float64Array ? 'float64' : 'float32')
+    const b = new WasmBuffer(0, data.length, hostDtype(data))
     live.add(b)
     hosted.set(b, { data, own })
     return b
@@ -161,7 +161,7 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
   const pointerOf = (b: WasmBuffer): number => {
     const h = hosted.get(b)
     if (h !== undefined) {
-      placeAt(b, heap.alloc(b.length * bytesPer(b.dtype)))
+      placeAt(b, heap.alloc(bytesOf(b)))
       hosted.delete(b)
       blockView(b).set(h.data)
     }
@@ -199,6 +199,8 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
     lengths: readonly number[],
     outs: readonly DType[],
   ): boolean => {
+    // nothing on the host (a training step's calls): no work on the hot path
+    if (hosted.size === 0) return false
     const given = buffers.filter((b): b is WasmBuffer => b !== null)
     if (given.length === 0 || !given.every((b) => hosted.has(b))) return false
     if (row === undefined) return true
@@ -267,11 +269,11 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
       dtypeOf: (b) => b.dtype,
       lengthOf: (b) => b.length,
       upload: (data) => {
-        const b = make(data.length, data instanceof Float64Array ? 'float64' : 'float32')
+        const b = make(data.length, hostDtype(data))
         view(b).set(data)
         return b
       },
-      lend: (data) => (data.length === 0 ? make(0, data instanceof Float64Array ? 'float64' : 'float32') : onHost(data, false)),
+      lend: (data) => (data.length === 0 ? make(0, hostDtype(data)) : onHost(data, false)),
       read: (b) => {
         expectLive('read', b)
         return readOut(b)
