@@ -78,6 +78,42 @@ export function neuron(
   }
 }
 
+/** A part's pointer: `p` moved to element `from`, or 0 (no array) left as it is. */
+// @ts-ignore: decorator
+@inline function at(p: usize, from: i32): usize {
+  return p != 0 ? p + <usize>from * 4 : 0
+}
+
+/**
+ * `neuron` over the elements [from, to): one part of a call cut across threads
+ * (src/backend/wasm/split.ts); the scratch is unused. The pool passes 32-bit integers only, so
+ * the float32 arguments come as their bits. Each element is computed alone: the cut changes no bit.
+ */
+export function neuronPart(
+  scratch: usize, from: i32, to: i32, spikes: usize, next: usize, v: usize, x: usize,
+  lif: i32, tauBits: i32, thresholdBits: i32, strict: i32, soft: i32, vResetBits: i32,
+): void {
+  neuron(
+    at(spikes, from), at(next, from), at(v, from), at(x, from), to - from,
+    lif, reinterpret<f32>(tauBits), reinterpret<f32>(thresholdBits), strict, soft, reinterpret<f32>(vResetBits),
+  )
+}
+
+/**
+ * `neuronGrad` over the elements [from, to), as {@link neuronPart}; `alpha` comes as the low
+ * and high 32 bits of its float64.
+ */
+export function neuronGradPart(
+  scratch: usize, from: i32, to: i32, dx: usize, dv: usize, cotSpikes: usize, cotV: usize, v: usize, x: usize,
+  lif: i32, tauBits: i32, thresholdBits: i32, strict: i32, soft: i32, surrogate: i32, alphaLo: i32, alphaHi: i32,
+): void {
+  neuronGrad(
+    at(dx, from), at(dv, from), at(cotSpikes, from), at(cotV, from), at(v, from), at(x, from), to - from,
+    lif, reinterpret<f32>(tauBits), reinterpret<f32>(thresholdBits), strict, soft, surrogate,
+    reinterpret<f64>((<u64><u32>alphaHi << 32) | <u64><u32>alphaLo),
+  )
+}
+
 // surrogate codes, as the JavaScript row passes them
 const ATAN = 0
 const QGATE = 1

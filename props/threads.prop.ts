@@ -1,11 +1,12 @@
 /**
  * The threaded WebAssembly kernels give the same bits whatever the number of threads: matmul
- * (every transpose, with and without bias), conv2d, conv2dGradInput, conv2dGradWeight and mul
- * on 1, 2 and 3 threads, bit for bit (but for NaN payloads, see `sameBits`), on shapes big enough to be cut
- * (src/backend/wasm/split.ts cuts a call only where each part has at least `minPartWork`
- * multiply-adds) and at the edges of the cut: fewer output rows or columns than threads, sizes
- * off the micro-tile, summed dimensions past the GEMM's 256 block, one image, groups, and the
- * exact fallbacks (non-finite weights, a -0 bias, values that could overflow float32).
+ * (every transpose, with and without bias), conv2d, conv2dGradInput, conv2dGradWeight, mul,
+ * neuron and neuronGrad on 1, 2 and 3 threads, bit for bit (but for NaN payloads, see
+ * `sameBits`), on shapes big enough to be cut (src/backend/wasm/split.ts cuts a call only
+ * where each part has at least `minPartWork` multiply-adds, or elements) and at the edges of
+ * the cut: fewer output rows or columns than threads, sizes off the micro-tile, summed
+ * dimensions past the GEMM's 256 block, one image, groups, and the exact fallbacks
+ * (non-finite weights, a -0 bias, values that could overflow float32).
  *
  * One thread is kernels.wasm, as without threads; props/kernels.prop.ts checks it against the
  * cpu reference, so equal bits here carry that comparison over to every thread count.
@@ -20,12 +21,14 @@ import {
   conv2dSplit,
   elementwiseSplit,
   matmulSplit,
+  minNeuronPartElements,
   minPartElements,
   minPartWork,
 } from '../src/backend/wasm/split.js'
 import type { ConvAttrs, Data, Device } from '../src/index.js'
-import { loadWasmBackend, wasmThreads } from '../src/index.js'
+import { loadResidentBackend, loadWasmBackend, wasmThreads } from '../src/index.js'
 import { convOutputSize } from '../src/kernel/kernels.js'
+import { neuronAttrs } from './kernels/cases.js'
 import { f32, int, mostly } from './kernels/values.js'
 import * as lib from '../src/index.js'
 import { sameBits as sameTree } from './support.js'
@@ -39,14 +42,40 @@ const devices = await Promise.all(counts.map((threads) => loadWasmBackend(undefi
  * to the engine, and V8's baseline and optimizing tiers of one function differ in it, so it can
  * change from call to call on one thread too.
  */
-const sameBits = (f: (device: Device<Data>) => Data): void => {
-  const [one, ...more] = devices.map((d) => f(d as Device<Data>))
+const sameBits = (f: (device: Device<Data>) => Data): void => expectSameBits(devices.map((d) => f(d as Device<Data>)))
+
+/** Each thread count's values (one result per count, in `counts`' order) equal the first's, bit for bit. */
+const expectSameBits = ([one, ...more]: readonly Data[]): void =>
   more.forEach((got, i) => {
     expect(got.length, `${counts[i + 1]} threads`).toBe(one.length)
     const at = got.findIndex((v, j) => !Object.is(v, one[j]))
     expect(at, `${counts[i + 1]} threads: first differing element`).toBe(-1)
   })
-}
+
+/**
+ * The resident devices on the same thread counts: the elementwise rows are cut there (the copy
+ * backend's slices are too small).
+ */
+const residents = await Promise.all(counts.map((threads) => loadResidentBackend(undefined, { threads })))
+
+/**
+ * `sameBits` on the resident devices: `f` runs a call on buffers it uploads with `up` (null
+ * stays null) and gives back the buffers to compare, concatenated; all are freed after.
+ */
+const sameBitsResident = (f: (d: Device<unknown>, up: (x: Data | null) => unknown) => readonly unknown[]): void =>
+  expectSameBits(
+    residents.map((device) => {
+      const d = device as Device<unknown>
+      const made: unknown[] = []
+      const up = (x: Data | null): unknown => (x === null ? null : made[made.push(d.upload(x)) - 1])
+      const outs = f(d, up)
+      const reads = outs.map((b) => d.read(b))
+      for (const b of [...made, ...outs]) d.free(b)
+      const values = new Float64Array(reads.reduce((n, r) => n + r.length, 0))
+      reads.reduce((at, r) => (values.set(r, at), at + r.length), 0)
+      return values
+    }),
+  )
 
 /** Work (multiply-adds) from just enough for two parts to a few times what three need. */
 const work = int(2 * minPartWork, 12 * minPartWork)
@@ -165,11 +194,37 @@ describe('threads: the same bits on 1, 2 and 3 threads', () => {
 
   it('mul, on lengths off the vector of 8', () => {
     const args = int(2 * minPartElements, 7 * minPartElements).chain((n) => fc.tuple(f32(n), f32(n)))
-    fc.assert(fc.property(args, ([a, b]) => sameBits((d) => d.mul(a, b))), { ...runs, numRuns: 12 })
+    const product = ([a, b]: readonly [Data, Data]) => sameBitsResident((d, up) => [d.mul(up(a), up(b))])
+    fc.assert(fc.property(args, product), { ...runs, numRuns: 12 })
+  })
+
+  it('neuron and neuronGrad, on lengths off the vector of 8, with and without each optional array', () => {
+    const length = int(2 * minNeuronPartElements, 5 * minNeuronPartElements)
+    const maybe = (n: number) => mostly(f32(n), fc.constant(null))
+    const forward = length.chain((n) => fc.tuple(maybe(n), f32(n), neuronAttrs))
+    const workerParts = () => residents.slice(1).map((d) => threadPoolOf(d as Device<unknown>)?.workerParts() ?? 0)
+    const before = workerParts()
+    fc.assert(
+      fc.property(forward, ([v, x, a]) =>
+        sameBitsResident((d, up) => Object.values(d.neuron(up(v), up(x), a))),
+      ),
+      { ...runs, numRuns: 12 },
+    )
+    const backward = length.chain((n) => fc.tuple(maybe(n), maybe(n), maybe(n), f32(n), neuronAttrs))
+    fc.assert(
+      fc.property(backward, ([cs, cv, v, x, a]) =>
+        sameBitsResident((d, up) => Object.values(d.neuronGrad(up(cs), up(cv), up(v), up(x), a))),
+      ),
+      { ...runs, numRuns: 12 },
+    )
+    // the calls were cut: every pool's workers ran parts of them
+    workerParts().forEach((parts, i) => expect(parts, `${counts[i + 1]} threads`).toBeGreaterThan(before[i]))
   })
 
   it('the workers took part (the properties did not all run on the calling thread)', () => {
-    for (const d of devices.slice(1)) expect(threadPoolOf(d as Device<Data>)?.workerParts()).toBeGreaterThan(0)
+    for (const d of [...devices.slice(1), ...residents.slice(1)]) {
+      expect(threadPoolOf(d as Device<Data>)?.workerParts()).toBeGreaterThan(0)
+    }
   })
 })
 
@@ -223,13 +278,15 @@ describe('threads: the cuts', () => {
     )
   })
 
-  it('mul: ranges of whole vectors of 8 that cover the elements, at most one per thread', () => {
+  it('elementwise: ranges of whole vectors of 8 that cover the elements, at most one per thread, each big enough', () => {
+    const least = fc.constantFrom(minPartElements, minNeuronPartElements)
     fc.assert(
-      fc.property(int(1, 12 * minPartElements), threads, (n, t) => {
-        const s = elementwiseSplit(on(t), 'mulPart', n)
-        if (s === undefined) return n < 2 * minPartElements
+      fc.property(int(1, 12 * minPartElements), threads, least, (n, t, atLeast) => {
+        const s = elementwiseSplit(on(t), 'mulPart', n, atLeast)
+        if (s === undefined) return n < 2 * atLeast
         const count = s.parts.length
-        return count >= 2 && count <= t && s.parts.every(([from]) => from % 8 === 0) && ranges(n, s.parts)
+        const big = s.parts.every(([from, to]) => to - from >= atLeast - 8)
+        return count >= 2 && count <= t && big && s.parts.every(([from]) => from % 8 === 0) && ranges(n, s.parts)
       }),
     )
   })

@@ -132,9 +132,10 @@ const modeArb = fc.constantFrom<PoolMode>('max', 'avg')
 /** Lengths of elementwise kernels: small or empty, now and then large. */
 const lengthArb = sized(sizeOrEmpty(70), int(30_000, 70_000))
 
-const neuronAttrs: fc.Arbitrary<NeuronAttrs> = fc.record({
+/** Neuron attributes: BrainCog's defaults often, other round time constants, and any. */
+export const neuronAttrs: fc.Arbitrary<NeuronAttrs> = fc.record({
   model: fc.constantFrom('if', 'lif'),
-  tau: fc.oneof(fc.constant(2), fc.double({ min: 1, max: 10, noNaN: true })),
+  tau: fc.oneof(fc.constant(2), fc.constantFrom(0.5, 1, 4, 3), fc.double({ min: 1, max: 10, noNaN: true })),
   threshold: fc.oneof(fc.constant(1), fc.constant(0), fc.double({ min: -2, max: 2, noNaN: true })),
   fireAt: fc.constantFrom('>', '>='),
   reset: fc.constantFrom('soft', 'hard'),

@@ -47,6 +47,8 @@ export const exportArity = {
   scale: 4,
   neuron: 11,
   neuronGrad: 14,
+  neuronPart: 13,
+  neuronGradPart: 17,
   exp64: 1,
 } as const
 

@@ -27,10 +27,12 @@ import {
   convGeometry,
   elementwiseSplit,
   matmulSplit,
+  minNeuronPartElements,
   runSplit,
   type Split,
   splitScratch,
 } from './split.js'
+import { float32Bits, float64Halves } from './threads.js'
 
 /** An element range `[start, start + count)` of one buffer, or `undefined` for the whole buffer. */
 export type Range = readonly [number, number] | undefined
@@ -135,6 +137,12 @@ const byPlane = <A extends Omit<PoolAttrs, 'mode'>>(a: A, kinds: readonly ('cell
 /** The neuron exports' flags: LIF, strict threshold, soft reset. */
 const neuronFlags = (a: NeuronAttrs) =>
   [a.model === 'lif' ? 1 : 0, a.tau, a.threshold, a.fireAt === '>' ? 1 : 0, a.reset === 'soft' ? 1 : 0] as const
+
+/** {@link neuronFlags} as a pool carries them to the `…Part` exports: the float32s as their bits. */
+const neuronFlagBits = (a: NeuronAttrs) => {
+  const [lif, tau, threshold, strict, soft] = neuronFlags(a)
+  return [lif, float32Bits(tau), float32Bits(threshold), strict, soft] as const
+}
 
 /** asm/neuron.ts's surrogate codes ('none' and any other: 4, no gradient through the spike). */
 const surrogateCode = { atan: 0, qgate: 1, sigmoid: 2, gate: 3, none: 4 } as const satisfies Record<
@@ -371,14 +379,22 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
     slices: elementwise(2),
     call: (k, { outs: [out], ins: [x], length }, { alpha }) => k.scale(out, x, alpha, length),
   },
+  // both cut across threads where big (split.ts), as mul is
   neuron: {
     slices: elementwise(4),
-    call: (k, { outs: [spikes, next], ins: [v, x], length }, a) =>
-      k.neuron(spikes, next, v, x, length, ...neuronFlags(a), a.vReset),
+    call: (k, { outs: [spikes, next], ins: [v, x], length }, a) => {
+      const s = elementwiseSplit(k, 'neuronPart', length, minNeuronPartElements)
+      if (s === undefined) k.neuron(spikes, next, v, x, length, ...neuronFlags(a), a.vReset)
+      else runSplit(k, s, 0, [spikes, next, v, x, ...neuronFlagBits(a), float32Bits(a.vReset)])
+    },
   },
   neuronGrad: {
     slices: elementwise(6),
-    call: (k, { outs: [dx, dv], ins: [cotSpikes, cotV, v, x], length }, a) =>
-      k.neuronGrad(dx, dv, cotSpikes, cotV, v, x, length, ...neuronFlags(a), surrogateCode[a.surrogate], a.alpha),
+    call: (k, { outs: [dx, dv], ins: [cotSpikes, cotV, v, x], length }, a) => {
+      const s = elementwiseSplit(k, 'neuronGradPart', length, minNeuronPartElements)
+      const code = surrogateCode[a.surrogate]
+      if (s === undefined) k.neuronGrad(dx, dv, cotSpikes, cotV, v, x, length, ...neuronFlags(a), code, a.alpha)
+      else runSplit(k, s, 0, [dx, dv, cotSpikes, cotV, v, x, ...neuronFlagBits(a), code, ...float64Halves(a.alpha)])
+    },
   },
 }

@@ -11,7 +11,8 @@
  *   conv2dGradWeight: by weight columns (c, p, q) in whole NR tiles, else by output-channel rows
  *   (a weight sums every image, so images cannot be cut).
  *
- * - mul (bandwidth-bound): by ranges of elements, each part at least {@link minPartElements}.
+ * - mul (bandwidth-bound), neuron and neuronGrad (a division or two per element): by ranges of
+ *   elements, each part at least {@link minPartElements} or {@link minNeuronPartElements}.
  *
  * A call is cut only where each part gets at least {@link minPartWork} multiply-adds (or
  * elements), so small calls run on the calling thread through the whole-call export, exactly as
@@ -136,9 +137,28 @@ export const conv2dGradWeightSplit = (k: KernelExports, a: ConvAttrs): Split | u
  */
 export const minPartElements = 1 << 18
 
-/** An elementwise call's parts: ranges of its `length` elements in whole vectors of 8, or `undefined`. */
-export const elementwiseSplit = (k: KernelExports, name: 'mulPart', length: number): Split | undefined => {
-  const count = Math.min(k.threads?.size ?? 1, Math.floor(length / minPartElements))
+/**
+ * Elements per part at least for the neuron rows: 2^16, some 50 (forward) to 150 (gradient)
+ * microseconds of one core, whose divisions and surrogate make them slower per element than
+ * mul. The demo's second LIF layer, 400K elements a step, is cut in two; on the development
+ * machine two threads take a neuronGrad of 800K elements from about 1.7-2.1 to 1.3 ms.
+ */
+export const minNeuronPartElements = 1 << 16
+
+/** The elementwise `…Part` exports. */
+export type ElementwisePart = 'mulPart' | 'neuronPart' | 'neuronGradPart'
+
+/**
+ * An elementwise call's parts: ranges of its `length` elements in whole vectors of 8, each at
+ * least `least` elements (mul's {@link minPartElements} by default), or `undefined`.
+ */
+export const elementwiseSplit = (
+  k: KernelExports,
+  name: ElementwisePart,
+  length: number,
+  least = minPartElements,
+): Split | undefined => {
+  const count = Math.min(k.threads?.size ?? 1, Math.floor(length / least))
   if (count < 2) return undefined
   const vectors = Math.ceil(length / 8)
   const parts = even(vectors, count).map(([from, to]) => [from * 8, Math.min(to * 8, length)])

@@ -1,6 +1,6 @@
 /**
- * Both cores (or more) for the compute-bound rows: matmul and the convolutions, forward and
- * backward. The module `kernels.threads.wasm` (the same kernels as `kernels.wasm`, built with
+ * Both cores (or more) for the compute-bound rows, matmul and the convolutions, forward and
+ * backward, and for big elementwise calls (mul, the neuron step and its gradient). The module `kernels.threads.wasm` (the same kernels as `kernels.wasm`, built with
  * the threads feature) imports one shared `WebAssembly.Memory`; the calling thread and each
  * worker instantiate it on that memory, so a pointer means the same bytes everywhere and no
  * data is copied between threads.
@@ -39,7 +39,27 @@
 import { nodeProcess } from './host.js'
 
 /** The `…Part` exports a pool runs: each takes `(scratch, ...part, ...arguments)`. */
-export const partExports = ['matmulPart', 'conv2dPart', 'conv2dGradInputPart', 'conv2dGradWeightPart', 'mulPart'] as const
+export const partExports = [
+  'matmulPart',
+  'conv2dPart',
+  'conv2dGradInputPart',
+  'conv2dGradWeightPart',
+  'mulPart',
+  'neuronPart',
+  'neuronGradPart',
+] as const
+
+/**
+ * A float32 argument as the pool carries it: the pool's command block holds 32-bit integers,
+ * so the `…Part` exports take a float32 as its bits (`reinterpret<f32>`).
+ */
+export const float32Bits = (x: number): number => new Int32Array(Float32Array.of(x).buffer)[0]
+
+/** A float64 argument as two 32-bit integers, low then high (see {@link float32Bits}). */
+export const float64Halves = (x: number): readonly [number, number] => {
+  const [lo, hi] = new Int32Array(Float64Array.of(x).buffer)
+  return [lo, hi]
+}
 
 /** One of {@link partExports}. */
 export type PartExport = (typeof partExports)[number]
