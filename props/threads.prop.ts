@@ -29,7 +29,7 @@ import type { ConvAttrs, Data, Device } from '../src/index.js'
 import { loadResidentBackend, loadWasmBackend, wasmThreads } from '../src/index.js'
 import { convOutputSize } from '../src/kernel/kernels.js'
 import { neuronAttrs } from './kernels/cases.js'
-import { f32, int, mostly } from './kernels/values.js'
+import { f32, int, mostly, sparseValues } from './kernels/values.js'
 import * as lib from '../src/index.js'
 import { sameBits as sameTree } from './support.js'
 
@@ -168,10 +168,10 @@ describe('threads: the same bits on 1, 2 and 3 threads', () => {
     )
   })
 
-  it('conv2d', () => {
+  it('conv2d, on dense and on spike-like inputs (scattered)', () => {
     const args = convArb.chain((a) => {
       const s = convSizes(a)
-      return fc.tuple(f32(s.x), f32(s.weight), mostly(f32(a.o), fc.constant(null)), fc.constant(a))
+      return fc.tuple(mostly(f32(s.x), f32(s.x, sparseValues)), f32(s.weight), mostly(f32(a.o), fc.constant(null)), fc.constant(a))
     })
     fc.assert(fc.property(args, ([x, w, bias, a]) => sameBits((d) => d.conv2d(x, w, bias, a))), runs)
   })

@@ -37,6 +37,7 @@ import {
   size,
   sized,
   sizeOrEmpty,
+  sparseValues,
   ties,
   unitValues,
 } from './values.js'
@@ -785,10 +786,11 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
   },
 
   // bits: the taps in the reference's order, padding's exact zeros aside (see asm/conv.ts)
+  // spike-like inputs too, which the wasm kernel scatters (bits all the same)
   conv2d: {
     args: convGeometry.chain((a) =>
       fc.tuple(
-        f32(a.n * a.c * a.h * a.w),
+        mostly(f32(a.n * a.c * a.h * a.w), f32(a.n * a.c * a.h * a.w, sparseValues)),
         f32((a.o * a.c * a.kh * a.kw) / a.groups),
         mostly(f32(a.o), fc.constant(null)),
         fc.constant(a),

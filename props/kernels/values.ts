@@ -65,6 +65,12 @@ export const specials = among(Number.NaN, Infinity, -Infinity)
 /** Small integers and signed zeros: spikes, and ties for every max, rank and pooling kernel. */
 export const ties = among(0, -0, 1, -1, 2)
 
+/** Spike-like data: nine in ten zeros (either sign), the rest spikes (1) or moderate numbers. */
+export const sparseValues = mixture([
+  [9, among(0, -0, 0)],
+  [1, among(1, 1, 0.5, -3, 7.25)],
+])
+
 /** Data values: mostly moderate numbers, often ties and signed zeros. */
 export const dataValues = mixture([
   [6, between(-100, 100)],

@@ -1,0 +1,83 @@
+/**
+ * The wasm forward convolution scatters spike-like inputs (an image's group with at most one
+ * non-zero cell in six, see asm/conv.ts) and runs the GEMM on the others; either way the bits
+ * are the cpu reference's. props/kernels.prop.ts checks that on random geometries; these pin
+ * the demo's second convolution and the cases that must leave the scatter: an infinite or NaN
+ * weight, a -0 bias, and a batch whose images fall on both sides of the bound.
+ */
+import { describe, expect, it } from 'vitest'
+import { cpu, type ConvAttrs, type Data, type Device, wasmBackend } from '../../src/index.js'
+
+const wasm = wasmBackend() as Device<Data>
+/** The demo's second convolution (examples/train/network.ts) on two images. */
+const conv: ConvAttrs = { n: 2, c: 16, h: 14, w: 14, o: 32, kh: 5, kw: 5, sh: 1, sw: 1, ph: 2, pw: 2, dh: 1, dw: 1, groups: 1 }
+
+/** mulberry32, so each case is the same every run. */
+const rng = (seed: number): (() => number) => {
+  let s = seed >>> 0
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = Math.imul(s ^ (s >>> 15), s | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** `n` spikes (0 or 1) at `density`, or, with `value`, that value instead of 1 at every third. */
+const spikes = (n: number, density: number, seed: number, value = 1): Float32Array => {
+  const next = rng(seed)
+  return Float32Array.from({ length: n }, (_, i) => (next() < density ? (i % 3 === 0 ? value : 1) : 0))
+}
+const uniform = (n: number, seed: number): Float32Array => {
+  const next = rng(seed)
+  return Float32Array.from({ length: n }, () => next() - 0.5)
+}
+
+const sizes = (a: ConvAttrs) => ({ x: a.n * a.c * a.h * a.w, w: (a.o * a.c * a.kh * a.kw) / a.groups })
+
+/** The first element where wasm's conv2d differs from the reference's (`Object.is`), or -1. */
+const firstDifference = (x: Data, w: Data, bias: Data | null, a: ConvAttrs): number => {
+  const expected = cpu.conv2d(x, w, bias, a)
+  const got = wasm.conv2d(x, w, bias, a)
+  expect(got.length).toBe(expected.length)
+  return got.findIndex((v, i) => !Object.is(v, expected[i]))
+}
+
+describe('wasm conv2d on spike-like inputs', () => {
+  const s = sizes(conv)
+  const w = uniform(s.w, 2)
+  const bias = uniform(conv.o, 3)
+
+  it('gives the reference bits on spikes, on spikes with other values, with and without bias', () => {
+    for (const density of [0.02, 0.1, 0.16]) {
+      expect(firstDifference(spikes(s.x, density, 1), w, bias, conv)).toBe(-1)
+      expect(firstDifference(spikes(s.x, density, 4, -2.75), w, null, conv)).toBe(-1)
+    }
+  })
+
+  it('gives the reference bits where it must run the GEMM: a NaN or infinite weight, a -0 bias', () => {
+    const x = spikes(s.x, 0.1, 5)
+    for (const bad of [Number.NaN, Infinity]) {
+      const w2 = w.slice()
+      w2[7] = bad
+      expect(firstDifference(x, w2, bias, conv)).toBe(-1)
+    }
+    const b2 = bias.slice()
+    b2[3] = -0
+    expect(firstDifference(x, w, b2, conv)).toBe(-1)
+    // all zeros, the sparsest input: -0 plus the taps' zero products is +0, which a scatter would miss
+    expect(firstDifference(new Float32Array(s.x), w, b2, conv)).toBe(-1)
+  })
+
+  it('gives the reference bits on a batch of sparse and dense images, groups, strides and blocks', () => {
+    const dense = uniform(s.x / 2, 6)
+    const mixed = new Float32Array(s.x)
+    mixed.set(spikes(s.x / 2, 0.05, 7))
+    mixed.set(dense, s.x / 2)
+    expect(firstDifference(mixed, w, bias, conv)).toBe(-1)
+    // more than one block of 256 positions, two groups, a stride and a dilation
+    const big: ConvAttrs = { ...conv, n: 1, c: 4, h: 40, w: 30, o: 6, kh: 3, kw: 3, sh: 2, sw: 1, dh: 1, dw: 2, groups: 2 }
+    const b = sizes(big)
+    expect(firstDifference(spikes(b.x, 0.1, 8, 3.5), uniform(b.w, 9), uniform(big.o, 10), big)).toBe(-1)
+  })
+})
