@@ -34,7 +34,10 @@
  *   `cot col^T` in float32 (B = im2col transposed, packed from the padded plane), each block's
  *   partial sums then added into a float64 accumulator; the reference sums every tap in float64.
  *   Equal within the bound the suite states; images that could overflow run the reference's
- *   float64 loop (exact).
+ *   float64 loop (exact). A spike-like image (as the forward's) is scattered instead: each
+ *   non-zero input adds `x * cot` to the float32 partial sums of the taps that read it, in
+ *   position order for each weight, as the GEMM sums them, so the partial sums are the GEMM's
+ *   bits and the work is the non-zero inputs'.
  */
 import { gemmBlock, KC, kernel4x8, MR, NR, packA, packB, roundUp } from './gemm'
 
@@ -98,7 +101,7 @@ export function conv2dScratchBytes(
   const kc = min(P, KC)
   const nc = roundUp(min(K, NC_W), NR)
   return <i32>(bytes(2 * O * K) + bytes(ogPad * kc) + bytes(kc * nc) + bytes(ogPad * nc) +
-    bytes(8 * (roundUp(kc, 4) + 8)) + bytes(padFloats()))
+    bytes(8 * (roundUp(kc, 4) + 8)) + bytes(padFloats()) + sparseGradBytes())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,12 +344,13 @@ const SPARSE_PART: i32 = 6
 }
 
 /**
- * Scratch bytes of the scattering path: the weights transposed to [G][CG][KH][KW][ogLanes],
- * a block's outputs as [NC_POS][ogLanes], and the non-zero inputs' cells.
+ * Scratch bytes of the forward's scattering path: the weights transposed to
+ * [G][CG][KH][KW][ogLanes], a block's outputs as [NC_POS][ogLanes], the non-zero inputs' cells
+ * and one cell's taps.
  */
 // @ts-ignore: decorator
 @inline function sparseBytes(): usize {
-  return bytes(G * K * ogLanes()) + bytes(NC_POS * ogLanes()) + bytes(sparseLimit() + 1)
+  return bytes(G * K * ogLanes()) + bytes(NC_POS * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW)
 }
 
 /** A group's scatter state (a byte per group): not looked at yet, its weights transposed, or not to scatter. */
@@ -378,28 +382,80 @@ function transposeGroup(wt: usize, w: usize, bias: usize, g: i32): bool {
 }
 
 /**
- * Item (image `img`, group `g`, positions [t0, t0 + nb)) of the forward by scattering its
- * non-zero inputs (see the module comment), or `false`, having written nothing, where the
- * image's group has more than {@link sparseLimit} of them or the group may not be scattered.
- * `state` is the groups' scatter state, `wt` their transposed weights, `acc` the block's
- * outputs, position-major, and `cells` the non-zero inputs' offsets in the group's planes.
+ * The offsets (in the group's planes) of the non-zero cells of image `img`'s group `g` of
+ * inputs, in order, into `cells`: how many, or -1 past {@link sparseLimit}.
  */
-function convItemSparse(
-  out: usize, x: usize, w: usize, bias: usize, img: i32, g: i32, t0: i32, nb: i32,
-  state: usize, wt: usize, acc: usize, cells: usize,
-): bool {
-  if (load<u8>(state + <usize>g) == GEMM) return false
-  const plane = H * W
-  const src = x + <usize>((img * C + g * CG) * plane) * 4
+function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
+  const src = x + <usize>((img * C + g * CG) * H * W) * 4
   const limit = sparseLimit()
   let count = 0
-  for (let i = 0; i < CG * plane; i++) {
+  for (let i = 0; i < CG * H * W; i++) {
     if (load<f32>(src + <usize>i * 4) != 0) {
-      if (count == limit) return false
+      if (count == limit) return -1
       store<i32>(cells + <usize>count * 4, i)
       count++
     }
   }
+  return count
+}
+
+/**
+ * The taps that read input cell `cell` (an offset in a group's planes) and land on output
+ * positions [t0, t0 + nb), in (p, q) order, into `taps` as pairs (the tap's (c, p, q) index,
+ * the position less t0): how many. The tap (p, q) reads the cell from output row
+ * `(y + PH - p * DH) / SH` and column `(x + PW - q * DW) / SW`, where those divide exactly.
+ */
+function tapsOf(cell: i32, t0: i32, nb: i32, taps: usize): i32 {
+  // the geometry in locals (the engine reloads a global at every use), and no integer division
+  // at stride 1: one costs more than the tap
+  const kh = KH, kw = KW, ph = PH, pw = PW, dh = DH, dw = DW, sh = SH, sw = SW, oh = OH, ow = OW
+  const plane = H * W
+  const ch = cell / plane
+  const y = (cell - ch * plane) / W
+  const xx = cell - ch * plane - y * W
+  let n = 0
+  for (let kp = 0; kp < kh; kp++) {
+    const ry = y + ph - kp * dh
+    if (ry < 0) break
+    let i = ry
+    if (sh != 1) {
+      i = ry / sh
+      if (i * sh != ry) continue
+    }
+    if (i >= oh) continue
+    for (let kq = 0; kq < kw; kq++) {
+      const rx = xx + pw - kq * dw
+      if (rx < 0) break
+      let j = rx
+      if (sw != 1) {
+        j = rx / sw
+        if (j * sw != rx) continue
+      }
+      if (j >= ow) continue
+      const t = i * ow + j - t0
+      if (t < 0 || t >= nb) continue
+      store<i32>(taps + <usize>n * 8, (ch * kh + kp) * kw + kq)
+      store<i32>(taps + <usize>n * 8, t, 4)
+      n++
+    }
+  }
+  return n
+}
+
+/**
+ * Item (image `img`, group `g`, positions [t0, t0 + nb)) of the forward by scattering its
+ * non-zero inputs (see the module comment), or `false`, having written nothing, where the
+ * image's group has more than {@link sparseLimit} of them or the group may not be scattered.
+ * `state` is the groups' scatter state, `wt` their transposed weights, `acc` the block's
+ * outputs, position-major, `cells` the non-zero inputs' offsets and `taps` one's taps.
+ */
+function convItemSparse(
+  out: usize, x: usize, w: usize, bias: usize, img: i32, g: i32, t0: i32, nb: i32,
+  state: usize, wt: usize, acc: usize, cells: usize, taps: usize,
+): bool {
+  if (load<u8>(state + <usize>g) == GEMM) return false
+  const count = nonZeroCells(x, img, g, cells)
+  if (count < 0) return false
   if (load<u8>(state + <usize>g) == UNSEEN) {
     const fine = transposeGroup(wt, w, bias, g)
     store<u8>(state + <usize>g, fine ? SCATTER : GEMM)
@@ -414,50 +470,29 @@ function convItemSparse(
     }
   }
   const wg = wt + <usize>(g * K * lanes) * 4
-  // the geometry in locals: the engine reloads a global at every use
-  const kh = KH, kw = KW, ph = PH, pw = PW, dh = DH, dw = DW, sh = SH, sw = SW, oh = OH, ow = OW, width = W
+  const src = x + <usize>((img * C + g * CG) * H * W) * 4
   for (let e = 0; e < count; e++) {
     const cell = load<i32>(cells + <usize>e * 4)
     const v = load<f32>(src + <usize>cell * 4)
-    const one = v == 1
     const vs = f32x4.splat(v)
-    const ch = cell / plane
-    const y = (cell - ch * plane) / width
-    const xx = cell - ch * plane - y * width
-    // the taps that read this cell, in order: output row i = (y + ph - kp * dh) / sh
-    // (an integer division costs more than the tap: stride 1 needs none)
-    for (let kp = 0; kp < kh; kp++) {
-      const ry = y + ph - kp * dh
-      if (ry < 0) break
-      let i = ry
-      if (sh != 1) {
-        i = ry / sh
-        if (i * sh != ry) continue
-      }
-      if (i >= oh) continue
-      for (let kq = 0; kq < kw; kq++) {
-        const rx = xx + pw - kq * dw
-        if (rx < 0) break
-        let j = rx
-        if (sw != 1) {
-          j = rx / sw
-          if (j * sw != rx) continue
+    const n = tapsOf(cell, t0, nb, taps)
+    // x * w is w where x is 1 (spikes): no product
+    if (v == 1) {
+      for (let k = 0; k < n; k++) {
+        const a = acc + <usize>load<i32>(taps + <usize>k * 8, 4) * row
+        const wv = wg + <usize>load<i32>(taps + <usize>k * 8) * row
+        for (let o: usize = 0; o < row; o += 32) {
+          v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(wv + o)))
+          v128.store(a + o, f32x4.add(v128.load(a + o, 16), v128.load(wv + o, 16)), 16)
         }
-        if (j >= ow) continue
-        const t = i * ow + j - t0
-        if (t < 0 || t >= nb) continue
-        const a = acc + <usize>t * row
-        const wv = wg + <usize>(((ch * kh + kp) * kw + kq) * lanes) * 4
-        if (one) {
-          for (let o: usize = 0; o < row; o += 32) {
-            v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(wv + o)))
-            v128.store(a + o, f32x4.add(v128.load(a + o, 16), v128.load(wv + o, 16)), 16)
-          }
-        } else {
-          for (let o: usize = 0; o < row; o += 32) {
-            v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(wv + o), vs)))
-            v128.store(a + o, f32x4.add(v128.load(a + o, 16), f32x4.mul(v128.load(wv + o, 16), vs)), 16)
-          }
+      }
+    } else {
+      for (let k = 0; k < n; k++) {
+        const a = acc + <usize>load<i32>(taps + <usize>k * 8, 4) * row
+        const wv = wg + <usize>load<i32>(taps + <usize>k * 8) * row
+        for (let o: usize = 0; o < row; o += 32) {
+          v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(wv + o), vs)))
+          v128.store(a + o, f32x4.add(v128.load(a + o, 16), f32x4.mul(v128.load(wv + o, 16), vs)), 16)
         }
       }
     }
@@ -511,6 +546,7 @@ export function conv2dPart(
   const wt = cp + bytes(ogPad * nbMax)
   const acc = wt + bytes(G * K * ogLanes())
   const cells = acc + bytes(NC_POS * ogLanes())
+  const tapList = cells + bytes(sparseLimit() + 1)
   const khw = KH * KW
   const blocks = positionBlocks()
   // the groups' scatter state (a byte each, after the exact flags)
@@ -551,7 +587,7 @@ export function conv2dPart(
     const g = ig - img * G
     const t0 = (item - ig * blocks) * NC_POS
     const nb = min(NC_POS, P - t0)
-    if (convItemSparse(out, x, w, bias, img, g, t0, nb, scatter, wt, acc, cells)) continue
+    if (convItemSparse(out, x, w, bias, img, g, t0, nb, scatter, wt, acc, cells, tapList)) continue
     if (ig != planes) {
       padPlanes(pad, x, img, g * CG)
       planes = ig
@@ -773,6 +809,76 @@ function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32, r0:
   }
 }
 
+/**
+ * Scratch bytes of the weight gradient's scattering path: a block's cotangents position-major
+ * [KC][ogLanes], the partial sums [K][ogLanes], the non-zero inputs' cells and one cell's taps.
+ */
+// @ts-ignore: decorator
+@inline function sparseGradBytes(): usize {
+  return bytes(min(P, KC) * ogLanes()) + bytes(K * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW)
+}
+
+/**
+ * Image `img`, group `g`'s share of the weight gradient (output channels [r0, r1) of the group,
+ * weight columns [c0, c1)) by scattering its `count` non-zero inputs (`cells`): per block of KC
+ * positions, each adds `x * cot[:, t]` to the float32 partial sums of the taps that read it,
+ * which then go into the float64 accumulator as the GEMM's partial sums do. For one weight the
+ * terms come in position order, the GEMM's, less the zero ones, so the partial sums are the
+ * GEMM's bits (the caller has sent images with an infinite or NaN value to the exact loop).
+ */
+function gradWeightSparse(
+  acc: usize, cot: usize, x: usize, img: i32, g: i32, r0: i32, r1: i32, c0: i32, c1: i32,
+  count: i32, cells: usize, taps: usize, cotT: usize, part: usize,
+): void {
+  const rows = r1 - r0
+  const lanes = roundUp(rows, 8)
+  const row = <usize>lanes * 4
+  const cols = c1 - c0
+  const src = x + <usize>((img * C + g * CG) * H * W) * 4
+  const cotG = cot + <usize>((img * O + g * OG + r0) * P) * 4
+  for (let pc = 0; pc < P; pc += KC) {
+    const kc = min(KC, P - pc)
+    for (let t = 0; t < kc; t++) {
+      for (let r = 0; r < lanes; r++) {
+        const v: f32 = r < rows ? load<f32>(cotG + <usize>(r * P + pc + t) * 4) : 0
+        store<f32>(cotT + <usize>t * row + <usize>r * 4, v)
+      }
+    }
+    memory.fill(part, 0, <usize>cols * row)
+    for (let e = 0; e < count; e++) {
+      const cell = load<i32>(cells + <usize>e * 4)
+      const v = load<f32>(src + <usize>cell * 4)
+      const vs = f32x4.splat(v)
+      const n = tapsOf(cell, pc, kc, taps)
+      for (let k = 0; k < n; k++) {
+        const tap = load<i32>(taps + <usize>k * 8)
+        if (tap < c0 || tap >= c1) continue
+        const a = part + <usize>(tap - c0) * row
+        const cv = cotT + <usize>load<i32>(taps + <usize>k * 8, 4) * row
+        // x * cot is cot where x is 1 (spikes): no product
+        if (v == 1) {
+          for (let o: usize = 0; o < row; o += 32) {
+            v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(cv + o)))
+            v128.store(a + o, f32x4.add(v128.load(a + o, 16), v128.load(cv + o, 16)), 16)
+          }
+        } else {
+          for (let o: usize = 0; o < row; o += 32) {
+            v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(cv + o), vs)))
+            v128.store(a + o, f32x4.add(v128.load(a + o, 16), f32x4.mul(v128.load(cv + o, 16), vs)), 16)
+          }
+        }
+      }
+    }
+    for (let r = 0; r < rows; r++) {
+      const ar = acc + <usize>((g * OG + r0 + r) * K + c0) * 8
+      for (let j = 0; j < cols; j++) {
+        const a = ar + <usize>j * 8
+        store<f64>(a, load<f64>(a) + <f64>load<f32>(part + <usize>j * row + <usize>r * 4))
+      }
+    }
+  }
+}
+
 /** `out [o, c / groups, kh, kw]`: the cotangent of conv2d's weight from the output's `cot` and x. */
 export function conv2dGradWeight(
   out: usize, cot: usize, x: usize,
@@ -808,6 +914,10 @@ export function conv2dGradWeightPart(
   const cp = bp + bytes(kcMax * ncMax)
   const tmp = cp + bytes(roundUp(OG, MR) * ncMax)
   const pad = tmp + bytes(8 * tmpStride)
+  const cotT = pad + bytes(padFloats())
+  const part = cotT + bytes(kcMax * ogLanes())
+  const cells = part + bytes(K * ogLanes())
+  const tapList = cells + bytes(sparseLimit() + 1)
   const khw = KH * KW
   memory.fill(acc, 0, <usize>(O * K) * 8)
   const terms = <f64>kcMax
@@ -817,6 +927,11 @@ export function conv2dGradWeightPart(
       const xG = x + <usize>((img * C + g * CG) * H * W) * 4
       if (!(<f64>maxAbs(cotG, OG * P) * <f64>maxAbs(xG, CG * H * W) * terms < SAFE)) {
         gradWeightExact(acc, cot, x, img, g, r0, r1, c0, c1)
+        continue
+      }
+      const count = nonZeroCells(x, img, g, cells)
+      if (count >= 0) {
+        gradWeightSparse(acc, cot, x, img, g, r0, r1, c0, c1, count, cells, tapList, cotT, part)
         continue
       }
       padPlanes(pad, x, img, g * CG)

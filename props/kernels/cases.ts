@@ -811,7 +811,8 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
   conv2dGradWeight: {
     args: convGeometry.chain((a) => {
       const [oh, ow] = convOutputSize(a)
-      return fc.tuple(f32(a.n * a.o * oh * ow), f32(a.n * a.c * a.h * a.w), fc.constant(a))
+      const x = a.n * a.c * a.h * a.w
+      return fc.tuple(f32(a.n * a.o * oh * ow), mostly(f32(x), f32(x, sparseValues)), fc.constant(a))
     }),
     compare: ([cot, x, a]) => convWeightBounds(cot, x, a),
   },

@@ -1,16 +1,21 @@
 /**
- * The wasm forward convolution scatters spike-like inputs (an image's group with at most one
- * non-zero cell in six, see asm/conv.ts) and runs the GEMM on the others; either way the bits
- * are the cpu reference's. props/kernels.prop.ts checks that on random geometries; these pin
- * the demo's second convolution and the cases that must leave the scatter: an infinite or NaN
- * weight, a -0 bias, and a batch whose images fall on both sides of the bound.
+ * The wasm forward convolution and its weight gradient scatter spike-like inputs (an image's
+ * group with at most one non-zero cell in six, see asm/conv.ts) and run the GEMM on the others.
+ * The forward gives the cpu reference's bits either way; the weight gradient the GEMM's bits,
+ * within the bound props/kernels.prop.ts states of the reference's float64 sums.
+ * props/kernels.prop.ts checks both on random geometries; these pin the demo's second
+ * convolution and the cases that must leave the scatter: an infinite or NaN weight, a -0
+ * bias, and a batch whose images fall on both sides of the bound.
  */
 import { describe, expect, it } from 'vitest'
 import { cpu, type ConvAttrs, type Data, type Device, wasmBackend } from '../../src/index.js'
 
 const wasm = wasmBackend() as Device<Data>
 /** The demo's second convolution (examples/train/network.ts) on two images. */
-const conv: ConvAttrs = { n: 2, c: 16, h: 14, w: 14, o: 32, kh: 5, kw: 5, sh: 1, sw: 1, ph: 2, pw: 2, dh: 1, dw: 1, groups: 1 }
+const conv: ConvAttrs = {
+  ...{ n: 2, c: 16, h: 14, w: 14, o: 32, kh: 5, kw: 5 },
+  ...{ sh: 1, sw: 1, ph: 2, pw: 2, dh: 1, dw: 1, groups: 1 },
+}
 
 /** mulberry32, so each case is the same every run. */
 const rng = (seed: number): (() => number) => {
@@ -76,8 +81,26 @@ describe('wasm conv2d on spike-like inputs', () => {
     mixed.set(dense, s.x / 2)
     expect(firstDifference(mixed, w, bias, conv)).toBe(-1)
     // more than one block of 256 positions, two groups, a stride and a dilation
-    const big: ConvAttrs = { ...conv, n: 1, c: 4, h: 40, w: 30, o: 6, kh: 3, kw: 3, sh: 2, sw: 1, dh: 1, dw: 2, groups: 2 }
+    const big: ConvAttrs = {
+      ...{ ...conv, n: 1, c: 4, h: 40, w: 30, o: 6, kh: 3, kw: 3 },
+      ...{ sh: 2, sw: 1, dh: 1, dw: 2, groups: 2 },
+    }
     const b = sizes(big)
     expect(firstDifference(spikes(b.x, 0.1, 8, 3.5), uniform(b.w, 9), uniform(big.o, 10), big)).toBe(-1)
+  })
+
+  it('weight gradient: the reference within float32 partial sums of the taps, spikes and dense images alike', () => {
+    const cot = uniform(conv.n * conv.o * 196, 11)
+    const mixed = spikes(s.x, 0.1, 12, 1.5)
+    mixed.set(uniform(s.x / 2, 13), s.x / 2)
+    for (const x of [spikes(s.x, 0.1, 12, 1.5), mixed]) {
+      const expected = cpu.conv2dGradWeight(cot, x, conv)
+      const got = wasm.conv2dGradWeight(cot, x, conv)
+      // every weight sums at most 2 * 196 terms of |cot * x| <= 1.5 / 2: float32 rounding of 196-term blocks
+      let worst = 0
+      got.forEach((v: number, i: number) => (worst = Math.max(worst, Math.abs(v - expected[i]))))
+      expect(worst).toBeLessThan(2 * 197 * 2 ** -24 * 2 * 196 * 0.75)
+      expect(got.some((v) => v !== 0)).toBe(true)
+    }
   })
 })
