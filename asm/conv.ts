@@ -836,6 +836,8 @@ function gradWeightSparse(
   const cols = c1 - c0
   const src = x + <usize>((img * C + g * CG) * H * W) * 4
   const cotG = cot + <usize>((img * O + g * OG + r0) * P) * 4
+  const first = (c0 / (KH * KW)) * H * W
+  const last = ((c1 - 1) / (KH * KW) + 1) * H * W
   for (let pc = 0; pc < P; pc += KC) {
     const kc = min(KC, P - pc)
     for (let t = 0; t < kc; t++) {
@@ -847,6 +849,8 @@ function gradWeightSparse(
     memory.fill(part, 0, <usize>cols * row)
     for (let e = 0; e < count; e++) {
       const cell = load<i32>(cells + <usize>e * 4)
+      // a part of the columns needs only the cells of their channels
+      if (cell < first || cell >= last) continue
       const v = load<f32>(src + <usize>cell * 4)
       const vs = f32x4.splat(v)
       const n = tapsOf(cell, pc, kc, taps)
