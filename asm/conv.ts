@@ -400,38 +400,60 @@ function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
 }
 
 /**
+ * The output row (or column) at stride `s` of `n` whose tap reads the input at `r` (the input's
+ * row plus the padding less the tap's offset, at least 0): -1 where none does. No integer
+ * division at stride 1: one costs more than the tap.
+ */
+// @ts-ignore: decorator
+@inline function landing(r: i32, s: i32, n: i32): i32 {
+  if (s == 1) return r < n ? r : -1
+  const i = r / s
+  return i * s == r && i < n ? i : -1
+}
+
+/** `acc[0, bytes) += src[0, bytes)` in float32 lanes, 32 bytes a step (`bytes` a multiple of 32). */
+// @ts-ignore: decorator
+@inline function addRow(acc: usize, src: usize, bytes: usize): void {
+  for (let o: usize = 0; o < bytes; o += 32) {
+    v128.store(acc + o, f32x4.add(v128.load(acc + o), v128.load(src + o)))
+    v128.store(acc + o, f32x4.add(v128.load(acc + o, 16), v128.load(src + o, 16)), 16)
+  }
+}
+
+/** `acc[0, bytes) += src[0, bytes) * v` (`vs` the splat of v), as {@link addRow}. */
+// @ts-ignore: decorator
+@inline function addScaledRow(acc: usize, src: usize, vs: v128, bytes: usize): void {
+  for (let o: usize = 0; o < bytes; o += 32) {
+    v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(v128.load(src + o), vs)))
+    v128.store(acc + o, f32x4.add(v128.load(acc + o, 16), f32x4.mul(v128.load(src + o, 16), vs)), 16)
+  }
+}
+
+/**
  * The taps that read input cell `cell` (an offset in a group's planes) and land on output
  * positions [t0, t0 + nb), in (p, q) order, into `taps` as pairs (the tap's (c, p, q) index,
  * the position less t0): how many. The tap (p, q) reads the cell from output row
  * `(y + PH - p * DH) / SH` and column `(x + PW - q * DW) / SW`, where those divide exactly.
  */
 function tapsOf(cell: i32, t0: i32, nb: i32, taps: usize): i32 {
-  // the geometry in locals (the engine reloads a global at every use), and no integer division
-  // at stride 1: one costs more than the tap
+  // the geometry in locals: the engine reloads a global at every use
   const kh = KH, kw = KW, ph = PH, pw = PW, dh = DH, dw = DW, sh = SH, sw = SW, oh = OH, ow = OW
   const plane = H * W
   const ch = cell / plane
   const y = (cell - ch * plane) / W
   const xx = cell - ch * plane - y * W
   let n = 0
+  // the offsets fall as the taps grow: past the first tap above the input, none reads it
   for (let kp = 0; kp < kh; kp++) {
     const ry = y + ph - kp * dh
     if (ry < 0) break
-    let i = ry
-    if (sh != 1) {
-      i = ry / sh
-      if (i * sh != ry) continue
-    }
-    if (i >= oh) continue
+    const i = landing(ry, sh, oh)
+    if (i < 0) continue
     for (let kq = 0; kq < kw; kq++) {
       const rx = xx + pw - kq * dw
       if (rx < 0) break
-      let j = rx
-      if (sw != 1) {
-        j = rx / sw
-        if (j * sw != rx) continue
-      }
-      if (j >= ow) continue
+      const j = landing(rx, sw, ow)
+      if (j < 0) continue
       const t = i * ow + j - t0
       if (t < 0 || t >= nb) continue
       store<i32>(taps + <usize>n * 8, (ch * kh + kp) * kw + kq)
@@ -477,24 +499,11 @@ function convItemSparse(
     const vs = f32x4.splat(v)
     const n = tapsOf(cell, t0, nb, taps)
     // x * w is w where x is 1 (spikes): no product
-    if (v == 1) {
-      for (let k = 0; k < n; k++) {
-        const a = acc + <usize>load<i32>(taps + <usize>k * 8, 4) * row
-        const wv = wg + <usize>load<i32>(taps + <usize>k * 8) * row
-        for (let o: usize = 0; o < row; o += 32) {
-          v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(wv + o)))
-          v128.store(a + o, f32x4.add(v128.load(a + o, 16), v128.load(wv + o, 16)), 16)
-        }
-      }
-    } else {
-      for (let k = 0; k < n; k++) {
-        const a = acc + <usize>load<i32>(taps + <usize>k * 8, 4) * row
-        const wv = wg + <usize>load<i32>(taps + <usize>k * 8) * row
-        for (let o: usize = 0; o < row; o += 32) {
-          v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(wv + o), vs)))
-          v128.store(a + o, f32x4.add(v128.load(a + o, 16), f32x4.mul(v128.load(wv + o, 16), vs)), 16)
-        }
-      }
+    for (let k = 0; k < n; k++) {
+      const a = acc + <usize>load<i32>(taps + <usize>k * 8, 4) * row
+      const wv = wg + <usize>load<i32>(taps + <usize>k * 8) * row
+      if (v == 1) addRow(a, wv, row)
+      else addScaledRow(a, wv, vs, row)
     }
   }
   for (let r = 0; r < OG; r++) {
@@ -860,17 +869,8 @@ function gradWeightSparse(
         const a = part + <usize>(tap - c0) * row
         const cv = cotT + <usize>load<i32>(taps + <usize>k * 8, 4) * row
         // x * cot is cot where x is 1 (spikes): no product
-        if (v == 1) {
-          for (let o: usize = 0; o < row; o += 32) {
-            v128.store(a + o, f32x4.add(v128.load(a + o), v128.load(cv + o)))
-            v128.store(a + o, f32x4.add(v128.load(a + o, 16), v128.load(cv + o, 16)), 16)
-          }
-        } else {
-          for (let o: usize = 0; o < row; o += 32) {
-            v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(cv + o), vs)))
-            v128.store(a + o, f32x4.add(v128.load(a + o, 16), f32x4.mul(v128.load(cv + o, 16), vs)), 16)
-          }
-        }
+        if (v == 1) addRow(a, cv, row)
+        else addScaledRow(a, cv, vs, row)
       }
     }
     for (let r = 0; r < rows; r++) {
