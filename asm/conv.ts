@@ -321,7 +321,7 @@ function packIm2col(bp: usize, pad: usize, taps: usize, tab: usize, chunks: i32,
 }
 
 // ---------------------------------------------------------------------------------------------
-// forward, by scattering the non-zero inputs
+// scattering the non-zero inputs (the forward here, the weight gradient's below)
 // ---------------------------------------------------------------------------------------------
 
 /**

@@ -11,7 +11,7 @@
  *   conv2dGradWeight: by weight columns (c, p, q) in whole NR tiles, else by output-channel rows
  *   (a weight sums every image, so images cannot be cut).
  *
- * - mul (bandwidth-bound), neuron and neuronGrad (a division or two per element): by ranges of
+ * - mul (bandwidth-bound), neuron and neuronGrad (a surrogate per element): by ranges of
  *   elements, each part at least {@link minPartElements} or {@link minNeuronPartElements}.
  *
  * A call is cut only where each part gets at least {@link minPartWork} multiply-adds (or

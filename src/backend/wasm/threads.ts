@@ -1,9 +1,10 @@
 /**
  * Both cores (or more) for the compute-bound rows, matmul and the convolutions, forward and
- * backward, and for big elementwise calls (mul, the neuron step and its gradient). The module `kernels.threads.wasm` (the same kernels as `kernels.wasm`, built with
- * the threads feature) imports one shared `WebAssembly.Memory`; the calling thread and each
- * worker instantiate it on that memory, so a pointer means the same bytes everywhere and no
- * data is copied between threads.
+ * backward, and for big elementwise calls (mul, the neuron step and its gradient). The module
+ * `kernels.threads.wasm` (the same kernels as `kernels.wasm`, built with the threads feature)
+ * imports one shared `WebAssembly.Memory`; the calling thread and each worker instantiate it
+ * on that memory, so a pointer means the same bytes everywhere and no data is copied between
+ * threads.
  *
  * - **Dispatch.** A call is cut into parts ({@link ./split.ts}): rectangles or ranges of the
  *   output that the `…Part` exports compute exactly as the whole call would, each output summed
