@@ -193,6 +193,18 @@ function maxAbs(x: usize, len: i32): f32 {
   return (reinterpret<u32>(v) & 0x7f800000) == 0x7f800000
 }
 
+/**
+ * Whether adding a zero tap's product `0 * w` can change output channel `oc`'s sum: its bias is
+ * -0 (-0 + 0 is +0) or one of its weights is infinite or NaN (0 * w is NaN). Such a channel
+ * may not skip a zero tap, padding's or a zero input's (see the module comment).
+ */
+function zeroTapsMatter(w: usize, bias: usize, oc: i32): bool {
+  if (bias != 0 && reinterpret<u32>(load<f32>(bias + <usize>oc * 4)) == 0x80000000) return true
+  const wr = w + <usize>(oc * K) * 4
+  for (let i = 0; i < K; i++) if (nonFinite(load<f32>(wr + <usize>i * 4))) return true
+  return false
+}
+
 // ---------------------------------------------------------------------------------------------
 // forward
 // ---------------------------------------------------------------------------------------------
@@ -370,13 +382,9 @@ function transposeGroup(wt: usize, w: usize, bias: usize, g: i32): bool {
   memory.fill(wg, 0, <usize>(K * lanes) * 4)
   for (let r = 0; r < OG; r++) {
     const oc = g * OG + r
-    if (bias != 0 && reinterpret<u32>(load<f32>(bias + <usize>oc * 4)) == 0x80000000) return false
+    if (zeroTapsMatter(w, bias, oc)) return false
     const src = w + <usize>(oc * K) * 4
-    for (let i = 0; i < K; i++) {
-      const v = load<f32>(src + <usize>i * 4)
-      if (nonFinite(v)) return false
-      store<f32>(wg + <usize>(i * lanes + r) * 4, v)
-    }
+    for (let i = 0; i < K; i++) store<f32>(wg + <usize>(i * lanes + r) * 4, load<f32>(src + <usize>i * 4))
   }
   return true
 }
@@ -566,12 +574,7 @@ export function conv2dPart(
   let anyExact = false
   const padded = PH > 0 || PW > 0
   for (let oc = 0; oc < O; oc++) {
-    let exact = false
-    if (padded) {
-      if (bias != 0 && reinterpret<u32>(load<f32>(bias + <usize>oc * 4)) == 0x80000000) exact = true
-      const wr = w + <usize>(oc * K) * 4
-      for (let i = 0; i < K && !exact; i++) if (nonFinite(load<f32>(wr + <usize>i * 4))) exact = true
-    }
+    const exact = padded && zeroTapsMatter(w, bias, oc)
     store<u8>(flags + <usize>oc, exact ? 1 : 0)
     anyExact = anyExact || exact
   }
