@@ -80,12 +80,15 @@ describe('hostile input: every public function, every argument', () => {
     }
   }
 
+  // a load compiles the module and may start its worker threads: seconds on a slow shared
+  // machine, so the bound here only catches a hang
+  const LOAD_LIMIT_MS = 5 * TIME_LIMIT_MS
   it('loadWasmBackend, loadResidentBackend: any source resolves, to undefined or a device, in bounded time', async () => {
     for (const load of [main.loadWasmBackend, main.loadResidentBackend]) {
       for (const source of fc.sample(junkArb, { numRuns: 30, seed: 3 })) {
         const t0 = performance.now()
         const d = await load(source as string)
-        expect(performance.now() - t0).toBeLessThan(TIME_LIMIT_MS)
+        expect(performance.now() - t0).toBeLessThan(LOAD_LIMIT_MS)
         expect(d === undefined || typeof d.run === 'function').toBe(true)
       }
       // junk options: the defaults (undefined, null), or a RangeError naming the loader and the option
@@ -100,7 +103,7 @@ describe('hostile input: every public function, every argument', () => {
           expect(e).toBeInstanceOf(RangeError)
           expect((e as Error).message).toMatch(new RegExp(`^${named}: options`))
         }
-        expect(performance.now() - t0).toBeLessThan(TIME_LIMIT_MS)
+        expect(performance.now() - t0).toBeLessThan(LOAD_LIMIT_MS)
       }
     }
   })
