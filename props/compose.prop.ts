@@ -4,8 +4,36 @@ import * as E from 'fp-ts/lib/Either.js'
 import { describe, expect, it } from 'vitest'
 import { keyArb, tensorArb } from '../src/arbitraries/index.js'
 import type { Tensor } from '../src/index.js'
-import { childCtx, equals, ifNeuron, key, orThrow, scan, sequential, stepCtx, train, wrap } from '../src/index.js'
-import { deepEqual, snapshot, unchangedSince } from './support.js'
+import {
+  type AnyLayer,
+  childCtx,
+  conv2d,
+  cpu,
+  customLinear,
+  type Device,
+  deviceFrom,
+  equals,
+  flatData,
+  flatten,
+  ifNeuron,
+  key,
+  lossAndGrad,
+  maxPool,
+  meanOverTime,
+  mseLoss,
+  orThrow,
+  recording,
+  relu,
+  repeatSteps,
+  residentBackend,
+  scan,
+  sequential,
+  stepCtx,
+  timeMerged,
+  train,
+  wrap,
+} from '../src/index.js'
+import { deepEqual, sameBits, snapshot, unchangedSince } from './support.js'
 
 const first = ifNeuron({ threshold: 1 })
 const second = ifNeuron({ threshold: 0.75, reset: 'hard' })
@@ -90,5 +118,102 @@ describe('scan', () => {
     const r = s.apply(init.params, midway.state, wrap(new Float32Array(9), [3, 3]), train())
     expect(E.isLeft(r) && r.left.layer).toBe('IFNeuron')
     expect(E.isLeft(r) && r.left.message).toMatch(/IFNeuron: state.v: expected the input's shape \[3\] .*got \[2\]/)
+  })
+})
+
+describe('sequential after repeatSteps', () => {
+  // the per-sample layers after a repeatSteps run once on its input, then repeat; a flatten
+  // (a reshape, not marked per sample) after the repeat makes the same pipeline run them on T * N rows
+  const pipelines = {
+    dense: (f: number) => [customLinear({ inFeatures: f, outFeatures: 3, bias: true }), relu()],
+    conv: () => [
+      conv2d({ inChannels: 1, outChannels: 2, kernelSize: 3, padding: 1 }),
+      maxPool({ kernelSize: 2 }),
+      relu(),
+    ],
+  }
+  const caseArb = fc
+    .record({
+      kind: fc.constantFrom('dense' as const, 'conv' as const),
+      T: fc.integer({ min: 1, max: 5 }),
+      n: fc.integer({ min: 1, max: 4 }),
+      f: fc.integer({ min: 1, max: 6 }),
+    })
+    .chain((c) => {
+      const shape = c.kind === 'dense' ? [c.n, c.f] : [c.n, 1, 4, 4]
+      return fc.tuple(fc.constant(c), tensorArb(shape, { min: -2, max: 2 }), keyArb())
+    })
+  const devices: readonly Device[] = [cpu as Device, residentBackend() as Device]
+  /** `device` with the rows of every matmul and the images of every conv2d it runs noted in `rows`. */
+  const counting = (device: Device, rows: number[]): Device =>
+    deviceFrom(
+      {
+        name: `counting(${device.name})`,
+        dtypeOf: (b) => device.dtypeOf(b),
+        lengthOf: (b) => device.lengthOf(b),
+        upload: (data) => device.upload(data),
+        read: (b) => device.read(b),
+        free: (b) => device.free(b),
+      },
+      (name, args) => {
+        if (name === 'matmul') rows.push((args[3] as { readonly m: number }).m)
+        if (name === 'conv2d') rows.push((args[3] as { readonly n: number }).n)
+        return device.run(name, args)
+      },
+    )
+
+  it('runs them once with the bits of T copies, and their gradients within float32 rounding', () => {
+    fc.assert(
+      fc.property(caseArb, ([c, x, k]) => {
+        const inner = c.kind === 'dense' ? pipelines.dense(c.f) : pipelines.conv()
+        const layers = inner.map((l) => timeMerged(l as AnyLayer))
+        const repeat = repeatSteps({ steps: c.T })
+        const held = sequential(repeat, ...layers, meanOverTime())
+        const plain = sequential(repeat, timeMerged(flatten({ startDim: 1, endDim: 1 })), ...layers, meanOverTime())
+        const init = orThrow(held.init(k, x.shape))
+        const [p0, ...rest] = init.params as readonly unknown[]
+        const plainParams = [p0, {}, ...rest] as never
+        const [s0, ...restState] = init.state as readonly unknown[]
+        const plainState = [s0, {}, ...restState] as never
+        for (const device of devices) {
+          const heldRows: number[] = []
+          const plainRows: number[] = []
+          const a = orThrow(held.apply(init.params, init.state, x, train(k, counting(device, heldRows))))
+          const b = orThrow(plain.apply(plainParams, plainState, x, train(k, counting(device, plainRows))))
+          expect(sameBits(a.output, b.output)).toBe(true)
+          expect(heldRows).toEqual([c.n])
+          expect(plainRows).toEqual([c.T * c.n])
+          const target = wrap(new Float32Array(a.output.size).fill(0.25), a.output.shape)
+          const ga = orThrow(lossAndGrad(held, mseLoss())(init.params, init.state, x, target, train(k, device)))
+          const gb = orThrow(lossAndGrad(plain, mseLoss())(plainParams, plainState, x, target, train(k, device)))
+          expect(ga.loss).toBe(gb.loss)
+          const [, ...gbRest] = gb.grads as readonly unknown[]
+          const [, ...gaRest] = ga.grads as readonly unknown[]
+          gaRest.forEach((g, i) => {
+            for (const name of ['weight', 'bias'] as const) {
+              const u = (g as Record<string, unknown> | null)?.[name]
+              if (u === undefined || u === null) continue
+              const ua = flatData(u as never)
+              const ub = flatData((gbRest[i + 1] as Record<string, never>)[name])
+              const scale = 1 + Math.max(...Array.from(ub, Math.abs))
+              ua.forEach((v, j) => expect(Math.abs(v - ub[j])).toBeLessThanOrEqual(1e-5 * scale))
+            }
+          })
+        }
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  it('runs them on T * N rows where a recording sees every layer', () => {
+    const net = sequential(repeatSteps({ steps: 3 }), timeMerged(customLinear({ inFeatures: 2, outFeatures: 2 })))
+    const init = orThrow(net.init(key(0), [4, 2]))
+    const x = wrap(new Float32Array(8).fill(1), [4, 2])
+    const rows: number[] = []
+    const applied = orThrow(net.apply(init.params, init.state, x, train(key(1), counting(cpu as Device, rows))))
+    const recorded = orThrow(recording(net)(init.params, init.state, x, train(key(1), counting(cpu as Device, rows))))
+    expect(rows).toEqual([4, 12])
+    expect(recorded.records.get('0')!.outputs[0].shape).toEqual([3, 4, 2])
+    expect(sameBits(recorded.records.get('1')!.outputs[0], applied.output)).toBe(true)
   })
 })

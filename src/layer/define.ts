@@ -50,6 +50,12 @@ export interface LayerSpec<P, S> {
   run<B>(device: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx): StepResult<S, B>
   /** The state with its temporal part cleared (default: the state itself). */
   reset?(state: S): S
+  /**
+   * True where `run` computes each sample (along the leading axis) from that sample alone, the
+   * same bits whatever else is in the batch, with no randomness and the state passed through
+   * (a linear map, a convolution, a pool): see {@link LayerStep.perSample}. Default false.
+   */
+  readonly perSample?: boolean
 }
 
 /** Checks an `init` dtype argument (a JavaScript caller may pass anything). */
@@ -189,6 +195,7 @@ export const defineLayer = <P, S, In extends Axes = Axes, Out extends Axes = Axe
       }
       return r as StepResult<S, B>
     },
+    ...(checked.perSample === true ? { perSample: true } : {}),
   }
 
   /** Fresh params and state from the spec's `init`, checked against the spec's own schemas. */
@@ -231,16 +238,19 @@ const specOf = <P, S>(spec: unknown): LayerSpec<P, S> => {
   const reject = (argument: string, expected: string, got: string): never => {
     throw new ConfigError(layerError(fn, argument, expected, got))
   }
-  const expected = '{ name, outputShape, params, state, init, run, check?, reset? }'
+  const expected = '{ name, outputShape, params, state, init, run, check?, reset?, perSample? }'
   if (typeof spec !== 'object' || spec === null) reject('spec', expected, describeValue(spec))
   let read: Record<string, unknown> = {}
   try {
     const s = spec as Readonly<Record<string, unknown>>
-    read = Object.fromEntries(['name', ...specMembers.map(([k]) => k)].map((k) => [k, s[k]]))
+    read = Object.fromEntries(['name', 'perSample', ...specMembers.map(([k]) => k)].map((k) => [k, s[k]]))
   } catch (e) {
     reject('spec', expected, `a value whose property access threw (${describeValue(e)})`)
   }
   if (typeof read.name !== 'string' || read.name === '') reject('spec.name', 'a non-empty string', describeValue(read.name))
+  if (read.perSample !== undefined && typeof read.perSample !== 'boolean') {
+    reject('spec.perSample', 'a boolean or undefined', describeValue(read.perSample))
+  }
   for (const [k, required] of specMembers) {
     const v = read[k]
     if (typeof v !== 'function' && (required || v !== undefined)) {

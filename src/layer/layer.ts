@@ -97,6 +97,23 @@ export interface LayerStep<P, S> {
   prepare(params: unknown, state: unknown, input: TensorInfo, ctx: Ctx): Either<LayerError, Prepared<P, S>>
   /** One step on `device`, with `ctx` the call's (checked) context. */
   run<B>(device: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx): StepResult<S, B>
+  /**
+   * True where each sample along the leading axis is computed from that sample alone: the same
+   * bits whatever else is in the batch, no randomness, the state passed through. A pipeline may
+   * then run the step on fewer rows (see {@link LayerStep.onRepeated}).
+   */
+  readonly perSample?: boolean
+  /**
+   * Where set, the step's output is its input repeated this many times along a new leading
+   * axis, whatever the input's shape, and its state passes through (`repeatSteps`).
+   */
+  readonly repeats?: number
+  /**
+   * Where given, the step on T copies of a value along a new leading axis (`[T, N, ...]`) is T
+   * copies of this: `run` on the value itself (`[N, ...]`). `sequential` runs it so after a
+   * `repeatSteps` (a time-merged per-sample layer then runs once, not T times) and repeats later.
+   */
+  readonly onRepeated?: LayerStep<P, S>['run']
 }
 
 /**

@@ -162,19 +162,46 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...given: Ls): 
       const next: unknown[] = []
       const between: DeviceTensor<unknown>[] = []
       let h = x as DeviceTensor<unknown>
+      // a repeatSteps held back while the per-sample layers after it run on its input, once
+      // instead of T times (the same bits: each of their rows is computed alone); -1: none
+      let held = -1
+      const repeatHeld = (): void => {
+        const r = steps[held].run(d, params[held] as never, state[held] as never, h as never, childCtx(ctx, held))
+        h = r.output as DeviceTensor<unknown>
+        between.push(h)
+        held = -1
+      }
       for (let i = 0; i < n; i++) {
         const sub = childCtx(ctx, i)
+        const once = steps[i].onRepeated
+        if (held >= 0 && once !== undefined) {
+          const r = once(d, params[i] as never, state[i] as never, h as never, sub)
+          next.push(r.state)
+          h = r.output as DeviceTensor<unknown>
+          between.push(h)
+          continue
+        }
+        if (held >= 0) repeatHeld()
+        // a recording sees every layer's own output: nothing is held back then
+        const holds = steps[i].repeats !== undefined && i + 1 < n && steps[i + 1].onRepeated !== undefined
+        if (holds && ctx.recorder === undefined) {
+          held = i
+          next.push(state[i])
+          continue
+        }
         const r = steps[i].run(d, params[i] as never, state[i] as never, h as never, sub)
         if (sub.recorder !== undefined) sub.recorder.sink(sub.recorder.path.join('.'), sub.recorder.step, r.output as DeviceTensor<unknown>, r.state)
         next.push(r.state)
         h = r.output as DeviceTensor<unknown>
-        if (i < n - 1) between.push(h)
+        between.push(h)
       }
+      if (held >= 0) repeatHeld()
       // an output between two layers is dead unless a layer kept it in its state
       const alive = new Set([...buffersOf(next), ...buffersOf(state), ...buffersOf(params), h.buffer, x.buffer])
       for (const b of new Set(between.map((t) => t.buffer))) if (!alive.has(b)) d.free(b as never)
       return { output: h as never, state: next as never }
     },
+    ...(steps.every((s) => s.perSample === true) ? { perSample: true } : {}),
   }
 
   return {

@@ -73,6 +73,8 @@ export const timeMerged = <P, S>(given: Layer<P, S>): Layer<P, S, Axes, Axes> =>
       const r = inner.run(d, params, state, new DeviceTensor(x.buffer, [t * n, ...x.shape.slice(2)]), ctxFor(ctx))
       return { output: new DeviceTensor(r.output.buffer, [t, n, ...r.output.shape.slice(1)]), state: r.state }
     },
+    // on [T, N, ...] that repeats one [N, ...], a per-sample layer's T * N rows repeat its N rows
+    ...(inner.perSample === true ? { onRepeated: inner.run.bind(inner) } : {}),
   }
 
   return {

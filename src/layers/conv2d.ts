@@ -170,6 +170,8 @@ export const conv2d = (config: Conv2dConfig): Layer<Conv2dParams, NoState, Rank4
   return defineLayer<Conv2dParams, NoState, Rank4, Rank4>({
     name,
     outputShape,
+    // the wasm kernel's scatter or GEMM is chosen per image, and either gives the same bits
+    perSample: true,
     params: record({ weight: tensorOf(weightShape), bias: nullable(tensorOf([outChannels])) }) as never,
     state: record({}),
     init: (key, _shape, dtype) => {

@@ -188,6 +188,7 @@ export const customLinear = (config: CustomLinearConfig): CustomLinearLayer => {
     outputShape,
     params,
     state: record({}),
+    perSample: true,
     init: (key, _shape, dtype) => {
       const [wKey, bKey] = split(key)
       return {

@@ -25,6 +25,7 @@ const poolLayer = (name: string, op: PoolOp, config: PoolOptions): Layer<NoParam
     outputShape: (shape) => pooledShape(name, 'input', shape, window),
     params: record({}),
     state: record({}),
+    perSample: true,
     init: () => ({ params: empty, state: empty }),
     run: (d, _params, state, x) => {
       const [n, ch, height, width] = x.shape

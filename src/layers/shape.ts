@@ -156,8 +156,11 @@ export interface RepeatStepsConfig {
 /**
  * Direct (constant) encoding: the input repeated over `steps` time steps, `[...]` to
  * `[T, ...]`, BrainCog's `x.repeat(T, ...)` before a network run on `[T, N, ...]`. Its gradient
- * sums the T steps' cotangents. Put the layers that see the same value at every step before it
- * (a first convolution and its batch norm), so they run once instead of T times.
+ * sums the T steps' cotangents. In a `sequential`, the time-merged per-sample layers right after
+ * it (`customLinear`, `conv2d`, the pools, `relu`) run once on its input and are repeated after
+ * them: the same output bits, 1/T of their work (their gradients sum the steps first, so they
+ * differ from T copies' in rounding only). Layers that see the whole batch (a batch norm) still
+ * run on T copies; put them before it where the model allows.
  *
  * @example
  * import { orThrow, repeatSteps } from 'braincog-fn'
@@ -167,7 +170,7 @@ export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState,
   const name = 'RepeatSteps'
   const c = configObject<RepeatStepsConfig>(name, config, true, ['steps'])
   const steps = configInt(name, 'config.steps', c.steps, 1, 65536)
-  return defineLayer<NoParams, NoState>({
+  const layer = defineLayer<NoParams, NoState>({
     name,
     outputShape: (shape) =>
       shape.length >= MAX_RANK
@@ -183,6 +186,8 @@ export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState,
       state,
     }),
   })
+  // any input shape: `sequential` may run it after the per-sample layers that follow it
+  return { ...layer, step: { ...layer.step, repeats: steps } }
 }
 
 /**
@@ -201,6 +206,7 @@ export const relu = (config?: NoConfig): Layer<NoParams, NoState, Axes, Axes> =>
     outputShape: (shape) => E.right(shape),
     params: record({}),
     state: record({}),
+    perSample: true,
     init: () => ({ params: empty, state: empty }),
     run: (d, _params, state, x) => ({ output: new DeviceTensor(d.relu(x.buffer), x.shape), state }),
   })

@@ -281,6 +281,7 @@ const buildRows: readonly Row[] = [
           junkArb.filter((v) => !(typeof v === 'object' && v !== null && 'run' in v)),
           fc.constantFrom('name', 'outputShape', 'params', 'state', 'init', 'run').map((k) => ({ ...denseSpec, [k]: 5 })),
           fc.constant({ ...denseSpec, check: 'x' }),
+          fc.constantFrom(1, 'yes', null).map((v) => ({ ...denseSpec, perSample: v })),
           fc.constant(null).map(() => withThrowingGetter(denseSpec, 'run')),
         ),
       },
