@@ -21,6 +21,7 @@ export {
 } from './moments'
 export { groupMean, groupMeanGrad, keepMaxAlongAxis, maxAlongAxis } from './select'
 export { liPoolStep } from './liPool'
+export { adam } from './optim'
 export { uniformFill } from './random'
 export {
   conv2d,

@@ -11,6 +11,7 @@
 import fc from 'fast-check'
 import { keyArb } from '../../src/arbitraries/index.js'
 import type {
+  AdamAttrs,
   ConvAttrs,
   Data,
   KernelName,
@@ -146,6 +147,29 @@ export const neuronAttrs: fc.Arbitrary<NeuronAttrs> = fc.record({
 })
 
 const dtypeArb = fc.constantFrom('float32', 'float64')
+
+/** Adam's and AdamW's scalars at update t: PyTorch's defaults mostly, any betas and rates too. */
+const adamAttrs: fc.Arbitrary<AdamAttrs> = fc
+  .record({
+    beta1: fc.oneof(fc.constant(0.9), fc.double({ min: 0, max: 0.999, noNaN: true })),
+    beta2: fc.oneof(fc.constant(0.999), fc.double({ min: 0, max: 0.9999, noNaN: true })),
+    eps: fc.constantFrom(1e-8, 0, 1e-3),
+    lr: fc.constantFrom(1e-3, 0.1, 0),
+    weightDecay: fc.constantFrom(0, 0, 1e-2, 0.5),
+    decoupled: fc.boolean(),
+    t: fc.integer({ min: 1, max: 1000 }),
+    amsgrad: fc.boolean(),
+  })
+  .map(({ beta1, beta2, eps, lr, weightDecay, decoupled, t, amsgrad }) => ({
+    amsgrad,
+    beta1,
+    beta2,
+    eps,
+    l2: decoupled ? 0 : weightDecay,
+    shrink: decoupled ? 1 - lr * weightDecay : 1,
+    step: -(lr / (1 - beta1 ** t)),
+    bc2Sqrt: Math.sqrt(1 - beta2 ** t),
+  }))
 
 /** Pooling inputs: the usual mixture, or only ties (spike trains: every window ties, max routing's common case). */
 const poolInput = (n: number) => mostly(f32(n), f32(n, ties))
@@ -583,6 +607,14 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
   // unported
   neuron: {
     args: lengthArb.chain((n) => fc.tuple(mostly(f32(n), fc.constant(null)), f32(n), neuronAttrs)),
+    elementwise: true,
+  },
+
+  // the moments are wild too (a negative second moment: NaN through the square root)
+  adam: {
+    args: lengthArb.chain((n) =>
+      adamAttrs.chain((a) =>
+        fc.tuple(f32(n), f32(n), f32(n), f32(n), a.amsgrad ? f32(n) : fc.constant(null), fc.constant(a)))),
     elementwise: true,
   },
 

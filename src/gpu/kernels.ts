@@ -48,6 +48,7 @@ export const gpuUnported = [
   'winnerTakeAllGrad',
   'groupMeanGrad',
   'neuronGrad',
+  'adam',
 ] as const satisfies readonly KernelName[]
 
 /** A kernel that runs on the host. */

@@ -174,6 +174,26 @@ export interface CrossEntropyAttrs {
 /** Surrogate gradients of the spike function, as BrainCog's `braincog/base/strategy/surrogate.py` codes them. */
 export type Surrogate = 'atan' | 'qgate' | 'sigmoid' | 'gate' | 'none'
 
+/**
+ * The scalars of one Adam or AdamW update (`torch.optim.Adam`/`AdamW`, 1.13), each as PyTorch
+ * holds it: float64 Python numbers, rounded to float32 where the params are float32.
+ */
+export interface AdamAttrs {
+  readonly beta1: number
+  readonly beta2: number
+  readonly eps: number
+  /** Adam's L2 weight decay, added to the gradient (0: none; AdamW: 0). */
+  readonly l2: number
+  /** AdamW's factor `1 - lr * weightDecay` on the params first (1: none). */
+  readonly shrink: number
+  /** `-lr / (1 - beta1^t)` at update t. */
+  readonly step: number
+  /** `sqrt(1 - beta2^t)` at update t. */
+  readonly bc2Sqrt: number
+  /** Keep the running maximum of the second moment: `maxExpAvgSq` is given (else null). */
+  readonly amsgrad: boolean
+}
+
 /** One neuron step: integrate `x` into the potential `v`, fire, reset. */
 export interface NeuronAttrs {
   /** `'if'`: `u = v + x`; `'lif'`: `u = v + (x - v) / tau` (BrainCog's LIFNode, each operation rounded). */
@@ -467,6 +487,27 @@ export interface Kernels<B> {
   slice(x: B, attrs: { readonly offset: number; readonly length: number }): B
   /** x cut into `count` equal consecutive parts (a scan's time steps), the inverse of `concat`. */
   split(x: B, attrs: { readonly count: number }): readonly B[]
+
+  /**
+   * One Adam/AdamW update of a tensor, elementwise (see {@link AdamAttrs} and optim/adam.ts):
+   * the new params and moments, and with amsgrad the new running maximum of the second moment
+   * (empty without; `maxExpAvgSq` is given exactly when `attrs.amsgrad`). Float32 data is
+   * rounded op by op as PyTorch's CPU kernels round it, float64 data computed in float64.
+   */
+  adam(
+    param: B,
+    grad: B,
+    expAvg: B,
+    expAvgSq: B,
+    maxExpAvgSq: B | null,
+    attrs: AdamAttrs,
+  ): {
+    readonly param: B
+    readonly expAvg: B
+    readonly expAvgSq: B
+    /** Empty without amsgrad. */
+    readonly maxExpAvgSq: B
+  }
 }
 
 /** A kernel's name. */

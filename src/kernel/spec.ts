@@ -8,6 +8,7 @@
  */
 import type { DType } from '../tensor/tensor.js'
 import type {
+  AdamAttrs,
   AxisView,
   ChannelView,
   ConvAttrs,
@@ -116,6 +117,12 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
   relu: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   reluGrad: { inputs: 2, outputs: ['out'], dtype: 'like', lengths: (_: unknown, n) => [same(n)] },
   neuron: { inputs: 2, outputs: ['spikes', 'v'], dtype: 'like', lengths: (_: unknown, n) => [n[1] ?? 0, n[1] ?? 0] },
+  adam: {
+    inputs: 5,
+    outputs: ['param', 'expAvg', 'expAvgSq', 'maxExpAvgSq'],
+    dtype: 'like',
+    lengths: (a: AdamAttrs, n) => [n[0] ?? 0, n[0] ?? 0, n[0] ?? 0, a.amsgrad ? (n[0] ?? 0) : 0],
+  },
   broadcastAlongAxis: {
     inputs: 1,
     outputs: ['out'],

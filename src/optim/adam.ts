@@ -7,13 +7,18 @@
  */
 import { describeValue, rejectConfig } from '../errors.js'
 import { configBoolean, configFail, configNumber, configObject } from '../layer/check.js'
-import type { Data } from '../tensor/tensor.js'
+import type { AdamAttrs } from '../kernel/kernels.js'
+import { type Device, DeviceTensor } from '../kernel/device.js'
+import { resolveBackend } from '../layer/context.js'
+import { Session } from '../layer/run.js'
+import { type Data, flatData, wrap } from '../tensor/tensor.js'
 import {
   configKeys,
   configLearningRate,
   configTrainable,
   initState,
   type KernelFor,
+  type LeafKernel,
   type LearningRate,
   type Optimizer,
   type OptimizerState,
@@ -52,117 +57,50 @@ export type AmsgradBuffer = 'maxExpAvgSq'
 // kernels
 // ---------------------------------------------------------------------------------------------
 
-const f = Math.fround
-
-/** The scalars of one update, computed in float64 as PyTorch does (from the Python floats). */
-interface AdamScalars {
+/** An optimizer's options, as the scalars of its updates need them. */
+interface AdamOptions {
   readonly beta1: number
   readonly beta2: number
   readonly eps: number
-  /** Adam's L2 weight decay (0 for AdamW). */
-  readonly l2: number
-  /** AdamW's factor `1 - lr * weightDecay` (1 for Adam). */
-  readonly shrink: number
+  readonly weightDecay: number
+  readonly decoupled: boolean
   readonly amsgrad: boolean
-  /** `-lr / (1 - beta1^t)`. */
-  readonly step: number
-  /** `sqrt(1 - beta2^t)`. */
-  readonly bc2Sqrt: number
 }
 
-/** The options every update shares. */
-type AdamOptions = Pick<AdamScalars, 'beta1' | 'beta2' | 'eps' | 'amsgrad'>
-
-const scalarsOf = (t: number, lr: number, c: AdamOptions, weightDecay: number, decoupled: boolean): AdamScalars => ({
-  ...c,
+/** The scalars of one update, computed in float64 as PyTorch does (from the Python floats). */
+const scalarsOf = (
+  t: number,
+  lr: number,
+  { beta1, beta2, eps, weightDecay, decoupled, amsgrad }: AdamOptions,
+): AdamAttrs => ({
+  beta1,
+  beta2,
+  eps,
   l2: decoupled ? 0 : weightDecay,
   shrink: decoupled ? 1 - lr * weightDecay : 1,
-  step: -(lr / (1 - c.beta1 ** t)),
-  bc2Sqrt: Math.sqrt(1 - c.beta2 ** t),
+  step: -(lr / (1 - beta1 ** t)),
+  bc2Sqrt: Math.sqrt(1 - beta2 ** t),
+  amsgrad,
 })
 
 /**
- * The update on float32 data, op by op as PyTorch's CPU kernels round: `mul` and `div` round
- * once, `add(x, alpha=a)` is one fused multiply-add, `addcmul(s, x, y, value=v)` is
- * `s + (v * x) * y` with the last multiply-add fused, `addcdiv(s, x, y, value=v)` is
- * `s + (v * x) / y`; the scalars are float32. A float32 product is exact in float64, so a fused
- * multiply-add is the float64 expression rounded once to float32.
+ * The update of one tensor as the `adam` kernel on the default device (WebAssembly where it
+ * loads: the arithmetic is memory-bound, and a JavaScript loop is several times slower), its
+ * results read back as fresh arrays.
  */
-const adam32 =
-  (c: AdamScalars) =>
-  (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]): void => {
-    const m0 = b[0]
-    const v0 = b[1]
-    const m1 = outB[0]
-    const v1 = outB[1]
-    const beta1 = f(c.beta1)
-    const beta2 = f(c.beta2)
-    const keep1 = f(1 - c.beta1)
-    const keep2 = f(1 - c.beta2)
-    const eps = f(c.eps)
-    const l2 = f(c.l2)
-    const shrink = f(c.shrink)
-    const step = f(c.step)
-    const bc2Sqrt = f(c.bc2Sqrt)
-    const decay = c.l2 !== 0
-    const decoupled = c.shrink !== 1
-    const ams = c.amsgrad
-    const vmax0 = ams ? b[2] : v0
-    const vmax1 = ams ? outB[2] : v1
-    const n = p.length
-    for (let i = 0; i < n; i++) {
-      let pi = p[i]
-      let gi = g[i]
-      if (decoupled) pi = f(pi * shrink)
-      if (decay) gi = f(gi + l2 * pi)
-      const m = f(f(beta1 * m0[i]) + keep1 * gi)
-      const v = f(f(beta2 * v0[i]) + f(keep2 * gi) * gi)
-      m1[i] = m
-      v1[i] = v
-      let vhat = v
-      if (ams) {
-        // torch.maximum: NaN wins
-        const prev = vmax0[i]
-        vhat = prev > v || prev !== prev ? prev : v
-        vmax1[i] = vhat
-      }
-      outP[i] = f(pi + f(f(step * m) / f(f(f(Math.sqrt(vhat)) / bc2Sqrt) + eps)))
-    }
-  }
-
-/** The update on float64 data. */
-const adam64 =
-  (c: AdamScalars) =>
-  (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]): void => {
-    const m0 = b[0]
-    const v0 = b[1]
-    const m1 = outB[0]
-    const v1 = outB[1]
-    const { beta1, beta2, eps, l2, shrink, step, bc2Sqrt } = c
-    const keep1 = 1 - beta1
-    const keep2 = 1 - beta2
-    const decay = l2 !== 0
-    const decoupled = shrink !== 1
-    const ams = c.amsgrad
-    const vmax0 = ams ? b[2] : v0
-    const vmax1 = ams ? outB[2] : v1
-    const n = p.length
-    for (let i = 0; i < n; i++) {
-      let pi = p[i]
-      let gi = g[i]
-      if (decoupled) pi = pi * shrink
-      if (decay) gi = gi + l2 * pi
-      const m = beta1 * m0[i] + keep1 * gi
-      const v = beta2 * v0[i] + keep2 * gi * gi
-      m1[i] = m
-      v1[i] = v
-      let vhat = v
-      if (ams) {
-        const prev = vmax0[i]
-        vhat = prev > v || prev !== prev ? prev : v
-        vmax1[i] = vhat
-      }
-      outP[i] = pi + (step * m) / (Math.sqrt(vhat) / bc2Sqrt + eps)
+const onDevice =
+  (attrs: AdamAttrs): LeafKernel =>
+  (p, g, b) => {
+    const { amsgrad } = attrs
+    const session = new Session<unknown>(resolveBackend(undefined) as Device<unknown>)
+    try {
+      const up = (data: Data): unknown => session.upload(wrap(data, [data.length]))
+      const r = session.device.adam(up(p), up(g), up(b[0]), up(b[1]), amsgrad ? up(b[2]) : null, attrs)
+      session.own([r.param, r.expAvg, r.expAvgSq, r.maxExpAvgSq])
+      const read = (buffer: unknown): Data => flatData(session.output(new DeviceTensor(buffer, [p.length]), true))
+      return { param: read(r.param), buffers: [r.expAvg, r.expAvgSq, ...(amsgrad ? [r.maxExpAvgSq] : [])].map(read) }
+    } finally {
+      session.close()
     }
   }
 
@@ -195,10 +133,8 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
   const weightDecay = configNumber(name, 'config.weightDecay', c.weightDecay ?? (decoupled ? 1e-2 : 0), { min: 0 })
   const amsgrad = configBoolean(name, 'config.amsgrad', c.amsgrad ?? false)
   const trainable = configTrainable(name, c.trainable)
-  const kernel: KernelFor = (t, rate, dtype) => {
-    const scalars = scalarsOf(t, rate, { beta1, beta2, eps, amsgrad }, weightDecay, decoupled)
-    return dtype === 'float64' ? adam64(scalars) : adam32(scalars)
-  }
+  const options: AdamOptions = { beta1, beta2, eps, weightDecay, decoupled, amsgrad }
+  const kernel: KernelFor = (t, rate) => onDevice(scalarsOf(t, rate, options))
   const spec: Spec<AdamBuffers | AmsgradBuffer> = {
     name,
     buffers: ['expAvg', 'expAvgSq', 'maxExpAvgSq'],

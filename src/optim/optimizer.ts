@@ -176,10 +176,30 @@ export const rateAt = (name: string, lr: LearningRate, step: number): E.Either<L
 
 /**
  * An optimizer's arithmetic on one tensor: reads the param `p`, its gradient `g` and the state
- * buffers `b` (flat, row-major, all of one dtype and length) and writes the new param `outP`
- * and buffers `outB`. Never called with aliasing arrays.
+ * buffers `b` (flat, row-major, all of one dtype and length; none changed) and gives the new
+ * param and buffers as fresh arrays.
  */
-export type LeafKernel = (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]) => void
+export type LeafKernel = (p: Data, g: Data, b: readonly Data[]) => LeafOutput
+
+/** What a {@link LeafKernel} gives: the new param and state buffers. */
+export interface LeafOutput {
+  readonly param: Data
+  readonly buffers: readonly Data[]
+}
+
+/** An optimizer's loop over one tensor, writing the new param `outP` and buffers `outB` (never aliasing its inputs). */
+type LeafLoop = (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]) => void
+
+/** A {@link LeafKernel} from a loop that writes `buffers` new buffers into arrays made here. */
+export const intoFresh =
+  (buffers: number, loop: LeafLoop): LeafKernel =>
+  (p, g, b) => {
+    const alloc = (): Data => (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length))
+    const param = alloc()
+    const outB = Array.from({ length: buffers }, alloc)
+    loop(p, g, b, param, outB)
+    return { param, buffers: outB }
+  }
 
 /** How an optimizer runs one update: its kernel per dtype for update number `t` at rate `lr`. */
 export type KernelFor = (t: number, lr: number, dtype: DType) => LeafKernel
@@ -363,14 +383,9 @@ export const runUpdate = <P, S>(
         }
         buffersIn.push(flatData(b.right))
       }
-      const dtype = dtypeOf(p.right)
-      const n = p.right.size
-      const alloc = (): Data => (dtype === 'float64' ? new Float64Array(n) : new Float32Array(n))
-      const outP = alloc()
-      const outB = spec.kept.map(alloc)
-      kernelOf(dtype)(flatData(p.right), flatData(g.right), buffersIn, outP, outB)
+      const out = kernelOf(dtypeOf(p.right))(flatData(p.right), flatData(g.right), buffersIn)
       const shape = p.right.shape.slice()
-      results.push({ param: wrap(outP, shape), buffers: outB.map((d) => wrap(d, shape.slice())) })
+      results.push({ param: wrap(out.param, shape), buffers: out.buffers.map((d) => wrap(d, shape.slice())) })
     })
     if (bad !== undefined) return E.left(bad)
     const rebuild = (pick: (r: LeafResult) => unknown): unknown => {

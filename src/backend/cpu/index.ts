@@ -8,6 +8,7 @@ import type { Device } from '../../kernel/device.js'
 import { type HostKernels, hostDevice } from '../../kernel/host.js'
 import type { Data } from '../../tensor/tensor.js'
 import { conv2d, conv2dGradInput, conv2dGradWeight } from './conv.js'
+import { adam } from './optim.js'
 import { axpy, concat, fill, mul, neuron, neuronGrad, relu, reluGrad, scale, slice, split } from './elementwise.js'
 import { broadcastAlongAxis, matmul, sumAlongAxis } from './linalg.js'
 import { crossEntropy, crossEntropyGrad } from './loss.js'
@@ -73,6 +74,7 @@ export const cpuKernels: HostKernels = {
   relu,
   reluGrad,
   split,
+  adam,
 }
 
 /** The JavaScript reference device: host typed arrays, the readable kernels. */

@@ -15,6 +15,7 @@ export const exportArity = {
   mul: 4,
   mulPart: 6,
   axpy: 5,
+  adam: 20,
   pool2d: 12,
   upsampleNearest: 6,
   momentsAlongAxis: 6,

@@ -388,6 +388,18 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
       else runSplit(k, s, 0, [spikes, next, v, x, ...neuronFlagBits(a), float32Bits(a.vReset)])
     },
   },
+  adam: {
+    // the last one to three elements go through scratch lanes
+    scratch: () => 128,
+    // the inputs' ranges, then the outputs'; the running maximum's only with amsgrad
+    slices: (a, length) => byItem(length, [1, 1, 1, 1, a.amsgrad ? 1 : 0, 1, 1, 1, a.amsgrad ? 1 : 0], () => a),
+    call: (k, { outs: [p1, m1, v1, vmax1], ins: [p, g, m, v, vmax], length, scratch }, a) => {
+      const f = Math.fround
+      k.adam(p1, m1, v1, vmax1, p, g, m, v, a.amsgrad ? vmax : 0, length,
+        f(a.beta1), f(a.beta2), f(1 - a.beta1), f(1 - a.beta2), f(a.eps), f(a.l2), f(a.shrink), f(a.step), f(a.bc2Sqrt),
+        scratch)
+    },
+  },
   neuronGrad: {
     slices: elementwise(6),
     call: (k, { outs: [dx, dv], ins: [cotSpikes, cotV, v, x], length }, a) => {

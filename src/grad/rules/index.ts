@@ -42,6 +42,7 @@ export const gradRules: { readonly [K in KernelName]: GradRule<K> | NoGradient }
   uniform: random,
   bernoulliMask: random,
   fill: { noGradient: 'a constant' },
+  adam: { noGradient: 'an optimizer step, outside the model' },
   concat: concatGrad,
   slice: sliceGrad,
   broadcastAlongAxis: backward,
