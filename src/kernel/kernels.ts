@@ -179,8 +179,11 @@ export type Surrogate = 'atan' | 'qgate' | 'sigmoid' | 'gate' | 'none'
  * holds it: float64 Python numbers, rounded to float32 where the params are float32.
  */
 export interface AdamAttrs {
+  /** The first moment's decay rate. */
   readonly beta1: number
+  /** The second moment's decay rate. */
   readonly beta2: number
+  /** Added to the bias-corrected square root of the second moment. */
   readonly eps: number
   /** Adam's L2 weight decay, added to the gradient (0: none; AdamW: 0). */
   readonly l2: number
@@ -502,10 +505,13 @@ export interface Kernels<B> {
     maxExpAvgSq: B | null,
     attrs: AdamAttrs,
   ): {
+    /** The updated params. */
     readonly param: B
+    /** The new first moment. */
     readonly expAvg: B
+    /** The new second moment. */
     readonly expAvgSq: B
-    /** Empty without amsgrad. */
+    /** The new running maximum of the second moment; empty without amsgrad. */
     readonly maxExpAvgSq: B
   }
 }
