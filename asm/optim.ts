@@ -52,13 +52,14 @@
 /**
  * `len` elements of the update: params `p`, gradients `g`, moments `m0`, `v0` (and with
  * `vmax0` != 0 the running maximum) in; `outP`, `m1`, `v1` (`vmax1`) out. The scalars are
- * float32, as the reference rounds them; `l2` 0 and `shrink` 1 mean none. `tail` is 128 bytes
- * of scratch for the last partial group of four.
+ * float32, as the reference rounds them; `flags` bit 0: add the L2 term `l2 * p`, bit 1: shrink
+ * the params first (the reference asks its float64 scalars, which may round to 0 or 1 in
+ * float32). `tail` is 128 bytes of scratch for the last partial group of four.
  */
 export function adam(
   outP: usize, m1: usize, v1: usize, vmax1: usize, p: usize, g: usize, m0: usize, v0: usize, vmax0: usize, len: i32,
   beta1: f32, beta2: f32, keep1: f32, keep2: f32, eps: f32, l2: f32, shrink: f32, step: f32, bc2Sqrt: f32,
-  tail: usize,
+  flags: i32, tail: usize,
 ): void {
   const b1 = f32x4.splat(beta1)
   const b2 = f32x4.splat(beta2)
@@ -69,8 +70,8 @@ export function adam(
   const sh = f32x4.splat(shrink)
   const st = f32x4.splat(step)
   const bc = f32x4.splat(bc2Sqrt)
-  const decay = l2 != 0
-  const decoupled = shrink != 1
+  const decay = (flags & 1) != 0
+  const decoupled = (flags & 2) != 0
   const whole = len & ~3
   for (let i = 0; i < whole; i += 4) {
     const o = <usize>i * 4

@@ -110,8 +110,9 @@ export interface LayerStep<P, S> {
   readonly repeats?: number
   /**
    * Where given, the step on T copies of a value along a new leading axis (`[T, N, ...]`) is T
-   * copies of this: `run` on the value itself (`[N, ...]`). `sequential` runs it so after a
-   * `repeatSteps` (a time-merged per-sample layer then runs once, not T times) and repeats later.
+   * copies of this on the value itself (`[N, ...]`): a time-merged per-sample layer's. After a
+   * `repeatSteps`, `sequential` calls it instead of `run` and repeats the result afterwards, so
+   * the layer runs once, not T times.
    */
   readonly onRepeated?: LayerStep<P, S>['run']
 }

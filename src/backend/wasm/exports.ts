@@ -15,7 +15,7 @@ export const exportArity = {
   mul: 4,
   mulPart: 6,
   axpy: 5,
-  adam: 20,
+  adam: 21,
   pool2d: 12,
   upsampleNearest: 6,
   momentsAlongAxis: 6,

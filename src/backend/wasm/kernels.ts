@@ -397,7 +397,7 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
       const f = Math.fround
       k.adam(p1, m1, v1, vmax1, p, g, m, v, a.amsgrad ? vmax : 0, length,
         f(a.beta1), f(a.beta2), f(1 - a.beta1), f(1 - a.beta2), f(a.eps), f(a.l2), f(a.shrink), f(a.step), f(a.bc2Sqrt),
-        scratch)
+        (a.l2 !== 0 ? 1 : 0) | (a.shrink !== 1 ? 2 : 0), scratch)
     },
   },
   neuronGrad: {
