@@ -18,14 +18,13 @@
 }
 
 /**
- * Lanes `[i, i + 4)` of the update (`len - i` of them valid; the rest read and write the
- * tail scratch the caller points at). `vmax0`/`vmax1` 0: no amsgrad.
+ * Lanes `[i, i + 4)` of the update: the four elements at each pointer (`vmax0`/`vmax1` 0: no
+ * amsgrad), the scalars as {@link adam} takes them.
  */
 // @ts-ignore: decorator
 @inline function adamLanes(
   outP: usize, m1: usize, v1: usize, vmax1: usize, p: usize, g: usize, m0: usize, v0: usize, vmax0: usize,
-  beta1: v128, beta2: v128, keep1: v128, keep2: v128, eps: v128, l2: v128, shrink: v128, step: v128, bc2Sqrt: v128,
-  decay: bool, decoupled: bool,
+  beta1: f32, beta2: f32, keep1: f32, keep2: f32, eps: f32, l2: f32, shrink: f32, step: f32, bc2Sqrt: f32, flags: i32,
 ): void {
   // every input read before any output is written: an output may be one of the inputs
   let pi = v128.load(p)
@@ -33,10 +32,10 @@
   const mi = v128.load(m0)
   const vi = v128.load(v0)
   const prev = vmax0 != 0 ? v128.load(vmax0) : vi
-  if (decoupled) pi = f32x4.mul(pi, shrink)
-  if (decay) gi = addProduct(gi, l2, pi)
-  const m = addProduct(f32x4.mul(beta1, mi), keep1, gi)
-  const v = addProduct(f32x4.mul(beta2, vi), f32x4.mul(keep2, gi), gi)
+  if ((flags & 2) != 0) pi = f32x4.mul(pi, f32x4.splat(shrink))
+  if ((flags & 1) != 0) gi = addProduct(gi, f32x4.splat(l2), pi)
+  const m = addProduct(f32x4.mul(f32x4.splat(beta1), mi), f32x4.splat(keep1), gi)
+  const v = addProduct(f32x4.mul(f32x4.splat(beta2), vi), f32x4.mul(f32x4.splat(keep2), gi), gi)
   v128.store(m1, m)
   v128.store(v1, v)
   let vhat = v
@@ -45,8 +44,8 @@
     vhat = v128.bitselect(prev, v, v128.or(f32x4.gt(prev, v), f32x4.ne(prev, prev)))
     v128.store(vmax1, vhat)
   }
-  const denom = f32x4.add(f32x4.div(f32x4.sqrt(vhat), bc2Sqrt), eps)
-  v128.store(outP, f32x4.add(pi, f32x4.div(f32x4.mul(step, m), denom)))
+  const denom = f32x4.add(f32x4.div(f32x4.sqrt(vhat), f32x4.splat(bc2Sqrt)), f32x4.splat(eps))
+  v128.store(outP, f32x4.add(pi, f32x4.div(f32x4.mul(f32x4.splat(step), m), denom)))
 }
 
 /**
@@ -61,22 +60,12 @@ export function adam(
   beta1: f32, beta2: f32, keep1: f32, keep2: f32, eps: f32, l2: f32, shrink: f32, step: f32, bc2Sqrt: f32,
   flags: i32, tail: usize,
 ): void {
-  const b1 = f32x4.splat(beta1)
-  const b2 = f32x4.splat(beta2)
-  const k1 = f32x4.splat(keep1)
-  const k2 = f32x4.splat(keep2)
-  const e = f32x4.splat(eps)
-  const wd = f32x4.splat(l2)
-  const sh = f32x4.splat(shrink)
-  const st = f32x4.splat(step)
-  const bc = f32x4.splat(bc2Sqrt)
-  const decay = (flags & 1) != 0
-  const decoupled = (flags & 2) != 0
   const whole = len & ~3
+  const ams = vmax0 != 0
   for (let i = 0; i < whole; i += 4) {
     const o = <usize>i * 4
-    adamLanes(outP + o, m1 + o, v1 + o, vmax0 != 0 ? vmax1 + o : 0, p + o, g + o, m0 + o, v0 + o, vmax0 != 0 ? vmax0 + o : 0,
-      b1, b2, k1, k2, e, wd, sh, st, bc, decay, decoupled)
+    adamLanes(outP + o, m1 + o, v1 + o, ams ? vmax1 + o : 0, p + o, g + o, m0 + o, v0 + o, ams ? vmax0 + o : 0,
+      beta1, beta2, keep1, keep2, eps, l2, shrink, step, bc2Sqrt, flags)
   }
   const rest = len - whole
   if (rest == 0) return
@@ -88,11 +77,11 @@ export function adam(
   memory.copy(tail + 16, g + o, bytes)
   memory.copy(tail + 32, m0 + o, bytes)
   memory.copy(tail + 48, v0 + o, bytes)
-  if (vmax0 != 0) memory.copy(tail + 64, vmax0 + o, bytes)
-  adamLanes(tail + 80, tail + 96, tail + 112, vmax0 != 0 ? tail + 64 : 0, tail, tail + 16, tail + 32, tail + 48,
-    vmax0 != 0 ? tail + 64 : 0, b1, b2, k1, k2, e, wd, sh, st, bc, decay, decoupled)
+  if (ams) memory.copy(tail + 64, vmax0 + o, bytes)
+  adamLanes(tail + 80, tail + 96, tail + 112, ams ? tail + 64 : 0, tail, tail + 16, tail + 32, tail + 48, ams ? tail + 64 : 0,
+    beta1, beta2, keep1, keep2, eps, l2, shrink, step, bc2Sqrt, flags)
   memory.copy(outP + o, tail + 80, bytes)
   memory.copy(m1 + o, tail + 96, bytes)
   memory.copy(v1 + o, tail + 112, bytes)
-  if (vmax0 != 0) memory.copy(vmax1 + o, tail + 64, bytes)
+  if (ams) memory.copy(vmax1 + o, tail + 64, bytes)
 }
