@@ -18,10 +18,29 @@ import type { Workload } from './workloads.js'
 
 export const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3'
 
-/** The PyTorch version `/usr/bin/python3` imports, or why there is none. */
+/**
+ * Which BLAS the matmul loaded, from the process's mapped files (Linux): Debian's `python3-torch`
+ * links the reference BLAS unless an optimized one (`libopenblas0-pthread`) is installed, and
+ * its matmuls are then tens of times slower, so the column says which it ran on.
+ */
+const blasProbe = [
+  'import torch, numpy',
+  'torch.ones(8, 8) @ torch.ones(8, 8)',
+  'print(torch.__version__)',
+  'try:',
+  "  libs = {l.split()[-1] for l in open('/proc/self/maps') if '/' in l}",
+  "  print(', '.join(sorted(p for p in libs if 'blas' in p.lower() and 'lapack' not in p.lower())))",
+  'except OSError:',
+  "  print('')",
+].join('\n')
+
+/** The PyTorch version `/usr/bin/python3` imports, with the BLAS its matmul loaded (where known), or why not. */
 export const torchStatus = (): { readonly version?: string; readonly reason?: string } => {
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' })
-  if (r.status === 0) return { version: r.stdout.trim() }
+  const r = spawnSync(PYTHON, ['-c', blasProbe], { encoding: 'utf8' })
+  if (r.status === 0) {
+    const [version, blas] = r.stdout.trim().split('\n')
+    return { version: blas ? `${version.trim()} (BLAS: ${blas.trim()})` : version.trim() }
+  }
   return { reason: r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? 'import torch failed') }
 }
 
