@@ -18,7 +18,7 @@ import { configNumber, expectTensor, expectTree, guardAllocation } from '../laye
 import { ArgumentError } from '../tensor/view.js'
 import type { NdArray } from 'ndarray'
 import type { Data, DType, Tensor } from '../tensor/tensor.js'
-import { dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
+import { alloc, dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
 import { brief, type Buffers, forEachLeaf, mapWithPath, showPath, type TreePath, valueAt } from './tree.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -190,13 +190,12 @@ export interface LeafOutput {
 /** An optimizer's loop over one tensor, writing the new param `outP` and buffers `outB` (never aliasing its inputs). */
 type LeafLoop = (p: Data, g: Data, b: readonly Data[], outP: Data, outB: readonly Data[]) => void
 
-/** A {@link LeafKernel} from a loop that writes `buffers` new buffers into arrays made here. */
+/** A {@link LeafKernel} on `dtype` data from a loop that writes `buffers` new buffers into arrays made here. */
 export const intoFresh =
-  (buffers: number, loop: LeafLoop): LeafKernel =>
+  (dtype: DType, buffers: number, loop: LeafLoop): LeafKernel =>
   (p, g, b) => {
-    const alloc = (): Data => (p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length))
-    const param = alloc()
-    const outB = Array.from({ length: buffers }, alloc)
+    const param = alloc(p.length, dtype)
+    const outB = Array.from({ length: buffers }, () => alloc(p.length, dtype))
     loop(p, g, b, param, outB)
     return { param, buffers: outB }
   }

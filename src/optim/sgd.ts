@@ -165,7 +165,7 @@ export const sgd = (config: SgdConfig): Optimizer<never, SgdBuffers> => {
   const trainable = configTrainable(name, c.trainable)
   const scalars = (rate: number): SgdScalars => ({ lr: rate, momentum, dampening, weightDecay, nesterov })
   const kernel: KernelFor = (t, rate, dtype) =>
-    intoFresh(momentum === 0 ? 0 : 1, (dtype === 'float64' ? sgd64 : sgd32)(scalars(rate), t === 1))
+    intoFresh(dtype, momentum === 0 ? 0 : 1, (dtype === 'float64' ? sgd64 : sgd32)(scalars(rate), t === 1))
   const spec: Spec<SgdBuffers> = {
     name,
     buffers: ['momentumBuffer'],
