@@ -24,7 +24,10 @@
  *   grow with the input's, so it sums the same terms in the same order as the GEMM, less the
  *   zero ones: the same bits, where no weight of the group is infinite or NaN and no bias is -0
  *   (those run the GEMM). The work is then the non-zero inputs', not every tap's.
- * - `conv2dGradInput`: at stride 1 (where the padding is at most the kernel's reach), the
+ * - `conv2dGradInput`: for 5x5 kernels at stride 1 without dilation, where a cost model says it
+ *   pays, Winograd's F(2x2, 5x5) (winograd.ts: 2.8x fewer multiply-adds, more rounding; images
+ *   whose values its transforms could overflow, or that hold NaN or an infinity, go on below).
+ *   Otherwise at stride 1 (where the padding is at most the kernel's reach), the
  *   forward above on the cotangent with the weights flipped and each group's channel axes
  *   swapped (one summed dimension of o/groups * kh * kw taps; 5-10% faster on the demo's second
  *   layer than the route below). Otherwise per image and group, `dcol = w^T cot` (A = the
@@ -44,6 +47,7 @@
  *   bits and the work is the non-zero inputs'.
  */
 import { gemmBlock, KC, kernel4x8, MR, NR, packA, packB, roundUp } from './gemm'
+import { gradInputWinograd, WINOGRAD_GROWTH, winogradApplies, winogradPays, winogradScratchBytes } from './winograd'
 
 /** Output positions per block of the forward and input-gradient GEMMs (B columns). */
 const NC_POS: i32 = 256
@@ -103,7 +107,8 @@ export function conv2dScratchBytes(
     const byCol2im = <i32>(bytes(G * kPad * OG) + bytes(OG * nb) + bytes(MR * nb) + bytes(padFloats()))
     if (!transposable()) return byCol2im
     const flipped = <i32>bytes(O * K)
-    return max(byCol2im, flipped + conv2dScratchBytes(0, n, o, OH, OW, c, kh, kw, 1, 1, DH * (KH - 1) - PH, DW * (KW - 1) - PW, dh, dw, groups))
+    const byConv = max(byCol2im, flipped + conv2dScratchBytes(0, n, o, OH, OW, c, kh, kw, 1, 1, DH * (KH - 1) - PH, DW * (KW - 1) - PW, dh, dw, groups))
+    return byWinograd(kh, kw, sh, sw, ph, pw, dh, dw, c, h, w, o, groups) ? max(byConv, winogradScratchBytes(c, h, w, o, ph, pw, groups)) : byConv
   }
   const kc = min(P, KC)
   const nc = roundUp(min(K, NC_W), NR)
@@ -711,6 +716,13 @@ function gradInputExact(out: usize, cot: usize, w: usize, img: i32, g: i32): voi
   return SH == 1 && SW == 1 && PH <= DH * (KH - 1) && PW <= DW * (KW - 1)
 }
 
+/** Whether this geometry's input cotangent goes to winograd.ts (where it applies and pays). */
+function byWinograd(
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, c: i32, h: i32, w: i32, o: i32, groups: i32,
+): bool {
+  return winogradApplies(kh, kw, sh, sw, ph, pw, dh, dw) && winogradPays(c, h, w, o, ph, pw, groups)
+}
+
 /**
  * Items [from, to) of the input cotangent as the forward kernel computes a convolution: of
  * `cot [n, o, oh, ow]` with the weights flipped in both spatial axes and each group's channel
@@ -763,6 +775,16 @@ export function conv2dGradInputPart(
   const maxW = <f64>maxAbs(w, O * K)
   const terms = <f64>(OG * KH * KW)
   if (from >= to) return
+  if (byWinograd(KH, KW, SH, SW, PH, PW, DH, DW, C, H, W, O, G)) {
+    let safeAll = true
+    for (let img = from / G; img <= (to - 1) / G && safeAll; img++) {
+      safeAll = <f64>maxAbs(cot + <usize>(img * O * P) * 4, O * P) * maxW * <f64>OG * WINOGRAD_GROWTH < SAFE
+    }
+    if (safeAll) {
+      gradInputWinograd(scratch, from, to, out, cot, w, C, H, W, O, PH, PW, G)
+      return
+    }
+  }
   if (transposable()) {
     // every image of the range within the overflow bound (and finite): the forward's GEMM
     let safeAll = true

@@ -143,6 +143,20 @@ const convArb: fc.Arbitrary<ConvAttrs> = fc
   })
   .filter((a) => convWork(a) >= 2 * minPartWork && convWork(a) <= 2 ** 23)
 
+/** 5 x 5, stride 1, channels enough for the input gradient to run Winograd (asm/winograd.ts), images split. */
+const winogradArb: fc.Arbitrary<ConvAttrs> = fc
+  .record({
+    ...{ groups: fc.constantFrom(1, 2), cg: int(12, 20), og: int(12, 40) },
+    ...{ pad: int(0, 4), h: int(10, 40), w: int(10, 40), work },
+  })
+  .map(({ groups, cg, og, pad, h, w, work: work_ }) => {
+    const one: ConvAttrs = {
+      n: 1, c: cg * groups, h, w, o: og * groups, kh: 5, kw: 5, sh: 1, sw: 1, ph: pad, pw: pad, dh: 1, dw: 1, groups,
+    }
+    return { ...one, n: Math.min(16, Math.max(2, Math.round(work_ / convWork(one)))) }
+  })
+  .filter((a) => a.h + 2 * a.ph >= 5 && a.w + 2 * a.pw >= 5 && convWork(a) <= 2 ** 24)
+
 const convSizes = (a: ConvAttrs) => {
   const [oh, ow] = convOutputSize(a)
   return { x: a.n * a.c * a.h * a.w, weight: (a.o * a.c * a.kh * a.kw) / a.groups, out: a.n * a.o * oh * ow }
@@ -177,8 +191,8 @@ describe('threads: the same bits on 1, 2 and 3 threads', () => {
     fc.assert(fc.property(args, ([x, w, bias, a]) => sameBits((d) => d.conv2d(x, w, bias, a))), runs)
   })
 
-  it('conv2dGradInput', () => {
-    const args = convArb.chain((a) => {
+  it('conv2dGradInput, Winograd\'s included', () => {
+    const args = fc.oneof(convArb, winogradArb).chain((a) => {
       const s = convSizes(a)
       return fc.tuple(f32(s.out), f32(s.weight), fc.constant(a))
     })

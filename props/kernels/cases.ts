@@ -281,6 +281,23 @@ const convGeometry: fc.Arbitrary<ConvAttrs> = sized(
   }),
 )
 
+/**
+ * Input gradients that wasm computes by Winograd's F(2x2, 5x5) (asm/winograd.ts) where it pays:
+ * 5 x 5, stride 1, channels enough, every padding it takes, odd sizes that leave partial tiles,
+ * more tile rows than a block's panels. (test/wasm/winograd.test.ts has the wider images.)
+ */
+const winogradGeometry: fc.Arbitrary<ConvAttrs> = convArb({
+  n: fc.constant(1),
+  groups: fc.constantFrom(1, 1, 2),
+  cg: int(13, 16),
+  og: int(6, 10),
+  k: fc.constant(5),
+  stride: fc.constant(1),
+  dilation: fc.constant(1),
+  pad: int(0, 4),
+  extra: int(10, 16),
+})
+
 /** Cross-entropy's sizes and label smoothing. */
 const crossEntropyAttrs = fc.record({
   n: size(6),
@@ -342,7 +359,7 @@ const TINY32 = 2 ** -149
  * (T + 2 og + kh kw) u S, plus 2^-149 per operation where results are subnormal; doubled.
  * (Images that could overflow, or hold NaN or an infinity, run the reference's loop: bits.)
  */
-const convInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Comparison => {
+const convInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Float64Array => {
   const sum = new Float64Array(a.n * a.c * a.h * a.w)
   const taps = new Float64Array(sum.length)
   forEachTap(a, (o, x, w) => {
@@ -350,7 +367,103 @@ const convInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Comparison => {
     taps[x]++
   })
   const extra = (2 * a.o) / a.groups + a.kh * a.kw
-  return { within: [sum.map((s, i) => 2 * (taps[i] + extra + 2) * (U32 * s + TINY32))] }
+  return sum.map((s, i) => 2 * (taps[i] + extra + 2) * (U32 * s + TINY32))
+}
+
+/** F(2, 5)'s transforms (asm/winograd.ts), as |entries|: B^T (6 x 6), G (6 x 5), A^T (2 x 6). */
+const WINOGRAD_B = [
+  [4, 0, 5, 0, 1, 0],
+  [0, 4, 4, 1, 1, 0],
+  [0, 4, 4, 1, 1, 0],
+  [0, 2, 1, 2, 1, 0],
+  [0, 2, 1, 2, 1, 0],
+  [0, 4, 0, 5, 0, 1],
+]
+const WINOGRAD_G = [
+  [1 / 4, 0, 0, 0, 0],
+  [1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6],
+  [1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6],
+  [1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3],
+  [1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3],
+  [0, 0, 0, 0, 1],
+]
+const WINOGRAD_A = [[1, 1, 1, 1, 1, 0], [0, 1, 1, 2, 2, 1]]
+
+/** |M| x |v| for a matrix and a vector given as a function of the index. */
+const absTimes = (m: readonly (readonly number[])[], v: (k: number) => number): number[] =>
+  m.map((row) => row.reduce((s, c, k) => s + c * Math.abs(v(k)), 0))
+
+/**
+ * Bounds on |wasm - cpu| where wasm runs Winograd's F(2x2, 5x5): dx = A^T [sum_o (G g_o G^T) .*
+ * (B^T d_o B)] A per 2 x 2 tile, d the 6 x 6 patch of the zero-padded cotangent, g the flipped
+ * kernel. Each path from an input to a result passes at most 6 roundings in the input transform,
+ * 1 in the weights' (computed in float64), 1 product, og in the sum over output channels and 8
+ * in the output transform, so both the result and the reference (whose own error is within the
+ * dot product's bound) are within (og + 16) u S of the exact value, S the same expression on
+ * absolute values: |A^T| [sum_o (|G| |g_o| |G|^T) .* (|B^T| |d_o| |B|)] |A|. Doubled, plus
+ * 2^-149 per operation amplified by the transforms (2^13) where results are subnormal.
+ */
+const winogradInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Float64Array => {
+  const [oh, ow] = convOutputSize(a)
+  const cg = a.c / a.groups
+  const og = a.o / a.groups
+  const top = 4 - a.ph
+  const left = 4 - a.pw
+  // |G| |g| |G|^T per (output channel, input channel of its group), g[p][q] = w[4 - p][4 - q]
+  const u = Array.from({ length: a.o * cg }, (_, oc) => {
+    const g = (p: number, q: number) => weight[oc * 25 + (4 - p) * 5 + 4 - q]
+    const rows = Array.from({ length: 5 }, (_, q) => absTimes(WINOGRAD_G, (p) => g(p, q))) // [q][i]
+    // [j][i]
+    return WINOGRAD_G.map((gj) => Array.from({ length: 6 }, (_, i) => gj.reduce((s, c, q) => s + c * rows[q][i], 0)))
+  })
+  const bound = new Float64Array(a.n * a.c * a.h * a.w)
+  const slack = 2 * (og + 16) * 2 ** 13 * TINY32
+  for (let img = 0; img < a.n; img++) {
+    for (let g = 0; g < a.groups; g++) {
+      for (let ty = 0; 2 * ty < a.h; ty++) {
+        for (let tx = 0; 2 * tx < a.w; tx++) {
+          // |B^T| |d_o| |B| for each output channel of the group: [o][j][i]
+          const d = Array.from({ length: og }, (_, k) => {
+            const plane = (img * a.o + g * og + k) * oh * ow
+            const at = (y: number, x: number) => {
+              const i = 2 * ty + y - top
+              const j = 2 * tx + x - left
+              return i >= 0 && i < oh && j >= 0 && j < ow ? cot[plane + i * ow + j] : 0
+            }
+            const rows = Array.from({ length: 6 }, (_, y) => absTimes(WINOGRAD_B, (x) => at(y, x))) // [y][j]
+            return Array.from({ length: 6 }, (_, j) => absTimes(WINOGRAD_B, (y) => rows[y][j])) // [j][i]
+          })
+          for (let r = 0; r < cg; r++) {
+            const m = Array.from({ length: 6 }, (_, j) =>
+              Array.from({ length: 6 }, (_, i) =>
+                d.reduce((s, dk, k) => s + dk[j][i] * u[(g * og + k) * cg + r][j][i], 0),
+              ),
+            )
+            for (let oy = 0; oy < 2 && 2 * ty + oy < a.h; oy++) {
+              for (let ox = 0; ox < 2 && 2 * tx + ox < a.w; ox++) {
+                let sum = 0
+                for (let i = 0; i < 6; i++) {
+                  for (let j = 0; j < 6; j++) sum += WINOGRAD_A[oy][i] * WINOGRAD_A[ox][j] * m[j][i]
+                }
+                const cell = ((img * a.c + g * cg + r) * a.h + 2 * ty + oy) * a.w + 2 * tx + ox
+                bound[cell] = 2 * (og + 16) * U32 * sum + slack
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return bound
+}
+
+/** The input cotangent's bound: the dot product's, or the larger of it and Winograd's where wasm may run Winograd. */
+const convInputGradBounds = (cot: Data, weight: Data, a: ConvAttrs): Comparison => {
+  const dot = convInputBounds(cot, weight, a)
+  const fiveByFive = a.kh === 5 && a.kw === 5 && a.ph <= 4 && a.pw <= 4
+  if (!fiveByFive || a.sh !== 1 || a.sw !== 1 || a.dh !== 1 || a.dw !== 1) return { within: [dot] }
+  const w = winogradInputBounds(cot, weight, a)
+  return { within: [dot.map((b, i) => Math.max(b, w[i]!))] }
 }
 
 /**
@@ -823,13 +936,14 @@ export const cases: { readonly [K in KernelName]: KernelCase<K> } = {
     ),
   },
 
-  // within convInputBounds: dcol = w^T cot, then col2im, sums in another order than the reference's
+  // within convInputBounds (dcol = w^T cot, then col2im, or the forward on flipped weights:
+  // sums in another order than the reference's), or Winograd's bound where it may run
   conv2dGradInput: {
-    args: convGeometry.chain((a) => {
+    args: fc.oneof({ weight: 7, arbitrary: convGeometry }, { weight: 1, arbitrary: winogradGeometry }).chain((a) => {
       const [oh, ow] = convOutputSize(a)
       return fc.tuple(f32(a.n * a.o * oh * ow), f32((a.o * a.c * a.kh * a.kw) / a.groups), fc.constant(a))
     }),
-    compare: ([cot, weight, a]) => convInputBounds(cot, weight, a),
+    compare: ([cot, weight, a]) => convInputGradBounds(cot, weight, a),
   },
 
   // within convWeightBounds: float32 blocks of at most 256 positions, added in float64
