@@ -23,7 +23,8 @@
  *   once. For one output those inputs come in (c, p, q) order, since the tap's row and column
  *   grow with the input's, so it sums the same terms in the same order as the GEMM, less the
  *   zero ones: the same bits, where no weight of the group is infinite or NaN and no bias is -0
- *   (those run the GEMM). The work is then the non-zero inputs', not every tap's.
+ *   (those run the GEMM). The work is then the non-zero inputs', not every tap's; at stride
+ *   and dilation 1 the outputs an input reaches form a rectangle, walked without a list.
  * - `conv2dGradInput`: for 5x5 kernels at stride 1 without dilation, where a cost model says it
  *   pays, Winograd's F(2x2, 5x5) (winograd.ts: 2.8x fewer multiply-adds, more rounding; images
  *   whose values its transforms could overflow, or that hold NaN or an infinity, go on below).
@@ -350,10 +351,11 @@ function packIm2col(bp: usize, pad: usize, taps: usize, tab: usize, chunks: i32,
 
 /**
  * An image's group of inputs is scattered where at most one cell in SPARSE_PART is non-zero:
- * on the demo's second convolution the scatter takes 0.3 of the GEMM's time at 5% non-zero
- * inputs, 0.5 at 10% and 0.9 at 20%.
+ * on the demo's second convolution the forward's scatter takes 0.15 of the GEMM's time at 5%
+ * non-zero inputs, 0.25 at 10% and 0.45 at 20% (the weight gradient's 0.12, 0.21 and 0.37);
+ * with 16 output channels they break even at about 25%.
  */
-const SPARSE_PART: i32 = 6
+const SPARSE_PART: i32 = 4
 
 /** Output channels of a group rounded up to pairs of v128s (the scatter's step). */
 // @ts-ignore: decorator
@@ -374,7 +376,7 @@ const SPARSE_PART: i32 = 6
  */
 // @ts-ignore: decorator
 @inline function sparseBytes(): usize {
-  return bytes(G * K * ogLanes()) + bytes(NC_POS * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW)
+  return bytes(G * (K + 1) * ogLanes()) + bytes(NC_POS * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW)
 }
 
 /** A group's scatter state (a byte per group): not looked at yet, its weights transposed, or not to scatter. */
@@ -390,14 +392,14 @@ const GEMM: u8 = 2
  */
 function transposeGroup(wt: usize, w: usize, bias: usize, g: i32): bool {
   const lanes = ogLanes()
-  const wg = wt + <usize>(g * K * lanes) * 4
-  memory.fill(wg, 0, <usize>(K * lanes) * 4)
+  const wg = wt + <usize>(g * (K + 1) * lanes) * 4
+  memory.fill(wg, 0, <usize>((K + 1) * lanes) * 4)
   for (let r = 0; r < OG; r++) {
     const oc = g * OG + r
     if (zeroTapsMatter(w, bias, oc)) return false
-    const src = w + <usize>(oc * K) * 4
-    for (let i = 0; i < K; i++) store<f32>(wg + <usize>(i * lanes + r) * 4, load<f32>(src + <usize>i * 4))
+    if (bias != 0) store<f32>(wg + <usize>(K * lanes + r) * 4, load<f32>(bias + <usize>oc * 4))
   }
+  transposeBlock(wg, <usize>lanes * 4, w + <usize>(g * OG * K) * 4, <usize>K * 4, OG, K)
   return true
 }
 
@@ -408,8 +410,22 @@ function transposeGroup(wt: usize, w: usize, bias: usize, g: i32): bool {
 function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
   const src = x + <usize>((img * C + g * CG) * H * W) * 4
   const limit = sparseLimit()
+  const cellCount = CG * H * W
+  const zero = f32x4.splat(0)
   let count = 0
-  for (let i = 0; i < CG * H * W; i++) {
+  let i = 0
+  // four cells a test, most of them zero (NaN is not: it must reach the sums)
+  for (; i + 4 <= cellCount; i += 4) {
+    let nz = i32x4.bitmask(f32x4.ne(v128.load(src + <usize>i * 4), zero))
+    if (nz == 0) continue
+    if (count + <i32>popcnt(nz) > limit) return -1
+    while (nz != 0) {
+      store<i32>(cells + <usize>count * 4, i + ctz(nz))
+      count++
+      nz &= nz - 1
+    }
+  }
+  for (; i < cellCount; i++) {
     if (load<f32>(src + <usize>i * 4) != 0) {
       if (count == limit) return -1
       store<i32>(cells + <usize>count * 4, i)
@@ -431,9 +447,58 @@ function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
   return i * s == r && i < n ? i : -1
 }
 
+/** The 4 x 4 floats at `src` (rows `srcStride` bytes apart) transposed into `dst` (rows `dstStride` apart). */
+// @ts-ignore: decorator
+@inline function transpose4(dst: usize, dstStride: usize, src: usize, srcStride: usize): void {
+  const v0 = v128.load(src)
+  const v1 = v128.load(src + srcStride)
+  const v2 = v128.load(src + 2 * srcStride)
+  const v3 = v128.load(src + 3 * srcStride)
+  const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)
+  const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5)
+  const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)
+  const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7)
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+  v128.store(dst + dstStride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7))
+  v128.store(dst + 2 * dstStride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5))
+  v128.store(dst + 3 * dstStride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7))
+}
+
+/**
+ * `dst[j][i] = src[i][j]` for `rows` x `cols` floats (`src` rows `srcStride` bytes apart, `dst`
+ * rows `dstStride` apart): 4 x 4 blocks in registers, the edges one at a time.
+ */
+function transposeBlock(dst: usize, dstStride: usize, src: usize, srcStride: usize, rows: i32, cols: i32): void {
+  const rows4 = rows & ~3
+  const cols4 = cols & ~3
+  for (let i = 0; i < rows4; i += 4) {
+    for (let j = 0; j < cols4; j += 4) {
+      transpose4(dst + <usize>j * dstStride + <usize>i * 4, dstStride, src + <usize>i * srcStride + <usize>j * 4, srcStride)
+    }
+  }
+  for (let i = 0; i < rows; i++) {
+    const from = i < rows4 ? cols4 : 0
+    for (let j = from; j < cols; j++) {
+      store<f32>(dst + <usize>j * dstStride + <usize>i * 4, load<f32>(src + <usize>i * srcStride + <usize>j * 4))
+    }
+  }
+}
+
 /** `acc[0, bytes) += src[0, bytes)` in float32 lanes, 32 bytes a step (`bytes` a multiple of 32). */
 // @ts-ignore: decorator
 @inline function addRow(acc: usize, src: usize, bytes: usize): void {
+  if (bytes == 128) {
+    // 32 output channels, the commonest group: the loop unrolled
+    v128.store(acc, f32x4.add(v128.load(acc), v128.load(src)))
+    v128.store(acc, f32x4.add(v128.load(acc, 16), v128.load(src, 16)), 16)
+    v128.store(acc, f32x4.add(v128.load(acc, 32), v128.load(src, 32)), 32)
+    v128.store(acc, f32x4.add(v128.load(acc, 48), v128.load(src, 48)), 48)
+    v128.store(acc, f32x4.add(v128.load(acc, 64), v128.load(src, 64)), 64)
+    v128.store(acc, f32x4.add(v128.load(acc, 80), v128.load(src, 80)), 80)
+    v128.store(acc, f32x4.add(v128.load(acc, 96), v128.load(src, 96)), 96)
+    v128.store(acc, f32x4.add(v128.load(acc, 112), v128.load(src, 112)), 112)
+    return
+  }
   for (let o: usize = 0; o < bytes; o += 32) {
     v128.store(acc + o, f32x4.add(v128.load(acc + o), v128.load(src + o)))
     v128.store(acc + o, f32x4.add(v128.load(acc + o, 16), v128.load(src + o, 16)), 16)
@@ -446,6 +511,50 @@ function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
   for (let o: usize = 0; o < bytes; o += 32) {
     v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(v128.load(src + o), vs)))
     v128.store(acc + o, f32x4.add(v128.load(acc + o, 16), f32x4.mul(v128.load(src + o, 16), vs)), 16)
+  }
+}
+
+/**
+ * At stride and dilation 1 the taps that read input `cell` (an offset in a group's planes) form
+ * a rectangle: tap (p, q) lands on output (y + PH - p, x + PW - q), so they need no list. For
+ * each tap whose (c, p, q) index lies in [k0, k1) and whose output position lies in
+ * [t0, t0 + nb), adds the position's row of `tRows` times `v` into the tap's row of `kRows`
+ * (`intoTaps`, the weight gradient's) or the tap's into the position's (the forward's); `v` 1
+ * (spikes) adds without a product. The taps may come in any order: each lands on its own pair.
+ */
+// @ts-ignore: decorator
+@inline function scatterUnit(
+  cell: i32, t0: i32, nb: i32, k0: i32, k1: i32, tRows: usize, kRows: usize, row: usize, v: f32, intoTaps: bool,
+): void {
+  const kh = KH, kw = KW, ph = PH, pw = PW, oh = OH, ow = OW, wd = W
+  const plane = H * wd
+  const ch = cell / plane
+  const y = (cell - ch * plane) / wd
+  const x = cell - ch * plane - y * wd
+  const vs = f32x4.splat(v)
+  const pFrom = max(0, y + ph - oh + 1)
+  const pTo = min(kh - 1, y + ph)
+  const qFrom = max(0, x + pw - ow + 1)
+  const qTo = min(kw - 1, x + pw)
+  for (let p = pFrom; p <= pTo; p++) {
+    // the block position of output (i, 0), then the taps whose column lands in the block
+    const rowT = (y + ph - p) * ow - t0
+    const kRow = (ch * kh + p) * kw
+    const from = max(max(qFrom, x + pw + rowT - nb + 1), k0 - kRow)
+    const to = min(min(qTo, x + pw + rowT), k1 - 1 - kRow)
+    let a = tRows + <usize>(rowT + x + pw - from) * row
+    let b = kRows + <usize>(kRow + from) * row
+    for (let q = from; q <= to; q++) {
+      if (intoTaps) {
+        if (v == 1) addRow(b, a, row)
+        else addScaledRow(b, a, vs, row)
+      } else {
+        if (v == 1) addRow(a, b, row)
+        else addScaledRow(a, b, vs, row)
+      }
+      a -= row
+      b += row
+    }
   }
 }
 
@@ -505,17 +614,22 @@ function convItemSparse(
   }
   const lanes = ogLanes()
   const row = <usize>lanes * 4
+  const wg = wt + <usize>(g * (K + 1) * lanes) * 4
+  // every position starts from the bias (row K of the transposed weights)
+  const biasRow = wg + <usize>K * row
   for (let t = 0; t < nb; t++) {
-    for (let r = 0; r < lanes; r++) {
-      const b: f32 = bias != 0 && r < OG ? load<f32>(bias + <usize>(g * OG + r) * 4) : 0
-      store<f32>(acc + <usize>t * row + <usize>r * 4, b)
-    }
+    const a = acc + <usize>t * row
+    for (let o: usize = 0; o < row; o += 16) v128.store(a + o, v128.load(biasRow + o))
   }
-  const wg = wt + <usize>(g * K * lanes) * 4
   const src = x + <usize>((img * C + g * CG) * H * W) * 4
+  const unit = SH == 1 && SW == 1 && DH == 1 && DW == 1
   for (let e = 0; e < count; e++) {
     const cell = load<i32>(cells + <usize>e * 4)
     const v = load<f32>(src + <usize>cell * 4)
+    if (unit) {
+      scatterUnit(cell, t0, nb, 0, K, acc, wg, row, v, false)
+      continue
+    }
     const vs = f32x4.splat(v)
     const n = tapsOf(cell, t0, nb, taps)
     // x * w is w where x is 1 (spikes): no product
@@ -526,10 +640,7 @@ function convItemSparse(
       else addScaledRow(a, wv, vs, row)
     }
   }
-  for (let r = 0; r < OG; r++) {
-    const dst = out + <usize>((img * O + g * OG + r) * P + t0) * 4
-    for (let t = 0; t < nb; t++) store<f32>(dst + <usize>t * 4, load<f32>(acc + <usize>t * row + <usize>r * 4))
-  }
+  transposeBlock(out + <usize>((img * O + g * OG) * P + t0) * 4, <usize>P * 4, acc, row, nb, OG)
   return true
 }
 
@@ -573,7 +684,7 @@ export function conv2dPart(
   const bp = tab + bytes(NC_POS / NR * CHUNK)
   const cp = bp + bytes(min(K, KC) * nbMax)
   const wt = cp + bytes(ogPad * nbMax)
-  const acc = wt + bytes(G * K * ogLanes())
+  const acc = wt + bytes(G * (K + 1) * ogLanes())
   const cells = acc + bytes(NC_POS * ogLanes())
   const tapList = cells + bytes(sparseLimit() + 1)
   const khw = KH * KW
@@ -927,13 +1038,12 @@ function gradWeightSparse(
   const cotG = cot + <usize>((img * O + g * OG + r0) * P) * 4
   const first = (c0 / (KH * KW)) * H * W
   const last = ((c1 - 1) / (KH * KW) + 1) * H * W
+  const unit = SH == 1 && SW == 1 && DH == 1 && DW == 1
   for (let pc = 0; pc < P; pc += KC) {
     const kc = min(KC, P - pc)
-    for (let t = 0; t < kc; t++) {
-      for (let r = 0; r < lanes; r++) {
-        const v: f32 = r < rows ? load<f32>(cotG + <usize>(r * P + pc + t) * 4) : 0
-        store<f32>(cotT + <usize>t * row + <usize>r * 4, v)
-      }
+    transposeBlock(cotT, row, cotG + <usize>pc * 4, <usize>P * 4, rows, kc)
+    if (rows < lanes) {
+      for (let t = 0; t < kc; t++) memory.fill(cotT + <usize>t * row + <usize>rows * 4, 0, <usize>(lanes - rows) * 4)
     }
     memory.fill(part, 0, <usize>cols * row)
     for (let e = 0; e < count; e++) {
@@ -941,6 +1051,10 @@ function gradWeightSparse(
       // a part of the columns needs only the cells of their channels
       if (cell < first || cell >= last) continue
       const v = load<f32>(src + <usize>cell * 4)
+      if (unit) {
+        scatterUnit(cell, pc, kc, c0, c1, cotT, part - <usize>c0 * row, row, v, true)
+        continue
+      }
       const vs = f32x4.splat(v)
       const n = tapsOf(cell, pc, kc, taps)
       for (let k = 0; k < n; k++) {
@@ -953,14 +1067,44 @@ function gradWeightSparse(
         else addScaledRow(a, cv, vs, row)
       }
     }
+    // the partial sums [column][channel] into the accumulator [channel][column], four by four
+    const accG = acc + <usize>((g * OG + r0) * K + c0) * 8
+    const accRow = <usize>K * 8
+    const rows4 = rows & ~3
+    const cols4 = cols & ~3
+    for (let r = 0; r < rows4; r += 4) {
+      for (let j = 0; j < cols4; j += 4) {
+        const s = part + <usize>j * row + <usize>r * 4
+        const v0 = v128.load(s)
+        const v1 = v128.load(s + row)
+        const v2 = v128.load(s + 2 * row)
+        const v3 = v128.load(s + 3 * row)
+        const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)
+        const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5)
+        const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)
+        const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7)
+        const a = accG + <usize>r * accRow + <usize>j * 8
+        addWidened(a, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+        addWidened(a + accRow, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7))
+        addWidened(a + 2 * accRow, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5))
+        addWidened(a + 3 * accRow, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7))
+      }
+    }
     for (let r = 0; r < rows; r++) {
-      const ar = acc + <usize>((g * OG + r0 + r) * K + c0) * 8
-      for (let j = 0; j < cols; j++) {
+      const ar = accG + <usize>r * accRow
+      for (let j = r < rows4 ? cols4 : 0; j < cols; j++) {
         const a = ar + <usize>j * 8
         store<f64>(a, load<f64>(a) + <f64>load<f32>(part + <usize>j * row + <usize>r * 4))
       }
     }
   }
+}
+
+/** The four floats of `v` added to the four float64s at `a`. */
+// @ts-ignore: decorator
+@inline function addWidened(a: usize, v: v128): void {
+  v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(v)))
+  v128.store(a, f64x2.add(v128.load(a, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))), 16)
 }
 
 /** `out [o, c / groups, kh, kw]`: the cotangent of conv2d's weight from the output's `cot` and x. */
