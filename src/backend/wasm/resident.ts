@@ -27,6 +27,11 @@
  * unsliced row such as matmul, a small call, a call with an argument in memory, `addInPlace`);
  * later calls use the block. A lent array is never written.
  *
+ * `slice` and `split` (a scan's time steps, and their cotangents) give views: buffers over a
+ * part of their argument's block, no copy. Kernels never write their arguments, so a block may
+ * be shared; it is freed with the last buffer over it, and `addInPlace`, the one write into a
+ * buffer, first gives a shared target a block of its own.
+ *
  * Not garbage-collected: a buffer lives until `free`. Freeing a buffer twice, or handing a
  * kernel a freed one, throws (it would corrupt the heap otherwise). `liveBuffers()` counts the
  * buffers not yet freed, `heapStats()` the memory (flat over a long scan or a training loop).
@@ -142,9 +147,38 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
     live.add(b)
     return b
   }
+  /**
+   * The blocks that several live buffers share (a buffer and the views `slice` and `split` made
+   * of it), by their first byte: how many share it. A block is freed with its last buffer.
+   */
+  const sharers = new Map<number, number>()
+  /** The block (its first byte) of each live view, whose own `ptr` lies inside it. */
+  const blockOfView = new Map<WasmBuffer, number>()
+  const blockOf = (b: WasmBuffer): number => blockOfView.get(b) ?? b.ptr
+  /** Strikes `b` off its block's sharers; whether it was the block's last buffer. */
+  const unshare = (b: WasmBuffer): boolean => {
+    const block = blockOf(b)
+    blockOfView.delete(b)
+    const n = sharers.get(block)
+    if (n === undefined) return true
+    if (n > 2) sharers.set(block, n - 1)
+    else sharers.delete(block)
+    return false
+  }
+  /** `length` values of `x` from value `offset` on, as a buffer over `x`'s block: no copy. */
+  const viewOf = (x: WasmBuffer, offset: number, length: number): WasmBuffer => {
+    const block = blockOf(x)
+    const b = new WasmBuffer(x.ptr + offset * bytesPer(x.dtype), length, x.dtype)
+    live.add(b)
+    blockOfView.set(b, block)
+    sharers.set(block, (sharers.get(block) ?? 1) + 1)
+    return b
+  }
   const release = (b: WasmBuffer): void => {
     if (!live.delete(b)) throw new Error("wasm device: freed a buffer that is not live (freed before, or not this device's)")
-    if (!hosted.delete(b) && b.length > 0) heap.free(b.ptr)
+    if (hosted.delete(b) || b.length === 0) return
+    const block = blockOf(b)
+    if (unshare(b)) heap.free(block)
   }
   /** A view of a buffer's block: valid until the next allocation. */
   const blockView = (b: WasmBuffer): Data =>
@@ -166,6 +200,33 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
       blockView(b).set(h.data)
     }
     return b.ptr
+  }
+  /**
+   * `slice` and `split` of a buffer in memory as views of its block (kernels never write their
+   * arguments, so sharing is safe; `addInPlace` gives its target a block of its own first), or
+   * `undefined` where a copy is due: a buffer still on the host, an empty result, or a part
+   * whose first value would not be 16-byte aligned (every block's is).
+   */
+  const viewsFor = (name: KernelName, args: readonly unknown[]): WasmBuffer[] | undefined => {
+    if (name !== 'slice' && name !== 'split') return undefined
+    const x = args[0] as WasmBuffer
+    if (hosted.has(x) || x.length === 0) return undefined
+    const aligned = (values: number): boolean => (values * bytesPer(x.dtype)) % 16 === 0
+    if (name === 'slice') {
+      const { offset, length } = args[1] as { readonly offset: number; readonly length: number }
+      return length > 0 && aligned(offset) ? [viewOf(x, offset, length)] : undefined
+    }
+    const { count } = args[1] as { readonly count: number }
+    const part = x.length / count
+    return aligned(part) ? Array.from({ length: count }, (_, i) => viewOf(x, i * part, part)) : undefined
+  }
+  /** Gives `b`, which shares its block, a block of its own with its values: a write reaches no other buffer. */
+  const ownBlock = (b: WasmBuffer): void => {
+    const ptr = heap.alloc(bytesOf(b))
+    const values = blockView(b)
+    ;(b.dtype === 'float64' ? heap.f64(ptr, b.length) : heap.f32(ptr, b.length)).set(values)
+    unshare(b)
+    placeAt(b, ptr)
   }
   /** A copy of a buffer's values into a fresh (never shared) ArrayBuffer. */
   const readOut = (b: WasmBuffer): Data => (b.dtype === 'float64' ? new Float64Array(view(b)) : new Float32Array(view(b)))
@@ -233,6 +294,8 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
     const dtypes = buffers.map((b) => b?.dtype)
     const lengths = outputLengths(name, attrs, buffers.map((b) => (b === null ? null : b.length)))
     const outDtypes = lengths.map((_, i) => outputDtype(name, i, attrs, dtypes))
+    const views = viewsFor(name, args)
+    if (views !== undefined) return views
     const row = rows[name]
     const byRow = row !== undefined && rowTakes(name, row, buffers, outDtypes, attrs)
     if (forHost(buffers, byRow ? row : undefined, lengths, outDtypes)) {
@@ -294,8 +357,11 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
         }
         if (target.length === 0) return
         // axpy with out = a: elementwise, each value read before it is written; the same bits
-        // (a host target is copied in first: the caller's array is never written)
-        const into = pointerOf(target)
+        // (a host target is copied in first: the caller's array is never written; a shared
+        // block is left to the buffers that share it)
+        pointerOf(target)
+        if (sharers.has(blockOf(target))) ownBlock(target)
+        const into = target.ptr
         if (target.dtype === 'float32') k.axpy(into, into, 1, pointerOf(x), target.length)
         else cpuKernels.axpy(blockView(target), blockView(target), view(x), { alpha: 1 })
       },
