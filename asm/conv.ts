@@ -371,8 +371,8 @@ const SPARSE_PART: i32 = 4
 
 /**
  * Scratch bytes of the forward's scattering path: the weights transposed to
- * [G][CG][KH][KW][ogLanes], a block's outputs as [NC_POS][ogLanes], the non-zero inputs' cells
- * and one cell's taps.
+ * [G][CG * KH * KW + 1][ogLanes] (the bias the last row), a block's outputs as
+ * [NC_POS][ogLanes], the non-zero inputs' cells and one cell's taps.
  */
 // @ts-ignore: decorator
 @inline function sparseBytes(): usize {
@@ -386,7 +386,7 @@ const GEMM: u8 = 2
 
 /**
  * Group `g`'s weights transposed for scattering, output channels last and zero in the padding
- * lanes, at its place in `wt`; whether the group may be scattered: its weights all finite and
+ * lanes, and its bias as row K, at its place in `wt`; whether the group may be scattered: its weights all finite and
  * no bias -0 (see the module comment). Done once per call and group, and only once an image
  * of the group is sparse.
  */
