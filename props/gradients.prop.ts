@@ -974,3 +974,37 @@ describe('customVjp', () => {
     )
   })
 })
+
+describe('broadcastAlongAxis', () => {
+  it('differentiates: the cotangent summed along the repeated axis reaches the value repeated', () => {
+    const sizes = fc.record({
+      outer: fc.integer({ min: 1, max: 3 }),
+      axis: fc.integer({ min: 1, max: 5 }),
+      inner: fc.integer({ min: 1, max: 9 }),
+    })
+    fc.assert(
+      fc.property(sizes, fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.constantFrom(...devices), (size, seed, [, d]) => {
+        const { outer, axis, inner } = size
+        const next = rng(seed)
+        // values on a 1/64 grid: every sum below is exact in float32, whatever its order
+        const grid = (n: number) => Float64Array.from({ length: n }, () => Math.round((next() * 2 - 1) * 64) / 64)
+        const x = wrap(Float32Array.from(grid(outer * inner)), [outer * inner])
+        const c = Float32Array.from(grid(outer * axis * inner))
+        const f = <B,>(dev: Device<B>, p: OnDevice<{ x: Tensor }, B>) => {
+          const repeated = dev.broadcastAlongAxis(p.x.buffer, { outer, axis, inner })
+          const weighted = dev.mul(repeated, onDevice(dev, { c: wrap(c, [c.length]) }).c.buffer)
+          return new DeviceTensor(dev.sumAlongAxis(weighted, { outer: 1, axis: c.length, inner: 1 }), [1])
+        }
+        const { grad } = orThrow(valueAndGrad<{ x: Tensor }>(f, d)({ x }))
+        const expected = new Float32Array(outer * inner)
+        for (let o = 0; o < outer; o++) {
+          for (let a = 0; a < axis; a++) {
+            for (let i = 0; i < inner; i++) expected[o * inner + i] += c[(o * axis + a) * inner + i]
+          }
+        }
+        expect(Array.from(flatData(grad.x))).toEqual(Array.from(expected))
+      }),
+      { numRuns: 100 },
+    )
+  })
+})

@@ -156,7 +156,8 @@ export interface RepeatStepsConfig {
 /**
  * Direct (constant) encoding: the input repeated over `steps` time steps, `[...]` to
  * `[T, ...]`, BrainCog's `x.repeat(T, ...)` before a network run on `[T, N, ...]`. Its gradient
- * sums the T steps' cotangents. In a `sequential`, the time-merged per-sample layers right after
+ * sums the T steps' cotangents (in float64, rounded once: PyTorch's float32 sum may differ by
+ * its rounding). In a `sequential`, the time-merged per-sample layers right after
  * it (`customLinear`, `conv2d`, the pools, `relu`) run once on its input and are repeated after
  * them: the same output bits, 1/T of their work (their gradients sum the steps first, so they
  * differ from T copies' in rounding only). Layers that see the whole batch (a batch norm) still
@@ -182,7 +183,12 @@ export const repeatSteps = (config: RepeatStepsConfig): Layer<NoParams, NoState,
     state: record({}),
     init: () => ({ params: empty, state: empty }),
     run: (d, _params, state, x) => ({
-      output: new DeviceTensor(d.concat(Array.from({ length: steps }, () => x.buffer)), [steps, ...x.shape]),
+      // a broadcast, not T concatenated copies: its gradient is one sum over the steps (float64,
+      // rounded once), not T - 1 passes of additions
+      output: new DeviceTensor(
+        d.broadcastAlongAxis(x.buffer, { outer: 1, axis: steps, inner: sizeOf(x.shape) }),
+        [steps, ...x.shape],
+      ),
       state,
     }),
   })

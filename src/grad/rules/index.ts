@@ -13,7 +13,13 @@ import { crossEntropyGrad } from './loss.js'
 import { matmulGrad } from './matmul.js'
 import { channelAffineGrad, channelScaleShiftGrad, normalizeAlongAxisGrad } from './normalize.js'
 import { liPoolStepGrad, maxPool2dByGrad, pool2dGrad, upsampleNearestGrad } from './pool.js'
-import { groupMeanGrad, momentsAlongAxisGrad, momentsPerChannelGrad, sumAlongAxisGrad } from './reductions.js'
+import {
+  broadcastAlongAxisGrad,
+  groupMeanGrad,
+  momentsAlongAxisGrad,
+  momentsPerChannelGrad,
+  sumAlongAxisGrad,
+} from './reductions.js'
 import { winnerTakeAllGrad } from './select.js'
 
 const backward: NoGradient = { noGradient: 'a backward kernel (no second derivatives)' }
@@ -45,7 +51,7 @@ export const gradRules: { readonly [K in KernelName]: GradRule<K> | NoGradient }
   adam: { noGradient: 'an optimizer step, outside the model' },
   concat: concatGrad,
   slice: sliceGrad,
-  broadcastAlongAxis: backward,
+  broadcastAlongAxis: broadcastAlongAxisGrad,
   momentsAlongAxisGrad: backward,
   momentsPerChannelGrad: backward,
   normalizeAlongAxisGrad: backward,

@@ -7,6 +7,14 @@ export const sumAlongAxisGrad: GradRule<'sumAlongAxis'> = rule([], (d, [g], { at
   d.broadcastAlongAxis(g!, attrs),
 ])
 
+/**
+ * The broadcast's cotangent summed along the repeated axis (the adjoint of the sum): a layer
+ * step may repeat a value (`repeatSteps`), and its gradient must reach what it repeats.
+ */
+export const broadcastAlongAxisGrad: GradRule<'broadcastAlongAxis'> = rule([], (d, [g], { attrs }) => [
+  d.sumAlongAxis(g!, attrs),
+])
+
 /** `dMean / n + dVariance * 2 (x - mean) / n`. */
 export const momentsAlongAxisGrad: GradRule<'momentsAlongAxis'> = rule(
   [0],
