@@ -1011,11 +1011,12 @@ function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32, r0:
 
 /**
  * Scratch bytes of the weight gradient's scattering path: a block's cotangents position-major
- * [KC][ogLanes], the partial sums [K][ogLanes], the non-zero inputs' cells and one cell's taps.
+ * [KC][ogLanes], the partial sums [K][ogLanes] and transposed, the non-zero inputs' cells and
+ * one cell's taps.
  */
 // @ts-ignore: decorator
 @inline function sparseGradBytes(): usize {
-  return bytes(min(P, KC) * ogLanes()) + bytes(K * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW)
+  return bytes(min(P, KC) * ogLanes()) + 2 * bytes(K * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW)
 }
 
 /**
@@ -1028,7 +1029,7 @@ function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32, r0:
  */
 function gradWeightSparse(
   acc: usize, cot: usize, x: usize, img: i32, g: i32, r0: i32, r1: i32, c0: i32, c1: i32,
-  count: i32, cells: usize, taps: usize, cotT: usize, part: usize,
+  count: i32, cells: usize, taps: usize, cotT: usize, part: usize, partT: usize,
 ): void {
   const rows = r1 - r0
   const lanes = roundUp(rows, 8)
@@ -1067,34 +1068,16 @@ function gradWeightSparse(
         else addScaledRow(a, cv, vs, row)
       }
     }
-    // the partial sums [column][channel] into the accumulator [channel][column], four by four
-    const accG = acc + <usize>((g * OG + r0) * K + c0) * 8
-    const accRow = <usize>K * 8
-    const rows4 = rows & ~3
-    const cols4 = cols & ~3
-    for (let r = 0; r < rows4; r += 4) {
-      for (let j = 0; j < cols4; j += 4) {
-        const s = part + <usize>j * row + <usize>r * 4
-        const v0 = v128.load(s)
-        const v1 = v128.load(s + row)
-        const v2 = v128.load(s + 2 * row)
-        const v3 = v128.load(s + 3 * row)
-        const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)
-        const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5)
-        const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)
-        const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7)
-        const a = accG + <usize>r * accRow + <usize>j * 8
-        addWidened(a, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
-        addWidened(a + accRow, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7))
-        addWidened(a + 2 * accRow, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5))
-        addWidened(a + 3 * accRow, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7))
-      }
-    }
+    // the partial sums [column][channel], transposed, into the accumulator [channel][column]
+    transposeBlock(partT, <usize>cols * 4, part, row, cols, rows)
     for (let r = 0; r < rows; r++) {
-      const ar = accG + <usize>r * accRow
-      for (let j = r < rows4 ? cols4 : 0; j < cols; j++) {
+      const ar = acc + <usize>((g * OG + r0 + r) * K + c0) * 8
+      const pr = partT + <usize>(r * cols) * 4
+      let j = 0
+      for (; j + 4 <= cols; j += 4) addWidened(ar + <usize>j * 8, v128.load(pr + <usize>j * 4))
+      for (; j < cols; j++) {
         const a = ar + <usize>j * 8
-        store<f64>(a, load<f64>(a) + <f64>load<f32>(part + <usize>j * row + <usize>r * 4))
+        store<f64>(a, load<f64>(a) + <f64>load<f32>(pr + <usize>j * 4))
       }
     }
   }
@@ -1146,6 +1129,7 @@ export function conv2dGradWeightPart(
   const part = cotT + bytes(kcMax * ogLanes())
   const cells = part + bytes(K * ogLanes())
   const tapList = cells + bytes(sparseLimit() + 1)
+  const partT = tapList + bytes(2 * KH * KW)
   const khw = KH * KW
   memory.fill(acc, 0, <usize>(O * K) * 8)
   const terms = <f64>kcMax
@@ -1159,7 +1143,7 @@ export function conv2dGradWeightPart(
       }
       const count = nonZeroCells(x, img, g, cells)
       if (count >= 0) {
-        gradWeightSparse(acc, cot, x, img, g, r0, r1, c0, c1, count, cells, tapList, cotT, part)
+        gradWeightSparse(acc, cot, x, img, g, r0, r1, c0, c1, count, cells, tapList, cotT, part, partT)
         continue
       }
       padPlanes(pad, x, img, g * CG)
