@@ -36,7 +36,6 @@ export const gpuUnported = [
   'relu',
   'reluGrad',
   'split',
-  'broadcastAlongAxis',
   'momentsAlongAxisGrad',
   'momentsPerChannelGrad',
   'normalizeAlongAxisGrad',
@@ -80,6 +79,10 @@ export const gpuKernels: { readonly [K in Exclude<KernelName, GpuUnported>]: Gpu
   sumAlongAxis: {
     run: (g, x, { outer, axis, inner }) =>
       g.call(S.sumAlongAxis, outer * inner, { x }, { axis, ...divisor('inner', inner) }, axis),
+  },
+  broadcastAlongAxis: {
+    run: (g, x, { outer, axis, inner }) =>
+      g.call(S.broadcastAlongAxis, outer * axis * inner, { x }, { ...divisor('inner', inner), ...divisor('axis', axis) }),
   },
   momentsAlongAxis: {
     run: (g, x, { outer, axis, inner }) => {

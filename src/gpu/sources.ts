@@ -173,6 +173,14 @@ export const sumAlongAxis: GpuSource = source(
   return s;`,
 )
 
+/** x [outer, inner] repeated along a middle axis: output [outer * axis * inner] (`repeatSteps`). */
+export const broadcastAlongAxis: GpuSource = source(
+  'broadcastAlongAxis',
+  buffers('x'),
+  `${divBy('t', 'i', I, 'inner')}${divBy('o', 'step', 't', 'axis')}
+  return x[o * ${c('inner')} + i];`,
+)
+
 /**
  * The mean (`'mean'`) or the biased variance (`'variance'`, two passes in the thread) along
  * the middle axis of [outer, axis, inner], output [outer * inner].

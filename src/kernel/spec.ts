@@ -201,7 +201,14 @@ export const kernelSpecs: { readonly [K in KernelName]: KernelSpec } = {
     dtype: 'like',
     lengths: (_: unknown, n) => [n.reduce<number>((s, x) => s + (x ?? 0), 0)],
   },
-  slice: { inputs: 1, outputs: ['out'], dtype: 'like', lengths: (a: { readonly length: number }) => [a.length] },
+  slice: {
+    inputs: 1,
+    outputs: ['out'],
+    dtype: 'like',
+    // a range past x's end is not a size (on a device whose blocks are not zeroed it read garbage)
+    lengths: (a: { readonly offset: number; readonly length: number }, n) =>
+      [a.offset >= 0 && a.offset + a.length <= (n[0] ?? 0) ? a.length : Number.NaN],
+  },
   split: {
     inputs: 1,
     outputs: 'list',

@@ -93,7 +93,7 @@ describe('resident device: slice and split as views', () => {
     for (const buffer of [x, a, b, c, d, ones, all]) resident.free(buffer)
   })
 
-  it('copy where a view cannot be: an unaligned part, a host array, float64 alike', () => {
+  it('copy where a view cannot be (an unaligned part, a host array; float64 alike); refuse a range past the end', () => {
     const x = resident.upload(ramp(30))
     const before = inUse()
     const odd = resident.slice(x, { offset: 1, length: 6 })
@@ -102,6 +102,9 @@ describe('resident device: slice and split as views', () => {
     expect(inUse().blocks).toBe(before.blocks + 4)
     expect(values(odd)).toEqual(Array.from(ramp(6, 0.25)))
     expect(values(thirds[2])).toEqual(Array.from(ramp(10, 5)))
+    // a range past the end is refused, here as on the copy backend
+    expect(() => resident.slice(x, { offset: 24, length: 8 })).toThrow(/slice: attributes/)
+    expect(() => copy.slice(ramp(30), { offset: 24, length: 8 })).toThrow(/slice: attributes/)
     const lent = resident.lend!(ramp(16))
     const lentHalf = resident.slice(lent, { offset: 8, length: 8 })
     expect(values(lentHalf)).toEqual(Array.from(ramp(8, 2)))

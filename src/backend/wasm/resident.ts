@@ -205,7 +205,8 @@ export const residentDeviceFrom = (k: KernelExports, heap: Heap, host: Device<Da
    * `slice` and `split` of a buffer in memory as views of its block (kernels never write their
    * arguments, so sharing is safe; `addInPlace` gives its target a block of its own first), or
    * `undefined` where a copy is due: a buffer still on the host, an empty result, or a part
-   * whose first value would not be 16-byte aligned (every block's is).
+   * whose first value would not be 16-byte aligned (every block's is). The range is checked
+   * before (`outputLengths`).
    */
   const viewsFor = (name: KernelName, args: readonly unknown[]): WasmBuffer[] | undefined => {
     if (name !== 'slice' && name !== 'split') return undefined

@@ -124,6 +124,11 @@ export const kernelCases: { readonly [K in Ported]: fc.Arbitrary<Call> } = {
     }
     return { args: [x, { outer, axis, inner }], outs: [close(scale)], what: `[${outer}, ${axis}, ${inner}]` }
   }),
+  broadcastAlongAxis: axesArb.map(({ outer, axis, inner, seed }) => ({
+    args: [data(outer * inner, seed, 3), { outer, axis, inner }],
+    outs: [exact],
+    what: `[${outer}, ${inner}] along ${axis}`,
+  })),
   momentsAlongAxis: fc.tuple(axesArb, offsetArb).map(([{ outer, axis, inner, seed }, offset]) => {
     const x = Float32Array.from(data(outer * axis * inner, seed, 3), (v) => v + offset)
     const column = (f: (v: number) => number) => (s: number) => {
