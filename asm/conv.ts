@@ -1171,8 +1171,7 @@ export function conv2dGradWeightPart(
             // the eight rows, transposed into one B panel [kc][8]
             packB(bp + <usize>(jr * kc) * 4, tmp, tmpStride, true, NR, kc)
           }
-          memory.fill(cp, 0, <usize>(rPad * ncPad) * 4)
-          gemmBlock(cp, ldc, ap, bp, rPad, ncPad, kc)
+          gemmBlock(cp, ldc, ap, bp, rPad, ncPad, kc, true, 0, ncPad)
           for (let r = 0; r < rows; r++) {
             const cr = cp + <usize>r * ldc
             const ar = acc + <usize>((g * OG + r0 + r) * K + jc) * 8

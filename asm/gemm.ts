@@ -211,15 +211,47 @@ export function packB(dst: usize, b: usize, ldb: i32, trans: bool, cols: i32, kc
 }
 
 /**
- * C (a grid of `rows` x `cols` floats, both padded to the tile, row stride `ldc` bytes) +=
- * packed A block x packed B block, over `kc` steps of the summed index.
+ * Rows [0, rows) of the 8 columns [jr, jr + 8) of a C grid at `c` (row stride `ldc` bytes) set
+ * to their start: `bias[j]` for the `real` columns (zero where `bias` is 0) and zero in the
+ * padding past them.
  */
-export function gemmBlock(c: usize, ldc: usize, ap: usize, bp: usize, rows: i32, cols: i32, kc: i32): void {
+// @ts-ignore: decorator
+@inline export function startTile(c: usize, ldc: usize, rows: i32, bias: usize, jr: i32, real: i32): void {
+  if (bias == 0 || jr + NR <= real) {
+    const lo = bias != 0 ? v128.load(bias + <usize>jr * 4) : f32x4.splat(0)
+    const hi = bias != 0 ? v128.load(bias + <usize>jr * 4, 16) : f32x4.splat(0)
+    for (let i = 0; i < rows; i++) {
+      v128.store(c + <usize>i * ldc, lo)
+      v128.store(c + <usize>i * ldc, hi, 16)
+    }
+    return
+  }
+  // the last panel's real columns and its padding
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < NR; j++) {
+      store<f32>(c + <usize>i * ldc + <usize>j * 4, jr + j < real ? load<f32>(bias + <usize>(jr + j) * 4) : 0)
+    }
+  }
+}
+
+/**
+ * C (a grid of `rows` x `cols` floats, both padded to the tile, row stride `ldc` bytes) +=
+ * packed A block x packed B block, over `kc` steps of the summed index. With `start` (the first
+ * block), each tile first starts from {@link startTile}'s values (`bias` per column for the
+ * `real` columns, or zero), just before its micro-kernel while it is in L1, so C needs no pass
+ * of its own before.
+ */
+export function gemmBlock(
+  c: usize, ldc: usize, ap: usize, bp: usize, rows: i32, cols: i32, kc: i32,
+  start: bool = false, bias: usize = 0, real: i32 = 0,
+): void {
   for (let jr = 0; jr < cols; jr += NR) {
     const bPanel = bp + <usize>(jr * kc) * 4
     const cCol = c + <usize>jr * 4
     for (let ir = 0; ir < rows; ir += MR) {
-      kernel4x8(cCol + <usize>ir * ldc, ldc, ap + <usize>(ir * kc) * 4, bPanel, kc)
+      const tile = cCol + <usize>ir * ldc
+      if (start) startTile(tile, ldc, MR, bias, jr, real)
+      kernel4x8(tile, ldc, ap + <usize>(ir * kc) * 4, bPanel, kc)
     }
   }
 }

@@ -8,7 +8,7 @@
  * after block of KC), so the threads of src/backend/wasm/threads.ts may cut the output into
  * any rectangles without changing a bit. `matmul` is the one rectangle that covers it all.
  */
-import { gemmBlock, KC, kernel4x8, MC, MR, NR, packA, packB, roundUp } from './gemm'
+import { gemmBlock, KC, MC, MR, NR, packA, packB, roundUp, startTile } from './gemm'
 
 /**
  * Scratch bytes `matmul` needs for these sizes (an A block, a B block, the padded C grid unless
@@ -67,8 +67,7 @@ export function matmulPart(
       packA(ap, a + <usize>(tA ? pc * m + i : i * k + pc) * 4, tA ? m : k, tA, r, kc)
       const c = cp + <usize>ic * ldc
       // the first block's tiles start from the bias in L1, not from a pass over all of C first
-      if (pc == 0) gemmBlockFrom(c, ldc, ap, bp, roundUp(r, MR), cPad, kc, biasAt, cols)
-      else gemmBlock(c, ldc, ap, bp, roundUp(r, MR), cPad, kc)
+      gemmBlock(c, ldc, ap, bp, roundUp(r, MR), cPad, kc, pc == 0, biasAt, cols)
     }
   }
   if (!direct) {
@@ -78,47 +77,8 @@ export function matmulPart(
 
 /**
  * Tile rows [0, rows) by columns [0, cols) of a C grid (row stride `ldc` bytes, both padded to
- * the tile) set to their start: `bias[j]` for the `real` columns (zero without a bias) and zero
- * in the padding.
+ * the tile) set to their start (gemm.ts's startTile): the bias or zero.
  */
 function startTiles(c: usize, ldc: usize, rows: i32, cols: i32, bias: usize, real: i32): void {
   for (let jr = 0; jr < cols; jr += NR) startTile(c + <usize>jr * 4, ldc, rows, bias, jr, real)
-}
-
-/** Rows [0, rows) of the 8 columns [jr, jr + 8) of a C grid at `c` set to their start (see {@link startTiles}). */
-// @ts-ignore: decorator
-@inline function startTile(c: usize, ldc: usize, rows: i32, bias: usize, jr: i32, real: i32): void {
-  if (bias == 0 || jr + NR <= real) {
-    const lo = bias != 0 ? v128.load(bias + <usize>jr * 4) : f32x4.splat(0)
-    const hi = bias != 0 ? v128.load(bias + <usize>jr * 4, 16) : f32x4.splat(0)
-    for (let i = 0; i < rows; i++) {
-      v128.store(c + <usize>i * ldc, lo)
-      v128.store(c + <usize>i * ldc, hi, 16)
-    }
-    return
-  }
-  // the last panel's real columns and its padding
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < NR; j++) {
-      store<f32>(c + <usize>i * ldc + <usize>j * 4, jr + j < real ? load<f32>(bias + <usize>(jr + j) * 4) : 0)
-    }
-  }
-}
-
-/**
- * gemm.ts's gemmBlock for the first block of the summed index: each tile starts from the bias
- * (see {@link startTiles}) just before its micro-kernel, while it is in L1.
- */
-function gemmBlockFrom(
-  c: usize, ldc: usize, ap: usize, bp: usize, rows: i32, cols: i32, kc: i32, bias: usize, real: i32,
-): void {
-  for (let jr = 0; jr < cols; jr += NR) {
-    const bPanel = bp + <usize>(jr * kc) * 4
-    const cCol = c + <usize>jr * 4
-    for (let ir = 0; ir < rows; ir += MR) {
-      const tile = cCol + <usize>ir * ldc
-      startTile(tile, ldc, MR, bias, jr, real)
-      kernel4x8(tile, ldc, ap + <usize>(ir * kc) * 4, bPanel, kc)
-    }
-  }
 }
