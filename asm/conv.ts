@@ -47,7 +47,7 @@
  *   position order for each weight, as the GEMM sums them, so the partial sums are the GEMM's
  *   bits and the work is the non-zero inputs'.
  */
-import { gemmBlock, KC, kernel4x8, MR, NR, packA, packB, roundUp } from './gemm'
+import { gemmBlock, KC, kernel4x8, MR, NR, packA, packB, roundUp, transposeBlock } from './gemm'
 import { gradInputWinograd, WINOGRAD_GROWTH, winogradApplies, winogradPays, winogradScratchBytes } from './winograd'
 
 /** Output positions per block of the forward and input-gradient GEMMs (B columns). */
@@ -445,43 +445,6 @@ function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
   if (s == 1) return r < n ? r : -1
   const i = r / s
   return i * s == r && i < n ? i : -1
-}
-
-/** The 4 x 4 floats at `src` (rows `srcStride` bytes apart) transposed into `dst` (rows `dstStride` apart). */
-// @ts-ignore: decorator
-@inline function transpose4(dst: usize, dstStride: usize, src: usize, srcStride: usize): void {
-  const v0 = v128.load(src)
-  const v1 = v128.load(src + srcStride)
-  const v2 = v128.load(src + 2 * srcStride)
-  const v3 = v128.load(src + 3 * srcStride)
-  const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)
-  const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5)
-  const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)
-  const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7)
-  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
-  v128.store(dst + dstStride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7))
-  v128.store(dst + 2 * dstStride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5))
-  v128.store(dst + 3 * dstStride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7))
-}
-
-/**
- * `dst[j][i] = src[i][j]` for `rows` x `cols` floats (`src` rows `srcStride` bytes apart, `dst`
- * rows `dstStride` apart): 4 x 4 blocks in registers, the edges one at a time.
- */
-function transposeBlock(dst: usize, dstStride: usize, src: usize, srcStride: usize, rows: i32, cols: i32): void {
-  const rows4 = rows & ~3
-  const cols4 = cols & ~3
-  for (let i = 0; i < rows4; i += 4) {
-    for (let j = 0; j < cols4; j += 4) {
-      transpose4(dst + <usize>j * dstStride + <usize>i * 4, dstStride, src + <usize>i * srcStride + <usize>j * 4, srcStride)
-    }
-  }
-  for (let i = 0; i < rows; i++) {
-    const from = i < rows4 ? cols4 : 0
-    for (let j = from; j < cols; j++) {
-      store<f32>(dst + <usize>j * dstStride + <usize>i * 4, load<f32>(src + <usize>i * srcStride + <usize>j * 4))
-    }
-  }
 }
 
 /** `acc[0, bytes) += src[0, bytes)` in float32 lanes, 32 bytes a step (`bytes` a multiple of 32). */

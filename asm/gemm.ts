@@ -255,3 +255,42 @@ export function gemmBlock(
     }
   }
 }
+
+/** The 4 x 4 floats at `src` (rows `srcStride` bytes apart) transposed into `dst` (rows `dstStride` apart). */
+// @ts-ignore: decorator
+@inline function transpose4(dst: usize, dstStride: usize, src: usize, srcStride: usize): void {
+  const v0 = v128.load(src)
+  const v1 = v128.load(src + srcStride)
+  const v2 = v128.load(src + 2 * srcStride)
+  const v3 = v128.load(src + 3 * srcStride)
+  const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5)
+  const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5)
+  const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7)
+  const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7)
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5))
+  v128.store(dst + dstStride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7))
+  v128.store(dst + 2 * dstStride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5))
+  v128.store(dst + 3 * dstStride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7))
+}
+
+/**
+ * `dst[j][i] = src[i][j]` for `rows` x `cols` floats (`src` rows `srcStride` bytes apart, `dst`
+ * rows `dstStride` apart): 4 x 4 blocks in registers, the edges one at a time. Four rows of
+ * dst at a time, each written in order: rows a power-of-two apart (2 KiB, say) written a block
+ * column at a time would fall in a few L1 sets.
+ */
+export function transposeBlock(dst: usize, dstStride: usize, src: usize, srcStride: usize, rows: i32, cols: i32): void {
+  const rows4 = rows & ~3
+  const cols4 = cols & ~3
+  for (let j = 0; j < cols4; j += 4) {
+    for (let i = 0; i < rows4; i += 4) {
+      transpose4(dst + <usize>j * dstStride + <usize>i * 4, dstStride, src + <usize>i * srcStride + <usize>j * 4, srcStride)
+    }
+  }
+  for (let i = 0; i < rows; i++) {
+    const from = i < rows4 ? cols4 : 0
+    for (let j = from; j < cols; j++) {
+      store<f32>(dst + <usize>j * dstStride + <usize>i * 4, load<f32>(src + <usize>i * srcStride + <usize>j * 4))
+    }
+  }
+}

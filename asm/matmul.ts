@@ -7,18 +7,23 @@
  * element of it is summed exactly as in the whole product (from the bias, in order of k, block
  * after block of KC), so the threads of src/backend/wasm/threads.ts may cut the output into
  * any rectangles without changing a bit. `matmul` is the one rectangle that covers it all.
+ * Where A is mostly zeros and B is not transposed, sparseRows.ts sums only A's non-zero
+ * entries instead, with the same bits.
  */
 import { gemmBlock, KC, MC, MR, NR, packA, packB, roundUp, startTile } from './gemm'
+import { sparseRowsPart, sparseRowsScratchBytes } from './sparseRows'
 
 /**
  * Scratch bytes `matmul` needs for these sizes (an A block, a B block, the padded C grid unless
- * `out` can be it); for `matmulPart`, `m` and `n` are the rectangle's rows and columns.
+ * `out` can be it; or the sparse route's lists); for `matmulPart`, `m` and `n` are the
+ * rectangle's rows and columns.
  */
 export function matmulScratchBytes(m: i32, k: i32, n: i32): i32 {
   const mPad = roundUp(m, MR)
   const nPad = roundUp(n, NR)
   const kc = min(k, KC)
-  return (min(mPad, MC) * kc + kc * nPad + (m == mPad && n == nPad ? 0 : mPad * nPad)) * 4
+  const gemm = (min(mPad, MC) * kc + kc * nPad + (m == mPad && n == nPad ? 0 : mPad * nPad)) * 4
+  return max(gemm, sparseRowsScratchBytes(m, k))
 }
 
 /**
@@ -40,6 +45,8 @@ export function matmulPart(
   scratch: usize, i0: i32, i1: i32, j0: i32, j1: i32,
   out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, bias: usize, transA: i32, transB: i32,
 ): void {
+  // an A of mostly zeros (spikes) sums only its non-zero entries, with the same bits
+  if (transB == 0 && sparseRowsPart(scratch, i0, i1, j0, j1, out, a, b, m, k, n, bias, transA != 0)) return
   const rows = i1 - i0
   const cols = j1 - j0
   const rPad = roundUp(rows, MR)

@@ -99,7 +99,8 @@ const matmulArb = fc
   .filter(({ m, k, n }) => m * k * n <= 2 ** 23 && k * n <= 2 ** 21 && m * n <= 2 ** 21)
   .chain(({ m, k, n }) =>
     fc.tuple(
-      f32(m * k),
+      // one A in three mostly zeros: the sparse route (asm/sparseRows.ts), each part its own
+      fc.oneof({ weight: 2, arbitrary: f32(m * k) }, { weight: 1, arbitrary: f32(m * k, sparseValues) }),
       f32(k * n),
       mostly(f32(n), fc.constant(null)),
       fc.record({ transA: fc.boolean(), transB: fc.boolean() }).map((t) => ({ m, k, n, ...t })),

@@ -9,33 +9,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { cpu, type ConvAttrs, type Data, type Device, wasmBackend } from '../../src/index.js'
+import { spikes, uniform } from '../support/seeded.js'
 
 const wasm = wasmBackend() as Device<Data>
 /** The demo's second convolution (examples/train/network.ts) on two images. */
 const conv: ConvAttrs = {
   ...{ n: 2, c: 16, h: 14, w: 14, o: 32, kh: 5, kw: 5 },
   ...{ sh: 1, sw: 1, ph: 2, pw: 2, dh: 1, dw: 1, groups: 1 },
-}
-
-/** mulberry32, so each case is the same every run. */
-const rng = (seed: number): (() => number) => {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = Math.imul(s ^ (s >>> 15), s | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** `n` spikes (0 or 1) at `density`, or, with `value`, that value instead of 1 at every third. */
-const spikes = (n: number, density: number, seed: number, value = 1): Float32Array => {
-  const next = rng(seed)
-  return Float32Array.from({ length: n }, (_, i) => (next() < density ? (i % 3 === 0 ? value : 1) : 0))
-}
-const uniform = (n: number, seed: number): Float32Array => {
-  const next = rng(seed)
-  return Float32Array.from({ length: n }, () => next() - 0.5)
 }
 
 const sizes = (a: ConvAttrs) => ({ x: a.n * a.c * a.h * a.w, w: (a.o * a.c * a.kh * a.kw) / a.groups })

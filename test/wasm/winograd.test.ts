@@ -7,19 +7,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { cpu, type ConvAttrs, type Data, type Device, wasmBackend } from '../../src/index.js'
+import { uniform } from '../support/seeded.js'
 
 const wasm = wasmBackend() as Device<Data>
-
-/** mulberry32 in [-0.5, 0.5), so each case is the same every run. */
-const uniform = (n: number, seed: number): Float32Array => {
-  let s = seed >>> 0
-  return Float32Array.from({ length: n }, () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = Math.imul(s ^ (s >>> 15), s | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5
-  })
-}
 
 const geometry = (n: number, c: number, o: number, h: number, w: number, pad: number, groups = 1): ConvAttrs => ({
   ...{ n, c, h, w, o, kh: 5, kw: 5, sh: 1, sw: 1, ph: pad, pw: pad, dh: 1, dw: 1, groups },
