@@ -8,45 +8,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { tensorArb } from '../src/arbitraries/index.js'
-import type { DType, Optimizer, Tensor, Trainable } from '../src/index.js'
-import { adam, adamW, dtypeOf, flatData, orThrow, sgd, tensor, trainableExcept } from '../src/index.js'
+import type { DType, Optimizer, Tensor } from '../src/index.js'
+import { dtypeOf, flatData, orThrow, sgd, tensor, trainableExcept } from '../src/index.js'
+import { recipeArb } from './optimRecipes.js'
 import { snapshot, unchangedSince } from './support.js'
-
-/** How to build one optimizer configuration, given the learning rate. */
-interface Recipe {
-  readonly label: string
-  readonly make: (lr: number, trainable?: Trainable) => Optimizer
-}
-
-const sgdArb: fc.Arbitrary<Recipe> = fc
-  .record({
-    momentum: fc.constantFrom(0, 0.5, 0.9),
-    dampening: fc.constantFrom(0, 0.3),
-    weightDecay: fc.constantFrom(0, 0.01),
-    nesterov: fc.boolean(),
-  })
-  .map((c) => {
-    const config = { ...c, nesterov: c.nesterov && c.momentum > 0 && c.dampening === 0 }
-    return {
-      label: `sgd ${JSON.stringify(config)}`,
-      make: (lr: number, trainable?: Trainable) => sgd({ lr, ...config, trainable }),
-    }
-  })
-
-const adamArb: fc.Arbitrary<Recipe> = fc
-  .record({
-    decoupled: fc.boolean(),
-    betas: fc.constantFrom([0.9, 0.999] as const, [0.8, 0.9] as const),
-    eps: fc.constantFrom(1e-8, 1e-3),
-    weightDecay: fc.constantFrom(0, 0.05),
-    amsgrad: fc.boolean(),
-  })
-  .map(({ decoupled, ...config }) => ({
-    label: `${decoupled ? 'adamW' : 'adam'} ${JSON.stringify(config)}`,
-    make: (lr: number, trainable?: Trainable) => (decoupled ? adamW : adam)({ lr, ...config, trainable }),
-  }))
-
-const recipeArb = fc.oneof(sgdArb, adamArb)
 
 const STEPS = 3
 

@@ -16,13 +16,12 @@ import {
   configKeys,
   configLearningRate,
   configTrainable,
-  initState,
+  type DeviceLeafKernel,
   type KernelFor,
   type LeafKernel,
   type LearningRate,
   type Optimizer,
-  type OptimizerState,
-  runUpdate,
+  optimizerFrom,
   type Spec,
   type Trainable,
 } from './optimizer.js'
@@ -83,22 +82,32 @@ const scalarsOf = (
   amsgrad,
 })
 
+/** The update of one tensor as the `adam` kernel on a device: fresh buffers (the arguments unchanged). */
+const onDeviceOf =
+  (attrs: AdamAttrs): DeviceLeafKernel =>
+  (device, p, g, b) => {
+    const r = device.adam(p, g, b[0], b[1], attrs.amsgrad ? b[2] : null, attrs)
+    if (attrs.amsgrad) return { param: r.param, buffers: [r.expAvg, r.expAvgSq, r.maxExpAvgSq] }
+    // without amsgrad the kernel's fourth output is empty
+    device.free(r.maxExpAvgSq)
+    return { param: r.param, buffers: [r.expAvg, r.expAvgSq] }
+  }
+
 /**
- * The update of one tensor as the `adam` kernel on the default device (WebAssembly where it
- * loads: the arithmetic is memory-bound, and a JavaScript loop is several times slower), its
+ * The update of one host tensor as {@link onDeviceOf} on the default device (WebAssembly where
+ * it loads: the arithmetic is memory-bound, and a JavaScript loop is several times slower), its
  * results read back as fresh arrays.
  */
-const onDevice =
+const onHostOf =
   (attrs: AdamAttrs): LeafKernel =>
   (p, g, b) => {
-    const { amsgrad } = attrs
     const session = new Session<unknown>(resolveBackend(undefined) as Device<unknown>)
     try {
       const up = (data: Data): unknown => session.upload(wrap(data, [data.length]))
-      const r = session.device.adam(up(p), up(g), up(b[0]), up(b[1]), amsgrad ? up(b[2]) : null, attrs)
-      session.own([r.param, r.expAvg, r.expAvgSq, r.maxExpAvgSq])
+      const r = onDeviceOf(attrs)(session.device, up(p), up(g), b.map(up))
+      session.own([r.param, ...r.buffers])
       const read = (buffer: unknown): Data => flatData(session.output(new DeviceTensor(buffer, [p.length]), true))
-      return { param: read(r.param), buffers: [r.expAvg, r.expAvgSq, ...(amsgrad ? [r.maxExpAvgSq] : [])].map(read) }
+      return { param: read(r.param), buffers: r.buffers.map(read) }
     } finally {
       session.close()
     }
@@ -134,7 +143,7 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
   const amsgrad = configBoolean(name, 'config.amsgrad', c.amsgrad ?? false)
   const trainable = configTrainable(name, c.trainable)
   const options: AdamOptions = { beta1, beta2, eps, weightDecay, decoupled, amsgrad }
-  const kernel: KernelFor = (t, rate) => onDevice(scalarsOf(t, rate, options))
+  const kernel: KernelFor = (t, rate) => onHostOf(scalarsOf(t, rate, options))
   const spec: Spec<AdamBuffers | AmsgradBuffer> = {
     name,
     buffers: ['expAvg', 'expAvgSq', 'maxExpAvgSq'],
@@ -142,12 +151,9 @@ const build = (name: 'Adam' | 'AdamW', config: AdamConfig | undefined, decoupled
     lr,
     trainable,
     kernel,
+    deviceKernel: (t, rate) => onDeviceOf(scalarsOf(t, rate, options)),
   }
-  return {
-    name,
-    init: <P>(params: P) => initState<OptimizerState<P, AdamBuffers, AmsgradBuffer>>(spec, params),
-    update: (grads, state, params) => runUpdate(spec, grads, state, params),
-  }
+  return optimizerFrom(spec)
 }
 
 /**

@@ -16,6 +16,7 @@ import { ConfigError, describeValue, type LayerError, layerError, rejectConfig }
 import { isTensor } from '../kernel/tree.js'
 import { configNumber, expectTensor, expectTree, guardAllocation } from '../layer/check.js'
 import { ArgumentError } from '../tensor/view.js'
+import type { Device } from '../kernel/device.js'
 import type { NdArray } from 'ndarray'
 import type { Data, DType, Tensor } from '../tensor/tensor.js'
 import { alloc, dtypeOf, flatData, wrap, zeros } from '../tensor/tensor.js'
@@ -203,6 +204,17 @@ export const intoFresh =
 /** How an optimizer runs one update: its kernel per dtype for update number `t` at rate `lr`. */
 export type KernelFor = (t: number, lr: number, dtype: DType) => LeafKernel
 
+/**
+ * The update of one tensor from buffers on a device: the new param and kept buffers, each a
+ * fresh buffer (the arguments stay as they were, the caller's to free).
+ */
+export type DeviceLeafKernel = <B>(
+  device: Device<B>,
+  param: B,
+  grad: B,
+  buffers: readonly B[],
+) => { readonly param: B; readonly buffers: readonly B[] }
+
 /** What the shared walk needs to know about an optimizer. */
 export interface Spec<K extends string> {
   readonly name: string
@@ -213,7 +225,31 @@ export interface Spec<K extends string> {
   readonly lr: LearningRate
   readonly trainable: Trainable
   readonly kernel: KernelFor
+  /**
+   * The same update as a device kernel (for update `t` at rate `lr`, float32 and float64 alike),
+   * where there is one: what a training runner uses to keep the params and the buffers on its
+   * device. Without it the runner reads a leaf back and runs {@link Spec.kernel}.
+   */
+  readonly deviceKernel?: (t: number, lr: number) => DeviceLeafKernel
 }
+
+/** The spec each optimizer of this library was built from (see {@link specOf}). */
+const specs = new WeakMap<object, Spec<string>>()
+
+/** The optimizer of a spec: `init` and `update` over host trees, the spec remembered for {@link specOf}. */
+export const optimizerFrom = <K extends string, N extends string>(spec: Spec<K | N>): Optimizer<K, N> => {
+  const optimizer: Optimizer<K, N> = {
+    name: spec.name,
+    init: <P>(params: P) => initState<OptimizerState<P, K, N>>(spec, params),
+    update: (grads, state, params) => runUpdate(spec, grads, state, params),
+  }
+  specs.set(optimizer, spec)
+  return optimizer
+}
+
+/** The spec `optimizer` was built from, where it is one of this library's (else `undefined`). */
+export const specOf = (optimizer: unknown): Spec<string> | undefined =>
+  typeof optimizer === 'object' && optimizer !== null ? specs.get(optimizer) : undefined
 
 /** `a float32 tensor [3, 4]`, `nothing`, or the value in a few words. */
 const shown = brief
@@ -263,12 +299,6 @@ export const initState = <S>(spec: Spec<string>, params: unknown): S => {
   return state as S
 }
 
-/** A leaf's new values: the param and one buffer per kept buffer (`null` for a leaf not updated). */
-interface LeafResult {
-  readonly param: unknown
-  readonly buffers: readonly (Tensor | null)[] | null
-}
-
 /** Checks the state's own fields: an integer step, a tree (or `null`) per buffer as configured. */
 const checkState = <K extends string>(
   spec: Spec<K>,
@@ -309,35 +339,56 @@ const checkState = <K extends string>(
   return E.right(s)
 }
 
+/** What a runner holding the gradients on a device passes {@link walkTrainable} for `grads`. */
+export const heldGrads: unique symbol = Symbol('gradients held elsewhere')
+
+/** One trainable tensor of a params tree as {@link walkTrainable} read it, checked. */
+export interface TrainableLeaf {
+  /** Its path in the params tree. */
+  readonly path: TreePath
+  /** The param. */
+  readonly param: Tensor
+  /** Its gradient (`null` when the walk was given {@link heldGrads}). */
+  readonly grad: Tensor | null
+  /** Its state buffers, one per kept buffer (`Spec.kept` order). */
+  readonly buffers: readonly Tensor[]
+}
+
+/** Any other leaf of a params tree (a frozen tensor, a number, `null`), as it is. */
+export interface PassedLeaf {
+  readonly path: TreePath
+  readonly passed: unknown
+}
+
+/** What {@link walkTrainable} read: the checked tree, the update count, and every leaf in tree order. */
+export interface Walked {
+  readonly tree: unknown
+  readonly step: number
+  /** Each leaf of the tree: a trainable tensor read with what it needs, or any other leaf as it is. */
+  readonly leaves: readonly (TrainableLeaf | PassedLeaf)[]
+}
+
+/** Whether a leaf of a {@link Walked} tree is a trainable tensor. */
+export const isTrainableLeaf = (leaf: Walked['leaves'][number]): leaf is TrainableLeaf => 'param' in leaf
+
 /**
- * One update of `spec`'s optimizer: validates, then runs its kernel on every trainable tensor.
- * Tensors the predicate freezes and every other leaf (`null`, numbers) pass through unchanged.
+ * The one validating walk an update and a training runner share: the params tree and the state
+ * checked, and for each trainable tensor its gradient (unless `grads` is {@link heldGrads}) and
+ * its state buffers, each of the param's shape and dtype. Tensors the predicate freezes and
+ * every other leaf (`null`, numbers) pass through.
  */
-export const runUpdate = <P, S>(
+export const walkTrainable = (
   spec: Spec<string>,
   grads: unknown,
   state: unknown,
-  params: P,
-): E.Either<LayerError, { readonly params: P; readonly state: S }> => {
+  params: unknown,
+): E.Either<LayerError, Walked> => {
   const { name } = spec
   const tree = paramsTree(name, params)
   if (E.isLeft(tree)) return tree
   const checked = tree.right
   const s = checkState(spec, state)
   if (E.isLeft(s)) return s
-  const step = s.right.step as number
-  const rate = rateAt(name, spec.lr, step)
-  if (E.isLeft(rate)) return rate
-  const t = step + 1
-  const kernels = new Map<DType, LeafKernel>()
-  const kernelOf = (dtype: DType): LeafKernel => {
-    let k = kernels.get(dtype)
-    if (k === undefined) {
-      k = spec.kernel(t, rate.right, dtype)
-      kernels.set(dtype, k)
-    }
-    return k
-  }
   const trees = spec.kept.map((b) => s.right[b])
   /** A gradient or buffer at `path` of a caller's tree (read as it is walked: a getter may throw). */
   const read = (argument: string, tree: unknown, path: TreePath): E.Either<LayerError, unknown> => {
@@ -347,58 +398,111 @@ export const runUpdate = <P, S>(
       return E.left(layerError(name, argument, 'a readable tree', `a value whose property access threw (${describeValue(e)})`))
     }
   }
-  return guardAllocation(name, 'params', () => {
-    const results: LeafResult[] = []
-    let bad: LayerError | undefined
-    forEachLeaf(checked, (v, path) => {
-      if (bad !== undefined) return
-      if (!isTensor(v)) {
-        results.push({ param: v, buffers: null })
-        return
-      }
-      const at = showPath(path)
-      const p = expectTensor(name, `params${at}`, v)
-      if (E.isLeft(p)) {
-        bad = p.left
-        return
-      }
-      if (!isTrainable(spec, path, p.right)) {
-        results.push({ param: v, buffers: null })
-        return
-      }
-      const given = read(`grads${at}`, grads, path)
-      const g = chain((x: unknown) => expectLike(name, `grads${at}`, x, p.right, 'a gradient'))(given)
+  const leaves: Walked['leaves'][number][] = []
+  let bad: LayerError | undefined
+  forEachLeaf(checked, (v, path) => {
+    if (bad !== undefined) return
+    if (!isTensor(v)) {
+      leaves.push({ path, passed: v })
+      return
+    }
+    const at = showPath(path)
+    const p = expectTensor(name, `params${at}`, v)
+    if (E.isLeft(p)) {
+      bad = p.left
+      return
+    }
+    if (!isTrainable(spec, path, p.right)) {
+      leaves.push({ path, passed: v })
+      return
+    }
+    let grad: Tensor | null = null
+    if (grads !== heldGrads) {
+      const g = chain((x: unknown) => expectLike(name, `grads${at}`, x, p.right, 'a gradient'))(read(`grads${at}`, grads, path))
       if (E.isLeft(g)) {
         bad = g.left
         return
       }
-      const buffersIn: Data[] = []
-      for (let i = 0; i < trees.length; i++) {
-        const argument = `state.${spec.kept[i]}${at}`
-        const b = chain((x: unknown) => expectLike(name, argument, x, p.right, 'a buffer'))(read(argument, trees[i], path))
-        if (E.isLeft(b)) {
-          bad = b.left
-          return
-        }
-        buffersIn.push(flatData(b.right))
+      grad = g.right
+    }
+    const buffers: Tensor[] = []
+    for (let i = 0; i < trees.length; i++) {
+      const argument = `state.${spec.kept[i]}${at}`
+      const b = chain((x: unknown) => expectLike(name, argument, x, p.right, 'a buffer'))(read(argument, trees[i], path))
+      if (E.isLeft(b)) {
+        bad = b.left
+        return
       }
-      const out = kernelOf(dtypeOf(p.right))(flatData(p.right), flatData(g.right), buffersIn)
-      const shape = p.right.shape.slice()
-      results.push({ param: wrap(out.param, shape), buffers: out.buffers.map((d) => wrap(d, shape.slice())) })
-    })
-    if (bad !== undefined) return E.left(bad)
-    const rebuild = (pick: (r: LeafResult) => unknown): unknown => {
-      let i = 0
-      return mapWithPath(checked, () => pick(results[i++]))
+      buffers.push(b.right)
     }
-    const next: Record<string, unknown> = { step: t }
-    for (const b of spec.buffers) {
-      const k = spec.kept.indexOf(b)
-      next[b] = k < 0 ? null : rebuild((r) => (r.buffers === null ? null : r.buffers[k]))
+    leaves.push({ path, param: p.right, grad, buffers })
+  })
+  return bad === undefined ? E.right({ tree: checked, step: s.right.step as number, leaves }) : E.left(bad)
+}
+
+/** A leaf's new values after an update: its param, and its buffers (`null` where it is not updated). */
+export interface LeafUpdate {
+  readonly param: unknown
+  readonly buffers: readonly unknown[] | null
+}
+
+/**
+ * A params tree and an optimizer state at update count `step`, shaped like `tree`, from each
+ * leaf's values in {@link walkTrainable}'s order.
+ */
+export const rebuildState = <P, S>(
+  spec: Spec<string>,
+  tree: unknown,
+  step: number,
+  results: readonly LeafUpdate[],
+): { readonly params: P; readonly state: S } => {
+  const rebuild = (pick: (r: LeafUpdate) => unknown): unknown => {
+    let i = 0
+    return mapWithPath(tree, () => pick(results[i++]))
+  }
+  const next: Record<string, unknown> = { step }
+  for (const b of spec.buffers) {
+    const k = spec.kept.indexOf(b)
+    next[b] = k < 0 ? null : rebuild((r) => (r.buffers === null ? null : r.buffers[k]))
+  }
+  return { params: rebuild((r) => r.param) as P, state: next as S }
+}
+
+/** `spec`'s host kernel for update `t` at rate `lr`, made once per dtype. */
+export const leafKernels = (spec: Spec<string>, t: number, lr: number): ((dtype: DType) => LeafKernel) => {
+  const kernels = new Map<DType, LeafKernel>()
+  return (dtype) => {
+    let k = kernels.get(dtype)
+    if (k === undefined) {
+      k = spec.kernel(t, lr, dtype)
+      kernels.set(dtype, k)
     }
-    return E.right({
-      params: rebuild((r) => r.param) as P,
-      state: next as S,
+    return k
+  }
+}
+
+/** One update of `spec`'s optimizer: validates ({@link walkTrainable}), then runs its kernel per trainable tensor. */
+export const runUpdate = <P, S>(
+  spec: Spec<string>,
+  grads: unknown,
+  state: unknown,
+  params: P,
+): E.Either<LayerError, { readonly params: P; readonly state: S }> => {
+  const { name } = spec
+  const walked = walkTrainable(spec, grads, state, params)
+  if (E.isLeft(walked)) return walked
+  const rate = rateAt(name, spec.lr, walked.right.step)
+  if (E.isLeft(rate)) return rate
+  const t = walked.right.step + 1
+  const kernelOf = leafKernels(spec, t, rate.right)
+  return guardAllocation(name, 'params', () => {
+    const results = walked.right.leaves.map((leaf): LeafUpdate => {
+      if (!isTrainableLeaf(leaf)) return { param: leaf.passed, buffers: null }
+      const { param, grad, buffers } = leaf
+      const out = kernelOf(dtypeOf(param))(flatData(param), flatData(grad!), buffers.map((b) => flatData(b)))
+      const shape = param.shape.slice()
+      return { param: wrap(out.param, shape), buffers: out.buffers.map((d) => wrap(d, shape.slice())) }
     })
+    return E.right(rebuildState<P, S>(spec, walked.right.tree, t, results))
   })
 }

@@ -14,10 +14,8 @@ import {
   type KernelFor,
   type LearningRate,
   type Optimizer,
-  type OptimizerState,
-  initState,
   intoFresh,
-  runUpdate,
+  optimizerFrom,
   type Spec,
   type Trainable,
 } from './optimizer.js'
@@ -174,9 +172,5 @@ export const sgd = (config: SgdConfig): Optimizer<never, SgdBuffers> => {
     trainable,
     kernel,
   }
-  return {
-    name,
-    init: <P>(params: P) => initState<OptimizerState<P, never, SgdBuffers>>(spec, params),
-    update: (grads, state, params) => runUpdate(spec, grads, state, params),
-  }
+  return optimizerFrom(spec)
 }
