@@ -69,6 +69,7 @@ export { type SgdBuffers, type SgdConfig, sgd } from './optim/sgd.js'
 export { type AdamBuffers, type AdamConfig, type AdamOptimizer, type AmsgradBuffer, adam, adamW } from './optim/adam.js'
 export { type CosineScheduleConfig, cosineSchedule } from './optim/schedule.js'
 export { type Clipped, clipByGlobalNorm } from './optim/clip.js'
+export * from './train/trainer.js'
 export { flattenTree, type NamedEntries, unflattenTree } from './checkpoint/tree.js'
 export {
   fromSafetensors,

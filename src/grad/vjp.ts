@@ -97,13 +97,13 @@ const ownership = <B>(d: Device<B>, tape: Tape<B>, lent: ReadonlySet<B>) => {
 }
 
 /** Frees buffers the caller owns (distinct ones once), unless the garbage collector owns them. */
-const freeAll = <B>(d: Device<B>, buffers: Iterable<B>): void => {
+export const freeAll = <B>(d: Device<B>, buffers: Iterable<B>): void => {
   if (d.garbageCollected === true) return
   for (const b of new Set(buffers)) d.free(b)
 }
 
 /** Results read back from a tape: buffers the call lent are copied, so results never alias arguments. */
-const reader = <B>(d: Device<B>, lent: ReadonlySet<B>) => {
+export const reader = <B>(d: Device<B>, lent: ReadonlySet<B>) => {
   const seen = new Set<B>()
   return (b: B, shape: readonly number[]): Tensor => {
     const data = d.read(b)
