@@ -3,7 +3,8 @@
  * scan does), the heap sampled after a forced GC every `every` steps. A flat line means
  * nothing accumulates; the allocation per step is compared with what the step must allocate
  * (its outputs and new state). On the resident device the WebAssembly memory is sampled too
- * (its size, and the bytes in live blocks), and so is a training loop's (lossAndGrad + adam).
+ * (its size, and the bytes in live blocks), and so is a training loop's (lossAndGrad + adam, and
+ * a trainer).
  *
  * @module
  */
@@ -27,6 +28,7 @@ import {
   type Tensor,
   tensor,
   train,
+  trainer,
   votingLayer,
   wrap,
 } from '../src/index.js'
@@ -155,24 +157,29 @@ export interface TrainingRun {
   readonly every: number
 }
 
+/** How a training loop steps: `lossAndGrad` then `optimizer.update`, or a `trainer`. */
+export type TrainingRunner = 'lossAndGrad + adam' | 'trainer'
+
 export interface TrainingHeapReport {
   readonly steps: number
   readonly device: string
+  readonly runner: TrainingRunner
   /** heapUsed + arrayBuffers after GC, MiB, at each sample. */
   readonly retainedMiB: readonly number[]
   /** On the resident device: its WebAssembly memory at each sample. */
   readonly wasm?: WasmMemorySamples
-  /** Median ms per training step (lossAndGrad + adam update). */
+  /** Median ms per training step. */
   readonly stepMs: number
 }
 
 /**
  * A training loop's memory: a small spiking network (CustomLinear, LIFNode, CustomLinear over
- * T steps, the mean over time, cross-entropy) trained by `lossAndGrad` and Adam for `steps`
- * batches, the heap sampled after a forced GC every `every` steps.
+ * T steps, the mean over time, cross-entropy) trained with Adam for `steps` batches by
+ * `runner`, the heap sampled after a forced GC every `every` steps.
  */
 export const heapOverTraining = (
   backend: Device<unknown>,
+  runner: TrainingRunner,
   { batch, inF, hidden, timeSteps, steps, every }: TrainingRun,
 ): TrainingHeapReport => {
   const gc = collector()
@@ -188,13 +195,34 @@ export const heapOverTraining = (
   )
   const init = orThrow(net.init(key(0), [timeSteps, batch, inF]))
   const opt = adam({ lr: 1e-3 })
-  const step = lossAndGrad(net, crossEntropyLoss())
   const shape = [timeSteps, batch, inF]
   const inputs = [0, 1, 2, 3].map((i) => wrap(uniformData(timeSteps * batch * inF, 30 + i, 0, 1), shape) as Tensor)
   const targets = [0, 1, 2, 3].map((i) => tensor(Array.from({ length: batch }, (_, j) => (i + j) % 10), [batch]))
-  let params = init.params
   let state = init.state
-  let o = opt.init(params)
+  /** One step on batch `t % 4`: the model's new state. */
+  let stepOnce: (t: number) => typeof state
+  let finish = (): void => undefined
+  if (runner === 'trainer') {
+    const loop = trainer(net, crossEntropyLoss(), opt)
+    let training = orThrow(loop.start(init.params, { backend }))
+    stepOnce = (t) => {
+      const r = orThrow(loop.step(training, state, inputs[t % 4], targets[t % 4], train(key(t))))
+      training = r.next
+      return r.state
+    }
+    finish = () => loop.dispose(training)
+  } else {
+    const step = lossAndGrad(net, crossEntropyLoss())
+    let params = init.params
+    let o = opt.init(params)
+    stepOnce = (t) => {
+      const r = orThrow(step(params, state, inputs[t % 4], targets[t % 4], train(key(t), backend)))
+      const u = orThrow(opt.update(r.grads, o, params))
+      params = u.params
+      o = u.state
+      return r.state
+    }
+  }
   const retained: number[] = []
   const wasm = wasmSampler(backend)
   const times: number[] = []
@@ -203,11 +231,7 @@ export const heapOverTraining = (
   wasm.sample()
   for (let t = 1; t <= steps; t++) {
     const t0 = performance.now()
-    const r = orThrow(step(params, state, inputs[t % 4], targets[t % 4], train(key(t), backend)))
-    const u = orThrow(opt.update(r.grads, o, params))
-    params = u.params
-    o = u.state
-    state = net.reset(r.state)
+    state = net.reset(stepOnce(t))
     times.push(performance.now() - t0)
     if (t % every === 0) {
       gc()
@@ -215,6 +239,8 @@ export const heapOverTraining = (
       wasm.sample()
     }
   }
+  finish()
   times.sort((a, b) => a - b)
-  return { steps, device: backend.name, retainedMiB: retained, ...wasm.report(), stepMs: times[times.length >> 1] }
+  const stepMs = times[times.length >> 1]
+  return { steps, device: backend.name, runner, retainedMiB: retained, ...wasm.report(), stepMs }
 }

@@ -311,7 +311,10 @@ export const runBench = async (opts: BenchOptions): Promise<BenchResult> => {
   const training = opts.quick
     ? { batch: 4, inF: 16, hidden: 20, timeSteps: 2, steps: 20, every: 5 }
     : { batch: 32, inF: 256, hidden: 128, timeSteps: 4, steps: 2000, every: 250 }
-  const trainingHeap = [wasm, resident].flatMap((d) => (d ? [heapOverTraining(d as Device<unknown>, training)] : []))
+  const trainingHeap = [
+    ...[wasm, resident].flatMap((d) => (d ? [heapOverTraining(d as Device<unknown>, 'lossAndGrad + adam', training)] : [])),
+    ...(resident ? [heapOverTraining(resident as Device<unknown>, 'trainer', training)] : []),
+  ]
   return {
     quick: opts.quick,
     columns,
@@ -497,12 +500,12 @@ export const format = (r: BenchResult): string => {
   }
   for (const h of r.trainingHeap ?? []) {
     out.push(
-      `training loop (lossAndGrad + adam) over ${h.steps} steps (${h.device}), ${h.stepMs.toFixed(2)} ms a step; ` +
+      `training loop (${h.runner}) over ${h.steps} steps (${h.device}), ${h.stepMs.toFixed(2)} ms a step; ` +
         `heapUsed+arrayBuffers after GC, MiB: ${series(h.retainedMiB)}`,
     )
     if (h.wasm) {
       out.push(
-        `training loop WebAssembly memory (${h.device}), MiB: ${series(h.wasm.memoryMiB)}; in live blocks: ${series(h.wasm.liveMiB)}`,
+        `training loop WebAssembly memory (${h.runner}, ${h.device}), MiB: ${series(h.wasm.memoryMiB)}; in live blocks: ${series(h.wasm.liveMiB)}`,
       )
     }
   }

@@ -7,9 +7,10 @@
  *   neuron scanned over T, the mean over time the readout.
  * - TR2: the demo's spiking CNN (examples/train/network.ts, `spikingCnn(4)`).
  *
- * Ours is `lossAndGrad(net, crossEntropyLoss())` then `adam().update`, as the demo's step; the
- * PyTorch column runs the same networks (bench/torch_braincog.py) from our initial params, and
- * tfjs (`tf.variableGrads`, `tf.train.adam`) where it can. Each timed call carries the params and
+ * Ours is a `trainer(net, crossEntropyLoss(), adam())` step, as the demo's (the params and
+ * Adam's buffers held on the device from step to step); the PyTorch column runs the same
+ * networks (bench/torch_braincog.py) from our initial params, and tfjs (`tf.variableGrads`,
+ * `tf.train.adam`) where it can. Each timed call carries the params and
  * the optimizer state on to the next (training goes on); the check is the first step from the
  * initial params: the loss, the gradients and the params after Adam, in our order and layout.
  *
@@ -35,6 +36,7 @@ import {
   type Tensor,
   timeMerged,
   train,
+  trainer,
   wrap,
 } from '../src/index.js'
 import { loadSplit } from '../examples/digits/data.js'
@@ -90,28 +92,33 @@ const trainingRow = (params: unknown, batch: number) => ({
   parts: checkParts(params),
 })
 
-/** Our training step on `backend`: `lossAndGrad`, then Adam, the state's neurons reset for the next batch. */
+/**
+ * Our training step on `backend`: a `trainer` (the params and Adam's buffers held on the device),
+ * the state's neurons reset for the next batch. The check takes the gradients from `lossAndGrad`
+ * (the trainer does not hand them out) and the params after Adam from the trainer's first step.
+ */
 const oursTraining = (net: AnyLayer, init: Init, x: Tensor, y: Tensor, backend: Device<unknown>): Side => {
-  const step = lossAndGrad(net, crossEntropyLoss())
-  const optimizer = adam({ lr: LR })
-  const one = (params: unknown, state: unknown, opt: unknown, n: number) => {
-    const r = orThrow(step(params as never, state as never, x, y, train(key(n), backend)))
-    const u = orThrow(optimizer.update(r.grads as never, opt as never, params as never))
-    return { r, u }
-  }
-  let model = { params: init.params, state: init.state }
-  let opt: unknown = optimizer.init(init.params as never)
+  const loop = trainer(net, crossEntropyLoss(), adam({ lr: LR }))
+  let training = orThrow(loop.start(init.params as never, { backend }))
+  let state = init.state
   let n = 0
   return {
     run: () => {
-      const { r, u } = one(model.params, model.state, opt, n++)
-      model = { params: u.params, state: net.reset(r.state as never) }
-      opt = u.state
+      const r = orThrow(loop.step(training, state as never, x, y, train(key(n++))))
+      training = r.next
+      state = net.reset(r.state as never)
       return r.loss
     },
     check: () => {
-      const { r, u } = one(init.params, init.state, optimizer.init(init.params as never), 0)
-      return concat([[r.loss], ...leaves(r.grads).map(([, t]) => f32(t)), ...leaves(u.params).map(([, t]) => f32(t))])
+      const first = orThrow(loop.start(init.params as never, { backend }))
+      const r = orThrow(loop.step(first, init.state as never, x, y, train(key(0))))
+      const after = orThrow(loop.read(r.next))
+      loop.dispose(r.next)
+      const step = lossAndGrad(net, crossEntropyLoss())
+      const g = orThrow(step(init.params as never, init.state as never, x, y, train(key(0), backend)))
+      if (!Object.is(g.loss, r.loss)) throw new Error(`trainer and lossAndGrad disagree on the loss: ${r.loss} vs ${g.loss}`)
+      const grads = leaves(g.grads).map(([, t]) => f32(t))
+      return concat([[r.loss], ...grads, ...leaves(after.params).map(([, t]) => f32(t))])
     },
   }
 }

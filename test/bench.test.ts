@@ -49,7 +49,11 @@ describe('npm run bench -- --quick', () => {
     expect(kept).toEqual(['W2a', 'W3', 'W5', 'W7'])
     for (const id of kept) expect(result.rows.find((r) => r.id === id)?.cells[onDevice]).toHaveProperty('ms')
     expect(result.residentHeap?.wasm?.memoryMiB.length).toBeGreaterThan(1)
-    expect(result.trainingHeap?.map((h) => h.device)).toEqual(['wasm', 'wasm-resident'])
+    expect(result.trainingHeap?.map((h) => `${h.runner} ${h.device}`)).toEqual([
+      'lossAndGrad + adam wasm',
+      'lossAndGrad + adam wasm-resident',
+      'trainer wasm-resident',
+    ])
     expect(format(result)).toContain('W8')
   })
 })

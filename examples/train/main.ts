@@ -23,12 +23,12 @@ import {
   foldIn,
   key,
   loadCheckpoint,
-  lossAndGrad,
   orThrow,
   recording,
   saveCheckpoint,
   type Tensor,
   train as trainCtx,
+  trainer,
 } from '../../src/index.js'
 import { commonOptions, intFlag, progressBar, runAsScript } from '../digits/cli.js'
 import { CLASSES, type Digits, loadSplit } from '../digits/data.js'
@@ -201,7 +201,10 @@ export const main = (argv: readonly string[], log: (line: string) => void = cons
   }
   mkdirSync(o.out, { recursive: true })
 
-  const step = lossAndGrad(net, crossEntropyLoss())
+  // the params and Adam's buffers stay on the device; they come back to the host once an epoch
+  const loop = trainer(net, crossEntropyLoss(), optimizer)
+  let training = orThrow(loop.start(model.params, { optimizerState: opt }))
+  let state = model.state
   const loss: number[] = []
   const testAccuracy: number[] = []
   let trained = 0
@@ -213,11 +216,10 @@ export const main = (argv: readonly string[], log: (line: string) => void = cons
     const t0 = performance.now()
     for (let b = 0; b < batches; b++) {
       const { x, y } = batchOf(train, order, b * o.batch, o.batch)
-      const r = orThrow(step(model.params, model.state, x, y, trainCtx(foldIn(foldIn(root, 2), opt.step))))
-      const u = orThrow(optimizer.update(r.grads, opt, model.params))
+      const r = orThrow(loop.step(training, state, x, y, trainCtx(foldIn(foldIn(root, 2), training.step))))
+      training = r.next
       // a new batch is a new sample: the neurons start from rest, the running statistics carry on
-      model = { params: u.params, state: net.reset(r.state) }
-      opt = u.state
+      state = net.reset(r.state)
       sum += r.loss
       trained += o.batch
       bar.tick(1, { loss: (sum / (b + 1)).toFixed(3), 'img/s': (((b + 1) * o.batch) / ((performance.now() - t0) / 1000)).toFixed(0) })
@@ -225,12 +227,16 @@ export const main = (argv: readonly string[], log: (line: string) => void = cons
     trainSeconds += (performance.now() - t0) / 1000
     bar.stop()
     loss.push(sum / batches)
+    const held = orThrow(loop.read(training))
+    model = { params: held.params, state }
+    opt = held.optimizerState
     const tb = progressBar(o.progress, '  test', Math.ceil(o.test / 250))
     testAccuracy.push(accuracyOf(net, model, test, 250, () => tb.tick()))
     tb.stop()
     log(`epoch ${epoch + 1}: loss ${loss[epoch].toFixed(4)}, test accuracy ${(100 * testAccuracy[epoch]).toFixed(2)}%`)
     orThrow(saveCheckpoint(checkpointPath, { ...model, opt }, { epoch: String(epoch + 1), seed: String(o.seed) }))
   }
+  loop.dispose(training)
   if (o.evalOnly) testAccuracy.push(accuracyOf(net, model, test, 250, () => undefined))
   if (o.check && !(loss.length >= 2 && loss[loss.length - 1] < loss[0])) {
     throw new RangeError(`--check: the loss did not fall: ${loss.map((l) => l.toFixed(4)).join(', ')}`)
