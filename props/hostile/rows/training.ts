@@ -1195,6 +1195,119 @@ const trainedRows: readonly Row[] = trained.map((t) => {
   })
 })
 
+// ---------------------------------------------------------------------------------------------
+// trainer: building it, and its calls (start, then a step; a training state and read)
+// ---------------------------------------------------------------------------------------------
+
+/** Layers with a step (a trainer needs one) and this library's optimizers. */
+const steppedLayers = someLayers.filter((l) => l !== handLayer)
+const optimizers = [lib.adam({ lr: 0.01 }), lib.sgd({ lr: 0.1, momentum: 0.9 })]
+const notOptimizer = fc.oneof(
+  junkArb,
+  // an optimizer's shape is not enough: the trainer runs the spec it was built from
+  fc.constant(null).map(() => ({ ...lib.adam() })),
+  fc.constantFrom<unknown>({ name: 'Mine', init: () => ({ step: 0 }), update: () => E.left(undefined) }),
+)
+
+const trainerBuildRow = row({
+  name: 'trainer',
+  kind: 'config',
+  valid: args(fc.constantFrom(...steppedLayers), fc.constantFrom(ce, mse), fc.constantFrom(...optimizers)),
+  alternatives: [{ bad: fc.oneof(notLayer, fc.constant(handLayer)) }, { bad: notLoss }, { bad: notOptimizer }],
+  call: ([m, l, o]) => lib.trainer(m as AnyLayer, l as lib.Loss, o as lib.Optimizer),
+  check: (v) => {
+    const t = v as Readonly<Record<string, unknown>>
+    return ['start', 'step', 'read', 'dispose'].every((k) => typeof t[k] === 'function') ? undefined : 'not a trainer'
+  },
+})
+
+/** A trainer's first step on drawn arguments: start from the params, step, read, dispose. */
+const trainerStepRows: readonly Row[] = trained.map((t) => {
+  const loop = lib.trainer(t.model, t.loss, lib.adam({ lr: 0.01 }))
+  const fresh = lib.orThrow(t.model.init(lib.key(0), t.input) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
+  return row({
+    name: `trainer(${t.name.slice('lossAndGrad('.length, -1)}, Adam).step()`,
+    covers: ['trainer'],
+    kind: 'either',
+    names: ['trainer', 'Adam', ...t.names],
+    valid: fc.tuple(keyArb, tensorOfShape(t.input), t.target, evalCtx).map(([k, x, y, ctx]) => {
+      const init = lib.orThrow(t.model.init(k, t.input) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
+      return [init.params, init.state, x, y, ctx]
+    }),
+    alternatives: [
+      { bad: badRecordOf(fresh.params), neutral: (p) => fc.constant(cloneOf(p)) },
+      { bad: badRecordOf(fresh.state), neutral: (s) => fc.constant(cloneOf(s)) },
+      predictionAlternatives(t.input, 'float32', [[2, 4], [3], [2, 3, 1]]),
+      { bad: t.badTarget, neutral: (y) => neutralTensorArb(y as Tensor) },
+      ctxAlternatives,
+    ],
+    call: ([p, s, x, y, ctx]) => {
+      const started = loop.start(p as never)
+      if (E.isLeft(started)) return started
+      const r = loop.step(started.right, s as never, x as Tensor, y as Tensor, ctx as Ctx)
+      // a rejected step spends nothing: the state is still the caller's to dispose
+      const last = E.isRight(r) ? r.right.next : started.right
+      const read = loop.read(last)
+      loop.dispose(last)
+      return E.isLeft(r) ? r : E.map((held: unknown) => ({ ...r.right, held }))(read)
+    },
+    check: (v, c) => {
+      const r = v as lib.TrainStep<unknown> & { readonly held: lib.Trained<unknown, never, never> }
+      if (typeof r.loss !== 'number') return 'a loss that is not a number'
+      if (c.tags[2] !== 'wild' && !Number.isFinite(r.loss)) return `a loss of ${r.loss}`
+      if (r.next.step !== 1 || r.held.optimizerState.step !== 1) return `a state after ${r.next.step} steps, not 1`
+      const given = tensorsOf(c.args[0])
+      const params = tensorsOf(r.held.params)
+      if ([...given.keys()].join() !== [...params.keys()].join()) return `params ${[...params.keys()].join()}, not ${[...given.keys()].join()}`
+      for (const [k, q] of params) {
+        const problem = tensorProblem(q, lib.revive(given.get(k)).shape, 'float32')
+        if (problem !== undefined) return `params.${k}: ${problem}`
+      }
+      return tensorProblem(r.output)
+    },
+  })
+})
+
+/** `read` and `start`'s options: a training state that is not one (junk, spent), options that are not options. */
+const trainerStateRow = (() => {
+  const loop = lib.trainer(opaqueValue(fc33 as object) as AnyLayer, ce, lib.sgd({ lr: 0.1 }))
+  const params = lib.orThrow(fc33.init(lib.key(0), [2, 3])).params
+  const spent = fc.constant(null).map(() => {
+    const t = lib.orThrow(loop.start(params))
+    loop.dispose(t)
+    return t
+  })
+  const other = fc.constant(null).map(() => lib.orThrow(lib.trainer(fc33, ce, lib.sgd({ lr: 0.1 })).start(params)))
+  return row({
+    name: 'trainer(CustomLinear, CrossEntropyLoss, SGD): start(params, options) then read(state)',
+    covers: ['trainer'],
+    kind: 'either',
+    names: ['trainer', 'SGD'],
+    valid: args(fc.constantFrom<unknown>(undefined, {}, { backend: lib.cpu }), fc.constant('fresh')),
+    alternatives: [
+      {
+        bad: fc.oneof(
+          fc.constantFrom<unknown>(5, 'x', null, [1], { lr: 1 }, { optimizerState: { step: -1 } }),
+          badDeviceArb.filter((d) => d !== undefined).map((backend) => ({ backend })),
+          fc.constant(null).map(() => withThrowingGetter({ backend: lib.cpu }, 'backend')),
+        ),
+      },
+      { bad: fc.oneof(junkArb, spent, other) },
+    ],
+    call: ([options, which]) => {
+      const started = loop.start(params, options as never)
+      if (E.isLeft(started)) return started
+      const r = loop.read((which === 'fresh' ? started.right : which) as lib.TrainState)
+      loop.dispose(started.right)
+      return r
+    },
+    check: (v) => {
+      const r = v as lib.Trained<{ readonly weight: Tensor }, never, never>
+      return sameNumbers(elementsOf(r.params.weight), elementsOf(params.weight)) ? undefined : 'params other than those started from'
+    },
+  })
+})()
+
 interface Recorded {
   readonly name: string
   readonly layer: AnyLayer
@@ -1316,6 +1429,9 @@ export const rows: readonly Row[] = [
   ...lossRows,
   ...buildRows,
   ...trainedRows,
+  trainerBuildRow,
+  ...trainerStepRows,
+  trainerStateRow,
   ...recordingRows,
 ]
 
