@@ -1159,25 +1159,32 @@ const trained: readonly Trained[] = [
   },
 ]
 
-const trainedRows: readonly Row[] = trained.map((t) => {
-  const step = lib.lossAndGrad(t.model, t.loss)
+/** A training step's drawn arguments (params, state, input, target, ctx) and their alternatives. */
+const stepArguments = (t: Trained) => {
   const fresh = lib.orThrow(t.model.init(lib.key(0), t.input) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
-  return row({
-    name: `${t.name}()`,
-    covers: ['lossAndGrad'],
-    kind: 'either',
-    names: t.names,
+  return {
     valid: fc.tuple(keyArb, tensorOfShape(t.input), t.target, evalCtx).map(([k, x, y, ctx]) => {
       const init = lib.orThrow(t.model.init(k, t.input) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
       return [init.params, init.state, x, y, ctx]
     }),
     alternatives: [
-      { bad: badRecordOf(fresh.params), neutral: (p) => fc.constant(cloneOf(p)) },
-      { bad: badRecordOf(fresh.state), neutral: (s) => fc.constant(cloneOf(s)) },
+      { bad: badRecordOf(fresh.params), neutral: (p: unknown) => fc.constant(cloneOf(p)) },
+      { bad: badRecordOf(fresh.state), neutral: (s: unknown) => fc.constant(cloneOf(s)) },
       predictionAlternatives(t.input, 'float32', [[2, 4], [3], [2, 3, 1]]),
-      { bad: t.badTarget, neutral: (y) => neutralTensorArb(y as Tensor) },
+      { bad: t.badTarget, neutral: (y: unknown) => neutralTensorArb(y as Tensor) },
       ctxAlternatives,
     ],
+  }
+}
+
+const trainedRows: readonly Row[] = trained.map((t) => {
+  const step = lib.lossAndGrad(t.model, t.loss)
+  return row({
+    name: `${t.name}()`,
+    covers: ['lossAndGrad'],
+    kind: 'either',
+    names: t.names,
+    ...stepArguments(t),
     call: ([p, s, x, y, ctx]) => step(p as never, s as never, x as Tensor, y as Tensor, ctx as Ctx),
     check: (v, c) => {
       const r = v as lib.LossAndGrad<unknown, unknown>
@@ -1224,23 +1231,12 @@ const trainerBuildRow = row({
 /** A trainer's first step on drawn arguments: start from the params, step, read, dispose. */
 const trainerStepRows: readonly Row[] = trained.map((t) => {
   const loop = lib.trainer(t.model, t.loss, lib.adam({ lr: 0.01 }))
-  const fresh = lib.orThrow(t.model.init(lib.key(0), t.input) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
   return row({
     name: `trainer(${t.name.slice('lossAndGrad('.length, -1)}, Adam).step()`,
     covers: ['trainer'],
     kind: 'either',
     names: ['trainer', 'Adam', ...t.names],
-    valid: fc.tuple(keyArb, tensorOfShape(t.input), t.target, evalCtx).map(([k, x, y, ctx]) => {
-      const init = lib.orThrow(t.model.init(k, t.input) as E.Either<lib.LayerError, lib.Init<unknown, unknown>>)
-      return [init.params, init.state, x, y, ctx]
-    }),
-    alternatives: [
-      { bad: badRecordOf(fresh.params), neutral: (p) => fc.constant(cloneOf(p)) },
-      { bad: badRecordOf(fresh.state), neutral: (s) => fc.constant(cloneOf(s)) },
-      predictionAlternatives(t.input, 'float32', [[2, 4], [3], [2, 3, 1]]),
-      { bad: t.badTarget, neutral: (y) => neutralTensorArb(y as Tensor) },
-      ctxAlternatives,
-    ],
+    ...stepArguments(t),
     call: ([p, s, x, y, ctx]) => {
       const started = loop.start(p as never)
       if (E.isLeft(started)) return started
