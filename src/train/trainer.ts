@@ -278,8 +278,11 @@ export const trainer = <L extends AnyLayer, K extends string = never, N extends 
     if (E.isLeft(h)) return h
     const { device: d, leaves } = h.right
     return guardAllocation(NAME, 'training', () => {
-      // fresh copies: a host device's read hands back the buffer it still holds
-      const copy = (b: unknown, shape: Shape): Tensor => wrap(d.read(b).slice() as Data, shape.slice())
+      // a host device's read hands back the buffer it still holds: copied; other devices' reads are fresh
+      const copy = (b: unknown, shape: Shape): Tensor => {
+        const data = d.read(b)
+        return wrap(d.garbageCollected === true ? (data.slice() as Data) : data, shape.slice())
+      }
       const results = leaves.map((l): LeafUpdate => {
         if (l.kind === 'trained') return { param: copy(l.param, l.shape), buffers: l.buffers.map((b) => copy(b, l.shape)) }
         return { param: l.given, buffers: null }
@@ -450,8 +453,7 @@ const updated = <B>(
     }
     if (onDevice !== undefined) {
       const u = onDevice(d, l.param, g, l.buffers)
-      made.push(u.param, ...u.buffers)
-      return { ...l, param: u.param, buffers: u.buffers }
+      return { ...l, param: keep(u.param), buffers: u.buffers.map(keep) }
     }
     const u = onHost(l.dtype)(d.read(l.param), d.read(g), l.buffers.map((b) => d.read(b)))
     return { ...l, param: keep(d.upload(u.param)), buffers: u.buffers.map((b) => keep(d.upload(b))) }

@@ -157,6 +157,12 @@ describe('trainer', () => {
     const r = orThrow(loop.step(t, {}, tensor([1, 1], [1, 2]), tensor([1], [1, 1]), train(key(0))))
     expect(r.loss).toBe(4)
     expect(toArray(orThrow(loop.read(r.next)).params.weight)).toEqual([-1, 0])
+    // and on the default device, whose reads are fresh arrays already
+    const held = orThrow(loop.start(params))
+    const out = orThrow(loop.read(held)).params
+    ;(out.weight.data as Float32Array)[0] = 5
+    expect(toArray(orThrow(loop.read(held)).params.weight)).toEqual([100, 2])
+    loop.dispose(held)
   })
 
   it.runIf(resident !== undefined)('keeps the resident device flat over 40 steps and frees everything on dispose', () => {
