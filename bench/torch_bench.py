@@ -43,8 +43,14 @@ def median_ms(f, t, plan):
     start = time.perf_counter()
     f(t)
     slow = time.perf_counter() - start > SLOW_S
-    for _ in range(1 if slow else plan["warmup"] - 1):
+    if slow:
         f(t)
+    else:
+        # the same warm-up as the JavaScript columns (bench/harness.ts, `warmUp`)
+        i = 1
+        while i < plan["warmup"] or time.perf_counter() - start < plan["warmupMs"] / 1000:
+            f(t)
+            i += 1
     min_runs = min(plan["minRuns"], 3) if slow else plan["minRuns"]
     runs, spent = [], 0.0
     while len(runs) < plan["maxRuns"] and (len(runs) < min_runs or (not slow and spent < plan["budgetMs"] / 1000)):
