@@ -55,7 +55,8 @@ const time = (fs: readonly (() => unknown)[], p: TimingPlan): readonly Timing[] 
   const t0 = performance.now()
   fs.forEach((f) => f())
   const slow = performance.now() - t0 > 250 * fs.length
-  for (let i = 1; !slow && (i < p.warmup || performance.now() - t0 < p.warmupMs * fs.length); i++) fs.forEach((f) => f())
+  const warm = (i: number) => !slow && (i < p.warmup || performance.now() - t0 < p.warmupMs * fs.length)
+  for (let i = 1; warm(i); i++) fs.forEach((f) => f())
   const minRuns = slow ? Math.min(p.minRuns, 3) : p.minRuns
   const walls = fs.map((): number[] => [])
   const cpus = fs.map((): number[] => [])
