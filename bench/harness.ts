@@ -37,7 +37,7 @@ const median = (xs: readonly number[]): number => {
 const SLOW_MS = 250
 
 /** Untimed calls of `f` after a first one: `plan.warmup` in all and `plan.warmupMs` spent. */
-const warmUp = (f: () => unknown, plan: TimingPlan, startedAt: number): void => {
+export const warmUp = (f: () => unknown, plan: TimingPlan, startedAt: number): void => {
   for (let i = 1; i < plan.warmup || performance.now() - startedAt < plan.warmupMs; i++) f()
 }
 

@@ -16,7 +16,7 @@
  */
 import { cpu, type Device, type Data, loadWasmBackend, wasmThreads } from '../src/index.js'
 import type { ConvAttrs, PoolAttrs } from '../src/kernel/kernels.js'
-import { fullPlan, mismatchFraction, quickPlan, type TimingPlan, uniformData } from './harness.js'
+import { fullPlan, mismatchFraction, quickPlan, type TimingPlan, uniformData, warmUp } from './harness.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -55,8 +55,8 @@ const time = (fs: readonly (() => unknown)[], p: TimingPlan): readonly Timing[] 
   const t0 = performance.now()
   fs.forEach((f) => f())
   const slow = performance.now() - t0 > 250 * fs.length
-  const warm = (i: number) => !slow && (i < p.warmup || performance.now() - t0 < p.warmupMs * fs.length)
-  for (let i = 1; warm(i); i++) fs.forEach((f) => f())
+  // a round is one call of each: the warm-up's time scales with them
+  if (!slow) warmUp(() => fs.forEach((f) => f()), { ...p, warmupMs: p.warmupMs * fs.length }, t0)
   const minRuns = slow ? Math.min(p.minRuns, 3) : p.minRuns
   const walls = fs.map((): number[] => [])
   const cpus = fs.map((): number[] => [])
