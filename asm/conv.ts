@@ -42,10 +42,13 @@
  *   `cot col^T` in float32 (B = im2col transposed, packed from the padded plane), each block's
  *   partial sums then added into a float64 accumulator; the reference sums every tap in float64.
  *   Equal within the bound the suite states; images that could overflow run the reference's
- *   float64 loop (exact). A spike-like image (as the forward's) is scattered instead: each
- *   non-zero input adds `x * cot` to the float32 partial sums of the taps that read it, in
- *   position order for each weight, as the GEMM sums them, so the partial sums are the GEMM's
- *   bits and the work is the non-zero inputs'.
+ *   float64 loop (exact). A spike-like image (as the forward's) sums only its non-zero inputs:
+ *   at stride and dilation 1 each weight (c, p, q) gathers, in registers for all its output
+ *   channels at once, `x * cot` over channel c's non-zero inputs from a zero-bordered grid of
+ *   the block's cotangents (no bounds tests, no stores in the loop); otherwise each input adds
+ *   to the partial sums of the taps that read it. Either way each weight's terms come in
+ *   position order, as the GEMM sums them, so the partial sums are the GEMM's bits and the work
+ *   is the non-zero inputs'.
  */
 import { gemmBlock, KC, kernel4x8, MR, NR, packA, packB, roundUp, transposeBlock } from './gemm'
 import { gradInputWinograd, WINOGRAD_GROWTH, winogradApplies, winogradPays, winogradScratchBytes } from './winograd'
@@ -351,9 +354,9 @@ function packIm2col(bp: usize, pad: usize, taps: usize, tab: usize, chunks: i32,
 
 /**
  * An image's group of inputs is scattered where at most one cell in SPARSE_PART is non-zero:
- * on the demo's second convolution the forward's scatter takes 0.15 of the GEMM's time at 5%
- * non-zero inputs, 0.25 at 10% and 0.45 at 20% (the weight gradient's 0.12, 0.21 and 0.37);
- * with 16 output channels they break even at about 25%.
+ * on the demo's second convolution the forward's scatter takes 0.21 of the GEMM's time at 5%
+ * non-zero inputs, 0.33 at 10% and 0.61 at 20% (the weight gradient's gather 0.22, 0.27 and
+ * 0.38); with 16 output channels they break even at about 25%.
  */
 const SPARSE_PART: i32 = 4
 
@@ -979,7 +982,23 @@ function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32, r0:
  */
 // @ts-ignore: decorator
 @inline function sparseGradBytes(): usize {
-  return bytes(min(P, KC) * ogLanes()) + 2 * bytes(K * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW)
+  return bytes(min(P, KC) * ogLanes()) + 2 * bytes(K * ogLanes()) + bytes(sparseLimit() + 1) + bytes(2 * KH * KW) +
+    bytes(gridRows() * gridCols() * ogLanes()) + bytes(sparseLimit() + 1) + bytes(CG + 1)
+}
+
+/**
+ * Rows and columns of the weight gradient's grid of cotangents at stride and dilation 1: every
+ * output position a tap of an input can name, `(y + KH - 1 - p, x + KW - 1 - q)` for input
+ * (y, x) and tap (p, q), those outside the output (or the block) zero.
+ */
+// @ts-ignore: decorator
+@inline function gridRows(): i32 {
+  return H + KH - 1
+}
+
+// @ts-ignore: decorator
+@inline function gridCols(): i32 {
+  return W + KW - 1
 }
 
 /**
@@ -993,6 +1012,7 @@ function gradWeightExact(acc: usize, cot: usize, x: usize, img: i32, g: i32, r0:
 function gradWeightSparse(
   acc: usize, cot: usize, x: usize, img: i32, g: i32, r0: i32, r1: i32, c0: i32, c1: i32,
   count: i32, cells: usize, taps: usize, cotT: usize, part: usize, partT: usize,
+  grid: usize, bases: usize, starts: usize,
 ): void {
   const rows = r1 - r0
   const lanes = roundUp(rows, 8)
@@ -1003,8 +1023,15 @@ function gradWeightSparse(
   const first = (c0 / (KH * KW)) * H * W
   const last = ((c1 - 1) / (KH * KW) + 1) * H * W
   const unit = SH == 1 && SW == 1 && DH == 1 && DW == 1
+  const binary = unit && gridBases(cells, count, bases, starts, src, row)
   for (let pc = 0; pc < P; pc += KC) {
     const kc = min(KC, P - pc)
+    if (unit) {
+      gridCotangents(grid, cotG, rows, row, pc, kc)
+      gatherColumns(part, grid, row, lanes, src, cells, bases, starts, c0, c1, binary)
+      widenPartials(acc, part, partT, g * OG + r0, rows, row, c0, cols)
+      continue
+    }
     transposeBlock(cotT, row, cotG + <usize>pc * 4, <usize>P * 4, rows, kc)
     if (rows < lanes) {
       for (let t = 0; t < kc; t++) memory.fill(cotT + <usize>t * row + <usize>rows * 4, 0, <usize>(lanes - rows) * 4)
@@ -1015,10 +1042,6 @@ function gradWeightSparse(
       // a part of the columns needs only the cells of their channels
       if (cell < first || cell >= last) continue
       const v = load<f32>(src + <usize>cell * 4)
-      if (unit) {
-        scatterUnit(cell, pc, kc, c0, c1, cotT, part - <usize>c0 * row, row, v, true)
-        continue
-      }
       const vs = f32x4.splat(v)
       const n = tapsOf(cell, pc, kc, taps)
       for (let k = 0; k < n; k++) {
@@ -1031,19 +1054,165 @@ function gradWeightSparse(
         else addScaledRow(a, cv, vs, row)
       }
     }
-    // the partial sums [column][channel], transposed, into the accumulator [channel][column]
-    transposeBlock(partT, <usize>cols * 4, part, row, cols, rows)
-    for (let r = 0; r < rows; r++) {
-      const ar = acc + <usize>((g * OG + r0 + r) * K + c0) * 8
-      const pr = partT + <usize>(r * cols) * 4
-      let j = 0
-      for (; j + 4 <= cols; j += 4) addWidened(ar + <usize>j * 8, v128.load(pr + <usize>j * 4))
-      for (; j < cols; j++) {
-        const a = ar + <usize>j * 8
-        store<f64>(a, load<f64>(a) + <f64>load<f32>(pr + <usize>j * 4))
-      }
+    widenPartials(acc, part, partT, g * OG + r0, rows, row, c0, cols)
+  }
+}
+
+/**
+ * The float32 partial sums `part` [cols][row bytes] of output channels [oc, oc + rows) by
+ * weight columns [c0, c0 + cols), transposed (through `partT`), added into the float64
+ * accumulator [channel][column].
+ */
+function widenPartials(acc: usize, part: usize, partT: usize, oc: i32, rows: i32, row: usize, c0: i32, cols: i32): void {
+  transposeBlock(partT, <usize>cols * 4, part, row, cols, rows)
+  for (let r = 0; r < rows; r++) {
+    const ar = acc + <usize>((oc + r) * K + c0) * 8
+    const pr = partT + <usize>(r * cols) * 4
+    let j = 0
+    for (; j + 4 <= cols; j += 4) addWidened(ar + <usize>j * 8, v128.load(pr + <usize>j * 4))
+    for (; j < cols; j++) {
+      const a = ar + <usize>j * 8
+      store<f64>(a, load<f64>(a) + <f64>load<f32>(pr + <usize>j * 4))
     }
   }
+}
+
+/**
+ * For the `count` non-zero inputs `cells` (offsets in the group's planes, in order) of the
+ * image's group at `src`: `bases[e]`, input e's place in the grid of cotangents for tap (0, 0),
+ * in bytes of `row`-byte grid rows, and `starts[ch]`, the first input of channel `ch`
+ * (`starts[CG]` is `count`). Whether every input is 1 (spikes).
+ */
+function gridBases(cells: usize, count: i32, bases: usize, starts: usize, src: usize, row: usize): bool {
+  const plane = H * W, gw = gridCols(), wd = W
+  let binary = true
+  let ch = 0
+  store<i32>(starts, 0)
+  for (let e = 0; e < count; e++) {
+    const cell = load<i32>(cells + <usize>e * 4)
+    const c = cell / plane
+    while (ch < c) {
+      ch++
+      store<i32>(starts + <usize>ch * 4, e)
+    }
+    const y = (cell - c * plane) / wd
+    const x = cell - c * plane - y * wd
+    store<i32>(bases + <usize>e * 4, ((y + KH - 1) * gw + x + KW - 1) * <i32>row)
+    if (load<f32>(src + <usize>cell * 4) != 1) binary = false
+  }
+  while (ch < CG) {
+    ch++
+    store<i32>(starts + <usize>ch * 4, count)
+  }
+  return binary
+}
+
+/**
+ * The grid of cotangents (see {@link gridRows}) of output channels `cotG` [rows][P] for the
+ * positions [pc, pc + kc), position-major in `row`-byte rows; every other entry zero.
+ */
+function gridCotangents(grid: usize, cotG: usize, rows: i32, row: usize, pc: i32, kc: i32): void {
+  const gh = gridRows(), gw = gridCols(), ow = OW
+  const di = KH - 1 - PH, dj = KW - 1 - PW
+  memory.fill(grid, 0, <usize>(gh * gw) * row)
+  for (let i = pc / ow; i * ow < pc + kc; i++) {
+    const gi = i + di
+    if (gi < 0 || gi >= gh) continue
+    const from = max(max(0, pc - i * ow), -dj)
+    const to = min(min(ow, pc + kc - i * ow), gw - dj)
+    if (from < to) {
+      transposeBlock(grid + <usize>(gi * gw + from + dj) * row, row, cotG + <usize>(i * ow + from) * 4, <usize>P * 4, rows, to - from)
+    }
+  }
+}
+
+/**
+ * The weight gradient's partial sums for columns [c0, c1) at stride and dilation 1, into
+ * `part` [c1 - c0][row bytes]: column (c, p, q) sums, over channel c's non-zero inputs in
+ * order, `x * cot` at the output the tap reads them from (grid place `bases[e]` less the tap's
+ * `(p * gridCols + q) * row`), every output channel at once in registers. The terms come in
+ * position order, as the GEMM's, and a place outside the output adds +0, which changes no sum
+ * that starts from +0.
+ */
+function gatherColumns(
+  part: usize, grid: usize, row: usize, lanes: i32, src: usize, cells: usize, bases: usize, starts: usize,
+  c0: i32, c1: i32, binary: bool,
+): void {
+  const khw = KH * KW, kw = KW, gw = gridCols()
+  for (let k = c0; k < c1; k++) {
+    const ch = k / khw
+    const p = (k - ch * khw) / kw
+    const q = k - ch * khw - p * kw
+    const at = grid - <usize>((p * gw + q) * <i32>row)
+    const e0 = load<i32>(starts + <usize>ch * 4)
+    const e1 = load<i32>(starts + <usize>ch * 4, 4)
+    const dst = part + <usize>(k - c0) * row
+    let l = 0
+    for (; l + 32 <= lanes; l += 32) gather32(dst + <usize>l * 4, at + <usize>l * 4, bases, e0, e1, binary, src, cells)
+    for (; l < lanes; l += 8) gather8(dst + <usize>l * 4, at + <usize>l * 4, bases, e0, e1, binary, src, cells)
+  }
+}
+
+/**
+ * `dst[0, 32)` = the sum over inputs [e0, e1) of the 32 floats at `at + bases[e]`, each times
+ * the input's value unless `binary`: eight registers, no stores in the loop.
+ */
+// @ts-ignore: decorator
+@inline function gather32(dst: usize, at: usize, bases: usize, e0: i32, e1: i32, binary: bool, src: usize, cells: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+  if (binary) {
+    for (let e = e0; e < e1; e++) {
+      const s = at + <usize>load<i32>(bases + <usize>e * 4)
+      a0 = f32x4.add(a0, v128.load(s))
+      a1 = f32x4.add(a1, v128.load(s, 16))
+      a2 = f32x4.add(a2, v128.load(s, 32))
+      a3 = f32x4.add(a3, v128.load(s, 48))
+      a4 = f32x4.add(a4, v128.load(s, 64))
+      a5 = f32x4.add(a5, v128.load(s, 80))
+      a6 = f32x4.add(a6, v128.load(s, 96))
+      a7 = f32x4.add(a7, v128.load(s, 112))
+    }
+  } else {
+    for (let e = e0; e < e1; e++) {
+      const s = at + <usize>load<i32>(bases + <usize>e * 4)
+      const v = f32x4.splat(load<f32>(src + <usize>load<i32>(cells + <usize>e * 4) * 4))
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(s), v))
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(s, 16), v))
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(s, 32), v))
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(s, 48), v))
+      a4 = f32x4.add(a4, f32x4.mul(v128.load(s, 64), v))
+      a5 = f32x4.add(a5, f32x4.mul(v128.load(s, 80), v))
+      a6 = f32x4.add(a6, f32x4.mul(v128.load(s, 96), v))
+      a7 = f32x4.add(a7, f32x4.mul(v128.load(s, 112), v))
+    }
+  }
+  v128.store(dst, a0)
+  v128.store(dst, a1, 16)
+  v128.store(dst, a2, 32)
+  v128.store(dst, a3, 48)
+  v128.store(dst, a4, 64)
+  v128.store(dst, a5, 80)
+  v128.store(dst, a6, 96)
+  v128.store(dst, a7, 112)
+}
+
+/** {@link gather32} for 8 floats. */
+// @ts-ignore: decorator
+@inline function gather8(dst: usize, at: usize, bases: usize, e0: i32, e1: i32, binary: bool, src: usize, cells: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0
+  for (let e = e0; e < e1; e++) {
+    const s = at + <usize>load<i32>(bases + <usize>e * 4)
+    if (binary) {
+      a0 = f32x4.add(a0, v128.load(s))
+      a1 = f32x4.add(a1, v128.load(s, 16))
+    } else {
+      const v = f32x4.splat(load<f32>(src + <usize>load<i32>(cells + <usize>e * 4) * 4))
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(s), v))
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(s, 16), v))
+    }
+  }
+  v128.store(dst, a0)
+  v128.store(dst, a1, 16)
 }
 
 /** The four floats of `v` added to the four float64s at `a`. */
@@ -1093,6 +1262,9 @@ export function conv2dGradWeightPart(
   const cells = part + bytes(K * ogLanes())
   const tapList = cells + bytes(sparseLimit() + 1)
   const partT = tapList + bytes(2 * KH * KW)
+  const grid = partT + bytes(K * ogLanes())
+  const bases = grid + bytes(gridRows() * gridCols() * ogLanes())
+  const starts = bases + bytes(sparseLimit() + 1)
   const khw = KH * KW
   memory.fill(acc, 0, <usize>(O * K) * 8)
   const terms = <f64>kcMax
@@ -1106,7 +1278,7 @@ export function conv2dGradWeightPart(
       }
       const count = nonZeroCells(x, img, g, cells)
       if (count >= 0) {
-        gradWeightSparse(acc, cot, x, img, g, r0, r1, c0, c1, count, cells, tapList, cotT, part, partT)
+        gradWeightSparse(acc, cot, x, img, g, r0, r1, c0, c1, count, cells, tapList, cotT, part, partT, grid, bases, starts)
         continue
       }
       padPlanes(pad, x, img, g * CG)

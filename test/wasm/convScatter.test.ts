@@ -74,17 +74,20 @@ describe('wasm conv2d on spike-like inputs', () => {
   })
 
   it("weight gradient: a scattered image's partial sums are the GEMM's bits", () => {
-    // an image of 10% spikes is scattered; with its first four channels dense it runs the GEMM
-    // (32% non-zero); the weights of the other channels see the same inputs either way
+    // an image of 10% spikes (of 1, or of another value) is scattered; with its first half of
+    // channels dense it runs the GEMM; the weights of the other channels see the same inputs
+    // either way
     const wide: ConvAttrs = { ...conv, n: 1, c: 8, h: 20, w: 21, o: 10, kh: 3, kw: 3, ph: 1, pw: 1, groups: 2 }
-    for (const a of [conv, wide]) {
+    // 40 output channels (registers of 32 and of 8), padding past the kernel's reach on one axis
+    const padded: ConvAttrs = { ...conv, n: 2, c: 4, h: 9, w: 11, o: 40, kh: 3, kw: 3, ph: 3, pw: 0 }
+    for (const [a, value] of [conv, wide, padded].flatMap((g) => [[g, 1], [g, 1.25]] as const)) {
       const { x: nx } = sizes(a)
       const plane = a.h * a.w
       const perImage = a.c * plane
       const oh = a.h + 2 * a.ph - a.kh + 1
       const ow = a.w + 2 * a.pw - a.kw + 1
       const cot = uniform(a.n * a.o * oh * ow, 17)
-      const sparse = spikes(nx, 0.1, 18, 1.25)
+      const sparse = spikes(nx, 0.1, 18, value)
       const dense = sparse.slice()
       const filled = a.c / a.groups / 2
       for (let img = 0; img < a.n; img++) {
