@@ -191,17 +191,24 @@ function col2imRow(plane: usize, src: usize, kp: i32, kq: i32, t0: i32, count: i
   }
 }
 
-/** The largest |value| of `len` floats (NaN if any is NaN). */
+/**
+ * The largest |value| of `len` floats (NaN if any is NaN), as the largest of their bits with
+ * the sign cleared: those order as the magnitudes do, and a NaN's lie above infinity's. One
+ * unsigned integer max a vector (a float max must order NaN and -0, several instructions).
+ */
 function maxAbs(x: usize, len: i32): f32 {
-  let acc = f32x4.splat(0)
+  const magnitude = i32x4.splat(0x7fffffff)
+  let a = i32x4.splat(0)
+  let b = a
   let i = 0
-  for (; i + 4 <= len; i += 4) acc = f32x4.max(acc, f32x4.abs(v128.load(x + <usize>i * 4)))
-  let m = max(
-    max(f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1)),
-    max(f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3)),
-  )
-  for (; i < len; i++) m = max(m, abs(load<f32>(x + <usize>i * 4)))
-  return m
+  for (; i + 8 <= len; i += 8) {
+    a = i32x4.max_u(a, v128.and(v128.load(x + <usize>i * 4), magnitude))
+    b = i32x4.max_u(b, v128.and(v128.load(x + <usize>i * 4, 16), magnitude))
+  }
+  a = i32x4.max_u(a, b)
+  let m = max(max(i32x4.extract_lane(a, 0) as u32, i32x4.extract_lane(a, 1) as u32), max(i32x4.extract_lane(a, 2) as u32, i32x4.extract_lane(a, 3) as u32))
+  for (; i < len; i++) m = max(m, load<u32>(x + <usize>i * 4) & 0x7fffffff)
+  return reinterpret<f32>(m)
 }
 
 // @ts-ignore: decorator
