@@ -361,9 +361,9 @@ function packIm2col(bp: usize, pad: usize, taps: usize, tab: usize, chunks: i32,
 
 /**
  * An image's group of inputs is scattered where at most one cell in SPARSE_PART is non-zero:
- * on the demo's second convolution the forward's scatter takes 0.21 of the GEMM's time at 5%
- * non-zero inputs, 0.33 at 10% and 0.61 at 20% (the weight gradient's gather 0.22, 0.27 and
- * 0.38); with 16 output channels they break even at about 25%.
+ * on the demo's second convolution the forward's scatter takes about 0.2 of the GEMM's time at
+ * 5% non-zero inputs, 0.35 at 10% and 0.6 at 20% (the weight gradient's gather 0.16, 0.22 and
+ * 0.34); with 16 output channels they break even at about 25%.
  */
 const SPARSE_PART: i32 = 4
 
