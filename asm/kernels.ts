@@ -8,7 +8,7 @@ export { matmul, matmulPart, matmulScratchBytes } from './matmul'
 export { axpy, mul, mulPart } from './elementwise'
 export { exp64, neuron, neuronGrad, neuronGradPart, neuronPart, scale } from './neuron'
 export { broadcastAlongAxis, sumAlongAxis } from './axis'
-export { maxPool2dBy, maxPool2dByGrad, pool2d, pool2dGrad, upsampleNearest, upsampleNearestGrad } from './pool'
+export { maxPool2dBy, maxPool2dByGrad, pool2d, pool2dGrad, pool2dGradPart, pool2dPart, upsampleNearest, upsampleNearestGrad } from './pool'
 export {
   channelAffine,
   channelAffineGrad,

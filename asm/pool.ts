@@ -376,3 +376,26 @@ export function upsampleNearestGrad(out: usize, cot: usize, planes: i32, height:
     }
   }
 }
+
+/**
+ * Planes [from, to) of `pool2d` (out: their pooled planes; nothing else): one part of a call cut
+ * across threads (src/backend/wasm/split.ts); the scratch is unused. Each plane is computed
+ * alone: the cut changes no bit.
+ */
+export function pool2dPart(
+  scratch: usize, from: i32, to: i32, out: usize, x: usize, planes: i32, height: i32, width: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, isMax: bool,
+): void {
+  const pooled = ((height + 2 * ph - kh) / sh + 1) * ((width + 2 * pw - kw) / sw + 1)
+  pool2d(out + <usize>(from * pooled) * 4, x + <usize>(from * height * width) * 4, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)
+}
+
+/** Planes [from, to) of `pool2dGrad` (out: their input planes), as {@link pool2dPart}. */
+export function pool2dGradPart(
+  scratch: usize, from: i32, to: i32, out: usize, cot: usize, x: usize, planes: i32, height: i32, width: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, isMax: bool,
+): void {
+  const pooled = ((height + 2 * ph - kh) / sh + 1) * ((width + 2 * pw - kw) / sw + 1)
+  const cells = height * width
+  pool2dGrad(out + <usize>(from * cells) * 4, cot + <usize>(from * pooled) * 4, x + <usize>(from * cells) * 4, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)
+}

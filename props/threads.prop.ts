@@ -1,7 +1,7 @@
 /**
  * The threaded WebAssembly kernels give the same bits whatever the number of threads: matmul
  * (every transpose, with and without bias), conv2d, conv2dGradInput, conv2dGradWeight, mul,
- * neuron and neuronGrad on 1, 2 and 3 threads, bit for bit (but for NaN payloads, see
+ * neuron and neuronGrad, pool2d and pool2dGrad on 1, 2 and 3 threads, bit for bit (but for NaN payloads, see
  * `sameBits`), on shapes big enough to be cut (src/backend/wasm/split.ts cuts a call only
  * where each part has at least `minPartWork` multiply-adds, or elements) and at the edges of
  * the cut: fewer output rows or columns than threads, sizes off the micro-tile, summed
@@ -24,10 +24,11 @@ import {
   minNeuronPartElements,
   minPartElements,
   minPartWork,
+  planeSplit,
 } from '../src/backend/wasm/split.js'
-import type { ConvAttrs, Data, Device } from '../src/index.js'
+import type { ConvAttrs, Data, Device, PoolAttrs, PoolMode } from '../src/index.js'
 import { loadResidentBackend, loadWasmBackend, wasmThreads } from '../src/index.js'
-import { convOutputSize } from '../src/kernel/kernels.js'
+import { convOutputSize, pooledSize } from '../src/kernel/kernels.js'
 import { neuronAttrs } from './kernels/cases.js'
 import { f32, int, mostly, sparseValues } from './kernels/values.js'
 import * as lib from '../src/index.js'
@@ -214,6 +215,40 @@ describe('threads: the same bits on 1, 2 and 3 threads', () => {
     fc.assert(fc.property(args, product), { ...runs, numRuns: 12 })
   })
 
+  it('pool2d and pool2dGrad by planes: max and average, windows that overlap, skip cells or pad', () => {
+    const side = int(4, 20)
+    const reach = int(1, 3)
+    const cellsOf = (w: { readonly height: number; readonly width: number }) => w.height * w.width
+    const attrs = fc
+      .record({ height: side, width: side, kernelH: reach, kernelW: reach, strideH: reach, strideW: reach })
+      .chain((w) =>
+        fc.record({
+          // enough planes to cut in two and in three
+          planes: int(Math.ceil((2 * minPartElements) / cellsOf(w)), Math.ceil((5 * minPartElements) / cellsOf(w))),
+          padH: int(0, w.kernelH >> 1),
+          padW: int(0, w.kernelW >> 1),
+          mode: fc.constantFrom<PoolMode>('max', 'avg'),
+        }).map(({ planes, padH, padW, mode }): PoolAttrs => ({
+          planes,
+          height: w.height,
+          width: w.width,
+          window: { kernelH: w.kernelH, kernelW: w.kernelW, strideH: w.strideH, strideW: w.strideW, padH, padW },
+          mode,
+        })),
+      )
+    const pooled = (a: PoolAttrs) => a.planes * pooledSize(a.height, a.width, a.window).reduce((x, y) => x * y, 1)
+    const args = attrs.chain((a) => fc.tuple(f32(a.planes * a.height * a.width), f32(pooled(a)), fc.constant(a)))
+    const workerParts = () => residents.slice(1).map((d) => threadPoolOf(d as Device<unknown>)?.workerParts() ?? 0)
+    const before = workerParts()
+    fc.assert(
+      fc.property(args, ([x, cot, a]) =>
+        sameBitsResident((d, up) => [d.pool2d(up(x), a), d.pool2dGrad(up(cot), up(x), a)]),
+      ),
+      { ...runs, numRuns: 12 },
+    )
+    workerParts().forEach((parts, i) => expect(parts, `${counts[i + 1]} threads`).toBeGreaterThan(before[i]))
+  })
+
   it('neuron and neuronGrad, on lengths off the vector of 8, with and without each optional array', () => {
     const length = int(2 * minNeuronPartElements, 5 * minNeuronPartElements)
     const maybe = (n: number) => mostly(f32(n), fc.constant(null))
@@ -303,6 +338,17 @@ describe('threads: the cuts', () => {
         const count = s.parts.length
         const big = s.parts.every(([from, to]) => to - from >= atLeast - 8)
         return count >= 2 && count <= t && big && s.parts.every(([from]) => from % 8 === 0) && ranges(n, s.parts)
+      }),
+    )
+  })
+
+  it('planes: ranges of whole planes that cover them, at most one per thread, each big enough', () => {
+    fc.assert(
+      fc.property(int(1, 4096), int(1, 4096), threads, (planes, cells, t) => {
+        const s = planeSplit(on(t), 'pool2dGradPart', planes, cells)
+        if (s === undefined) return planes < 2 || planes * cells < 2 * minPartElements || t < 2
+        const big = s.parts.every(([from, to]) => (to - from) * cells >= minPartElements - cells)
+        return s.parts.length >= 2 && s.parts.length <= t && big && ranges(planes, s.parts)
       }),
     )
   })

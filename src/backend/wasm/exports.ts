@@ -50,6 +50,8 @@ export const exportArity = {
   neuronGrad: 14,
   neuronPart: 13,
   neuronGradPart: 17,
+  pool2dPart: 15,
+  pool2dGradPart: 16,
   exp64: 1,
 } as const
 

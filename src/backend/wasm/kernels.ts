@@ -28,6 +28,7 @@ import {
   elementwiseSplit,
   matmulSplit,
   minNeuronPartElements,
+  planeSplit,
   runSplit,
   type Split,
   splitScratch,
@@ -246,8 +247,12 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
       const [oh, ow] = pooledSize(a.height, a.width, a.window)
       return byItem(a.planes, [a.height * a.width, oh * ow], (planes) => ({ ...a, planes }))
     },
-    call: (k, { outs: [out], ins: [x] }, { planes, height, width, window: w, mode }) =>
-      k.pool2d(out, x, planes, height, width, w.kernelH, w.kernelW, w.strideH, w.strideW, w.padH, w.padW, mode === 'max' ? 1 : 0),
+    call: (k, { outs: [out], ins: [x] }, a) => {
+      const args = [...poolGeometry(a), a.mode === 'max' ? 1 : 0] as const
+      const s = planeSplit(k, 'pool2dPart', a.planes, a.height * a.width)
+      if (s === undefined) k.pool2d(out, x, ...args)
+      else runSplit(k, s, 0, [out, x, ...args])
+    },
   },
   upsampleNearest: {
     slices: (a) =>
@@ -350,8 +355,12 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
   },
   pool2dGrad: {
     slices: (a) => byPlane(a, ['pooled', 'cells', 'cells']),
-    call: (k, { outs: [out], ins: [cot, x] }, a) =>
-      k.pool2dGrad(out, cot, x, ...poolGeometry(a), a.mode === 'max' ? 1 : 0),
+    call: (k, { outs: [out], ins: [cot, x] }, a) => {
+      const args = [...poolGeometry(a), a.mode === 'max' ? 1 : 0] as const
+      const s = planeSplit(k, 'pool2dGradPart', a.planes, a.height * a.width)
+      if (s === undefined) k.pool2dGrad(out, cot, x, ...args)
+      else runSplit(k, s, 0, [out, cot, x, ...args])
+    },
   },
   maxPool2dByGrad: {
     slices: (a) => byPlane(a, ['pooled', 'cells', 'cells', 'cells']),

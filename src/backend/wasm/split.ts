@@ -13,6 +13,8 @@
  *
  * - mul (bandwidth-bound), neuron and neuronGrad (a surrogate per element): by ranges of
  *   elements, each part at least {@link minPartElements} or {@link minNeuronPartElements}.
+ * - pool2d and pool2dGrad (bandwidth-bound, each plane alone): by ranges of whole planes, each
+ *   part at least {@link minPartElements} elements.
  *
  * A call is cut only where each part gets at least {@link minPartWork} multiply-adds (or
  * elements), so small calls run on the calling thread through the whole-call export, exactly as
@@ -163,6 +165,20 @@ export const elementwiseSplit = (
   const vectors = Math.ceil(length / 8)
   const parts = even(vectors, count).map(([from, to]) => [from * 8, Math.min(to * 8, length)])
   return splitOf(name, parts, 0)
+}
+
+/** The plane-wise `…Part` exports (pooling). */
+export type PlanePart = 'pool2dPart' | 'pool2dGradPart'
+
+/**
+ * A call over `planes` independent planes of `cells` elements each (the larger side's): ranges
+ * of whole planes, each at least {@link minPartElements} elements (bandwidth-bound, as mul), or
+ * `undefined`.
+ */
+export const planeSplit = (k: KernelExports, name: PlanePart, planes: number, cells: number): Split | undefined => {
+  const count = Math.min(k.threads?.size ?? 1, planes, Math.floor((planes * cells) / minPartElements))
+  if (count < 2) return undefined
+  return splitOf(name, even(planes, count).map(([from, to]) => [from, to]), 0)
 }
 
 /** Scratch bytes of a split call: a slice per thread. */

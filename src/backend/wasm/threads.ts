@@ -48,6 +48,8 @@ export const partExports = [
   'mulPart',
   'neuronPart',
   'neuronGradPart',
+  'pool2dPart',
+  'pool2dGradPart',
 ] as const
 
 /**
