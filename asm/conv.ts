@@ -206,7 +206,8 @@ function maxAbs(x: usize, len: i32): f32 {
     b = i32x4.max_u(b, v128.and(v128.load(x + <usize>i * 4, 16), magnitude))
   }
   a = i32x4.max_u(a, b)
-  let m = max(max(i32x4.extract_lane(a, 0) as u32, i32x4.extract_lane(a, 1) as u32), max(i32x4.extract_lane(a, 2) as u32, i32x4.extract_lane(a, 3) as u32))
+  const low = max(<u32>i32x4.extract_lane(a, 0), <u32>i32x4.extract_lane(a, 1))
+  let m = max(low, max(<u32>i32x4.extract_lane(a, 2), <u32>i32x4.extract_lane(a, 3)))
   for (; i < len; i++) m = max(m, load<u32>(x + <usize>i * 4) & 0x7fffffff)
   return reinterpret<f32>(m)
 }
@@ -490,15 +491,12 @@ function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
 /**
  * At stride and dilation 1 the taps that read input `cell` (an offset in a group's planes) form
  * a rectangle: tap (p, q) lands on output (y + PH - p, x + PW - q), so they need no list. For
- * each tap whose (c, p, q) index lies in [k0, k1) and whose output position lies in
- * [t0, t0 + nb), adds the position's row of `tRows` times `v` into the tap's row of `kRows`
- * (`intoTaps`, the weight gradient's) or the tap's into the position's (the forward's); `v` 1
- * (spikes) adds without a product. The taps may come in any order: each lands on its own pair.
+ * each tap whose output position lies in [t0, t0 + nb), adds the tap's row of `kRows` times `v`
+ * into the position's row of `tRows` (the forward's scatter); `v` 1 (spikes) adds without a
+ * product. The taps may come in any order: each lands on its own position.
  */
 // @ts-ignore: decorator
-@inline function scatterUnit(
-  cell: i32, t0: i32, nb: i32, k0: i32, k1: i32, tRows: usize, kRows: usize, row: usize, v: f32, intoTaps: bool,
-): void {
+@inline function scatterUnit(cell: i32, t0: i32, nb: i32, tRows: usize, kRows: usize, row: usize, v: f32): void {
   const kh = KH, kw = KW, ph = PH, pw = PW, oh = OH, ow = OW, wd = W
   const plane = H * wd
   const ch = cell / plane
@@ -513,18 +511,13 @@ function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
     // the block position of output (i, 0), then the taps whose column lands in the block
     const rowT = (y + ph - p) * ow - t0
     const kRow = (ch * kh + p) * kw
-    const from = max(max(qFrom, x + pw + rowT - nb + 1), k0 - kRow)
-    const to = min(min(qTo, x + pw + rowT), k1 - 1 - kRow)
+    const from = max(qFrom, x + pw + rowT - nb + 1)
+    const to = min(qTo, x + pw + rowT)
     let a = tRows + <usize>(rowT + x + pw - from) * row
     let b = kRows + <usize>(kRow + from) * row
     for (let q = from; q <= to; q++) {
-      if (intoTaps) {
-        if (v == 1) addRow(b, a, row)
-        else addScaledRow(b, a, vs, row)
-      } else {
-        if (v == 1) addRow(a, b, row)
-        else addScaledRow(a, b, vs, row)
-      }
+      if (v == 1) addRow(a, b, row)
+      else addScaledRow(a, b, vs, row)
       a -= row
       b += row
     }
@@ -600,7 +593,7 @@ function convItemSparse(
     const cell = load<i32>(cells + <usize>e * 4)
     const v = load<f32>(src + <usize>cell * 4)
     if (unit) {
-      scatterUnit(cell, t0, nb, 0, K, acc, wg, row, v, false)
+      scatterUnit(cell, t0, nb, acc, wg, row, v)
       continue
     }
     const vs = f32x4.splat(v)
@@ -1128,7 +1121,8 @@ function gridCotangents(grid: usize, cotG: usize, rows: i32, row: usize, pc: i32
     const from = max(max(0, pc - i * ow), -dj)
     const to = min(min(ow, pc + kc - i * ow), gw - dj)
     if (from < to) {
-      transposeBlock(grid + <usize>(gi * gw + from + dj) * row, row, cotG + <usize>(i * ow + from) * 4, <usize>P * 4, rows, to - from)
+      const dst = grid + <usize>(gi * gw + from + dj) * row
+      transposeBlock(dst, row, cotG + <usize>(i * ow + from) * 4, <usize>P * 4, rows, to - from)
     }
   }
 }

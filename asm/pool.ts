@@ -387,7 +387,8 @@ export function pool2dPart(
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, isMax: bool,
 ): void {
   const pooled = ((height + 2 * ph - kh) / sh + 1) * ((width + 2 * pw - kw) / sw + 1)
-  pool2d(out + <usize>(from * pooled) * 4, x + <usize>(from * height * width) * 4, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)
+  const xs = x + <usize>(from * height * width) * 4
+  pool2d(out + <usize>(from * pooled) * 4, xs, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)
 }
 
 /** Planes [from, to) of `pool2dGrad` (out: their input planes), as {@link pool2dPart}. */
@@ -397,5 +398,6 @@ export function pool2dGradPart(
 ): void {
   const pooled = ((height + 2 * ph - kh) / sh + 1) * ((width + 2 * pw - kw) / sw + 1)
   const cells = height * width
-  pool2dGrad(out + <usize>(from * cells) * 4, cot + <usize>(from * pooled) * 4, x + <usize>(from * cells) * 4, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)
+  const at = <usize>(from * cells) * 4
+  pool2dGrad(out + at, cot + <usize>(from * pooled) * 4, x + at, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)
 }
