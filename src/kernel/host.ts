@@ -7,14 +7,15 @@
  * @module
  */
 import type { Data, DType } from '../tensor/tensor.js'
-import { alloc } from '../tensor/tensor.js'
+import { allocateUnfilled } from '../tensor/view.js'
 import { type Device, deviceFrom } from './device.js'
 import type { KernelName, KernelOutputs, Kernels } from './kernels.js'
 import { attrsArg, bufferArgs, kernelSpecs, outputDtype, outputLengths } from './spec.js'
 
 /**
- * A destination-first host kernel: writes its outputs into `out` (one array, or a record of
- * named arrays, sized as the kernel's spec says) and nothing else.
+ * A destination-first host kernel: writes every element of its outputs into `out` (one array, or
+ * a record of named arrays, sized as the kernel's spec says; their storage is not zeroed first)
+ * and nothing else.
  */
 export type HostKernel<K extends KernelName> = (out: KernelOutputs<K, Data>, ...args: Parameters<Kernels<Data>[K]>) => void
 
@@ -54,7 +55,8 @@ export const hostDevice = (name: string, kernels: HostKernels): Device<Data> =>
       const attrs = attrsArg(kernel, args)
       const dtypes = buffers.map((b) => (b === null ? undefined : hostDtype(b)))
       const lengths = outputLengths(kernel, attrs, buffers.map((b) => (b === null ? null : b.length)))
-      const outs = lengths.map((n, i) => alloc(n, outputDtype(kernel, i, attrs, dtypes)))
+      // destination-first kernels write every element of `out` (props/kernels.prop.ts): no zeroing
+      const outs = lengths.map((n, i) => allocateUnfilled('alloc', 'size', n, outputDtype(kernel, i, attrs, dtypes)))
       const names = spec.outputs
       const out = names === 'list' ? outs : names.length === 1 ? outs[0] : Object.fromEntries(names.map((n, i) => [n, outs[i]]))
       // nothing to write: skip the loops (an empty tensor may still have a huge leading axis)

@@ -256,6 +256,31 @@ export const dtypeOfData = (data: Data): 'float32' | 'float64' => (data instance
 // allocation
 // ---------------------------------------------------------------------------------------------
 
+/** Node's `Buffer.allocUnsafeSlow`, where there is one: an unpooled ArrayBuffer, not zeroed. */
+type NodeBuffer = { readonly allocUnsafeSlow?: (bytes: number) => Uint8Array }
+const unzeroedBytes = (globalThis as { readonly Buffer?: NodeBuffer }).Buffer?.allocUnsafeSlow
+
+/**
+ * Fresh storage of `size` elements whose values are unspecified, for a caller that writes every
+ * element before anything reads one (a destination-first kernel's outputs): in Node, memory the
+ * engine does not zero first (on 8 MiB, about 0.15 ms of a 1 ms call), elsewhere zeroed.
+ * Errors as {@link allocate}'s.
+ */
+export const allocateUnfilled = (fn: string, argument: string, size: number, dtype: 'float32' | 'float64'): Data => {
+  const per = dtype === 'float64' ? 8 : 4
+  // small arrays gain nothing; Buffer's size limit is the typed arrays'
+  if (unzeroedBytes === undefined || size < 4096 || !(size <= MAX_ELEMENTS)) return allocate(fn, argument, size, dtype)
+  let bytes: Uint8Array
+  try {
+    bytes = unzeroedBytes(size * per)
+  } catch {
+    return allocate(fn, argument, size, dtype)
+  }
+  // a polyfill may hand out a view into a pool: only a whole buffer of its own will do
+  if (bytes.byteOffset !== 0 || bytes.buffer.byteLength !== size * per) return allocate(fn, argument, size, dtype)
+  return dtype === 'float64' ? new Float64Array(bytes.buffer, 0, size) : new Float32Array(bytes.buffer, 0, size)
+}
+
 /**
  * Fresh zeroed storage of `size` elements; an {@link AllocationError} of `fn` naming `argument`
  * when `size` is over {@link MAX_ELEMENTS} or the engine cannot allocate it.
