@@ -263,7 +263,7 @@ const unzeroedBytes = (globalThis as { readonly Buffer?: NodeBuffer }).Buffer?.a
 /**
  * Fresh storage of `size` elements whose values are unspecified, for a caller that writes every
  * element before anything reads one (a destination-first kernel's outputs): in Node, memory the
- * engine does not zero first (on 8 MiB, about 0.15 ms of a 1 ms call), elsewhere zeroed.
+ * engine does not zero first (zeroing a big output costs a pass over it), elsewhere zeroed.
  * Errors as {@link allocate}'s.
  */
 export const allocateUnfilled = (fn: string, argument: string, size: number, dtype: 'float32' | 'float64'): Data => {
