@@ -35,6 +35,12 @@ function maxPool2x2(out: usize, x: usize, planes: i32, height: i32, width: i32):
   }
 }
 
+/** Floor-mode pooled length of an axis of `n` cells: window `k`, stride `s`, padding `p`. */
+// @ts-ignore: decorator
+@inline function pooledLength(n: i32, k: i32, s: i32, p: i32): i32 {
+  return (n + 2 * p - k) / s + 1
+}
+
 /** PyTorch floor-mode pooling; padding counts for the average and never wins the max. */
 export function pool2d(
   out: usize, x: usize, planes: i32, height: i32, width: i32,
@@ -44,8 +50,8 @@ export function pool2d(
     maxPool2x2(out, x, planes, height, width)
     return
   }
-  const outH = (height + 2 * ph - kh) / sh + 1
-  const outW = (width + 2 * pw - kw) / sw + 1
+  const outH = pooledLength(height, kh, sh, ph)
+  const outW = pooledLength(width, kw, sw, pw)
   const divisor = <f64>(kh * kw)
   for (let p = 0; p < planes; p++) {
     const src = x + <usize>(p * height * width) * 4
@@ -115,8 +121,8 @@ export function maxPool2dBy(
   out: usize, key: usize, value: usize, planes: i32, height: i32, width: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
 ): void {
-  const outH = (height + 2 * ph - kh) / sh + 1
-  const outW = (width + 2 * pw - kw) / sw + 1
+  const outH = pooledLength(height, kh, sh, ph)
+  const outW = pooledLength(width, kw, sw, pw)
   for (let p = 0; p < planes; p++) {
     const plane = <usize>(p * height * width) * 4
     const dst = out + <usize>(p * outH * outW) * 4
@@ -155,8 +161,8 @@ export function maxPool2dByGrad(
   out: usize, cot: usize, key: usize, value: usize, planes: i32, height: i32, width: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
 ): void {
-  const outH = (height + 2 * ph - kh) / sh + 1
-  const outW = (width + 2 * pw - kw) / sw + 1
+  const outH = pooledLength(height, kh, sh, ph)
+  const outW = pooledLength(width, kw, sw, pw)
   memory.fill(out, 0, <usize>(planes * height * width) * 4)
   for (let p = 0; p < planes; p++) {
     const plane = <usize>(p * height * width) * 4
@@ -289,8 +295,8 @@ export function pool2dGrad(
     maxPool2x2Grad(out, cot, x, planes, height, width)
     return
   }
-  const outH = (height + 2 * ph - kh) / sh + 1
-  const outW = (width + 2 * pw - kw) / sw + 1
+  const outH = pooledLength(height, kh, sh, ph)
+  const outW = pooledLength(width, kw, sw, pw)
   const divisor = <f64>(kh * kw)
   memory.fill(out, 0, <usize>(planes * height * width) * 4)
   for (let p = 0; p < planes; p++) {
@@ -386,7 +392,7 @@ export function pool2dPart(
   scratch: usize, from: i32, to: i32, out: usize, x: usize, planes: i32, height: i32, width: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, isMax: bool,
 ): void {
-  const pooled = ((height + 2 * ph - kh) / sh + 1) * ((width + 2 * pw - kw) / sw + 1)
+  const pooled = pooledLength(height, kh, sh, ph) * pooledLength(width, kw, sw, pw)
   const xs = x + <usize>(from * height * width) * 4
   pool2d(out + <usize>(from * pooled) * 4, xs, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)
 }
@@ -396,7 +402,7 @@ export function pool2dGradPart(
   scratch: usize, from: i32, to: i32, out: usize, cot: usize, x: usize, planes: i32, height: i32, width: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, isMax: bool,
 ): void {
-  const pooled = ((height + 2 * ph - kh) / sh + 1) * ((width + 2 * pw - kw) / sw + 1)
+  const pooled = pooledLength(height, kh, sh, ph) * pooledLength(width, kw, sw, pw)
   const cells = height * width
   const at = <usize>(from * cells) * 4
   pool2dGrad(out + at, cot + <usize>(from * pooled) * 4, x + at, to - from, height, width, kh, kw, sh, sw, ph, pw, isMax)

@@ -128,6 +128,9 @@ const elementwise =
 const poolGeometry = ({ planes, height, width, window: w }: Omit<PoolAttrs, 'mode'>) =>
   [planes, height, width, w.kernelH, w.kernelW, w.strideH, w.strideW, w.padH, w.padW] as const
 
+/** pool2d's and pool2dGrad's trailing arguments: the geometry, then 1 for max (0: average). */
+const poolArgs = (a: PoolAttrs) => [...poolGeometry(a), a.mode === 'max' ? 1 : 0] as const
+
 /** Slices of whole planes: per plane, `cells` (the image) or `pooled` (the pooled image) elements of each buffer. */
 const byPlane = <A extends Omit<PoolAttrs, 'mode'>>(a: A, kinds: readonly ('cells' | 'pooled')[]): Slicing<A> => {
   const [oh, ow] = pooledSize(a.height, a.width, a.window)
@@ -248,10 +251,9 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
       return byItem(a.planes, [a.height * a.width, oh * ow], (planes) => ({ ...a, planes }))
     },
     call: (k, { outs: [out], ins: [x] }, a) => {
-      const args = [...poolGeometry(a), a.mode === 'max' ? 1 : 0] as const
       const s = planeSplit(k, 'pool2dPart', a.planes, a.height * a.width)
-      if (s === undefined) k.pool2d(out, x, ...args)
-      else runSplit(k, s, 0, [out, x, ...args])
+      if (s === undefined) k.pool2d(out, x, ...poolArgs(a))
+      else runSplit(k, s, 0, [out, x, ...poolArgs(a)])
     },
   },
   upsampleNearest: {
@@ -356,10 +358,9 @@ export const wasmRows: { readonly [K in Exclude<KernelName, (typeof unported)[nu
   pool2dGrad: {
     slices: (a) => byPlane(a, ['pooled', 'cells', 'cells']),
     call: (k, { outs: [out], ins: [cot, x] }, a) => {
-      const args = [...poolGeometry(a), a.mode === 'max' ? 1 : 0] as const
       const s = planeSplit(k, 'pool2dGradPart', a.planes, a.height * a.width)
-      if (s === undefined) k.pool2dGrad(out, cot, x, ...args)
-      else runSplit(k, s, 0, [out, cot, x, ...args])
+      if (s === undefined) k.pool2dGrad(out, cot, x, ...poolArgs(a))
+      else runSplit(k, s, 0, [out, cot, x, ...poolArgs(a)])
     },
   },
   maxPool2dByGrad: {
