@@ -26,7 +26,7 @@
  *   (those run the GEMM). The work is then the non-zero inputs', not every tap's; at stride
  *   and dilation 1 the outputs an input reaches form a rectangle, walked without a list.
  * - `conv2dGradInput`: for 5x5 kernels at stride 1 without dilation, where a cost model says it
- *   pays, Winograd's F(2x2, 5x5) (winograd.ts: 2.8x fewer multiply-adds, more rounding; images
+ *   pays, Winograd's F(4x4, 5x5) (winograd.ts: 6.25x fewer multiply-adds, more rounding; images
  *   whose values its transforms could overflow, or that hold NaN or an infinity, go on below).
  *   Otherwise at stride 1 (where the padding is at most the kernel's reach), the
  *   forward above on the cotangent with the weights flipped and each group's channel axes

@@ -1,48 +1,60 @@
 /**
  * The input cotangent of a 5x5, stride-1, undilated convolution by Winograd's minimal filtering
- * F(2x2, 5x5) (Lavin & Gray, 2016), points 0, ±1, ±2 and infinity. The input cotangent is the
- * correlation of the zero-padded output cotangent with the weights flipped and each group's
- * channel axes swapped; Winograd computes each 2x2 tile of it from a 6x6 patch with 36
- * products per (input channel, output channel) pair instead of 100:
+ * F(4x4, 5x5) (Lavin & Gray, 2016), points 0, ±1, ±2, ±1/2 and infinity. The input cotangent is
+ * the correlation of the zero-padded output cotangent with the weights flipped and each group's
+ * channel axes swapped; Winograd computes each 4x4 tile of it from an 8x8 patch with 64
+ * products per (input channel, output channel) pair instead of 400:
  *
  *   dx_tile = A^T [ sum_o (G g_o G^T) .* (B^T d_o B) ] A
  *
- * so the GEMM between the transforms (one per ξ of the 36, summed over the group's output
- * channels) does 2.8x fewer multiply-adds than the direct convolution. Only the input gradient
- * runs here: its sums are already in another order than the reference's, while the forward
- * keeps the reference's bits. The transforms add roundings (and the weights' transform rounds
- * 1/6 and 1/24), so it is equal to the reference within the Winograd bound the property suite
- * states (`winogradInputBounds` in props/kernels/cases.ts), not the dot product's.
+ * so the GEMM between the transforms (one per ξ of the 64, summed over the group's output
+ * channels) does 6.25x fewer multiply-adds than the direct convolution (F(2x2, 5x5) did 2.8x
+ * fewer, with twice this GEMM). B^T's rows are scaled to small integers and G's by the inverse.
+ * Only the input gradient runs here: its sums are already in another order than the
+ * reference's, while the forward keeps the reference's bits. The transforms add roundings (and
+ * the weights' transform rounds thirds, fifths and ninths), so it is equal to the reference
+ * within the Winograd bound the property suite states (`winogradInputBounds` in
+ * props/kernels/cases.ts), not the dot product's: about twice F(2x2, 5x5)'s error.
  *
- * Lanes hold tiles: a panel is eight horizontally adjacent tiles of one tile row (the GEMM's
- * NR columns), so the input transform writes the GEMM's B panels directly and no packing pass
- * is needed. Panels go a block at a time (PB of them, the block's transformed data in L2).
+ * Lanes hold tiles: a panel (the GEMM's NR = 8 columns) is two halves of four horizontally
+ * adjacent tiles, each half from any tile row, so a 14-wide image (four tiles a row) fills its
+ * panels. The input transform reads a half's patch rows as five vectors and transposes them
+ * into the patch's columns across the four tiles, writing the GEMM's B panels directly (no
+ * packing pass). Panels go a block at a time (PB of them, the block's transformed data in L2).
  */
 import { MR, NR, kernel4x8, roundUp } from './gemm'
 
 /** Tiles in a panel: the GEMM's B-panel width, one f32x4 per half. */
 const LANES: i32 = NR
-/** Winograd's tile (6x6 patch, 36 products) and output (2x2) for a 5x5 kernel. */
-const T: i32 = 6
+/** Tiles in a half panel: one f32x4. */
+const HALF: i32 = 4
+/** Winograd's patch (8x8, 64 products) and tile (4x4) for a 5x5 kernel. */
+const T: i32 = 8
+const TILE: i32 = 4
 const XI: i32 = T * T
-/** Largest |entry| growth through the transforms: |B^T|1^2 (10^2) x |G|1^2 (< 1.67) x |A^T|1^2 (7^2) < 2^13. */
-export const WINOGRAD_GROWTH: f64 = 8192
+/**
+ * Largest |entry| growth through the transforms: |B^T|1^2 (50^2) x |G|1^2 (0.69^2) x |A^T|1^2
+ * (19.25^2) < 4.4e5 < 2^19.
+ */
+export const WINOGRAD_GROWTH: f64 = 524288
 
-/** G for F(2, 5), 6 x 5 row-major (the weights' transform). */
+/** G for F(4, 5), 8 x 5 row-major (the weights' transform), each row over its B^T row's scale. */
 const G5 = memory.data<f64>([
-  1.0 / 4, 0, 0, 0, 0,
-  -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
-  -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
-  1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3,
-  1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
-  0, 0, 0, 0, 1,
+  -1.0 / 4, 0, 0, 0, 0,
+  -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18, -1.0 / 18,
+  -1.0 / 18, 1.0 / 18, -1.0 / 18, 1.0 / 18, -1.0 / 18,
+  1.0 / 360, 1.0 / 180, 1.0 / 90, 1.0 / 45, 2.0 / 45,
+  1.0 / 360, -1.0 / 180, 1.0 / 90, -1.0 / 45, 2.0 / 45,
+  16.0 / 45, 8.0 / 45, 4.0 / 45, 2.0 / 45, 1.0 / 45,
+  16.0 / 45, -8.0 / 45, 4.0 / 45, -2.0 / 45, 1.0 / 45,
+  0, 0, 0, 0, 1.0 / 4,
 ])
 
 // the geometry of the current call, in the transposed convolution's terms: `cot [n, o, oh, ow]`
 // in, `out [n, c, h, w]` out, `o / groups` summed channels, `c / groups` rows of the GEMM
 let C: i32 = 0, H: i32 = 0, W: i32 = 0, O: i32 = 0, OH: i32 = 0, OW: i32 = 0, G: i32 = 0
 let CG: i32 = 0, OG: i32 = 0, ROWS: i32 = 0, TOP: i32 = 0, LEFT: i32 = 0
-let TY: i32 = 0, PANELS_X: i32 = 0, PANELS: i32 = 0, PH: i32 = 0, PW: i32 = 0, PB: i32 = 0
+let TY: i32 = 0, HX: i32 = 0, HALVES: i32 = 0, PANELS: i32 = 0, PH: i32 = 0, PW: i32 = 0, PB: i32 = 0
 let V_XI: i32 = 0, M_XI: i32 = 0
 
 function geometry(c: i32, h: i32, w: i32, o: i32, ph: i32, pw: i32, groups: i32): void {
@@ -55,16 +67,19 @@ function geometry(c: i32, h: i32, w: i32, o: i32, ph: i32, pw: i32, groups: i32)
   // the transposed convolution's padding
   TOP = 4 - ph
   LEFT = 4 - pw
-  TY = (h + 1) / 2
-  PANELS_X = ((w + 1) / 2 + LANES - 1) / LANES
-  PANELS = TY * PANELS_X
-  // a patch reads rows [2 ty, 2 ty + 6) and, per half panel, columns [2 tx, 2 tx + 14)
-  PH = 2 * TY + 4
-  PW = 2 * LANES * PANELS_X + 8
+  TY = (h + TILE - 1) / TILE
+  // halves per tile row, halves in all (half h: tile row h / HX, tiles from (h % HX) * HALF)
+  HX = ((w + TILE - 1) / TILE + HALF - 1) / HALF
+  HALVES = TY * HX
+  PANELS = (HALVES + 1) / 2
+  // a half reads rows [4 ty, 4 ty + 8) and columns [16 hx, 16 hx + 20); an odd count's last
+  // panel fills its second half from the rows below the last tile row (its outputs dropped)
+  PH = TILE * TY + T
+  PW = TILE * HALF * HX + TILE
   // a block's transformed input and products in about 256 KiB
   PB = max(1, min(PANELS, 65536 / (XI * LANES * (OG + ROWS))))
   // floats from one ξ to the next in the block's transformed input and products: a cache line
-  // more than the data, since power-of-two strides put the 36 values of a tile in one L1 set
+  // more than the data, since power-of-two strides put the 64 values of a tile in one L1 set
   V_XI = PB * OG * LANES + 16
   M_XI = PB * ROWS * LANES + 16
 }
@@ -83,17 +98,17 @@ export function winogradApplies(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw:
  * Whether it is faster than the direct route on this geometry (the input side's `c, h, w`), by
  * a cost model in multiply-adds of the GEMM fitted on one core: the direct route packs each
  * (o, p, q) row of im2col once (about four multiply-adds a value) and multiplies it by the
- * group's input channels padded to MR; Winograd multiplies 36 values per lane (a tile, or a
+ * group's input channels padded to MR; Winograd multiplies 64 values per lane (a tile, or a
  * panel's unused lane past the image's edge) and input channel, and transforms each lane once
- * per output channel (about 250) and per input channel (about 300). Small channel counts or
- * images a panel's width overhangs go the direct route.
+ * per output channel (about 550) and per input channel (about 1000). Small channel counts go
+ * the direct route.
  */
 export function winogradPays(c: i32, h: i32, w: i32, o: i32, ph: i32, pw: i32, groups: i32): bool {
   geometry(c, h, w, o, ph, pw, groups)
   const lanes = <f64>(PANELS * LANES)
-  const winograd = 0.9 * lanes * <f64>(XI * ROWS * OG + 250 * OG + 300 * CG)
+  const winograd = 0.9 * lanes * <f64>(XI * ROWS * OG + 550 * OG + 1000 * CG)
   const direct = <f64>(h * w) * <f64>(OG * 25) * <f64>(ROWS + 4)
-  return winograd < 0.85 * direct
+  return winograd < 0.75 * direct
 }
 
 /** Scratch bytes of {@link gradInputWinograd} on this geometry (the input side's `c, h, w`). */
@@ -130,7 +145,7 @@ export function gradInputWinograd(
     for (let p0 = 0; p0 < PANELS; p0 += PB) {
       const pb = min(PB, PANELS - p0)
       for (let p = 0; p < pb; p++) {
-        for (let oc = 0; oc < OG; oc++) transformPatch(v, rowT, pad, p0 + p, p, oc)
+        for (let oc = 0; oc < OG; oc++) transformPanel(v, rowT, pad, p0 + p, p, oc)
       }
       for (let xi = 0; xi < XI; xi++) {
         const a = ug + <usize>(xi * ROWS * OG) * 4
@@ -145,7 +160,7 @@ export function gradInputWinograd(
         }
       }
       for (let p = 0; p < pb; p++) {
-        for (let r = 0; r < CG; r++) untransformTile(outG + <usize>(r * H * W) * 4, m, p0 + p, p, r)
+        for (let r = 0; r < CG; r++) untransformPanel(outG + <usize>(r * H * W) * 4, m, rowT, p0 + p, p, r)
       }
     }
   }
@@ -195,131 +210,171 @@ function padCotangent(pad: usize, src: usize): void {
   }
 }
 
-/** The patch's column `k` of a row for four tiles two columns apart: floats k, k + 2, k + 4, k + 6 from `at`. */
+/** Four vectors transposed: lane t of the k-th result is lane k of the t-th argument, into `dst` (four v128). */
 // @ts-ignore: decorator
-@inline function everyOther(at: usize, k: i32): v128 {
-  const p = at + <usize>k * 4
-  return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6)
+@inline function transpose4(q0: v128, q1: v128, q2: v128, q3: v128): void {
+  const t0 = v128.shuffle<f32>(q0, q1, 0, 4, 1, 5)
+  const t1 = v128.shuffle<f32>(q2, q3, 0, 4, 1, 5)
+  const t2 = v128.shuffle<f32>(q0, q1, 2, 6, 3, 7)
+  const t3 = v128.shuffle<f32>(q2, q3, 2, 6, 3, 7)
+  T0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5)
+  T1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7)
+  T2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5)
+  T3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7)
 }
+// transpose4's results (AssemblyScript functions return one value; these stay in registers once inlined)
+let T0: v128 = f32x4.splat(0), T1: v128 = f32x4.splat(0), T2: v128 = f32x4.splat(0), T3: v128 = f32x4.splat(0)
 
 /**
- * B^T d for six values: the 1-D input transform of F(2, 5), its common terms shared.
- * Writes ξ = 0..5 to `dst`, `step` bytes apart.
+ * B^T d for eight values: the 1-D input transform of F(4, 5) (rows scaled to integers), its
+ * common terms shared; at most four roundings from an input to a result. Writes ξ = 0..7 to
+ * `dst`, `step` bytes apart.
  */
 // @ts-ignore: decorator
-@inline function inputTransform(dst: usize, step: usize, d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128): void {
-  const four = f32x4.splat(4)
-  const five = f32x4.splat(5)
-  const two = f32x4.splat(2)
-  const s12 = f32x4.add(d1, d2)
+@inline function inputTransform(
+  dst: usize, step: usize, d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, d6: v128, d7: v128,
+): void {
+  const two = f32x4.splat(2), four = f32x4.splat(4), five = f32x4.splat(5), eight = f32x4.splat(8)
+  const ten = f32x4.splat(10), seventeen = f32x4.splat(17), twentyOne = f32x4.splat(21)
+  const s15 = f32x4.add(d1, d5)
+  const s26 = f32x4.add(d2, d6)
   const s34 = f32x4.add(d3, d4)
-  const d12 = f32x4.sub(d1, d2)
-  const d43 = f32x4.sub(d4, d3)
-  const d42 = f32x4.sub(d4, d2)
-  const d31 = f32x4.sub(d3, d1)
-  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4))
-  v128.store(dst + step, f32x4.sub(s34, f32x4.mul(four, s12)))
-  v128.store(dst + 2 * step, f32x4.add(d43, f32x4.mul(four, d12)))
-  v128.store(dst + 3 * step, f32x4.add(d42, f32x4.mul(two, d31)))
-  v128.store(dst + 4 * step, f32x4.sub(d42, f32x4.mul(two, d31)))
-  v128.store(dst + 5 * step, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5))
+  const t34 = f32x4.sub(d3, d4)
+  // -4 d0 + 21 d2 - 21 d4 + 4 d6, and its mirror -4 d1 + 21 d3 - 21 d5 + 4 d7
+  v128.store(dst, f32x4.add(f32x4.mul(four, f32x4.sub(d6, d0)), f32x4.mul(twentyOne, f32x4.sub(d2, d4))))
+  v128.store(dst + 7 * step, f32x4.add(f32x4.mul(four, f32x4.sub(d7, d1)), f32x4.mul(twentyOne, f32x4.sub(d3, d5))))
+  // ±4 d1 + 4 d2 ∓ 17 d3 - 17 d4 ± 4 d5 + 4 d6
+  v128.store(dst + step, f32x4.sub(f32x4.mul(four, f32x4.add(s26, s15)), f32x4.mul(seventeen, s34)))
+  v128.store(dst + 2 * step, f32x4.add(f32x4.mul(four, f32x4.sub(s26, s15)), f32x4.mul(seventeen, t34)))
+  // ±2 d1 + d2 ∓ 10 d3 - 5 d4 ± 8 d5 + 4 d6
+  const a = f32x4.add(f32x4.sub(d2, f32x4.mul(five, d4)), f32x4.mul(four, d6))
+  const b = f32x4.add(f32x4.sub(f32x4.mul(two, d1), f32x4.mul(ten, d3)), f32x4.mul(eight, d5))
+  v128.store(dst + 3 * step, f32x4.add(a, b))
+  v128.store(dst + 4 * step, f32x4.sub(a, b))
+  // ±4 d1 + 8 d2 ∓ 5 d3 - 10 d4 ± d5 + 2 d6
+  const c = f32x4.add(f32x4.sub(f32x4.mul(eight, d2), f32x4.mul(ten, d4)), f32x4.mul(two, d6))
+  const e = f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5)
+  v128.store(dst + 5 * step, f32x4.add(c, e))
+  v128.store(dst + 6 * step, f32x4.sub(c, e))
 }
 
 /**
- * The 36 transformed values B^T d B of output channel `oc`'s 6x6 patches for panel `panel`'s
- * eight tiles, into the block's B panel `slot` of every ξ (row `oc`). `rowT`: 36 v128 of scratch.
+ * The 64 transformed values B^T d B of output channel `oc`'s 8x8 patches for panel `panel`'s
+ * eight tiles, into the block's B panel `slot` of every ξ (row `oc`). `rowT`: 64 v128 of scratch.
  */
-function transformPatch(v: usize, rowT: usize, pad: usize, panel: i32, slot: i32, oc: i32): void {
-  const ty = panel / PANELS_X
-  const tx0 = (panel - ty * PANELS_X) * LANES
-  const plane = pad + <usize>((oc * PH + 2 * ty) * PW + 2 * tx0) * 4
+function transformPanel(v: usize, rowT: usize, pad: usize, panel: i32, slot: i32, oc: i32): void {
   const xiStep = <usize>V_XI * 4
   const dst = v + <usize>((slot * OG + oc) * LANES) * 4
   for (let half = 0; half < 2; half++) {
-    const base = plane + <usize>(half * 8) * 4
-    // rows: rowT[y][ξx] = (d B)[y][ξx]
+    const hh = 2 * panel + half
+    const ty = hh / HX
+    const tx0 = (hh - ty * HX) * HALF
+    const base = pad + <usize>((oc * PH + TILE * ty) * PW + TILE * tx0) * 4
+    // rows: rowT[y][ξx] = (d B)[y][ξx]; tile t's patch row is floats [4t, 4t + 8) of the half's
     for (let y = 0; y < T; y++) {
       const at = base + <usize>(y * PW) * 4
-      inputTransform(rowT + <usize>(y * T) * 16, 16,
-        everyOther(at, 0), everyOther(at, 1), everyOther(at, 2), everyOther(at, 3), everyOther(at, 4), everyOther(at, 5))
+      const q0 = v128.load(at), q1 = v128.load(at, 16), q2 = v128.load(at, 32), q3 = v128.load(at, 48)
+      const q4 = v128.load(at, 64)
+      transpose4(q0, q1, q2, q3)
+      const c0 = T0, c1 = T1, c2 = T2, c3 = T3
+      transpose4(q1, q2, q3, q4)
+      inputTransform(rowT + <usize>(y * T) * 16, 16, c0, c1, c2, c3, T0, T1, T2, T3)
     }
-    // columns: V[ξy * 6 + ξx] = (B^T rowT)[ξy][ξx]
+    // columns: V[ξy * 8 + ξx] = (B^T rowT)[ξy][ξx]
     for (let x = 0; x < T; x++) {
       const col = rowT + <usize>x * 16
-      inputTransform(dst + <usize>x * xiStep + <usize>(half * 4) * 4, <usize>T * xiStep,
-        v128.load(col), v128.load(col, 6 * 16), v128.load(col, 12 * 16),
-        v128.load(col, 18 * 16), v128.load(col, 24 * 16), v128.load(col, 30 * 16))
+      inputTransform(dst + <usize>x * xiStep + <usize>(half * HALF) * 4, <usize>T * xiStep,
+        v128.load(col), v128.load(col, 8 * 16), v128.load(col, 16 * 16), v128.load(col, 24 * 16),
+        v128.load(col, 32 * 16), v128.load(col, 40 * 16), v128.load(col, 48 * 16), v128.load(col, 56 * 16))
     }
   }
-}
-
-/** A^T's two rows for F(2, 5) on six values: m0 + m1 + m2 + m3 + m4 and m1 - m2 + 2 (m3 - m4) + m5. */
-// @ts-ignore: decorator
-@inline function outputRow0(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128): v128 {
-  return f32x4.add(f32x4.add(f32x4.add(m0, m1), f32x4.add(m2, m3)), m4)
-}
-
-// @ts-ignore: decorator
-@inline function outputRow1(m1: v128, m2: v128, m3: v128, m4: v128, m5: v128): v128 {
-  return f32x4.add(f32x4.add(f32x4.sub(m1, m2), f32x4.mul(f32x4.splat(2), f32x4.sub(m3, m4))), m5)
 }
 
 /**
- * Input channel `r`'s 2x2 outputs A^T M A of panel `panel`'s eight tiles (products in block
- * slot `slot`), stored into its plane `dst [h, w]`, the cells past the plane's edge dropped.
+ * A^T m for eight values, F(4, 5)'s output transform (rows 1, ±1, 4^k 1, ±2^k, 2^-k, ±2^-k, and
+ * m7 in the last): at most three roundings from a value to a result. Writes four results to
+ * `dst`, `step` bytes apart.
  */
-function untransformTile(dst: usize, m: usize, panel: i32, slot: i32, r: i32): void {
-  const ty = panel / PANELS_X
-  const tx0 = (panel - ty * PANELS_X) * LANES
+// @ts-ignore: decorator
+@inline function outputTransform(
+  dst: usize, step: usize, m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, m6: v128, m7: v128,
+): void {
+  const p12 = f32x4.add(m1, m2), n12 = f32x4.sub(m1, m2)
+  const p34 = f32x4.add(m3, m4), n34 = f32x4.sub(m3, m4)
+  const p56 = f32x4.add(m5, m6), n56 = f32x4.sub(m5, m6)
+  v128.store(dst, f32x4.add(f32x4.add(m0, p12), f32x4.add(p34, p56)))
+  v128.store(dst + step, f32x4.add(f32x4.add(n12, f32x4.mul(f32x4.splat(2), n34)), f32x4.mul(f32x4.splat(0.5), n56)))
+  v128.store(dst + 2 * step, f32x4.add(f32x4.add(p12, f32x4.mul(f32x4.splat(4), p34)), f32x4.mul(f32x4.splat(0.25), p56)))
+  v128.store(dst + 3 * step,
+    f32x4.add(f32x4.add(n12, f32x4.mul(f32x4.splat(8), n34)), f32x4.add(f32x4.mul(f32x4.splat(0.125), n56), m7)))
+}
+
+/**
+ * Input channel `r`'s 4x4 outputs A^T M A of panel `panel`'s eight tiles (products in block
+ * slot `slot`), stored into its plane `dst [h, w]`, the cells past the plane's edge dropped.
+ * `stage`: 48 v128 of scratch.
+ */
+function untransformPanel(dst: usize, m: usize, stage: usize, panel: i32, slot: i32, r: i32): void {
   const xiStep = <usize>M_XI * 4
   const src = m + <usize>((slot * ROWS + r) * LANES) * 4
+  const rows = stage
+  const cells = stage + 32 * 16
   for (let half = 0; half < 2; half++) {
-    const at = src + <usize>(half * 4) * 4
-    // s0[ξy], s1[ξy]: A^T over ξx, for every ξy
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0), a4 = f32x4.splat(0), a5 = f32x4.splat(0)
-    let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0), b4 = f32x4.splat(0), b5 = f32x4.splat(0)
+    const hh = 2 * panel + half
+    if (hh >= HALVES) return
+    const ty = hh / HX
+    const tx0 = (hh - ty * HX) * HALF
+    const at = src + <usize>(half * HALF) * 4
+    // rows[ξy][ox]: A^T over ξx, for every ξy
     for (let y = 0; y < T; y++) {
       const row = at + <usize>(y * T) * xiStep
-      const m0 = v128.load(row), m1 = v128.load(row + xiStep), m2 = v128.load(row + 2 * xiStep)
-      const m3 = v128.load(row + 3 * xiStep), m4 = v128.load(row + 4 * xiStep), m5 = v128.load(row + 5 * xiStep)
-      const s0 = outputRow0(m0, m1, m2, m3, m4)
-      const s1 = outputRow1(m1, m2, m3, m4, m5)
-      if (y == 0) { a0 = s0; b0 = s1 }
-      else if (y == 1) { a1 = s0; b1 = s1 }
-      else if (y == 2) { a2 = s0; b2 = s1 }
-      else if (y == 3) { a3 = s0; b3 = s1 }
-      else if (y == 4) { a4 = s0; b4 = s1 }
-      else { a5 = s0; b5 = s1 }
+      outputTransform(rows + <usize>(y * TILE) * 16, 16,
+        v128.load(row), v128.load(row + xiStep), v128.load(row + 2 * xiStep), v128.load(row + 3 * xiStep),
+        v128.load(row + 4 * xiStep), v128.load(row + 5 * xiStep), v128.load(row + 6 * xiStep), v128.load(row + 7 * xiStep))
     }
-    // y[oy][ox] over four tiles: (A^T s_ox)[oy]
-    const y00 = outputRow0(a0, a1, a2, a3, a4)
-    const y10 = outputRow1(a1, a2, a3, a4, a5)
-    const y01 = outputRow0(b0, b1, b2, b3, b4)
-    const y11 = outputRow1(b1, b2, b3, b4, b5)
-    const col = 2 * (tx0 + half * 4)
-    storeRow(dst, 2 * ty, col, y00, y01)
-    storeRow(dst, 2 * ty + 1, col, y10, y11)
+    // cells[oy][ox] over four tiles: (A^T rows[.][ox])[oy]
+    for (let x = 0; x < TILE; x++) {
+      const col = rows + <usize>x * 16
+      outputTransform(cells + <usize>x * 16, <usize>TILE * 16,
+        v128.load(col), v128.load(col, 4 * 16), v128.load(col, 8 * 16), v128.load(col, 12 * 16),
+        v128.load(col, 16 * 16), v128.load(col, 20 * 16), v128.load(col, 24 * 16), v128.load(col, 28 * 16))
+    }
+    // each output row: the four tiles' cells transposed into sixteen consecutive floats
+    for (let y = 0; y < TILE && TILE * ty + y < H; y++) {
+      const row = TILE * ty + y
+      const c = cells + <usize>(y * TILE) * 16
+      transpose4(v128.load(c), v128.load(c, 16), v128.load(c, 32), v128.load(c, 48))
+      storeRow(dst + <usize>(row * W) * 4, TILE * tx0)
+    }
   }
 }
 
-/** Output row `row`'s eight cells from `col`: the four tiles' (left, right) pairs interleaved, clipped to the plane. */
+/** One output row's sixteen cells from column `col` (transpose4's results, tile by tile), clipped to the plane. */
 // @ts-ignore: decorator
-@inline function storeRow(dst: usize, row: i32, col: i32, left: v128, right: v128): void {
-  if (row >= H || col >= W) return
-  const lo = v128.shuffle<f32>(left, right, 0, 4, 1, 5)
-  const hi = v128.shuffle<f32>(left, right, 2, 6, 3, 7)
-  const at = dst + <usize>(row * W + col) * 4
-  if (col + 8 <= W) {
-    v128.store(at, lo)
-    v128.store(at, hi, 16)
+@inline function storeRow(dst: usize, col: i32): void {
+  const at = dst + <usize>col * 4
+  if (col + 16 <= W) {
+    v128.store(at, T0)
+    v128.store(at, T1, 16)
+    v128.store(at, T2, 32)
+    v128.store(at, T3, 48)
     return
   }
-  const n = W - col
-  if (n > 0) store<f32>(at, f32x4.extract_lane(lo, 0))
-  if (n > 1) store<f32>(at, f32x4.extract_lane(lo, 1), 4)
-  if (n > 2) store<f32>(at, f32x4.extract_lane(lo, 2), 8)
-  if (n > 3) store<f32>(at, f32x4.extract_lane(lo, 3), 12)
-  if (n > 4) store<f32>(at, f32x4.extract_lane(hi, 0), 16)
-  if (n > 5) store<f32>(at, f32x4.extract_lane(hi, 1), 20)
-  if (n > 6) store<f32>(at, f32x4.extract_lane(hi, 2), 24)
+  storeClipped(at, W - col, 0, T0)
+  storeClipped(at, W - col, 4, T1)
+  storeClipped(at, W - col, 8, T2)
+  storeClipped(at, W - col, 12, T3)
+}
+
+/** Lanes of `v` into floats [from, from + 4) at `at`, those at or past `n` dropped. */
+// @ts-ignore: decorator
+@inline function storeClipped(at: usize, n: i32, from: i32, v: v128): void {
+  if (from + 4 <= n) {
+    v128.store(at + <usize>from * 4, v)
+    return
+  }
+  const p = at + <usize>from * 4
+  if (from < n) store<f32>(p, f32x4.extract_lane(v, 0))
+  if (from + 1 < n) store<f32>(p, f32x4.extract_lane(v, 1), 4)
+  if (from + 2 < n) store<f32>(p, f32x4.extract_lane(v, 2), 8)
 }

@@ -282,7 +282,7 @@ const convGeometry: fc.Arbitrary<ConvAttrs> = sized(
 )
 
 /**
- * Input gradients that wasm computes by Winograd's F(2x2, 5x5) (asm/winograd.ts) where it pays:
+ * Input gradients that wasm computes by Winograd's F(4x4, 5x5) (asm/winograd.ts) where it pays:
  * 5 x 5, stride 1, channels enough, every padding it takes, odd sizes that leave partial tiles,
  * more tile rows than a block's panels. (test/wasm/winograd.test.ts has the wider images.)
  */
@@ -370,38 +370,50 @@ const convInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Float64Array =>
   return sum.map((s, i) => 2 * (taps[i] + extra + 2) * (U32 * s + TINY32))
 }
 
-/** F(2, 5)'s transforms (asm/winograd.ts), as |entries|: B^T (6 x 6), G (6 x 5), A^T (2 x 6). */
+/** F(4, 5)'s transforms (asm/winograd.ts), as |entries|: B^T (8 x 8), G (8 x 5), A^T (4 x 8). */
 const WINOGRAD_B = [
-  [4, 0, 5, 0, 1, 0],
-  [0, 4, 4, 1, 1, 0],
-  [0, 4, 4, 1, 1, 0],
-  [0, 2, 1, 2, 1, 0],
-  [0, 2, 1, 2, 1, 0],
-  [0, 4, 0, 5, 0, 1],
+  [4, 0, 21, 0, 21, 0, 4, 0],
+  [0, 4, 4, 17, 17, 4, 4, 0],
+  [0, 4, 4, 17, 17, 4, 4, 0],
+  [0, 2, 1, 10, 5, 8, 4, 0],
+  [0, 2, 1, 10, 5, 8, 4, 0],
+  [0, 4, 8, 5, 10, 1, 2, 0],
+  [0, 4, 8, 5, 10, 1, 2, 0],
+  [0, 4, 0, 21, 0, 21, 0, 4],
 ]
 const WINOGRAD_G = [
   [1 / 4, 0, 0, 0, 0],
-  [1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6],
-  [1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6],
-  [1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3],
-  [1 / 24, 1 / 12, 1 / 6, 1 / 3, 2 / 3],
-  [0, 0, 0, 0, 1],
+  [1 / 18, 1 / 18, 1 / 18, 1 / 18, 1 / 18],
+  [1 / 18, 1 / 18, 1 / 18, 1 / 18, 1 / 18],
+  [1 / 360, 1 / 180, 1 / 90, 1 / 45, 2 / 45],
+  [1 / 360, 1 / 180, 1 / 90, 1 / 45, 2 / 45],
+  [16 / 45, 8 / 45, 4 / 45, 2 / 45, 1 / 45],
+  [16 / 45, 8 / 45, 4 / 45, 2 / 45, 1 / 45],
+  [0, 0, 0, 0, 1 / 4],
 ]
-const WINOGRAD_A = [[1, 1, 1, 1, 1, 0], [0, 1, 1, 2, 2, 1]]
+const WINOGRAD_A = [
+  [1, 1, 1, 1, 1, 1, 1, 0],
+  [0, 1, 1, 2, 2, 1 / 2, 1 / 2, 0],
+  [0, 1, 1, 4, 4, 1 / 4, 1 / 4, 0],
+  [0, 1, 1, 8, 8, 1 / 8, 1 / 8, 1],
+]
+/** Winograd's patch and tile sides. */
+const PATCH = 8
+const TILE = 4
 
 /** |M| x |v| for a matrix and a vector given as a function of the index. */
 const absTimes = (m: readonly (readonly number[])[], v: (k: number) => number): number[] =>
   m.map((row) => row.reduce((s, c, k) => s + c * Math.abs(v(k)), 0))
 
 /**
- * Bounds on |wasm - cpu| where wasm runs Winograd's F(2x2, 5x5): dx = A^T [sum_o (G g_o G^T) .*
- * (B^T d_o B)] A per 2 x 2 tile, d the 6 x 6 patch of the zero-padded cotangent, g the flipped
- * kernel. Each path from an input to a result passes at most 6 roundings in the input transform,
- * 1 in the weights' (computed in float64), 1 product, og in the sum over output channels and 8
+ * Bounds on |wasm - cpu| where wasm runs Winograd's F(4x4, 5x5): dx = A^T [sum_o (G g_o G^T) .*
+ * (B^T d_o B)] A per 4 x 4 tile, d the 8 x 8 patch of the zero-padded cotangent, g the flipped
+ * kernel. Each path from an input to a result passes at most 8 roundings in the input transform,
+ * 1 in the weights' (computed in float64), 1 product, og in the sum over output channels and 6
  * in the output transform, so both the result and the reference (whose own error is within the
  * dot product's bound) are within (og + 16) u S of the exact value, S the same expression on
  * absolute values: |A^T| [sum_o (|G| |g_o| |G|^T) .* (|B^T| |d_o| |B|)] |A|. Doubled, plus
- * 2^-149 per operation amplified by the transforms (2^13) where results are subnormal.
+ * 2^-149 per operation amplified by the transforms (2^19) where results are subnormal.
  */
 const winogradInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Float64Array => {
   const [oh, ow] = convOutputSize(a)
@@ -414,38 +426,38 @@ const winogradInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Float64Arra
     const g = (p: number, q: number) => weight[oc * 25 + (4 - p) * 5 + 4 - q]
     const rows = Array.from({ length: 5 }, (_, q) => absTimes(WINOGRAD_G, (p) => g(p, q))) // [q][i]
     // [j][i]
-    return WINOGRAD_G.map((gj) => Array.from({ length: 6 }, (_, i) => gj.reduce((s, c, q) => s + c * rows[q][i], 0)))
+    return WINOGRAD_G.map((gj) => Array.from({ length: PATCH }, (_, i) => gj.reduce((s, c, q) => s + c * rows[q][i], 0)))
   })
   const bound = new Float64Array(a.n * a.c * a.h * a.w)
-  const slack = 2 * (og + 16) * 2 ** 13 * TINY32
+  const slack = 2 * (og + 16) * 2 ** 19 * TINY32
   for (let img = 0; img < a.n; img++) {
     for (let g = 0; g < a.groups; g++) {
-      for (let ty = 0; 2 * ty < a.h; ty++) {
-        for (let tx = 0; 2 * tx < a.w; tx++) {
+      for (let ty = 0; TILE * ty < a.h; ty++) {
+        for (let tx = 0; TILE * tx < a.w; tx++) {
           // |B^T| |d_o| |B| for each output channel of the group: [o][j][i]
           const d = Array.from({ length: og }, (_, k) => {
             const plane = (img * a.o + g * og + k) * oh * ow
             const at = (y: number, x: number) => {
-              const i = 2 * ty + y - top
-              const j = 2 * tx + x - left
+              const i = TILE * ty + y - top
+              const j = TILE * tx + x - left
               return i >= 0 && i < oh && j >= 0 && j < ow ? cot[plane + i * ow + j] : 0
             }
-            const rows = Array.from({ length: 6 }, (_, y) => absTimes(WINOGRAD_B, (x) => at(y, x))) // [y][j]
-            return Array.from({ length: 6 }, (_, j) => absTimes(WINOGRAD_B, (y) => rows[y][j])) // [j][i]
+            const rows = Array.from({ length: PATCH }, (_, y) => absTimes(WINOGRAD_B, (x) => at(y, x))) // [y][j]
+            return Array.from({ length: PATCH }, (_, j) => absTimes(WINOGRAD_B, (y) => rows[y][j])) // [j][i]
           })
           for (let r = 0; r < cg; r++) {
-            const m = Array.from({ length: 6 }, (_, j) =>
-              Array.from({ length: 6 }, (_, i) =>
+            const m = Array.from({ length: PATCH }, (_, j) =>
+              Array.from({ length: PATCH }, (_, i) =>
                 d.reduce((s, dk, k) => s + dk[j][i] * u[(g * og + k) * cg + r][j][i], 0),
               ),
             )
-            for (let oy = 0; oy < 2 && 2 * ty + oy < a.h; oy++) {
-              for (let ox = 0; ox < 2 && 2 * tx + ox < a.w; ox++) {
+            for (let oy = 0; oy < TILE && TILE * ty + oy < a.h; oy++) {
+              for (let ox = 0; ox < TILE && TILE * tx + ox < a.w; ox++) {
                 let sum = 0
-                for (let i = 0; i < 6; i++) {
-                  for (let j = 0; j < 6; j++) sum += WINOGRAD_A[oy][i] * WINOGRAD_A[ox][j] * m[j][i]
+                for (let i = 0; i < PATCH; i++) {
+                  for (let j = 0; j < PATCH; j++) sum += WINOGRAD_A[oy][i] * WINOGRAD_A[ox][j] * m[j][i]
                 }
-                const cell = ((img * a.c + g * cg + r) * a.h + 2 * ty + oy) * a.w + 2 * tx + ox
+                const cell = ((img * a.c + g * cg + r) * a.h + TILE * ty + oy) * a.w + TILE * tx + ox
                 bound[cell] = 2 * (og + 16) * U32 * sum + slack
               }
             }
