@@ -426,7 +426,9 @@ const winogradInputBounds = (cot: Data, weight: Data, a: ConvAttrs): Float64Arra
     const g = (p: number, q: number) => weight[oc * 25 + (4 - p) * 5 + 4 - q]
     const rows = Array.from({ length: 5 }, (_, q) => absTimes(WINOGRAD_G, (p) => g(p, q))) // [q][i]
     // [j][i]
-    return WINOGRAD_G.map((gj) => Array.from({ length: PATCH }, (_, i) => gj.reduce((s, c, q) => s + c * rows[q][i], 0)))
+    return WINOGRAD_G.map((gj) =>
+      Array.from({ length: PATCH }, (_, i) => gj.reduce((s, c, q) => s + c * rows[q][i], 0)),
+    )
   })
   const bound = new Float64Array(a.n * a.c * a.h * a.w)
   const slack = 2 * (og + 16) * 2 ** 19 * TINY32
