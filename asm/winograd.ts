@@ -168,8 +168,9 @@ export function gradInputWinograd(
 
 /**
  * U[g][ξ] = G g G^T for every pair (input channel, output channel) of each group, g the 5x5
- * kernel flipped in both axes, in float64 rounded once (`gw`: 30 float64 of scratch); packed as the GEMM's A panels (rows:
- * the group's input channels, padded to MR with zeros; summed: its output channels).
+ * kernel flipped in both axes, in float64 rounded once (`gw`: 40 float64 of scratch); packed as
+ * the GEMM's A panels (rows: the group's input channels, padded to MR with zeros; summed: its
+ * output channels).
  */
 function transformWeights(u: usize, w: usize, gw: usize): void {
   memory.fill(u, 0, <usize>(G * XI * ROWS * OG) * 4)
