@@ -40,6 +40,7 @@ describe('wasm conv2dGradInput by Winograd', () => {
     ['two groups', geometry(1, 32, 32, 18, 33, 2, 2)],
     ['no padding', geometry(1, 16, 24, 20, 20, 0)],
     ['the widest padding', geometry(1, 16, 24, 17, 19, 4)],
+    ['three half panels (the last panel half empty), a partial tile row', geometry(2, 16, 24, 11, 12, 2)],
   ])('is the reference within the transforms\' roundings: %s', (_, a) => {
     // about 2-5e-6 here, where the direct routes err by 3e-7: Winograd's transforms add
     // roundings of values up to ten times the inputs, which then cancel
