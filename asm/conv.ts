@@ -1027,8 +1027,11 @@ function gradWeightSparse(
   for (let pc = 0; pc < P; pc += KC) {
     const kc = min(KC, P - pc)
     if (unit) {
-      gridCotangents(grid, cotG, rows, row, pc, kc)
-      gatherColumns(part, grid, row, lanes, src, cells, bases, starts, c0, c1, binary)
+      // the output rows the block touches, and the input rows whose taps reach them
+      const iLo = pc / OW
+      const iHi = (pc + kc - 1) / OW
+      gridCotangents(grid, cotG, rows, row, pc, kc, iLo, iHi)
+      gatherColumns(part, grid, row, lanes, src, cells, bases, starts, c0, c1, binary, iLo - PH, iHi - PH + KH - 1)
       widenPartials(acc, part, partT, g * OG + r0, rows, row, c0, cols)
       continue
     }
@@ -1109,12 +1112,16 @@ function gridBases(cells: usize, count: i32, bases: usize, starts: usize, src: u
 
 /**
  * The grid of cotangents (see {@link gridRows}) of output channels `cotG` [rows][P] for the
- * positions [pc, pc + kc), position-major in `row`-byte rows; every other entry zero.
+ * positions [pc, pc + kc) (output rows [iLo, iHi]), position-major in `row`-byte rows; every
+ * other entry zero within the grid rows the inputs of {@link gatherColumns}'s rows read (a
+ * block's rows and KH - 1 on either side), the rest left as they were.
  */
-function gridCotangents(grid: usize, cotG: usize, rows: i32, row: usize, pc: i32, kc: i32): void {
+function gridCotangents(grid: usize, cotG: usize, rows: i32, row: usize, pc: i32, kc: i32, iLo: i32, iHi: i32): void {
   const gh = gridRows(), gw = gridCols(), ow = OW
   const di = KH - 1 - PH, dj = KW - 1 - PW
-  memory.fill(grid, 0, <usize>(gh * gw) * row)
+  const gLo = max(0, iLo + di - (KH - 1))
+  const gHi = min(gh - 1, iHi + di + (KH - 1))
+  memory.fill(grid + <usize>(gLo * gw) * row, 0, <usize>((gHi - gLo + 1) * gw) * row)
   for (let i = pc / ow; i * ow < pc + kc; i++) {
     const gi = i + di
     if (gi < 0 || gi >= gh) continue
@@ -1132,26 +1139,43 @@ function gridCotangents(grid: usize, cotG: usize, rows: i32, row: usize, pc: i32
  * `part` [c1 - c0][row bytes]: column (c, p, q) sums, over channel c's non-zero inputs in
  * order, `x * cot` at the output the tap reads them from (grid place `bases[e]` less the tap's
  * `(p * gridCols + q) * row`), every output channel at once in registers. The terms come in
- * position order, as the GEMM's, and a place outside the output adds +0, which changes no sum
- * that starts from +0.
+ * position order, as the GEMM's, and a place outside the output or the block adds +0, which
+ * changes no sum that starts from +0: so only inputs of rows [yLo, yHi] (those whose taps reach
+ * the block) are summed.
  */
 function gatherColumns(
   part: usize, grid: usize, row: usize, lanes: i32, src: usize, cells: usize, bases: usize, starts: usize,
-  c0: i32, c1: i32, binary: bool,
+  c0: i32, c1: i32, binary: bool, yLo: i32, yHi: i32,
 ): void {
-  const khw = KH * KW, kw = KW, gw = gridCols()
+  const khw = KH * KW, kw = KW, gw = gridCols(), plane = H * W
+  const from = max(0, yLo) * W
+  const to = (min(H - 1, yHi) + 1) * W
   for (let k = c0; k < c1; k++) {
     const ch = k / khw
     const p = (k - ch * khw) / kw
     const q = k - ch * khw - p * kw
     const at = grid - <usize>((p * gw + q) * <i32>row)
-    const e0 = load<i32>(starts + <usize>ch * 4)
-    const e1 = load<i32>(starts + <usize>ch * 4, 4)
+    const all0 = load<i32>(starts + <usize>ch * 4)
+    const all1 = load<i32>(starts + <usize>ch * 4, 4)
+    const e0 = firstAtLeast(cells, all0, all1, ch * plane + from)
+    const e1 = firstAtLeast(cells, e0, all1, ch * plane + to)
     const dst = part + <usize>(k - c0) * row
     let l = 0
     for (; l + 32 <= lanes; l += 32) gather32(dst + <usize>l * 4, at + <usize>l * 4, bases, e0, e1, binary, src, cells)
     for (; l < lanes; l += 8) gather8(dst + <usize>l * 4, at + <usize>l * 4, bases, e0, e1, binary, src, cells)
   }
+}
+
+/** The first of inputs [e0, e1) (their cells in order) whose cell is at least `cell`: e1 where none is. */
+// @ts-ignore: decorator
+@inline function firstAtLeast(cells: usize, e0: i32, e1: i32, cell: i32): i32 {
+  let lo = e0, hi = e1
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (load<i32>(cells + <usize>mid * 4) < cell) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 /**
