@@ -100,8 +100,9 @@ export function winogradApplies(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw:
  * (o, p, q) row of im2col once (about four multiply-adds a value) and multiplies it by the
  * group's input channels padded to MR; Winograd multiplies 64 values per lane (a tile, or a
  * panel's unused lane past the image's edge) and input channel, and transforms each lane once
- * per output channel (about 550) and per input channel (about 1000). Small channel counts go
- * the direct route.
+ * per output channel (about 550) and per input channel (about 1000). Images below about 8x8
+ * (a panel's lanes mostly past their edge) go the direct route, even with many channels; from
+ * there Winograd pays even at one channel.
  */
 export function winogradPays(c: i32, h: i32, w: i32, o: i32, ph: i32, pw: i32, groups: i32): bool {
   geometry(c, h, w, o, ph, pw, groups)
