@@ -589,21 +589,34 @@ function convItemSparse(
   }
   const src = x + <usize>((img * C + g * CG) * H * W) * 4
   const unit = SH == 1 && SW == 1 && DH == 1 && DW == 1
-  for (let e = 0; e < count; e++) {
-    const cell = load<i32>(cells + <usize>e * 4)
-    const v = load<f32>(src + <usize>cell * 4)
-    if (unit) {
-      scatterUnit(cell, t0, nb, acc, wg, row, v)
-      continue
+  if (unit) {
+    // per channel, only the input rows whose taps reach the block's output rows (the others
+    // would add nothing to it), still in (c, row, column) order
+    const plane = H * W
+    const from = max(0, t0 / OW - PH) * W
+    const to = (min(H - 1, (t0 + nb - 1) / OW - PH + KH - 1) + 1) * W
+    let e = 0
+    for (let ch = 0; ch < CG && e < count; ch++) {
+      e = firstAtLeast(cells, e, count, ch * plane + from)
+      const end = firstAtLeast(cells, e, count, ch * plane + to)
+      for (; e < end; e++) {
+        const cell = load<i32>(cells + <usize>e * 4)
+        scatterUnit(cell, t0, nb, acc, wg, row, load<f32>(src + <usize>cell * 4))
+      }
     }
-    const vs = f32x4.splat(v)
-    const n = tapsOf(cell, t0, nb, taps)
-    // x * w is w where x is 1 (spikes): no product
-    for (let k = 0; k < n; k++) {
-      const a = acc + <usize>load<i32>(taps + <usize>k * 8, 4) * row
-      const wv = wg + <usize>load<i32>(taps + <usize>k * 8) * row
-      if (v == 1) addRow(a, wv, row)
-      else addScaledRow(a, wv, vs, row)
+  } else {
+    for (let e = 0; e < count; e++) {
+      const cell = load<i32>(cells + <usize>e * 4)
+      const v = load<f32>(src + <usize>cell * 4)
+      const vs = f32x4.splat(v)
+      const n = tapsOf(cell, t0, nb, taps)
+      // x * w is w where x is 1 (spikes): no product
+      for (let k = 0; k < n; k++) {
+        const a = acc + <usize>load<i32>(taps + <usize>k * 8, 4) * row
+        const wv = wg + <usize>load<i32>(taps + <usize>k * 8) * row
+        if (v == 1) addRow(a, wv, row)
+        else addScaledRow(a, wv, vs, row)
+      }
     }
   }
   transposeBlock(out + <usize>((img * O + g * OG) * P + t0) * 4, <usize>P * 4, acc, row, nb, OG)
