@@ -593,8 +593,8 @@ function convItemSparse(
     // per channel, only the input rows whose taps reach the block's output rows (the others
     // would add nothing to it), still in (c, row, column) order
     const plane = H * W
-    const from = max(0, t0 / OW - PH) * W
-    const to = (min(H - 1, (t0 + nb - 1) / OW - PH + KH - 1) + 1) * W
+    const from = reachFrom(t0 / OW)
+    const to = reachTo((t0 + nb - 1) / OW)
     let e = 0
     for (let ch = 0; ch < CG && e < count; ch++) {
       e = firstAtLeast(cells, e, count, ch * plane + from)
@@ -1044,7 +1044,7 @@ function gradWeightSparse(
       const iLo = pc / OW
       const iHi = (pc + kc - 1) / OW
       gridCotangents(grid, cotG, rows, row, pc, kc, iLo, iHi)
-      gatherColumns(part, grid, row, lanes, src, cells, bases, starts, c0, c1, binary, iLo - PH, iHi - PH + KH - 1)
+      gatherColumns(part, grid, row, lanes, src, cells, bases, starts, c0, c1, binary, reachFrom(iLo), reachTo(iHi))
       widenPartials(acc, part, partT, g * OG + r0, rows, row, c0, cols)
       continue
     }
@@ -1153,16 +1153,14 @@ function gridCotangents(grid: usize, cotG: usize, rows: i32, row: usize, pc: i32
  * order, `x * cot` at the output the tap reads them from (grid place `bases[e]` less the tap's
  * `(p * gridCols + q) * row`), every output channel at once in registers. The terms come in
  * position order, as the GEMM's, and a place outside the output or the block adds +0, which
- * changes no sum that starts from +0: so only inputs of rows [yLo, yHi] (those whose taps reach
- * the block) are summed.
+ * changes no sum that starts from +0: so only the inputs at plane offsets [from, to) of their
+ * channel (the rows whose taps reach the block) are summed.
  */
 function gatherColumns(
   part: usize, grid: usize, row: usize, lanes: i32, src: usize, cells: usize, bases: usize, starts: usize,
-  c0: i32, c1: i32, binary: bool, yLo: i32, yHi: i32,
+  c0: i32, c1: i32, binary: bool, from: i32, to: i32,
 ): void {
   const khw = KH * KW, kw = KW, gw = gridCols(), plane = H * W
-  const from = max(0, yLo) * W
-  const to = (min(H - 1, yHi) + 1) * W
   for (let k = c0; k < c1; k++) {
     const ch = k / khw
     const p = (k - ch * khw) / kw
@@ -1177,6 +1175,21 @@ function gatherColumns(
     for (; l + 32 <= lanes; l += 32) gather32(dst + <usize>l * 4, at + <usize>l * 4, bases, e0, e1, binary, src, cells)
     for (; l < lanes; l += 8) gather8(dst + <usize>l * 4, at + <usize>l * 4, bases, e0, e1, binary, src, cells)
   }
+}
+
+/**
+ * At stride and dilation 1, the plane offset of the first input row whose taps reach output
+ * row `i` or a later one: tap p of input row y lands on output row y + PH - p.
+ */
+// @ts-ignore: decorator
+@inline function reachFrom(i: i32): i32 {
+  return max(0, i - PH) * W
+}
+
+/** As {@link reachFrom}: the plane offset past the last input row whose taps reach output row `i` or an earlier one. */
+// @ts-ignore: decorator
+@inline function reachTo(i: i32): i32 {
+  return (min(H - 1, i - PH + KH - 1) + 1) * W
 }
 
 /** The first of inputs [e0, e1) (their cells in order) whose cell is at least `cell`: e1 where none is. */
