@@ -258,7 +258,7 @@ export function gemmBlock(
 
 /** The 4 x 4 floats at `src` (rows `srcStride` bytes apart) transposed into `dst` (rows `dstStride` apart). */
 // @ts-ignore: decorator
-@inline function transpose4(dst: usize, dstStride: usize, src: usize, srcStride: usize): void {
+@inline export function transpose4(dst: usize, dstStride: usize, src: usize, srcStride: usize): void {
   const v0 = v128.load(src)
   const v1 = v128.load(src + srcStride)
   const v2 = v128.load(src + 2 * srcStride)

@@ -22,7 +22,7 @@
  * into the patch's columns across the four tiles, writing the GEMM's B panels directly (no
  * packing pass). Panels go a block at a time (PB of them, the block's transformed data in L2).
  */
-import { MR, NR, kernel4x8, roundUp } from './gemm'
+import { MR, NR, kernel4x8, roundUp, transpose4 } from './gemm'
 
 /** Tiles in a panel: the GEMM's B-panel width, one f32x4 per half. */
 const LANES: i32 = NR
@@ -32,6 +32,8 @@ const HALF: i32 = 4
 const T: i32 = 8
 const TILE: i32 = 4
 const XI: i32 = T * T
+/** The transforms' staging scratch, in v128: a pass's 64 values and a row's 8 columns. */
+const STAGE: i32 = T * T + T
 /**
  * Largest |entry| growth through the transforms: |B^T|1^2 (50^2) x |G|1^2 (0.69^2) x |A^T|1^2
  * (19.25^2) < 4.4e5 < 2^19.
@@ -116,7 +118,7 @@ export function winogradPays(c: i32, h: i32, w: i32, o: i32, ph: i32, pw: i32, g
 export function winogradScratchBytes(c: i32, h: i32, w: i32, o: i32, ph: i32, pw: i32, groups: i32): i32 {
   geometry(c, h, w, o, ph, pw, groups)
   return <i32>(bytes(G * XI * ROWS * OG) + bytes(OG * PH * PW) + bytes(XI * V_XI) +
-    bytes(XI * M_XI) + bytes(T * T * 4) + bytes(T * 5 * 2))
+    bytes(XI * M_XI) + bytes(STAGE * 4) + bytes(T * 5 * 2))
 }
 
 /**
@@ -136,7 +138,7 @@ export function gradInputWinograd(
   const v = pad + bytes(OG * PH * PW)
   const m = v + bytes(XI * V_XI)
   const rowT = m + bytes(XI * M_XI)
-  transformWeights(u, w, rowT + bytes(T * T * 4))
+  transformWeights(u, w, rowT + bytes(STAGE * 4))
   for (let item = from; item < to; item++) {
     const img = item / G
     const g = item - img * G
@@ -212,21 +214,6 @@ function padCotangent(pad: usize, src: usize): void {
   }
 }
 
-/** Four vectors transposed: lane t of the k-th result is lane k of the t-th argument, into `dst` (four v128). */
-// @ts-ignore: decorator
-@inline function transpose4(q0: v128, q1: v128, q2: v128, q3: v128): void {
-  const t0 = v128.shuffle<f32>(q0, q1, 0, 4, 1, 5)
-  const t1 = v128.shuffle<f32>(q2, q3, 0, 4, 1, 5)
-  const t2 = v128.shuffle<f32>(q0, q1, 2, 6, 3, 7)
-  const t3 = v128.shuffle<f32>(q2, q3, 2, 6, 3, 7)
-  T0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5)
-  T1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7)
-  T2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5)
-  T3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7)
-}
-// transpose4's results (AssemblyScript functions return one value; these stay in registers once inlined)
-let T0: v128 = f32x4.splat(0), T1: v128 = f32x4.splat(0), T2: v128 = f32x4.splat(0), T3: v128 = f32x4.splat(0)
-
 /**
  * B^T d for eight values: the 1-D input transform of F(4, 5) (rows scaled to integers), its
  * common terms shared; at most four roundings from an input to a result. Writes ξ = 0..7 to
@@ -262,7 +249,8 @@ let T0: v128 = f32x4.splat(0), T1: v128 = f32x4.splat(0), T2: v128 = f32x4.splat
 
 /**
  * The 64 transformed values B^T d B of output channel `oc`'s 8x8 patches for panel `panel`'s
- * eight tiles, into the block's B panel `slot` of every ξ (row `oc`). `rowT`: 64 v128 of scratch.
+ * eight tiles, into the block's B panel `slot` of every ξ (row `oc`). `rowT`: STAGE v128 of
+ * scratch.
  */
 function transformPanel(v: usize, rowT: usize, pad: usize, panel: i32, slot: i32, oc: i32): void {
   const xiStep = <usize>V_XI * 4
@@ -273,14 +261,15 @@ function transformPanel(v: usize, rowT: usize, pad: usize, panel: i32, slot: i32
     const tx0 = (hh - ty * HX) * HALF
     const base = pad + <usize>((oc * PH + TILE * ty) * PW + TILE * tx0) * 4
     // rows: rowT[y][ξx] = (d B)[y][ξx]; tile t's patch row is floats [4t, 4t + 8) of the half's
+    // (four floats a tile from 4t: its columns 0-3, then from 4t + 4 its columns 4-7)
+    const cols = rowT + <usize>(T * T) * 16
     for (let y = 0; y < T; y++) {
       const at = base + <usize>(y * PW) * 4
-      const q0 = v128.load(at), q1 = v128.load(at, 16), q2 = v128.load(at, 32), q3 = v128.load(at, 48)
-      const q4 = v128.load(at, 64)
-      transpose4(q0, q1, q2, q3)
-      const c0 = T0, c1 = T1, c2 = T2, c3 = T3
-      transpose4(q1, q2, q3, q4)
-      inputTransform(rowT + <usize>(y * T) * 16, 16, c0, c1, c2, c3, T0, T1, T2, T3)
+      transpose4(cols, 16, at, 16)
+      transpose4(cols + 64, 16, at + 16, 16)
+      inputTransform(rowT + <usize>(y * T) * 16, 16,
+        v128.load(cols), v128.load(cols, 16), v128.load(cols, 32), v128.load(cols, 48),
+        v128.load(cols, 64), v128.load(cols, 80), v128.load(cols, 96), v128.load(cols, 112))
     }
     // columns: V[ξy * 8 + ξx] = (B^T rowT)[ξy][ξx]
     for (let x = 0; x < T; x++) {
@@ -305,16 +294,17 @@ function transformPanel(v: usize, rowT: usize, pad: usize, panel: i32, slot: i32
   const p34 = f32x4.add(m3, m4), n34 = f32x4.sub(m3, m4)
   const p56 = f32x4.add(m5, m6), n56 = f32x4.sub(m5, m6)
   v128.store(dst, f32x4.add(f32x4.add(m0, p12), f32x4.add(p34, p56)))
-  v128.store(dst + step, f32x4.add(f32x4.add(n12, f32x4.mul(f32x4.splat(2), n34)), f32x4.mul(f32x4.splat(0.5), n56)))
-  v128.store(dst + 2 * step, f32x4.add(f32x4.add(p12, f32x4.mul(f32x4.splat(4), p34)), f32x4.mul(f32x4.splat(0.25), p56)))
-  v128.store(dst + 3 * step,
-    f32x4.add(f32x4.add(n12, f32x4.mul(f32x4.splat(8), n34)), f32x4.add(f32x4.mul(f32x4.splat(0.125), n56), m7)))
+  const two = f32x4.splat(2), half = f32x4.splat(0.5), four = f32x4.splat(4), quarter = f32x4.splat(0.25)
+  const eight = f32x4.splat(8), eighth = f32x4.splat(0.125)
+  v128.store(dst + step, f32x4.add(f32x4.add(n12, f32x4.mul(two, n34)), f32x4.mul(half, n56)))
+  v128.store(dst + 2 * step, f32x4.add(f32x4.add(p12, f32x4.mul(four, p34)), f32x4.mul(quarter, p56)))
+  v128.store(dst + 3 * step, f32x4.add(f32x4.add(n12, f32x4.mul(eight, n34)), f32x4.add(f32x4.mul(eighth, n56), m7)))
 }
 
 /**
  * Input channel `r`'s 4x4 outputs A^T M A of panel `panel`'s eight tiles (products in block
  * slot `slot`), stored into its plane `dst [h, w]`, the cells past the plane's edge dropped.
- * `stage`: 48 v128 of scratch.
+ * `stage`: 52 v128 of scratch.
  */
 function untransformPanel(dst: usize, m: usize, stage: usize, panel: i32, slot: i32, r: i32): void {
   const xiStep = <usize>M_XI * 4
@@ -331,8 +321,9 @@ function untransformPanel(dst: usize, m: usize, stage: usize, panel: i32, slot: 
     for (let y = 0; y < T; y++) {
       const row = at + <usize>(y * T) * xiStep
       outputTransform(rows + <usize>(y * TILE) * 16, 16,
-        v128.load(row), v128.load(row + xiStep), v128.load(row + 2 * xiStep), v128.load(row + 3 * xiStep),
-        v128.load(row + 4 * xiStep), v128.load(row + 5 * xiStep), v128.load(row + 6 * xiStep), v128.load(row + 7 * xiStep))
+        v128.load(row), v128.load(row + xiStep), v128.load(row + 2 * xiStep),
+        v128.load(row + 3 * xiStep), v128.load(row + 4 * xiStep), v128.load(row + 5 * xiStep),
+        v128.load(row + 6 * xiStep), v128.load(row + 7 * xiStep))
     }
     // cells[oy][ox] over four tiles: (A^T rows[.][ox])[oy]
     for (let x = 0; x < TILE; x++) {
@@ -341,42 +332,19 @@ function untransformPanel(dst: usize, m: usize, stage: usize, panel: i32, slot: 
         v128.load(col), v128.load(col, 4 * 16), v128.load(col, 8 * 16), v128.load(col, 12 * 16),
         v128.load(col, 16 * 16), v128.load(col, 20 * 16), v128.load(col, 24 * 16), v128.load(col, 28 * 16))
     }
-    // each output row: the four tiles' cells transposed into sixteen consecutive floats
+    // each output row: the four tiles' cells transposed into sixteen consecutive floats (past
+    // the plane's right edge through `clip`, only those inside copied)
+    const col = TILE * tx0
+    const clip = cells + <usize>(TILE * TILE) * 16
     for (let y = 0; y < TILE && TILE * ty + y < H; y++) {
-      const row = TILE * ty + y
+      const at = dst + <usize>((TILE * ty + y) * W + col) * 4
       const c = cells + <usize>(y * TILE) * 16
-      transpose4(v128.load(c), v128.load(c, 16), v128.load(c, 32), v128.load(c, 48))
-      storeRow(dst + <usize>(row * W) * 4, TILE * tx0)
+      if (col + 16 <= W) {
+        transpose4(at, 16, c, 16)
+      } else {
+        transpose4(clip, 16, c, 16)
+        memory.copy(at, clip, <usize>(W - col) * 4)
+      }
     }
   }
-}
-
-/** One output row's sixteen cells from column `col` (transpose4's results, tile by tile), clipped to the plane. */
-// @ts-ignore: decorator
-@inline function storeRow(dst: usize, col: i32): void {
-  const at = dst + <usize>col * 4
-  if (col + 16 <= W) {
-    v128.store(at, T0)
-    v128.store(at, T1, 16)
-    v128.store(at, T2, 32)
-    v128.store(at, T3, 48)
-    return
-  }
-  storeClipped(at, W - col, 0, T0)
-  storeClipped(at, W - col, 4, T1)
-  storeClipped(at, W - col, 8, T2)
-  storeClipped(at, W - col, 12, T3)
-}
-
-/** Lanes of `v` into floats [from, from + 4) at `at`, those at or past `n` dropped. */
-// @ts-ignore: decorator
-@inline function storeClipped(at: usize, n: i32, from: i32, v: v128): void {
-  if (from + 4 <= n) {
-    v128.store(at + <usize>from * 4, v)
-    return
-  }
-  const p = at + <usize>from * 4
-  if (from < n) store<f32>(p, f32x4.extract_lane(v, 0))
-  if (from + 1 < n) store<f32>(p, f32x4.extract_lane(v, 1), 4)
-  if (from + 2 < n) store<f32>(p, f32x4.extract_lane(v, 2), 8)
 }
