@@ -178,7 +178,7 @@ export type PlanePart = 'pool2dPart' | 'pool2dGradPart'
 export const planeSplit = (k: KernelExports, name: PlanePart, planes: number, cells: number): Split | undefined => {
   const count = Math.min(k.threads?.size ?? 1, planes, Math.floor((planes * cells) / minPartElements))
   if (count < 2) return undefined
-  return splitOf(name, even(planes, count).map(([from, to]) => [from, to]), 0)
+  return splitOf(name, even(planes, count), 0)
 }
 
 /** Scratch bytes of a split call: a slice per thread. */
