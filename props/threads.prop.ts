@@ -1,8 +1,8 @@
 /**
  * The threaded WebAssembly kernels give the same bits whatever the number of threads: matmul
  * (every transpose, with and without bias), conv2d, conv2dGradInput, conv2dGradWeight, mul,
- * neuron and neuronGrad, pool2d and pool2dGrad on 1, 2 and 3 threads, bit for bit (but for NaN payloads, see
- * `sameBits`), on shapes big enough to be cut (src/backend/wasm/split.ts cuts a call only
+ * neuron and neuronGrad, pool2d and pool2dGrad on 1, 2 and 3 threads, bit for bit (but for NaN
+ * payloads, see `sameBits`), on shapes big enough to be cut (src/backend/wasm/split.ts cuts a call only
  * where each part has at least `minPartWork` multiply-adds, or elements) and at the edges of
  * the cut: fewer output rows or columns than threads, sizes off the micro-tile, summed
  * dimensions past the GEMM's 256 block, one image, groups, and the exact fallbacks
