@@ -74,7 +74,7 @@ export interface Contender {
  * time each call after calls of its own. Longer calls outlast any cache, and their time is the
  * bench's.
  */
-const WARM_MS = 5
+const WARM_MS = 20
 /**
  * One untimed call is not enough for a call whose data nearly fills the last-level cache
  * (NDropout's 24 MB on a 32 MB L3: 0.63, 0.42, then 0.22 ms for the first, second and third
