@@ -255,6 +255,9 @@ export const timedDevice = <B>(device: Device<B>, times: Map<string, { calls: nu
       upload: (d) => time('upload', () => device.upload(d)),
       read: (b) => time('read', () => device.read(b)),
       free: (b) => time('free', () => device.free(b)),
+      // the tape adds cotangents in place where the device can: without it, the profile's axpys
+      // would be calls the timed runs do not make
+      ...(device.addInPlace === undefined ? {} : { addInPlace: (t: B, x: B) => time('addInPlace', () => device.addInPlace!(t, x)) }),
     },
     (kernel, args) => time(kernel, () => device.run(kernel, args)),
   )

@@ -17,6 +17,7 @@ import {
   flatten,
   ifNeuron,
   key,
+  lifNode,
   lossAndGrad,
   maxPool,
   meanOverTime,
@@ -144,8 +145,8 @@ describe('sequential after repeatSteps', () => {
       return fc.tuple(fc.constant(c), tensorArb(shape, { min: -2, max: 2 }), keyArb())
     })
   const devices: readonly Device[] = [cpu as Device, residentBackend() as Device]
-  /** `device` with the rows of every matmul and the images of every conv2d it runs noted in `rows`. */
-  const counting = (device: Device, rows: number[]): Device =>
+  /** `device` with every kernel it runs noted in `kernels`, and the rows of each matmul and conv2d in `rows`. */
+  const counting = (device: Device, rows: number[], kernels: string[] = []): Device =>
     deviceFrom(
       {
         name: `counting(${device.name})`,
@@ -154,52 +155,101 @@ describe('sequential after repeatSteps', () => {
         upload: (data) => device.upload(data),
         read: (b) => device.read(b),
         free: (b) => device.free(b),
+        ...(device.addInPlace === undefined ? {} : { addInPlace: (t, x) => device.addInPlace!(t, x) }),
       },
       (name, args) => {
+        kernels.push(name)
         if (name === 'matmul') rows.push((args[3] as { readonly m: number }).m)
         if (name === 'conv2d') rows.push((args[3] as { readonly n: number }).n)
         return device.run(name, args)
       },
     )
 
+  interface Calls {
+    readonly rows: readonly number[]
+    readonly kernels: readonly string[]
+  }
+
+  /**
+   * `held` (repeatSteps first) against `plain`, the same pipeline with an identity flatten
+   * right after the repeat (so nothing is held back), on every device: the same output bits and
+   * loss, the params' gradients within float32 rounding (they add the steps' in another order);
+   * `calls` sees the kernels of each forward.
+   */
+  const agreeWithCopies = (
+    held: AnyLayer,
+    plain: AnyLayer,
+    x: Tensor,
+    k: ReturnType<typeof key>,
+    calls: (heldCalls: Calls, plainCalls: Calls) => void,
+  ): void => {
+    const init = orThrow(held.init(k, x.shape))
+    const [p0, ...rest] = init.params as readonly unknown[]
+    const plainParams = [p0, {}, ...rest] as never
+    const [s0, ...restState] = init.state as readonly unknown[]
+    const plainState = [s0, {}, ...restState] as never
+    for (const device of devices) {
+      const heldCalls = { rows: [] as number[], kernels: [] as string[] }
+      const plainCalls = { rows: [] as number[], kernels: [] as string[] }
+      const on = (c: typeof heldCalls) => train(k, counting(device, c.rows, c.kernels))
+      const a = orThrow(held.apply(init.params, init.state, x, on(heldCalls)))
+      const b = orThrow(plain.apply(plainParams, plainState, x, on(plainCalls)))
+      expect(sameBits(a.output, b.output)).toBe(true)
+      calls(heldCalls, plainCalls)
+      const target = wrap(new Float32Array(a.output.size).fill(0.25), a.output.shape)
+      const ga = orThrow(lossAndGrad(held, mseLoss())(init.params, init.state, x, target, train(k, device)))
+      const gb = orThrow(lossAndGrad(plain, mseLoss())(plainParams, plainState, x, target, train(k, device)))
+      expect(ga.loss).toBe(gb.loss)
+      const [, ...gbRest] = gb.grads as readonly unknown[]
+      const [, ...gaRest] = ga.grads as readonly unknown[]
+      gaRest.forEach((g, i) => {
+        for (const name of ['weight', 'bias'] as const) {
+          const u = (g as Record<string, unknown> | null)?.[name]
+          if (u === undefined || u === null) continue
+          const ua = flatData(u as never)
+          const ub = flatData((gbRest[i + 1] as Record<string, never>)[name])
+          const scale = 1 + Math.max(...Array.from(ub, Math.abs))
+          ua.forEach((v, j) => expect(Math.abs(v - ub[j])).toBeLessThanOrEqual(1e-5 * scale))
+        }
+      })
+    }
+  }
+
+  /** The pipeline `repeat, ...layers, ...tail` and the same with the flatten barrier after the repeat. */
+  const heldAndPlain = (T: number, layers: readonly AnyLayer[], tail: readonly AnyLayer[]) => {
+    const repeat = repeatSteps({ steps: T })
+    return {
+      held: sequential(repeat, ...layers, ...tail) as AnyLayer,
+      plain: sequential(repeat, timeMerged(flatten({ startDim: 1, endDim: 1 })), ...layers, ...tail) as AnyLayer,
+    }
+  }
+
   it('runs them once with the bits of T copies, and their gradients within float32 rounding', () => {
     fc.assert(
       fc.property(caseArb, ([c, x, k]) => {
         const inner = c.kind === 'dense' ? pipelines.dense(c.f) : pipelines.conv()
-        const layers = inner.map((l) => timeMerged(l as AnyLayer))
-        const repeat = repeatSteps({ steps: c.T })
-        const held = sequential(repeat, ...layers, meanOverTime())
-        const plain = sequential(repeat, timeMerged(flatten({ startDim: 1, endDim: 1 })), ...layers, meanOverTime())
-        const init = orThrow(held.init(k, x.shape))
-        const [p0, ...rest] = init.params as readonly unknown[]
-        const plainParams = [p0, {}, ...rest] as never
-        const [s0, ...restState] = init.state as readonly unknown[]
-        const plainState = [s0, {}, ...restState] as never
-        for (const device of devices) {
-          const heldRows: number[] = []
-          const plainRows: number[] = []
-          const a = orThrow(held.apply(init.params, init.state, x, train(k, counting(device, heldRows))))
-          const b = orThrow(plain.apply(plainParams, plainState, x, train(k, counting(device, plainRows))))
-          expect(sameBits(a.output, b.output)).toBe(true)
-          expect(heldRows).toEqual([c.n])
-          expect(plainRows).toEqual([c.T * c.n])
-          const target = wrap(new Float32Array(a.output.size).fill(0.25), a.output.shape)
-          const ga = orThrow(lossAndGrad(held, mseLoss())(init.params, init.state, x, target, train(k, device)))
-          const gb = orThrow(lossAndGrad(plain, mseLoss())(plainParams, plainState, x, target, train(k, device)))
-          expect(ga.loss).toBe(gb.loss)
-          const [, ...gbRest] = gb.grads as readonly unknown[]
-          const [, ...gaRest] = ga.grads as readonly unknown[]
-          gaRest.forEach((g, i) => {
-            for (const name of ['weight', 'bias'] as const) {
-              const u = (g as Record<string, unknown> | null)?.[name]
-              if (u === undefined || u === null) continue
-              const ua = flatData(u as never)
-              const ub = flatData((gbRest[i + 1] as Record<string, never>)[name])
-              const scale = 1 + Math.max(...Array.from(ub, Math.abs))
-              ua.forEach((v, j) => expect(Math.abs(v - ub[j])).toBeLessThanOrEqual(1e-5 * scale))
-            }
-          })
-        }
+        const { held, plain } = heldAndPlain(c.T, inner.map((l) => timeMerged(l as AnyLayer)), [meanOverTime()])
+        agreeWithCopies(held, plain, x, k, (a, b) => {
+          expect(a.rows).toEqual([c.n])
+          expect(b.rows).toEqual([c.T * c.n])
+        })
+      }),
+      { numRuns: 40 },
+    )
+  })
+
+  it('hands a scan after them their output itself: no T copies, the bits of T copies, the gradients within rounding', () => {
+    fc.assert(
+      fc.property(caseArb, ([c, x, k]) => {
+        const inner = c.kind === 'dense' ? pipelines.dense(c.f) : pipelines.conv()
+        const neuron = scan(lifNode({ threshold: 0.5 }))
+        const { held, plain } = heldAndPlain(c.T, inner.map((l) => timeMerged(l as AnyLayer)), [neuron, meanOverTime()])
+        agreeWithCopies(held, plain, x, k, (a, b) => {
+          expect(a.rows).toEqual([c.n])
+          expect(a.kernels.filter((name) => name === 'broadcastAlongAxis')).toEqual([])
+          expect(a.kernels.filter((name) => name === 'neuron')).toHaveLength(c.T)
+          expect(b.kernels).toContain('broadcastAlongAxis')
+        })
       }),
       { numRuns: 40 },
     )

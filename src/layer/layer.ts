@@ -115,6 +115,20 @@ export interface LayerStep<P, S> {
    * the layer runs once, not T times.
    */
   readonly onRepeated?: LayerStep<P, S>['run']
+  /**
+   * Where given, the step on `repeats` copies of `x` along a new leading axis, handed `x` itself
+   * (`[N, ...]`): the step's own output, not one to repeat (`scan`, whose every step reads `x`).
+   * After a `repeatSteps`, `sequential` calls it instead of making the copies, so the forward
+   * writes no `[T, N, ...]` tensor and the gradient adds the steps' cotangents as they come.
+   */
+  readonly overRepeats?: <B>(
+    device: Device<B>,
+    params: OnDevice<P, B>,
+    state: OnDevice<S, B>,
+    x: DeviceTensor<B>,
+    repeats: number,
+    ctx: Ctx,
+  ) => StepResult<S, B>
 }
 
 /**

@@ -202,26 +202,46 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
   /** The steps to run: all T, or one when steps are empty (every later one would do nothing). */
   const stepsFor = (shape: Shape): number => (sizeOf(shape.slice(1)) === 0 ? Math.min(shape[0], 1) : shape[0])
 
+  /**
+   * The steps on `d` over inputs `input(t)` of `stepShape` (`count` of them, the time axis's
+   * length), from `x` (their source: its dtype is theirs); the loop frees what it made, never
+   * what it was given.
+   */
+  const runSteps = <B>(
+    d: Device<B>,
+    params: OnDevice<P, B>,
+    state: OnDevice<S, B>,
+    x: B,
+    stepShape: Shape,
+    count: number,
+    input: (t: number) => B,
+    ctx: Ctx,
+  ): StepResult<S, B> => {
+    const given = new Set([...buffersOf<B>(state), ...buffersOf<B>(params), x])
+    const release = (b: B): void => {
+      if (!given.has(b)) d.free(b)
+    }
+    const outputs = collector(d, read, release)
+    const steps = stepsFor([count, ...stepShape])
+    const stepInput = (t: number) => new DeviceTensor(input(t), stepShape)
+    const s = loop(inner, d, params, state, steps, stepInput, ctx, outputs.keep, outputs.dead)
+    // prepare has checked the shapes
+    const outShape = E.getOrElseW((): Shape => [])(stepOutput(stepShape))
+    const shape = read === 'all' ? [count, ...outShape] : outShape
+    return { output: new DeviceTensor(outputs.done(read === 'all' ? 0 : sizeOf(outShape), d.dtypeOf(x)), shape), state: s }
+  }
+
   const step: LayerStep<P, S> = {
     prepare,
     run: <B>(d: Device<B>, params: OnDevice<P, B>, state: OnDevice<S, B>, x: DeviceTensor<B>, ctx: Ctx) => {
-      const stepShape = x.shape.slice(1)
-      // the loop may free what it made, never what it was given
-      const given = new Set([...buffersOf<B>(state), ...buffersOf<B>(params), x.buffer])
-      const release = (b: B): void => {
-        if (!given.has(b)) d.free(b)
-      }
-      const outputs = collector(d, read, release)
       // all steps' inputs in one call: its gradient is one concatenation, not T padded slices
       const parts = d.split(x.buffer, { count: x.shape[0] })
-      const steps = stepsFor(x.shape)
-      parts.slice(steps).forEach((part) => d.free(part))
-      const s = loop(inner, d, params, state, steps, (t) => new DeviceTensor(parts[t], stepShape), ctx, outputs.keep, outputs.dead)
-      // prepare has checked the shapes
-      const outShape = E.getOrElseW((): Shape => [])(stepOutput(stepShape))
-      const shape = read === 'all' ? [x.shape[0], ...outShape] : outShape
-      return { output: new DeviceTensor(outputs.done(read === 'all' ? 0 : sizeOf(outShape), d.dtypeOf(x.buffer)), shape), state: s }
+      parts.slice(stepsFor(x.shape)).forEach((part) => d.free(part))
+      return runSteps(d, params, state, x.buffer, x.shape.slice(1), x.shape[0], (t) => parts[t], ctx)
     },
+    // every step reads x itself: no [T, ...] copies, and x's cotangent the steps' summed in place
+    overRepeats: (d, params, state, x, repeats, ctx) =>
+      runSteps(d, params, state, x.buffer, x.shape, repeats, () => x.buffer, ctx),
   }
 
   const apply = (params: P, state: S, input: Tensor<TimeMajor<In>>, ctx: Ctx) => {

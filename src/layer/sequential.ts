@@ -98,6 +98,10 @@ const entries = (name: string, argument: string, v: unknown, n: number): E.Eithe
 const shapeResult = (name: string, argument: string, r: unknown): E.Either<LayerError, Shape> =>
   expectResult(name, argument, r, (v) => expectShape(name, argument, v))
 
+/** Whether a step can take the input of a `repeatSteps` held back before it (`onRepeated`, `overRepeats`). */
+const takesRepeats = (s: LayerStep<unknown, unknown>): boolean =>
+  s.onRepeated !== undefined || s.overRepeats !== undefined
+
 /**
  * Composes layers left to right. Params and state are tuples with one entry per layer; layer
  * `i` gets `init` key `split(key, n)[i]` and, in `apply`, the context key folded with `i`
@@ -163,7 +167,8 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...given: Ls): 
       const between: DeviceTensor<unknown>[] = []
       let h = x as DeviceTensor<unknown>
       // a repeatSteps held back while the per-sample layers after it run on its input, once
-      // instead of T times (the same bits: each of their rows is computed alone); -1: none
+      // instead of T times (the same bits: each of their rows is computed alone), and until a
+      // step that reads every copy takes the input itself (a scan); -1: none
       let held = -1
       const repeatHeld = (): void => {
         const r = steps[held].run(d, params[held] as never, state[held] as never, h as never, childCtx(ctx, held))
@@ -181,9 +186,18 @@ export const sequential = <const Ls extends readonly AnyLayer[]>(...given: Ls): 
           between.push(h)
           continue
         }
+        const over = steps[i].overRepeats
+        if (held >= 0 && over !== undefined) {
+          const r = over(d, params[i] as never, state[i] as never, h as never, steps[held].repeats!, sub)
+          next.push(r.state)
+          h = r.output as DeviceTensor<unknown>
+          between.push(h)
+          held = -1
+          continue
+        }
         if (held >= 0) repeatHeld()
         // a recording sees every layer's own output: nothing is held back then
-        const holds = steps[i].repeats !== undefined && i + 1 < n && steps[i + 1].onRepeated !== undefined
+        const holds = steps[i].repeats !== undefined && i + 1 < n && takesRepeats(steps[i + 1])
         if (holds && ctx.recorder === undefined) {
           held = i
           next.push(state[i])

@@ -160,8 +160,10 @@ export interface RepeatStepsConfig {
  * its rounding). In a `sequential`, the time-merged per-sample layers right after
  * it (`customLinear`, `conv2d`, the pools, `relu`) run once on its input and are repeated after
  * them: the same output bits, 1/T of their work (their gradients sum the steps first, so they
- * differ from T copies' in rounding only). Layers that see the whole batch (a batch norm) still
- * run on T copies; put them before it where the model allows.
+ * differ from T copies' in rounding only). A `scan` after them reads their output itself at
+ * every step: no `[T, ...]` copies are made, and the steps' cotangents are added as they come
+ * (float32, a rounding per step). Layers that see the whole batch (a batch norm) still run on
+ * T copies; put them before it where the model allows.
  *
  * @example
  * import { orThrow, repeatSteps } from 'braincog-fn'
