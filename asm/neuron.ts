@@ -5,11 +5,11 @@
  * SIMD operation rounds exactly as JavaScript's float64 operation followed by `Math.fround`
  * does, for + - * / of float32 operands), so spikes and potentials are bit-identical.
  * `neuronGrad` recomputes the potential the same way, then evaluates the surrogate and the
- * cotangents in float64 lanes in the reference's operation order. The surrogates are rational
- * (atan's derivative, qgate, gate) except the sigmoid's `exp`, which `exp64` below computes by
- * fdlibm's method, as V8's `Math.exp` does: the same bits on V8 (Node, Chrome); an engine with
- * another `Math.exp` may differ from it by an ulp of float64, which rarely survives the final
- * rounding to float32.
+ * cotangents in float32 in the reference's operation order, the same bits. The surrogates are
+ * rational (atan's derivative, qgate, gate) except the sigmoid's `exp`, which `exp64` below
+ * computes in float64 by fdlibm's method, as V8's `Math.exp` does: the same bits on V8 (Node,
+ * Chrome); an engine with another `Math.exp` may differ from it by an ulp of float64, which
+ * rarely survives the rounding of the sigmoid to float32.
  */
 
 // @ts-ignore: decorator
@@ -124,7 +124,8 @@ const GATE = 3
  * The cotangents of one neuron step, `dx` and `dv`, from those of the spikes and the new
  * potential (0: zero), recomputing the potential from `v` (0: +0) and `x` as `neuron` does.
  * `gu = cotSpikes * g(u - threshold) + cotV * (soft || !fired)`, `dx = gu / tau`,
- * `dv = gu * (1 - 1 / tau)` (LIF), each in float64 and rounded once at the store.
+ * `dv = gu * (1 - 1 / tau)` (LIF), in float32 as PyTorch computes BrainCog's backward: each
+ * operation rounded, the constants (alpha squared, 1 / alpha, ...) rounded once.
  */
 export function neuronGrad(
   dx: usize, dv: usize, cotSpikes: usize, cotV: usize, v: usize, x: usize, len: i32,
@@ -136,27 +137,23 @@ export function neuronGrad(
   const vt = f32x4.splat(tau)
   const th = f32x4.splat(threshold)
   const zero = f32x4.splat(0)
-  const tau64 = <f64>tau
-  const vtau = f64x2.splat(tau64)
-  const keep = f64x2.splat(1 - 1 / tau64)
+  const keep1 = <f32>(1 - 1 / <f64>tau)
+  const keep = f32x4.splat(keep1)
   let i = 0
   for (; i + 4 <= len; i += 4) {
     const o = <usize>i * 4
     const u = integrate(v != 0 ? v128.load(v + o) : zero, v128.load(x + o), isLif, vt)
     const fired = isStrict ? f32x4.gt(u, th) : f32x4.ge(u, th)
-    const z = f32x4.sub(u, th)
     const cs = cotSpikes != 0 ? v128.load(cotSpikes + o) : zero
     // the potential's cotangent passes where the reset is soft or the neuron did not fire
     const cv = cotV != 0 ? (isSoft ? v128.load(cotV + o) : v128.andnot(v128.load(cotV + o), fired)) : zero
-    const gl = f64x2.add(f64x2.mul(lo(cs), surrogate2(surrogate, alpha, lo(z))), lo(cv))
-    const gh = f64x2.add(f64x2.mul(hi(cs), surrogate2(surrogate, alpha, hi(z))), hi(cv))
+    const gu = f32x4.add(f32x4.mul(cs, surrogate4(surrogate, alpha, f32x4.sub(u, th))), cv)
     if (isLif) {
-      v128.store(dx + o, pack(f64x2.div(gl, vtau), f64x2.div(gh, vtau)))
-      v128.store(dv + o, pack(f64x2.mul(gl, keep), f64x2.mul(gh, keep)))
+      v128.store(dx + o, f32x4.div(gu, vt))
+      v128.store(dv + o, f32x4.mul(gu, keep))
     } else {
-      const g = pack(gl, gh)
-      v128.store(dx + o, g)
-      v128.store(dv + o, g)
+      v128.store(dx + o, gu)
+      v128.store(dv + o, gu)
     }
   }
   for (; i < len; i++) {
@@ -165,52 +162,53 @@ export function neuronGrad(
     const xi = load<f32>(x + o)
     const u: f32 = isLif ? vi + (xi - vi) / tau : vi + xi
     const fired = isStrict ? u > threshold : u >= threshold
-    const cs: f64 = cotSpikes != 0 ? <f64>load<f32>(cotSpikes + o) : 0
-    const cv: f64 = cotV != 0 && (isSoft || !fired) ? <f64>load<f32>(cotV + o) : 0
-    const gu = cs * surrogate1(surrogate, alpha, <f64>(u - threshold)) + cv
-    store<f32>(dx + o, <f32>(isLif ? gu / tau64 : gu))
-    store<f32>(dv + o, <f32>(isLif ? gu * (1 - 1 / tau64) : gu))
+    const cs: f32 = cotSpikes != 0 ? load<f32>(cotSpikes + o) : 0
+    const cv: f32 = cotV != 0 && (isSoft || !fired) ? load<f32>(cotV + o) : 0
+    const gu = cs * surrogate1(surrogate, alpha, u - threshold) + cv
+    store<f32>(dx + o, isLif ? gu / tau : gu)
+    store<f32>(dv + o, isLif ? gu * keep1 : gu)
   }
 }
 
 /** The surrogate derivative at `z`, as the reference's `surrogate` (electing `none` for unknown codes). */
-function surrogate1(name: i32, alpha: f64, z: f64): f64 {
+function surrogate1(name: i32, alpha: f64, z: f32): f32 {
   if (name == ATAN) {
-    const t = (Math.PI / 2) * alpha * z
-    return alpha / 2 / (1 + t * t)
+    const t = <f32>((Math.PI / 2) * alpha) * z
+    return <f32>(alpha / 2) / (1 + t * t)
   }
-  if (name == QGATE) return abs(z) > 1 / alpha ? 0 : alpha - alpha * alpha * abs(z)
+  if (name == QGATE) return abs(z) > <f32>(1 / alpha) ? 0 : <f32>alpha - <f32>(alpha * alpha) * abs(z)
   if (name == SIGMOID) {
-    const s = 1 / (1 + exp64(-alpha * z))
-    return alpha * s * (1 - s)
+    const s = <f32>(1 / (1 + exp64(-alpha * <f64>z)))
+    return <f32>alpha * s * (1 - s)
   }
-  if (name == GATE) return abs(z) < 1 / alpha ? 1 : 0
+  if (name == GATE) return abs(z) < <f32>(1 / alpha) ? 1 : 0
   return 0
 }
 
-/** `surrogate1` on two float64 lanes: the same operations in the same order (exp lane by lane). */
+/** `surrogate1` on four lanes: the same operations in the same order (exp lane by lane, in float64). */
 // @ts-ignore: decorator
-@inline function surrogate2(name: i32, alpha: f64, z: v128): v128 {
-  const a = f64x2.splat(alpha)
-  const one = f64x2.splat(1)
+@inline function surrogate4(name: i32, alpha: f64, z: v128): v128 {
+  const a = f32x4.splat(<f32>alpha)
+  const one = f32x4.splat(1)
   if (name == ATAN) {
-    const t = f64x2.mul(f64x2.splat((Math.PI / 2) * alpha), z)
-    return f64x2.div(f64x2.splat(alpha / 2), f64x2.add(one, f64x2.mul(t, t)))
+    const t = f32x4.mul(f32x4.splat(<f32>((Math.PI / 2) * alpha)), z)
+    return f32x4.div(f32x4.splat(<f32>(alpha / 2)), f32x4.add(one, f32x4.mul(t, t)))
   }
   if (name == QGATE) {
-    const m = f64x2.abs(z)
-    const g = f64x2.sub(a, f64x2.mul(f64x2.splat(alpha * alpha), m))
-    return v128.andnot(g, f64x2.gt(m, f64x2.splat(1 / alpha)))
+    const m = f32x4.abs(z)
+    const g = f32x4.sub(a, f32x4.mul(f32x4.splat(<f32>(alpha * alpha)), m))
+    return v128.andnot(g, f32x4.gt(m, f32x4.splat(<f32>(1 / alpha))))
   }
   if (name == SIGMOID) {
-    const e = f64x2.replace_lane(
-      f64x2.splat(exp64(-alpha * f64x2.extract_lane(z, 0))), 1, exp64(-alpha * f64x2.extract_lane(z, 1)),
-    )
-    const s = f64x2.div(one, f64x2.add(one, e))
-    return f64x2.mul(f64x2.mul(a, s), f64x2.sub(one, s))
+    const na = -alpha
+    let e = f32x4.splat(<f32>(1 / (1 + exp64(na * <f64>f32x4.extract_lane(z, 0)))))
+    e = f32x4.replace_lane(e, 1, <f32>(1 / (1 + exp64(na * <f64>f32x4.extract_lane(z, 1)))))
+    e = f32x4.replace_lane(e, 2, <f32>(1 / (1 + exp64(na * <f64>f32x4.extract_lane(z, 2)))))
+    e = f32x4.replace_lane(e, 3, <f32>(1 / (1 + exp64(na * <f64>f32x4.extract_lane(z, 3)))))
+    return f32x4.mul(f32x4.mul(a, e), f32x4.sub(one, e))
   }
-  if (name == GATE) return v128.and(one, f64x2.lt(f64x2.abs(z), f64x2.splat(1 / alpha)))
-  return f64x2.splat(0)
+  if (name == GATE) return v128.and(one, f32x4.lt(f32x4.abs(z), f32x4.splat(<f32>(1 / alpha))))
+  return f32x4.splat(0)
 }
 
 /**

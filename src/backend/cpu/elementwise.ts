@@ -85,22 +85,24 @@ export const slice = (out: Data, x: Data, { offset, length }: { readonly offset:
 
 /**
  * The surrogate derivative of the spike function at `z = u - threshold`, as BrainCog's
- * surrogate.py codes each one's backward.
+ * surrogate.py codes each one's backward, each operation and constant rounded by `round`
+ * (`Math.fround` for float32 data: PyTorch's float32 arithmetic, its scalars cast to float32;
+ * the identity for float64). The sigmoid's `exp` is float64's, rounded once with the sigmoid.
  */
-export const surrogate = (name: NeuronAttrs['surrogate'], alpha: number, z: number): number => {
+export const surrogate = (name: NeuronAttrs['surrogate'], alpha: number, z: number, round: (n: number) => number): number => {
   switch (name) {
     case 'atan': {
-      const t = (Math.PI / 2) * alpha * z
-      return alpha / 2 / (1 + t * t)
+      const t = round(round((Math.PI / 2) * alpha) * z)
+      return round(round(alpha / 2) / round(1 + round(t * t)))
     }
     case 'qgate':
-      return Math.abs(z) > 1 / alpha ? 0 : alpha - alpha * alpha * Math.abs(z)
+      return Math.abs(z) > round(1 / alpha) ? 0 : round(round(alpha) - round(round(alpha * alpha) * Math.abs(z)))
     case 'sigmoid': {
-      const s = 1 / (1 + Math.exp(-alpha * z))
-      return alpha * s * (1 - s)
+      const s = round(1 / (1 + Math.exp(-alpha * z)))
+      return round(round(round(alpha) * s) * round(1 - s))
     }
     case 'gate':
-      return Math.abs(z) < 1 / alpha ? 1 : 0
+      return Math.abs(z) < round(1 / alpha) ? 1 : 0
     case 'none':
       return 0
   }
@@ -108,7 +110,8 @@ export const surrogate = (name: NeuronAttrs['surrogate'], alpha: number, z: numb
 
 /**
  * The cotangents of one neuron step: the potential and spike recomputed exactly as `neuron`
- * does, the spike's derivative replaced by the surrogate, the reset detached.
+ * does, the spike's derivative replaced by the surrogate, the reset detached; every operation
+ * in the data's precision (float32 rounds each one, as PyTorch does).
  */
 export const neuronGrad = (
   out: { readonly dx: Data; readonly dv: Data },
@@ -124,14 +127,16 @@ export const neuronGrad = (
   const lif = attrs.model === 'lif'
   const strict = attrs.fireAt === '>'
   const soft = attrs.reset === 'soft'
+  const keep = round(1 - 1 / tau)
   for (let i = 0; i < x.length; i++) {
     const vi = v === null ? 0 : v[i]
     const u = lif ? round(vi + round(round(x[i] - vi) / tau)) : round(vi + x[i])
     const fired = strict ? u > threshold : u >= threshold
     const cs = cotSpikes === null ? 0 : cotSpikes[i]
     const cv = cotV === null ? 0 : cotV[i]
-    const gu = cs * surrogate(attrs.surrogate, attrs.alpha, round(u - threshold)) + (soft || !fired ? cv : 0)
+    const g = surrogate(attrs.surrogate, attrs.alpha, round(u - threshold), round)
+    const gu = round(round(cs * g) + (soft || !fired ? cv : 0))
     out.dx[i] = lif ? gu / tau : gu
-    out.dv[i] = lif ? gu * (1 - 1 / tau) : gu
+    out.dv[i] = lif ? gu * keep : gu
   }
 }
