@@ -5,7 +5,12 @@
  * the shapes LIPool and the benchmarks use, have SIMD fast paths.
  */
 
-/** Max pooling, kernel 2, stride 2, no padding: four outputs per SIMD step. */
+/**
+ * Max pooling, kernel 2, stride 2, no padding: four outputs per SIMD step. A row of at least
+ * four windows ends on a step over its last four (written again where they overlap the step
+ * before, with the same values), so no window takes the scalar path: on 14-wide images three
+ * of seven would.
+ */
 function maxPool2x2(out: usize, x: usize, planes: i32, height: i32, width: i32): void {
   const outH = height >> 1
   const outW = width >> 1
@@ -16,8 +21,7 @@ function maxPool2x2(out: usize, x: usize, planes: i32, height: i32, width: i32):
       const r0 = src + <usize>(2 * oy * width) * 4
       const r1 = r0 + <usize>width * 4
       const d = dst + <usize>(oy * outW) * 4
-      let ox = 0
-      for (; ox + 4 <= outW; ox += 4) {
+      for (let ox = 0; outW >= 4; ox = min(ox + 4, outW - 4)) {
         const o = <usize>(2 * ox) * 4
         // f32x4.max propagates NaN, as the reference does
         const v = f32x4.max(v128.load(r0 + o), v128.load(r1 + o))
@@ -25,8 +29,9 @@ function maxPool2x2(out: usize, x: usize, planes: i32, height: i32, width: i32):
         const even = v128.shuffle<f32>(v, u, 0, 2, 4, 6)
         const odd = v128.shuffle<f32>(v, u, 1, 3, 5, 7)
         v128.store(d + <usize>ox * 4, f32x4.max(even, odd))
+        if (ox + 4 == outW) break
       }
-      for (; ox < outW; ox++) {
+      for (let ox = 0; outW < 4 && ox < outW; ox++) {
         const o = <usize>(2 * ox) * 4
         const m = max(max(load<f32>(r0 + o), load<f32>(r0 + o, 4)), max(load<f32>(r1 + o), load<f32>(r1 + o, 4)))
         store<f32>(d + <usize>ox * 4, m)
@@ -205,7 +210,8 @@ export function maxPool2dByGrad(
  * The cotangent of x through 2x2 stride-2 max pooling, four windows a step: each window's
  * cotangent to its first maximal cell in row-major order (a later NaN taking it), as the
  * reference's loop routes it, added to +0 as the reference adds it to its zero-filled output
- * (so a -0 cotangent lands as +0). Rows and columns no window covers get 0.
+ * (so a -0 cotangent lands as +0). Rows and columns no window covers get 0. A row's last step
+ * covers its last four windows, as maxPool2x2's.
  */
 function maxPool2x2Grad(out: usize, cot: usize, x: usize, planes: i32, height: i32, width: i32): void {
   const outH = height >> 1
@@ -222,8 +228,8 @@ function maxPool2x2Grad(out: usize, cot: usize, x: usize, planes: i32, height: i
       const d0 = dst + off
       const d1 = d0 + <usize>width * 4
       const gr = g + <usize>(oy * outW) * 4
-      let ox = 0
-      for (; ox + 4 <= outW; ox += 4) {
+      // as maxPool2x2's: the last step over the row's last four windows
+      for (let ox = 0; outW >= 4; ox = min(ox + 4, outW - 4)) {
         const o = <usize>(2 * ox) * 4
         const u0 = v128.load(r0 + o)
         const u1 = v128.load(r0 + o, 16)
@@ -252,8 +258,9 @@ function maxPool2x2Grad(out: usize, cot: usize, x: usize, planes: i32, height: i
         v128.store(d0 + o, v128.shuffle<f32>(ga, gb, 2, 6, 3, 7), 16)
         v128.store(d1 + o, v128.shuffle<f32>(gc, gd, 0, 4, 1, 5))
         v128.store(d1 + o, v128.shuffle<f32>(gc, gd, 2, 6, 3, 7), 16)
+        if (ox + 4 == outW) break
       }
-      for (; ox < outW; ox++) {
+      for (let ox = 0; outW < 4 && ox < outW; ox++) {
         const o = <usize>(2 * ox) * 4
         const a = load<f32>(r0 + o)
         const b = load<f32>(r0 + o, 4)
