@@ -287,8 +287,23 @@ export function channelAffine(
   v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0)
 }
 
+/** `out[i] = t + (x[i] - m) * k` over `len` float32s, in float64 and rounded once. */
+function deviationsScaled(out: usize, x: usize, len: i32, t: f64, k: f64, m: f64): void {
+  const vt = f64x2.splat(t)
+  const vk = f64x2.splat(k)
+  const vm = f64x2.splat(m)
+  let i = 0
+  for (; i + 4 <= len; i += 4) {
+    const xv = v128.load(x + <usize>i * 4)
+    const l = f64x2.add(vt, f64x2.mul(f64x2.sub(lo(xv), vm), vk))
+    const h = f64x2.add(vt, f64x2.mul(f64x2.sub(hi(xv), vm), vk))
+    v128.store(out + <usize>i * 4, pack(l, h))
+  }
+  for (; i < len; i++) store<f32>(out + <usize>i * 4, <f32>(t + (<f64>load<f32>(x + <usize>i * 4) - m) * k))
+}
+
 /**
- * The cotangent of x through momentsAlongAxis: `dMean / n + (dVariance * 2 * (x - mean)) / n`
+ * The cotangent of x through momentsAlongAxis: `dMean / n + (x - mean) * (dVariance * 2 / n)`
  * in float64 (a 0 pointer: zero), the reference's expression in its order.
  */
 export function momentsAlongAxisGrad(
@@ -304,20 +319,9 @@ export function momentsAlongAxisGrad(
       const dm: f64 = dMean != 0 ? load<f64>(dMean + <usize>o * 8) : 0
       const dv: f64 = dVariance != 0 ? load<f64>(dVariance + <usize>o * 8) : 0
       const m = load<f64>(mean + <usize>o * 8)
-      const t = f64x2.splat(dm / n)
-      const dv2 = f64x2.splat(dv * 2)
-      const vm = f64x2.splat(m)
-      let c = 0
-      for (; c + 4 <= axis; c += 4) {
-        const xv = v128.load(x + base + <usize>c * 4)
-        const l = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(lo(xv), vm)), vn))
-        const h = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(hi(xv), vm)), vn))
-        v128.store(out + base + <usize>c * 4, pack(l, h))
-      }
-      for (; c < axis; c++) {
-        const at = base + <usize>c * 4
-        store<f32>(out + at, <f32>(dm / n + (dv * 2 * (<f64>load<f32>(x + at) - m)) / n))
-      }
+      const t = dm / n
+      const k = (dv * 2) / n
+      deviationsScaled(out + base, x + base, axis, t, k, m)
       continue
     }
     const s0 = <usize>(o * inner) * 8
@@ -329,7 +333,7 @@ export function momentsAlongAxisGrad(
         const dm = dMean != 0 ? v128.load(dMean + s) : zero
         const dv = dVariance != 0 ? v128.load(dVariance + s) : zero
         const d = f64x2.sub(pair(x + row + <usize>i * 4), v128.load(mean + s))
-        const g = f64x2.add(f64x2.div(dm, vn), f64x2.div(f64x2.mul(f64x2.mul(dv, two), d), vn))
+        const g = f64x2.add(f64x2.div(dm, vn), f64x2.mul(d, f64x2.div(f64x2.mul(dv, two), vn)))
         storePair(out + row + <usize>i * 4, g)
       }
       for (; i < inner; i++) {
@@ -337,7 +341,7 @@ export function momentsAlongAxisGrad(
         const dm: f64 = dMean != 0 ? load<f64>(dMean + s) : 0
         const dv: f64 = dVariance != 0 ? load<f64>(dVariance + s) : 0
         const at = row + <usize>i * 4
-        store<f32>(out + at, <f32>(dm / n + (dv * 2 * (<f64>load<f32>(x + at) - load<f64>(mean + s))) / n))
+        store<f32>(out + at, <f32>(dm / n + (<f64>load<f32>(x + at) - load<f64>(mean + s)) * ((dv * 2) / n)))
       }
     }
   }
@@ -347,27 +351,13 @@ export function momentsAlongAxisGrad(
 export function momentsPerChannelGrad(
   out: usize, dMean: usize, dVariance: usize, x: usize, mean: usize, outer: i32, channels: i32, inner: i32, count: f64,
 ): void {
-  const vn = f64x2.splat(count)
   for (let o = 0; o < outer; o++) {
     for (let c = 0; c < channels; c++) {
       const dm: f64 = dMean != 0 ? load<f64>(dMean + <usize>c * 8) : 0
       const dv: f64 = dVariance != 0 ? load<f64>(dVariance + <usize>c * 8) : 0
       const m = load<f64>(mean + <usize>c * 8)
-      const t = f64x2.splat(dm / count)
-      const dv2 = f64x2.splat(dv * 2)
-      const vm = f64x2.splat(m)
       const row = <usize>((o * channels + c) * inner) * 4
-      let i = 0
-      for (; i + 4 <= inner; i += 4) {
-        const xv = v128.load(x + row + <usize>i * 4)
-        const l = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(lo(xv), vm)), vn))
-        const h = f64x2.add(t, f64x2.div(f64x2.mul(dv2, f64x2.sub(hi(xv), vm)), vn))
-        v128.store(out + row + <usize>i * 4, pack(l, h))
-      }
-      for (; i < inner; i++) {
-        const at = row + <usize>i * 4
-        store<f32>(out + at, <f32>(dm / count + (dv * 2 * (<f64>load<f32>(x + at) - m)) / count))
-      }
+      deviationsScaled(out + row, x + row, inner, dm / count, (dv * 2) / count, m)
     }
   }
 }

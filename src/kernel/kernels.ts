@@ -355,8 +355,8 @@ export interface Kernels<B> {
   /** x `[outer, inner]` repeated along a new middle axis: `[outer, axis, inner]` (the adjoint of `sumAlongAxis`). */
   broadcastAlongAxis(x: B, attrs: AxisView): B
   /**
-   * The cotangent of x through `momentsAlongAxis`: `dMean / n + dVariance * 2 (x - mean) / n`
-   * per (outer, inner), n the axis size (a null cotangent is zero). Like x.
+   * The cotangent of x through `momentsAlongAxis`: `dMean / n + (x - mean) (2 dVariance / n)`
+   * per (outer, inner), n the axis size (a null cotangent is zero), in float64. Like x.
    */
   momentsAlongAxisGrad(dMean: B | null, dVariance: B | null, x: B, mean: B, attrs: AxisView): B
   /** The cotangent of x through `momentsPerChannel`, as {@link Kernels.momentsAlongAxisGrad} per channel. */

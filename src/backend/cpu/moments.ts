@@ -254,13 +254,13 @@ export const momentsAlongAxisGrad = (
         const s = o * inner + i
         const dm = dMean === null ? 0 : dMean[s]
         const dv = dVariance === null ? 0 : dVariance[s]
-        out[base + i] = dm / axis + (dv * 2 * (x[base + i] - mean[s])) / axis
+        out[base + i] = dm / axis + (x[base + i] - mean[s]) * ((dv * 2) / axis)
       }
     }
   }
 }
 
-/** `dMean[c] / n + dVariance[c] * 2 (x - mean[c]) / n` per channel of [outer, channels, inner] (null: 0). */
+/** `dMean[c] / n + (x - mean[c]) (2 dVariance[c] / n)` per channel of [outer, channels, inner] (null: 0). */
 export const momentsPerChannelGrad = (
   out: Data,
   dMean: Data | null,
@@ -275,7 +275,9 @@ export const momentsPerChannelGrad = (
       const base = (o * channels + c) * inner
       const dm = dMean === null ? 0 : dMean[c]
       const dv = dVariance === null ? 0 : dVariance[c]
-      for (let i = 0; i < inner; i++) out[base + i] = dm / n + (dv * 2 * (x[base + i] - mean[c])) / n
+      const t = dm / n
+      const k = (dv * 2) / n
+      for (let i = 0; i < inner; i++) out[base + i] = t + (x[base + i] - mean[c]) * k
     }
   }
 }
