@@ -71,8 +71,9 @@ export interface Contender {
  * Calls shorter than this are timed right after {@link REWARM_CALLS} untimed calls of their
  * own: round-robin, a call would otherwise find the caches full of the previous contender's
  * data (tfjs-cpu's 34 ms LayerNorm), while PyTorch's loop (bench/torch_bench.py) and `timeIt`
- * time each call after calls of its own. Longer calls outlast any cache, and their time is the
- * bench's.
+ * time each call after calls of its own. A few milliseconds are not enough to outlast it: TR1's
+ * 5 ms training step timed 9.3 ms here under a 5 ms threshold, 5.9 in a loop of its own. Longer
+ * calls outlast any cache, and their time is the bench's.
  */
 const WARM_MS = 20
 /**
