@@ -489,19 +489,17 @@ function nonZeroCells(x: usize, img: i32, g: i32, cells: usize): i32 {
 }
 
 /**
- * At stride and dilation 1 the taps that read input `cell` (an offset in a group's planes) form
- * a rectangle: tap (p, q) lands on output (y + PH - p, x + PW - q), so they need no list. For
+ * At stride and dilation 1 the taps that read the input at (`ch`, `y`, `x`) of a group's planes
+ * form a rectangle: tap (p, q) lands on output (y + PH - p, x + PW - q), so they need no list. For
  * each tap whose output position lies in [t0, t0 + nb), adds the tap's row of `kRows` times `v`
  * into the position's row of `tRows` (the forward's scatter); `v` 1 (spikes) adds without a
  * product. The taps may come in any order: each lands on its own position.
  */
 // @ts-ignore: decorator
-@inline function scatterUnit(cell: i32, t0: i32, nb: i32, tRows: usize, kRows: usize, row: usize, v: f32): void {
-  const kh = KH, kw = KW, ph = PH, pw = PW, oh = OH, ow = OW, wd = W
-  const plane = H * wd
-  const ch = cell / plane
-  const y = (cell - ch * plane) / wd
-  const x = cell - ch * plane - y * wd
+@inline function scatterUnit(
+  ch: i32, y: i32, x: i32, t0: i32, nb: i32, tRows: usize, kRows: usize, row: usize, v: f32,
+): void {
+  const kh = KH, kw = KW, ph = PH, pw = PW, oh = OH, ow = OW
   const vs = f32x4.splat(v)
   const pFrom = max(0, y + ph - oh + 1)
   const pTo = min(kh - 1, y + ph)
@@ -599,9 +597,16 @@ function convItemSparse(
     for (let ch = 0; ch < CG && e < count; ch++) {
       e = firstAtLeast(cells, e, count, ch * plane + from)
       const end = firstAtLeast(cells, e, count, ch * plane + to)
+      // the cells come in order: their rows follow from the last one's, not from a division each
+      let y = from / W
+      let rowStart = ch * plane + from
       for (; e < end; e++) {
         const cell = load<i32>(cells + <usize>e * 4)
-        scatterUnit(cell, t0, nb, acc, wg, row, load<f32>(src + <usize>cell * 4))
+        while (cell >= rowStart + W) {
+          y++
+          rowStart += W
+        }
+        scatterUnit(ch, y, cell - rowStart, t0, nb, acc, wg, row, load<f32>(src + <usize>cell * 4))
       }
     }
   } else {
