@@ -28,6 +28,7 @@ import {
   repeatSteps,
   residentBackend,
   scan,
+  scanOnDevice,
   sequential,
   stepCtx,
   timeMerged,
@@ -240,10 +241,12 @@ describe('sequential after repeatSteps', () => {
 
   it('hands a scan after them their output itself: no T copies, the bits of T copies, the gradients within rounding', () => {
     fc.assert(
-      fc.property(caseArb, ([c, x, k]) => {
+      fc.property(caseArb, fc.boolean(), ([c, x, k], summed) => {
         const inner = c.kind === 'dense' ? pipelines.dense(c.f) : pipelines.conv()
-        const neuron = scan(lifNode({ threshold: 0.5 }))
-        const { held, plain } = heldAndPlain(c.T, inner.map((l) => timeMerged(l as AnyLayer)), [neuron, meanOverTime()])
+        // every step's output, or their sum read off a scanOnDevice (its steps run on the pipeline's device)
+        const lif = lifNode({ threshold: 0.5 })
+        const tail = summed ? [scanOnDevice(lif, cpu, { read: 'sum' })] : [scan(lif), meanOverTime()]
+        const { held, plain } = heldAndPlain(c.T, inner.map((l) => timeMerged(l as AnyLayer)), tail)
         agreeWithCopies(held, plain, x, k, (a, b) => {
           expect(a.rows).toEqual([c.n])
           expect(a.kernels.filter((name) => name === 'broadcastAlongAxis')).toEqual([])
