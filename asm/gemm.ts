@@ -179,13 +179,17 @@ export function packB(dst: usize, b: usize, ldb: i32, trans: bool, cols: i32, kc
   }
 }
 
-/** C[4, 8] (row stride `ldc` bytes) += A panel [kc][4] x B panel [kc][8]. */
+/**
+ * C[4, 8] (row stride `ldc` bytes) += A panel [kc][4] x B panel [kc][8], or (`fresh`, known
+ * where it is inlined) C = the product, the sums started from +0 without reading C.
+ */
 // @ts-ignore: decorator
-@inline export function kernel4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32): void {
-  let c00 = v128.load(c), c01 = v128.load(c, 16)
-  let c10 = v128.load(c + ldc), c11 = v128.load(c + ldc, 16)
-  let c20 = v128.load(c + 2 * ldc), c21 = v128.load(c + 2 * ldc, 16)
-  let c30 = v128.load(c + 3 * ldc), c31 = v128.load(c + 3 * ldc, 16)
+@inline export function kernel4x8(c: usize, ldc: usize, ap: usize, bp: usize, kc: i32, fresh: bool = false): void {
+  const z = f32x4.splat(0)
+  let c00 = fresh ? z : v128.load(c), c01 = fresh ? z : v128.load(c, 16)
+  let c10 = fresh ? z : v128.load(c + ldc), c11 = fresh ? z : v128.load(c + ldc, 16)
+  let c20 = fresh ? z : v128.load(c + 2 * ldc), c21 = fresh ? z : v128.load(c + 2 * ldc, 16)
+  let c30 = fresh ? z : v128.load(c + 3 * ldc), c31 = fresh ? z : v128.load(c + 3 * ldc, 16)
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp)
     const b1 = v128.load(bp, 16)

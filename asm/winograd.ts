@@ -155,10 +155,9 @@ export function gradInputWinograd(
         for (let p = 0; p < pb; p++) {
           const b = v + <usize>(xi * V_XI + p * OG * LANES) * 4
           const tile = m + <usize>(xi * M_XI + p * ROWS * LANES) * 4
-          // the products start from zero, stored while the tile is about to be in L1
-          for (let j = 0; j < ROWS * LANES; j += 4) v128.store(tile + <usize>j * 4, f32x4.splat(0))
+          // the products start from zero in registers (every row of the tile is one of the calls')
           for (let ir = 0; ir < ROWS; ir += MR) {
-            kernel4x8(tile + <usize>(ir * LANES) * 4, <usize>LANES * 4, a + <usize>(ir * OG) * 4, b, OG)
+            kernel4x8(tile + <usize>(ir * LANES) * 4, <usize>LANES * 4, a + <usize>(ir * OG) * 4, b, OG, true)
           }
         }
       }
