@@ -65,7 +65,7 @@ export function neuron(
   else stepLoop(spikes, next, v, x, len, tau, threshold, vReset, false, false, false)
 }
 
-/** `neuron`'s loop for one model (`isLif`), comparison (`isStrict`) and reset (`isSoft`), known where it is inlined. */
+/** `neuron`'s loop for one model, comparison and reset (`isLif`, `isStrict`, `isSoft`: constants where inlined). */
 // @ts-ignore: decorator
 @inline function stepLoop(
   spikes: usize, next: usize, v: usize, x: usize, len: i32,
@@ -148,21 +148,54 @@ export function neuronGrad(
   dx: usize, dv: usize, cotSpikes: usize, cotV: usize, v: usize, x: usize, len: i32,
   lif: i32, tau: f32, threshold: f32, strict: i32, soft: i32, surrogate: i32, alpha: f64,
 ): void {
-  // one loop per model, comparison and reset, as `neuron`'s (their selects cost a quarter of its time)
-  if (lif != 0) {
-    if (strict != 0) {
-      if (soft != 0) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, true, true, true)
+  const flags = (lif != 0 ? LIF : 0) | (strict != 0 ? STRICT : 0) | (soft != 0 ? SOFT : 0)
+  // LIFNode's and IFNode's default surrogates get loops of their own, each in a function (inlined
+  // into one, binaryen merged their loops back into one that tests the code); the others test it
+  if (surrogate == QGATE) gradQgate(dx, dv, cotSpikes, cotV, v, x, len, flags, tau, threshold, alpha)
+  else if (surrogate == ATAN) gradAtan(dx, dv, cotSpikes, cotV, v, x, len, flags, tau, threshold, alpha)
+  else gradBy(dx, dv, cotSpikes, cotV, v, x, len, flags, tau, threshold, surrogate, alpha)
+}
+
+// the model, comparison and reset as bits of one code
+const LIF = 1
+const STRICT = 2
+const SOFT = 4
+
+function gradQgate(
+  dx: usize, dv: usize, cs: usize, cv: usize, v: usize, x: usize, len: i32, flags: i32, tau: f32, th: f32, alpha: f64,
+): void {
+  gradBy(dx, dv, cs, cv, v, x, len, flags, tau, th, QGATE, alpha)
+}
+
+function gradAtan(
+  dx: usize, dv: usize, cs: usize, cv: usize, v: usize, x: usize, len: i32, flags: i32, tau: f32, th: f32, alpha: f64,
+): void {
+  gradBy(dx, dv, cs, cv, v, x, len, flags, tau, th, ATAN, alpha)
+}
+
+/** `neuronGrad` with its flags as bits: one loop per model, comparison and reset, as `neuron`'s. */
+// @ts-ignore: decorator
+@inline function gradBy(
+  dx: usize, dv: usize, cotSpikes: usize, cotV: usize, v: usize, x: usize, len: i32,
+  flags: i32, tau: f32, threshold: f32, surrogate: i32, alpha: f64,
+): void {
+  const lif = (flags & LIF) != 0
+  const strict = (flags & STRICT) != 0
+  const soft = (flags & SOFT) != 0
+  if (lif) {
+    if (strict) {
+      if (soft) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, true, true, true)
       else gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, true, true, false)
-    } else if (soft != 0) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, true, false, true)
+    } else if (soft) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, true, false, true)
     else gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, true, false, false)
-  } else if (strict != 0) {
-    if (soft != 0) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, false, true, true)
+  } else if (strict) {
+    if (soft) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, false, true, true)
     else gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, false, true, false)
-  } else if (soft != 0) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, false, false, true)
+  } else if (soft) gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, false, false, true)
   else gradLoop(dx, dv, cotSpikes, cotV, v, x, len, tau, threshold, surrogate, alpha, false, false, false)
 }
 
-/** `neuronGrad`'s loop for one model (`isLif`), comparison (`isStrict`) and reset (`isSoft`), known where it is inlined. */
+/** `neuronGrad`'s loop for one model, comparison and reset (`isLif`, `isStrict`, `isSoft`: constants where inlined). */
 // @ts-ignore: decorator
 @inline function gradLoop(
   dx: usize, dv: usize, cotSpikes: usize, cotV: usize, v: usize, x: usize, len: i32,
