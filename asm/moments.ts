@@ -319,9 +319,7 @@ export function momentsAlongAxisGrad(
       const dm: f64 = dMean != 0 ? load<f64>(dMean + <usize>o * 8) : 0
       const dv: f64 = dVariance != 0 ? load<f64>(dVariance + <usize>o * 8) : 0
       const m = load<f64>(mean + <usize>o * 8)
-      const t = dm / n
-      const k = (dv * 2) / n
-      deviationsScaled(out + base, x + base, axis, t, k, m)
+      deviationsScaled(out + base, x + base, axis, dm / n, (dv * 2) / n, m)
       continue
     }
     const s0 = <usize>(o * inner) * 8

@@ -21,20 +21,23 @@ function maxPool2x2(out: usize, x: usize, planes: i32, height: i32, width: i32):
       const r0 = src + <usize>(2 * oy * width) * 4
       const r1 = r0 + <usize>width * 4
       const d = dst + <usize>(oy * outW) * 4
-      for (let ox = 0; outW >= 4; ox = min(ox + 4, outW - 4)) {
-        const o = <usize>(2 * ox) * 4
-        // f32x4.max propagates NaN, as the reference does
-        const v = f32x4.max(v128.load(r0 + o), v128.load(r1 + o))
-        const u = f32x4.max(v128.load(r0 + o, 16), v128.load(r1 + o, 16))
-        const even = v128.shuffle<f32>(v, u, 0, 2, 4, 6)
-        const odd = v128.shuffle<f32>(v, u, 1, 3, 5, 7)
-        v128.store(d + <usize>ox * 4, f32x4.max(even, odd))
-        if (ox + 4 == outW) break
-      }
-      for (let ox = 0; outW < 4 && ox < outW; ox++) {
-        const o = <usize>(2 * ox) * 4
-        const m = max(max(load<f32>(r0 + o), load<f32>(r0 + o, 4)), max(load<f32>(r1 + o), load<f32>(r1 + o, 4)))
-        store<f32>(d + <usize>ox * 4, m)
+      if (outW >= 4) {
+        for (let ox = 0; ; ox = min(ox + 4, outW - 4)) {
+          const o = <usize>(2 * ox) * 4
+          // f32x4.max propagates NaN, as the reference does
+          const v = f32x4.max(v128.load(r0 + o), v128.load(r1 + o))
+          const u = f32x4.max(v128.load(r0 + o, 16), v128.load(r1 + o, 16))
+          const even = v128.shuffle<f32>(v, u, 0, 2, 4, 6)
+          const odd = v128.shuffle<f32>(v, u, 1, 3, 5, 7)
+          v128.store(d + <usize>ox * 4, f32x4.max(even, odd))
+          if (ox + 4 == outW) break
+        }
+      } else {
+        for (let ox = 0; ox < outW; ox++) {
+          const o = <usize>(2 * ox) * 4
+          const m = max(max(load<f32>(r0 + o), load<f32>(r0 + o, 4)), max(load<f32>(r1 + o), load<f32>(r1 + o, 4)))
+          store<f32>(d + <usize>ox * 4, m)
+        }
       }
     }
   }
@@ -229,53 +232,56 @@ function maxPool2x2Grad(out: usize, cot: usize, x: usize, planes: i32, height: i
       const d1 = d0 + <usize>width * 4
       const gr = g + <usize>(oy * outW) * 4
       // as maxPool2x2's: the last step over the row's last four windows
-      for (let ox = 0; outW >= 4; ox = min(ox + 4, outW - 4)) {
-        const o = <usize>(2 * ox) * 4
-        const u0 = v128.load(r0 + o)
-        const u1 = v128.load(r0 + o, 16)
-        const w0 = v128.load(r1 + o)
-        const w1 = v128.load(r1 + o, 16)
-        // each window's cells in row-major order: a b / c d
-        const a = v128.shuffle<f32>(u0, u1, 0, 2, 4, 6)
-        const b = v128.shuffle<f32>(u0, u1, 1, 3, 5, 7)
-        const c = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6)
-        const d = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7)
-        const takeB = v128.or(f32x4.gt(b, a), f32x4.ne(b, b))
-        let best = v128.bitselect(b, a, takeB)
-        const takeC = v128.or(f32x4.gt(c, best), f32x4.ne(c, c))
-        best = v128.bitselect(c, best, takeC)
-        const takeD = v128.or(f32x4.gt(d, best), f32x4.ne(d, d))
-        const toD = takeD
-        const toC = v128.andnot(takeC, takeD)
-        const toB = v128.andnot(takeB, v128.or(takeC, takeD))
-        const toA = v128.not(v128.or(takeB, v128.or(takeC, takeD)))
-        const gv = f32x4.add(v128.load(gr + <usize>ox * 4), zero)
-        const ga = v128.and(gv, toA)
-        const gb = v128.and(gv, toB)
-        const gc = v128.and(gv, toC)
-        const gd = v128.and(gv, toD)
-        v128.store(d0 + o, v128.shuffle<f32>(ga, gb, 0, 4, 1, 5))
-        v128.store(d0 + o, v128.shuffle<f32>(ga, gb, 2, 6, 3, 7), 16)
-        v128.store(d1 + o, v128.shuffle<f32>(gc, gd, 0, 4, 1, 5))
-        v128.store(d1 + o, v128.shuffle<f32>(gc, gd, 2, 6, 3, 7), 16)
-        if (ox + 4 == outW) break
-      }
-      for (let ox = 0; outW < 4 && ox < outW; ox++) {
-        const o = <usize>(2 * ox) * 4
-        const a = load<f32>(r0 + o)
-        const b = load<f32>(r0 + o, 4)
-        const c = load<f32>(r1 + o)
-        const d = load<f32>(r1 + o, 4)
-        let best = a
-        let at = 0
-        if (b > best || b != b) { best = b; at = 1 }
-        if (c > best || c != c) { best = c; at = 2 }
-        if (d > best || d != d) at = 3
-        const gv: f32 = load<f32>(gr + <usize>ox * 4) + 0
-        store<f32>(d0 + o, at == 0 ? gv : 0)
-        store<f32>(d0 + o, at == 1 ? gv : 0, 4)
-        store<f32>(d1 + o, at == 2 ? gv : 0)
-        store<f32>(d1 + o, at == 3 ? gv : 0, 4)
+      if (outW >= 4) {
+        for (let ox = 0; ; ox = min(ox + 4, outW - 4)) {
+          const o = <usize>(2 * ox) * 4
+          const u0 = v128.load(r0 + o)
+          const u1 = v128.load(r0 + o, 16)
+          const w0 = v128.load(r1 + o)
+          const w1 = v128.load(r1 + o, 16)
+          // each window's cells in row-major order: a b / c d
+          const a = v128.shuffle<f32>(u0, u1, 0, 2, 4, 6)
+          const b = v128.shuffle<f32>(u0, u1, 1, 3, 5, 7)
+          const c = v128.shuffle<f32>(w0, w1, 0, 2, 4, 6)
+          const d = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7)
+          const takeB = v128.or(f32x4.gt(b, a), f32x4.ne(b, b))
+          let best = v128.bitselect(b, a, takeB)
+          const takeC = v128.or(f32x4.gt(c, best), f32x4.ne(c, c))
+          best = v128.bitselect(c, best, takeC)
+          const takeD = v128.or(f32x4.gt(d, best), f32x4.ne(d, d))
+          const toD = takeD
+          const toC = v128.andnot(takeC, takeD)
+          const toB = v128.andnot(takeB, v128.or(takeC, takeD))
+          const toA = v128.not(v128.or(takeB, v128.or(takeC, takeD)))
+          const gv = f32x4.add(v128.load(gr + <usize>ox * 4), zero)
+          const ga = v128.and(gv, toA)
+          const gb = v128.and(gv, toB)
+          const gc = v128.and(gv, toC)
+          const gd = v128.and(gv, toD)
+          v128.store(d0 + o, v128.shuffle<f32>(ga, gb, 0, 4, 1, 5))
+          v128.store(d0 + o, v128.shuffle<f32>(ga, gb, 2, 6, 3, 7), 16)
+          v128.store(d1 + o, v128.shuffle<f32>(gc, gd, 0, 4, 1, 5))
+          v128.store(d1 + o, v128.shuffle<f32>(gc, gd, 2, 6, 3, 7), 16)
+          if (ox + 4 == outW) break
+        }
+      } else {
+        for (let ox = 0; ox < outW; ox++) {
+          const o = <usize>(2 * ox) * 4
+          const a = load<f32>(r0 + o)
+          const b = load<f32>(r0 + o, 4)
+          const c = load<f32>(r1 + o)
+          const d = load<f32>(r1 + o, 4)
+          let best = a
+          let at = 0
+          if (b > best || b != b) { best = b; at = 1 }
+          if (c > best || c != c) { best = c; at = 2 }
+          if (d > best || d != d) at = 3
+          const gv: f32 = load<f32>(gr + <usize>ox * 4) + 0
+          store<f32>(d0 + o, at == 0 ? gv : 0)
+          store<f32>(d0 + o, at == 1 ? gv : 0, 4)
+          store<f32>(d1 + o, at == 2 ? gv : 0)
+          store<f32>(d1 + o, at == 3 ? gv : 0, 4)
+        }
       }
       // an odd last column
       for (let xx = 2 * outW; xx < width; xx++) {
