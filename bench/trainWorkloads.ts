@@ -188,7 +188,7 @@ export const spikingMlp = (steps: number, inF: number, hidden: number, classes: 
   sequential(
     repeatSteps({ steps }),
     timeMerged(customLinear({ inFeatures: inF, outFeatures: hidden, bias: true })),
-    scan(lifNode()),
+    scan(lifNode(), { state: 'reset' }),
     timeMerged(customLinear({ inFeatures: hidden, outFeatures: classes, bias: true })),
     meanOverTime(),
   )

@@ -218,8 +218,8 @@ export const main = (argv: readonly string[], log: (line: string) => void = cons
       const { x, y } = batchOf(train, order, b * o.batch, o.batch)
       const r = orThrow(loop.step(training, state, x, y, trainCtx(foldIn(foldIn(root, 2), training.step))))
       training = r.next
-      // a new batch is a new sample: the neurons start from rest, the running statistics carry on
-      state = net.reset(r.state)
+      // the scans give their neurons back at rest (a new batch is a new sample); the running statistics carry on
+      state = r.state
       sum += r.loss
       trained += o.batch
       bar.tick(1, { loss: (sum / (b + 1)).toFixed(3), 'img/s': (((b + 1) * o.batch) / ((performance.now() - t0) / 1000)).toFixed(0) })

@@ -16,7 +16,7 @@ import { type Device, DeviceTensor } from '../kernel/device.js'
 import { buffersOf, type OnDevice } from '../kernel/tree.js'
 import type { Axes, Shape, Tensor } from '../tensor/tensor.js'
 import { dtypeOf, sizeOf, zeros } from '../tensor/tensor.js'
-import { deviceProblem, expectResult, expectShape, expectTensor, guardAllocation, initResult, showShape } from './check.js'
+import { configObject, deviceProblem, expectResult, expectShape, expectTensor, guardAllocation, initResult, showShape } from './check.js'
 import { ArgumentError } from '../tensor/view.js'
 import { foldIn } from '../random/key.js'
 import { checkCtx, type Ctx, resolveBackend } from './context.js'
@@ -41,10 +41,12 @@ export interface ScanOptions<R extends ScanRead = ScanRead> {
   /** What to read back as the output; default `'all'`. */
   readonly read?: R
   /**
-   * The state returned: `'read'` (default) the final state; `'reset'` `layer.reset(state)`,
-   * nothing read back, for calls that each start a fresh sample (evaluation), where reading
-   * the final state back (a membrane potential, an accumulator per input cell) would cost as
-   * much as the output.
+   * The state returned: `'read'` (default) the final state; `'reset'` `layer.reset(state)`
+   * of the state given, nothing read back, for calls that each start a fresh sample (a batch
+   * of training or evaluation), where reading the final state back (a membrane potential, an
+   * accumulator per input cell) would cost as much as the output. In a step on a device,
+   * `reset` gets the state as the step has it there; the library's layers only keep or
+   * replace its entries.
    */
   readonly state?: 'read' | 'reset'
 }
@@ -228,7 +230,11 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
     // prepare has checked the shapes
     const outShape = E.getOrElseW((): Shape => [])(stepOutput(stepShape))
     const shape = read === 'all' ? [count, ...outShape] : outShape
-    return { output: new DeviceTensor(outputs.done(read === 'all' ? 0 : sizeOf(outShape), d.dtypeOf(x)), shape), state: s }
+    const output = new DeviceTensor(outputs.done(read === 'all' ? 0 : sizeOf(outShape), d.dtypeOf(x)), shape)
+    if (finalState === 'read') return { output, state: s }
+    // nothing of the final state is returned (so a training step reads none of it back)
+    for (const b of buffersOf<B>(s)) if (b !== output.buffer) release(b)
+    return { output, state: layer.reset(state as S) as OnDevice<S, B> }
   }
 
   const step: LayerStep<P, S> = {
@@ -307,6 +313,11 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
  * steps gives exactly what T single `apply` calls with those contexts give. `draws` for a scan
  * are stacked per step, `[T, ...]`. It runs on `ctx.backend` (or the default device).
  *
+ * `options.state: 'reset'` returns `layer.reset(state)` instead of the final state, in `apply`
+ * and in a gradient or training step: for models reset after every batch, as BrainCog's
+ * training loops do, it spares the step reading back every neuron's potential. Bad options
+ * throw a `ConfigError`.
+ *
  * @example
  * import { key, orThrow, scan, train, zeros, nDropout } from 'braincog-fn'
  * const drop = scan(nDropout({ p: 0.5 }))
@@ -316,7 +327,11 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
  */
 export const scan = <P, S, In extends Axes, Out extends Axes>(
   layer: Layer<P, S, In, Out>,
-): Layer<P, S, TimeMajor<In>, TimeMajor<Out>> => scanOf('scan', layer, undefined, { read: 'all' })
+  options?: Pick<ScanOptions, 'state'>,
+): Layer<P, S, TimeMajor<In>, TimeMajor<Out>> => {
+  const { state } = configObject<Pick<ScanOptions, 'state'>>('scan', options, false, ['state'], 'options')
+  return scanOf('scan', layer, undefined, { read: 'all', ...(state === undefined ? {} : { state }) })
+}
 
 /**
  * Runs `layer` (usually a `sequential` pipeline) over time-major input `[T, ...in]` as `scan`

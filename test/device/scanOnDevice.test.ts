@@ -224,6 +224,27 @@ describe('scanOnDevice: errors free every buffer', () => {
     expect(() => scanOnDevice(ifNeuron(), device, { state: 'keep' as never })).toThrow(/options\.state/)
   })
 
+  it("scan's options: only state, 'read' or 'reset'; anything else a ConfigError when built", () => {
+    expect(() => scan(ifNeuron(), { state: 'keep' as never })).toThrow(/scan: options\.state/)
+    expect(() => scan(ifNeuron(), { read: 'last' } as never)).toThrow(/options\.read/)
+    expect(() => scan(ifNeuron(), 'reset' as never)).toThrow(ConfigError)
+    expect(() => scan(ifNeuron(), JSON.parse('{"state":"reset"}'))).not.toThrow()
+  })
+
+  it.each([0, 4])("scan with state 'reset' (T = %i): scan's output, the reset state, nothing of it read back", (T) => {
+    const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), ifNeuron(), nDropout({ p: 0.5 }))
+    const xs = inputs([T, 2, 3], 11)
+    const init = orThrow(net.init(key(1), [2, 3]))
+    const warm = orThrow(scan(net).apply(init.params, init.state, inputs([2, 2, 3], 12), ctx)).state
+    const { device, books } = countingDevice(cpu)
+    const got = orThrow(scan(net, { state: 'reset' }).apply(init.params, warm, xs, { ...ctx, backend: device }))
+    const want = orThrow(scan(net).apply(init.params, warm, xs, ctx))
+    expect(sameBits(got.output, want.output)).toBe(true)
+    expect(got.state).toEqual(net.reset(warm))
+    expect(books.reads).toBe(T === 0 ? 0 : 1) // the output only
+    expect(books.live.size).toBe(0)
+  })
+
   it.each([0, 4])("state 'reset' (T = %i): the output scan gives, the reset state, no state read back", (T) => {
     const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), ifNeuron(), nDropout({ p: 0.5 }))
     const xs = inputs([T, 2, 3], 9)

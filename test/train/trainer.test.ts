@@ -33,6 +33,7 @@ import {
 import { sameBits } from '../../props/support.js'
 import { expectConfigError, expectLayerError } from '../layers/layerError.js'
 import { rng } from '../support/seeded.js'
+import { countingDevice } from '../device/countingDevice.js'
 
 const resident = residentBackend()
 const [batch, inF, hidden, classes, steps] = [6, 12, 16, 4, 3]
@@ -114,6 +115,42 @@ describe('trainer', () => {
     expect(got.losses).toEqual(want.losses)
     expect(sameBits(got.params, want.params)).toBe(true)
     expect(sameBits(got.opt, want.opt)).toBe(true)
+  })
+
+  it("a scan with state 'reset': the same bits as resetting after each step, the membrane never read back", () => {
+    const resetting = sequential(
+      repeatSteps({ steps }),
+      timeMerged(customLinear({ inFeatures: inF, outFeatures: hidden, bias: true })),
+      scan(lifNode(), { state: 'reset' }),
+      timeMerged(customLinear({ inFeatures: hidden, outFeatures: classes, bias: true })),
+      meanOverTime(),
+    )
+    const run = (model: AnyLayer, next: (state: unknown) => unknown) => {
+      const { device, books } = countingDevice(cpu)
+      const init = orThrow(model.init(key(0), [batch, inF]))
+      const loop = trainer(model, crossEntropyLoss(), sgd({ lr: 0.1 }))
+      let t = orThrow(loop.start(init.params as never, { backend: device }))
+      let state = init.state as unknown
+      const losses: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const r = orThrow(loop.step(t, state as never, x, y, train(key(i + 1))))
+        losses.push(r.loss)
+        state = next(r.state)
+        t = r.next
+      }
+      const params = orThrow(loop.read(t)).params as unknown
+      loop.dispose(t)
+      return { losses, params, state, reads: books.reads, live: books.live.size }
+    }
+    const want = run(net, (s) => net.reset(s as never))
+    const got = run(resetting, (s) => s)
+    expect(got.losses).toEqual(want.losses)
+    expect(sameBits(got.params, want.params)).toBe(true)
+    expect(got.state).toEqual(want.state)
+    expect((got.state as readonly unknown[])[2]).toEqual({ v: null })
+    // per step: the output and the loss, and without the reset the membrane too
+    expect(want.reads - got.reads).toBe(3)
+    expect(got.live).toBe(0)
   })
 
   it('runs Adam on cpu with its own kernel, within float32 rounding of the default device', () => {
