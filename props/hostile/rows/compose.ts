@@ -249,9 +249,17 @@ const buildRows: readonly Row[] = [
   row({
     name: 'scan',
     kind: 'config',
-    valid: args(layerArb),
-    alternatives: [{ bad: fc.oneof(notLayer, badLayerList.map((l) => (l as unknown[])[0])).filter((v) => !lib.isLayer(v)) }],
-    call: ([l]) => lib.scan(l as AnyLayer),
+    valid: args(layerArb, fc.record({ state: fc.constantFrom('read', 'reset') }, { requiredKeys: [] })),
+    alternatives: [
+      { bad: fc.oneof(notLayer, badLayerList.map((l) => (l as unknown[])[0])).filter((v) => !lib.isLayer(v)) },
+      {
+        bad: fc.oneof(
+          fc.constantFrom<unknown>({ read: 'last' }, { state: 'keep' }, null, 5, 'reset', [{ state: 'reset' }]),
+          fc.constant(null).map(() => withThrowingGetter({}, 'state')),
+        ),
+      },
+    ],
+    call: ([l, o]) => lib.scan(l as AnyLayer, o as { readonly state?: 'read' | 'reset' }),
     check: (v) => (lib.isLayer(v) ? undefined : 'not a layer'),
   }),
   row({
