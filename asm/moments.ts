@@ -153,21 +153,43 @@ export function momentsAlongAxis(mean: usize, variance: usize, x: usize, outer: 
   }
 }
 
-/** Mean and biased variance of each channel of [outer, channels, inner], two-pass. */
+/**
+ * Mean and biased variance of each channel of [outer, channels, inner], two-pass. Each pass
+ * reads x once from start to end, every channel's runs added into its own sum as they come
+ * (`mean` and `variance` hold the running sums): the memory streams, where channel after
+ * channel would jump a plane's length every run, and each channel's sum still adds its runs
+ * in order of `outer`, with the same bits.
+ */
 export function momentsPerChannel(mean: usize, variance: usize, x: usize, outer: i32, channels: i32, inner: i32): void {
   const count = <f64>outer * <f64>inner
+  // each channel's shift (its first value), kept in `variance` until the second pass
   for (let c = 0; c < channels; c++) {
     const shift: f32 = outer > 0 && inner > 0 ? shiftOf(x + <usize>(c * inner) * 4) : 0
-    let sum: f64 = 0
-    for (let o = 0; o < outer; o++) sum += sumRun(x + <usize>((o * channels + c) * inner) * 4, inner, shift, 0, false)
-    const mu = unshift(shift, sum, count)
-    const hi = <f32>mu
-    const lo = <f32>(mu - <f64>hi)
-    let squares: f64 = 0
-    for (let o = 0; o < outer; o++) squares += sumRun(x + <usize>((o * channels + c) * inner) * 4, inner, hi, lo, true)
-    store<f64>(mean + <usize>c * 8, mu)
-    store<f64>(variance + <usize>c * 8, squares / count)
+    store<f64>(mean + <usize>c * 8, 0)
+    store<f64>(variance + <usize>c * 8, <f64>shift)
   }
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const m = mean + <usize>c * 8
+      const run = x + <usize>((o * channels + c) * inner) * 4
+      store<f64>(m, load<f64>(m) + sumRun(run, inner, <f32>load<f64>(variance + <usize>c * 8), 0, false))
+    }
+  }
+  for (let c = 0; c < channels; c++) {
+    const m = mean + <usize>c * 8
+    store<f64>(m, unshift(<f32>load<f64>(variance + <usize>c * 8), load<f64>(m), count))
+    store<f64>(variance + <usize>c * 8, 0)
+  }
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      const mu = load<f64>(mean + <usize>c * 8)
+      const hi = <f32>mu
+      const v = variance + <usize>c * 8
+      const run = x + <usize>((o * channels + c) * inner) * 4
+      store<f64>(v, load<f64>(v) + sumRun(run, inner, hi, <f32>(mu - <f64>hi), true))
+    }
+  }
+  for (let c = 0; c < channels; c++) store<f64>(variance + <usize>c * 8, load<f64>(variance + <usize>c * 8) / count)
 }
 
 /**
