@@ -233,7 +233,7 @@ const scanOf = <P, S, In extends Axes, Out extends Axes, R extends ScanRead>(
     const output = new DeviceTensor(outputs.done(read === 'all' ? 0 : sizeOf(outShape), d.dtypeOf(x)), shape)
     if (finalState === 'read') return { output, state: s }
     // nothing of the final state is returned (so a training step reads none of it back)
-    for (const b of buffersOf<B>(s)) if (b !== output.buffer) release(b)
+    for (const b of new Set(buffersOf<B>(s))) if (b !== output.buffer) release(b)
     return { output, state: layer.reset(state as S) as OnDevice<S, B> }
   }
 
