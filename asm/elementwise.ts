@@ -27,8 +27,21 @@ export function mulPart(scratch: usize, from: i32, to: i32, out: usize, a: usize
   mul(out + o, a + o, b + o, to - from)
 }
 
-/** `out[i] = a[i] + alpha * b[i]`, computed in float64 and rounded once, as in JavaScript. */
+/**
+ * `out[i] = a[i] + alpha * b[i]`, computed in float64 and rounded once, as in JavaScript. With
+ * alpha 1 (the gradient tape's sums of cotangents) or -1 that is a float32 sum or difference,
+ * which float64 rounded to float32 gives exactly (53 bits >= 2 x 24 + 2): four float32 lanes
+ * instead of two float64 ones, the same bits.
+ */
 export function axpy(out: usize, a: usize, alpha: f64, b: usize, len: i32): void {
+  if (alpha == 1) {
+    addLanes(out, a, b, len, false)
+    return
+  }
+  if (alpha == -1) {
+    addLanes(out, a, b, len, true)
+    return
+  }
   const s = f64x2.splat(alpha)
   let i = 0
   for (; i + 4 <= len; i += 4) {
@@ -45,5 +58,25 @@ export function axpy(out: usize, a: usize, alpha: f64, b: usize, len: i32): void
   for (; i < len; i++) {
     const o = <usize>i * 4
     store<f32>(out + o, <f32>(<f64>load<f32>(a + o) + alpha * <f64>load<f32>(b + o)))
+  }
+}
+
+/**
+ * `out[i] = a[i] + b[i]` (`minus`: `a[i] - b[i]`) in float32; `out` may be `a` or `b` (each value
+ * is read before it is written).
+ */
+// @ts-ignore: decorator
+@inline function addLanes(out: usize, a: usize, b: usize, len: i32, minus: bool): void {
+  let i = 0
+  for (; i + 8 <= len; i += 8) {
+    const o = <usize>i * 4
+    const a0 = v128.load(a + o), a1 = v128.load(a + o, 16)
+    const b0 = v128.load(b + o), b1 = v128.load(b + o, 16)
+    v128.store(out + o, minus ? f32x4.sub(a0, b0) : f32x4.add(a0, b0))
+    v128.store(out + o, minus ? f32x4.sub(a1, b1) : f32x4.add(a1, b1), 16)
+  }
+  for (; i < len; i++) {
+    const o = <usize>i * 4
+    store<f32>(out + o, minus ? load<f32>(a + o) - load<f32>(b + o) : load<f32>(a + o) + load<f32>(b + o))
   }
 }
