@@ -231,30 +231,23 @@ describe('scanOnDevice: errors free every buffer', () => {
     expect(() => scan(ifNeuron(), JSON.parse('{"state":"reset"}'))).not.toThrow()
   })
 
-  it.each([0, 4])("scan with state 'reset' (T = %i): scan's output, the reset state, nothing of it read back", (T) => {
-    const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), ifNeuron(), nDropout({ p: 0.5 }))
-    const xs = inputs([T, 2, 3], 11)
-    const init = orThrow(net.init(key(1), [2, 3]))
-    const warm = orThrow(scan(net).apply(init.params, init.state, inputs([2, 2, 3], 12), ctx)).state
-    const { device, books } = countingDevice(cpu)
-    const got = orThrow(scan(net, { state: 'reset' }).apply(init.params, warm, xs, { ...ctx, backend: device }))
-    const want = orThrow(scan(net).apply(init.params, warm, xs, ctx))
-    expect(sameBits(got.output, want.output)).toBe(true)
-    expect(got.state).toEqual(net.reset(warm))
-    expect(books.reads).toBe(T === 0 ? 0 : 1) // the output only
-    expect(books.live.size).toBe(0)
-  })
-
-  it.each([0, 4])("state 'reset' (T = %i): the output scan gives, the reset state, no state read back", (T) => {
+  // scan reads all steps; scanOnDevice their sum
+  const resetRuns = [0, 4].flatMap((T) => (['scan', 'scanOnDevice'] as const).map((runner) => [T, runner] as const))
+  it.each(resetRuns)("state 'reset' (T = %i, %s): the output without it, the reset state, no state read back", (T, runner) => {
     const net = sequential(customLinear({ inFeatures: 3, outFeatures: 4 }), ifNeuron(), nDropout({ p: 0.5 }))
     const xs = inputs([T, 2, 3], 9)
     const init = orThrow(net.init(key(1), [2, 3]))
     const warm = orThrow(scan(net).apply(init.params, init.state, inputs([2, 2, 3], 10), ctx)).state
     const { device, books } = countingDevice(cpu)
-    const got = orThrow(scanOnDevice(net, device, { read: 'sum', state: 'reset' }).apply(init.params, warm, xs, ctx))
-    const want = orThrow(scanOnDevice(net, cpu, { read: 'sum' }).apply(init.params, warm, xs, ctx))
-    expect(sameBits(got.output, want.output)).toBe(true)
-    expect(got.state).toEqual(net.reset(warm))
+    const [got, want] =
+      runner === 'scan'
+        ? [scan(net, { state: 'reset' }).apply(init.params, warm, xs, { ...ctx, backend: device }), scan(net).apply(init.params, warm, xs, ctx)]
+        : [
+            scanOnDevice(net, device, { read: 'sum', state: 'reset' }).apply(init.params, warm, xs, ctx),
+            scanOnDevice(net, cpu, { read: 'sum' }).apply(init.params, warm, xs, ctx),
+          ]
+    expect(sameBits(orThrow(got).output, orThrow(want).output)).toBe(true)
+    expect(orThrow(got).state).toEqual(net.reset(warm))
     expect(books.reads).toBe(T === 0 ? 0 : 1) // the output only
     expect(books.live.size).toBe(0)
   })
