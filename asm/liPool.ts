@@ -7,21 +7,7 @@
  * as JavaScript's float64 ones do, the average sums in float64 in the same order, and the max
  * keeps the reference's order: the first of equal values, NaN sticking).
  */
-
-/**
- * The reference's max step `if (v > acc || v != v) acc = v`, four lanes at once: pmax keeps
- * `acc` unless `v` is larger (so of -0 and +0 the first stays), and a NaN `v` is taken.
- */
-// @ts-ignore: decorator
-@inline function maxStep(acc: v128, v: v128): v128 {
-  return v128.bitselect(v, f32x4.pmax(acc, v), f32x4.ne(v, v))
-}
-
-/** The scalar form of the same step. */
-// @ts-ignore: decorator
-@inline function maxStep1(acc: f32, v: f32): f32 {
-  return v > acc || v != v ? v : acc
-}
+import { maxStep, maxStep1 } from './pool'
 
 /** total = sum + x for one 4-lane block (x alone without a sum). */
 // @ts-ignore: decorator

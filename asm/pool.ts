@@ -2,12 +2,24 @@
  * Pooling windows and nearest upsampling on float32 [planes, height, width] images.
  * The general path mirrors the JavaScript reference step for step (float64 average, NaN-
  * propagating max), so it is bit-identical; 2x2 stride-2 max pooling and factor-2 upsampling,
- * the shapes LIPool and the benchmarks use, have SIMD fast paths.
+ * the shapes LIPool and the benchmarks use, have SIMD fast paths, bit-identical too.
  */
 
 /**
- * Max pooling, kernel 2, stride 2, no padding: four outputs per SIMD step. A row of at least
- * four windows ends on a step over its last four (written again where they overlap the step
+ * The reference's max step `if (v > acc || v != v) acc = v`, four lanes at once: pmax keeps
+ * `acc` unless `v` is larger (so of -0 and +0 the first stays), and a NaN `v` is taken. (A
+ * single instruction where f32x4.max, which orders -0 below +0, takes eight.)
+ */
+// @ts-ignore: decorator
+@inline export function maxStep(acc: v128, v: v128): v128 {
+  return v128.bitselect(v, f32x4.pmax(acc, v), f32x4.ne(v, v))
+}
+
+/**
+ * Max pooling, kernel 2, stride 2, no padding: four outputs per SIMD step, each window's cells
+ * in the reference's order (top-left, top-right, bottom-left, bottom-right) through
+ * {@link maxStep}, so the bits are the reference's, signed zeros too. A row of at least four
+ * windows ends on a step over its last four (written again where they overlap the step
  * before, with the same values), so no window takes the scalar path: on 14-wide images three
  * of seven would.
  */
@@ -24,23 +36,32 @@ function maxPool2x2(out: usize, x: usize, planes: i32, height: i32, width: i32):
       if (outW >= 4) {
         for (let ox = 0; ; ox = min(ox + 4, outW - 4)) {
           const o = <usize>(2 * ox) * 4
-          // f32x4.max propagates NaN, as the reference does
-          const v = f32x4.max(v128.load(r0 + o), v128.load(r1 + o))
-          const u = f32x4.max(v128.load(r0 + o, 16), v128.load(r1 + o, 16))
-          const even = v128.shuffle<f32>(v, u, 0, 2, 4, 6)
-          const odd = v128.shuffle<f32>(v, u, 1, 3, 5, 7)
-          v128.store(d + <usize>ox * 4, f32x4.max(even, odd))
+          const a0 = v128.load(r0 + o), a1 = v128.load(r0 + o, 16)
+          const b0 = v128.load(r1 + o), b1 = v128.load(r1 + o, 16)
+          // the first cell is where the reference's max starts: -Infinity gives way to anything
+          const tl = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6)
+          const tr = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7)
+          const bl = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6)
+          const br = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7)
+          v128.store(d + <usize>ox * 4, maxStep(maxStep(maxStep(tl, tr), bl), br))
           if (ox + 4 == outW) break
         }
       } else {
         for (let ox = 0; ox < outW; ox++) {
           const o = <usize>(2 * ox) * 4
-          const m = max(max(load<f32>(r0 + o), load<f32>(r0 + o, 4)), max(load<f32>(r1 + o), load<f32>(r1 + o, 4)))
+          let m = load<f32>(r0 + o)
+          m = maxStep1(maxStep1(maxStep1(m, load<f32>(r0 + o, 4)), load<f32>(r1 + o)), load<f32>(r1 + o, 4))
           store<f32>(d + <usize>ox * 4, m)
         }
       }
     }
   }
+}
+
+/** The scalar form of {@link maxStep}. */
+// @ts-ignore: decorator
+@inline export function maxStep1(acc: f32, v: f32): f32 {
+  return v > acc || v != v ? v : acc
 }
 
 /** Floor-mode pooled length of an axis of `n` cells: window `k`, stride `s`, padding `p`. */
