@@ -19,7 +19,7 @@ export {
   normalizeAlongAxis,
   normalizeAlongAxisGrad,
 } from './moments'
-export { groupMean, groupMeanGrad, keepMaxAlongAxis, maxAlongAxis } from './select'
+export { groupMean, groupMeanGrad, keepMaxAlongAxis } from './select'
 export { liPoolStep } from './liPool'
 export { adam } from './optim'
 export { uniformFill } from './random'

@@ -1,44 +1,5 @@
 /** Selection along an axis and group means, float32 data. */
 
-/**
- * The maximum along the middle axis of [outer, axis, inner] (the k = 1 case of the k-th
- * largest). f32x4.max and f32.max propagate NaN, as PyTorch's max does.
- */
-export function maxAlongAxis(out: usize, x: usize, outer: i32, axis: i32, inner: i32): void {
-  if (inner == 1) {
-    for (let o = 0; o < outer; o++) {
-      const row = x + <usize>(o * axis) * 4
-      let acc = f32x4.splat(-Infinity)
-      let acc2 = acc
-      let c = 0
-      for (; c + 8 <= axis; c += 8) {
-        acc = f32x4.max(acc, v128.load(row + <usize>c * 4))
-        acc2 = f32x4.max(acc2, v128.load(row + <usize>c * 4, 16))
-      }
-      acc = f32x4.max(acc, acc2)
-      let best = max(max(f32x4.extract_lane(acc, 0), f32x4.extract_lane(acc, 1)), max(f32x4.extract_lane(acc, 2), f32x4.extract_lane(acc, 3)))
-      for (; c < axis; c++) best = max(best, load<f32>(row + <usize>c * 4))
-      store<f32>(out + <usize>o * 4, best)
-    }
-    return
-  }
-  for (let o = 0; o < outer; o++) {
-    const base = x + <usize>(o * axis * inner) * 4
-    const dst = out + <usize>(o * inner) * 4
-    let i = 0
-    for (; i + 4 <= inner; i += 4) {
-      let acc = f32x4.splat(-Infinity)
-      for (let c = 0; c < axis; c++) acc = f32x4.max(acc, v128.load(base + <usize>(c * inner + i) * 4))
-      v128.store(dst + <usize>i * 4, acc)
-    }
-    for (; i < inner; i++) {
-      let best: f32 = -Infinity
-      for (let c = 0; c < axis; c++) best = max(best, load<f32>(base + <usize>(c * inner + i) * 4))
-      store<f32>(dst + <usize>i * 4, best)
-    }
-  }
-}
-
 /** Group g + 1's value beside group g's in the low float64 lanes: `[x(p), x(p + stride)]` promoted. */
 // @ts-ignore: decorator
 @inline function pairAt(p: usize, stride: usize): v128 {

@@ -22,7 +22,6 @@ export const exportArity = {
   momentsPerChannel: 6,
   normalizeAlongAxis: 11,
   channelAffine: 8,
-  maxAlongAxis: 5,
   keepMaxAlongAxis: 8,
   liPoolStep: 9,
   uniformFill: 3,
