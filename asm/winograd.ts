@@ -18,9 +18,10 @@
  *
  * Lanes hold tiles: a panel (the GEMM's NR = 8 columns) is two halves of four horizontally
  * adjacent tiles, each half from any tile row, so a 14-wide image (four tiles a row) fills its
- * panels. The input transform reads a half's patch rows as five vectors and transposes them
- * into the patch's columns across the four tiles, writing the GEMM's B panels directly (no
- * packing pass). Panels go a block at a time (PB of them, the block's transformed data in L2).
+ * panels. The input transform runs down a half's 20 patch columns first, four to a vector on
+ * contiguous loads, then transposes each transformed row's five vectors in registers into the
+ * patch's columns across the four tiles, writing the GEMM's B panels directly (no packing
+ * pass). Panels go a block at a time (PB of them, the block's transformed data in L2).
  */
 import { MR, NR, kernel4x8, roundUp, transpose4 } from './gemm'
 
@@ -32,7 +33,7 @@ const HALF: i32 = 4
 const T: i32 = 8
 const TILE: i32 = 4
 const XI: i32 = T * T
-/** The transforms' staging scratch, in v128: a pass's 64 values and a row's 8 columns. */
+/** The transforms' staging scratch, in v128: at least the output transform's 52 (the input's takes 40). */
 const STAGE: i32 = T * T + T
 /**
  * Largest |entry| growth through the transforms: |B^T|1^2 (50^2) x |G|1^2 (0.69^2) x |A^T|1^2
@@ -248,34 +249,45 @@ function padCotangent(pad: usize, src: usize): void {
 
 /**
  * The 64 transformed values B^T d B of output channel `oc`'s 8x8 patches for panel `panel`'s
- * eight tiles, into the block's B panel `slot` of every ξ (row `oc`). `rowT`: STAGE v128 of
- * scratch.
+ * eight tiles, into the block's B panel `slot` of every ξ (row `oc`). `rowT`: 40 v128 of
+ * scratch. Down the patch columns first, on contiguous loads (four columns a vector: a half's
+ * patches span 20), then along each transformed row, its five vectors transposed in registers
+ * into the eight patch columns across the half's four tiles (tile t's columns are the row's
+ * floats [4t, 4t + 8)).
  */
 function transformPanel(v: usize, rowT: usize, pad: usize, panel: i32, slot: i32, oc: i32): void {
   const xiStep = <usize>V_XI * 4
+  const rowStep = <usize>PW * 4
   const dst = v + <usize>((slot * OG + oc) * LANES) * 4
   for (let half = 0; half < 2; half++) {
     const hh = 2 * panel + half
     const ty = hh / HX
     const tx0 = (hh - ty * HX) * HALF
     const base = pad + <usize>((oc * PH + TILE * ty) * PW + TILE * tx0) * 4
-    // rows: rowT[y][ξx] = (d B)[y][ξx]; tile t's patch row is floats [4t, 4t + 8) of the half's
-    // (four floats a tile from 4t: its columns 0-3, then from 4t + 4 its columns 4-7)
-    const cols = rowT + <usize>(T * T) * 16
-    for (let y = 0; y < T; y++) {
-      const at = base + <usize>(y * PW) * 4
-      transpose4(cols, 16, at, 16)
-      transpose4(cols + 64, 16, at + 16, 16)
-      inputTransform(rowT + <usize>(y * T) * 16, 16,
-        v128.load(cols), v128.load(cols, 16), v128.load(cols, 32), v128.load(cols, 48),
-        v128.load(cols, 64), v128.load(cols, 80), v128.load(cols, 96), v128.load(cols, 112))
+    // columns: rowT[ξy][g] = (B^T d)[ξy][4g, 4g + 4)
+    for (let g = 0; g < 5; g++) {
+      const at = base + <usize>g * 16
+      inputTransform(rowT + <usize>g * 16, 5 * 16,
+        v128.load(at), v128.load(at + rowStep), v128.load(at + 2 * rowStep),
+        v128.load(at + 3 * rowStep), v128.load(at + 4 * rowStep), v128.load(at + 5 * rowStep),
+        v128.load(at + 6 * rowStep), v128.load(at + 7 * rowStep))
     }
-    // columns: V[ξy * 8 + ξx] = (B^T rowT)[ξy][ξx]
-    for (let x = 0; x < T; x++) {
-      const col = rowT + <usize>x * 16
-      inputTransform(dst + <usize>x * xiStep + <usize>(half * HALF) * 4, <usize>T * xiStep,
-        v128.load(col), v128.load(col, 8 * 16), v128.load(col, 16 * 16), v128.load(col, 24 * 16),
-        v128.load(col, 32 * 16), v128.load(col, 40 * 16), v128.load(col, 48 * 16), v128.load(col, 56 * 16))
+    // rows: V[ξy * 8 + ξx] = (rowT B)[ξy][ξx]
+    const out = dst + <usize>(half * HALF) * 4
+    for (let y = 0; y < T; y++) {
+      const row = rowT + <usize>(y * 5) * 16
+      const r0 = v128.load(row), r1 = v128.load(row, 16), r2 = v128.load(row, 32)
+      const r3 = v128.load(row, 48), r4 = v128.load(row, 64)
+      // columns 0-3 of the four tiles: r0..r3 transposed; columns 4-7: r1..r4
+      const a01 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), b01 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7)
+      const a12 = v128.shuffle<f32>(r1, r2, 0, 4, 1, 5), b12 = v128.shuffle<f32>(r1, r2, 2, 6, 3, 7)
+      const a23 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5), b23 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7)
+      const a34 = v128.shuffle<f32>(r3, r4, 0, 4, 1, 5), b34 = v128.shuffle<f32>(r3, r4, 2, 6, 3, 7)
+      inputTransform(out + <usize>(y * T) * xiStep, xiStep,
+        v128.shuffle<f32>(a01, a23, 0, 1, 4, 5), v128.shuffle<f32>(a01, a23, 2, 3, 6, 7),
+        v128.shuffle<f32>(b01, b23, 0, 1, 4, 5), v128.shuffle<f32>(b01, b23, 2, 3, 6, 7),
+        v128.shuffle<f32>(a12, a34, 0, 1, 4, 5), v128.shuffle<f32>(a12, a34, 2, 3, 6, 7),
+        v128.shuffle<f32>(b12, b34, 0, 1, 4, 5), v128.shuffle<f32>(b12, b34, 2, 3, 6, 7))
     }
   }
 }
