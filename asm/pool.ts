@@ -7,12 +7,18 @@
 
 /**
  * The reference's max step `if (v > acc || v != v) acc = v`, four lanes at once: pmax keeps
- * `acc` unless `v` is larger (so of -0 and +0 the first stays), and a NaN `v` is taken. (A
- * single instruction where f32x4.max, which orders -0 below +0, takes eight.)
+ * `acc` unless `v` is larger (so of -0 and +0 the first stays), and a NaN `v` is taken (pmax is
+ * one instruction, where f32x4.max, which orders -0 below +0, takes about eight).
  */
 // @ts-ignore: decorator
 @inline export function maxStep(acc: v128, v: v128): v128 {
   return v128.bitselect(v, f32x4.pmax(acc, v), f32x4.ne(v, v))
+}
+
+/** The scalar form of {@link maxStep}. */
+// @ts-ignore: decorator
+@inline export function maxStep1(acc: f32, v: f32): f32 {
+  return v > acc || v != v ? v : acc
 }
 
 /**
@@ -49,19 +55,12 @@ function maxPool2x2(out: usize, x: usize, planes: i32, height: i32, width: i32):
       } else {
         for (let ox = 0; ox < outW; ox++) {
           const o = <usize>(2 * ox) * 4
-          let m = load<f32>(r0 + o)
-          m = maxStep1(maxStep1(maxStep1(m, load<f32>(r0 + o, 4)), load<f32>(r1 + o)), load<f32>(r1 + o, 4))
-          store<f32>(d + <usize>ox * 4, m)
+          const top = maxStep1(load<f32>(r0 + o), load<f32>(r0 + o, 4))
+          store<f32>(d + <usize>ox * 4, maxStep1(maxStep1(top, load<f32>(r1 + o)), load<f32>(r1 + o, 4)))
         }
       }
     }
   }
-}
-
-/** The scalar form of {@link maxStep}. */
-// @ts-ignore: decorator
-@inline export function maxStep1(acc: f32, v: f32): f32 {
-  return v > acc || v != v ? v : acc
 }
 
 /** Floor-mode pooled length of an axis of `n` cells: window `k`, stride `s`, padding `p`. */
